@@ -1,0 +1,73 @@
+/* The integrator side: GSL odeiv2 steppers driven over a model, with output
+ * on a time grid and one threshold event located inside the step that
+ * crosses it.
+ *
+ * Usage follows GSL's workspace pattern: sw_ode_alloc once per model and
+ * options, sw_ode_run as often as needed (each run starts afresh),
+ * sw_ode_free. */
+#ifndef STAGEWISE_ODE_H
+#define STAGEWISE_ODE_H
+
+#include <stddef.h>
+
+#include "stagewise/error.h"
+#include "stagewise/system.h"
+
+/* A stopping condition `OBS<=X` or `OBS>=X` on loss or an observable. */
+typedef struct sw_event {
+    int active;
+    int obs; /* -1: loss; >= 0: index into the model's observables */
+    int ge;  /* 1: fires when the value is >= thr; 0: when <= thr */
+    double thr;
+    char text[96];
+} sw_event;
+
+int sw_event_parse(const sw_model *m, const char *text, sw_event *ev, sw_err *e);
+/* Signed distance to the threshold: <= 0 once the event condition holds.
+ * obs is scratch of n_obs doubles. */
+double sw_event_gap(const sw_model *m, const sw_event *ev, const double *x, double *obs);
+
+typedef struct sw_ode_opts {
+    const char *solver; /* GSL stepper name */
+    double rtol, atol;
+    double h0;      /* first trial step */
+    double t_end;
+    double t_first; /* first nonzero output time on a log grid */
+    size_t points;  /* output rows, t = 0 included */
+    int log_grid;
+    sw_event until;
+} sw_ode_opts;
+
+void sw_ode_opts_default(sw_ode_opts *o);
+/* Checks the options against each other; the message names the option. */
+int sw_ode_opts_check(const sw_ode_opts *o, sw_err *e);
+
+/* Comma-separated stepper names, and whether name is one of them. */
+const char *sw_ode_solver_names(void);
+int sw_ode_solver_known(const char *name);
+/* Whether the stepper evaluates the Jacobian. */
+int sw_ode_solver_uses_jac(const char *name);
+
+typedef struct sw_ode_stats {
+    unsigned long steps;
+    unsigned long rhs_evals;
+    unsigned long jac_evals;
+    int event_hit;
+    double event_t;
+    double t_final;
+} sw_ode_stats;
+
+/* Called at each grid time and, if the event fires, at the event time.
+ * Returning nonzero stops the run early (not an error). */
+typedef int (*sw_ode_output)(double t, const double *x, void *user);
+
+typedef struct sw_ode sw_ode;
+
+sw_ode *sw_ode_alloc(sw_model *m, const sw_ode_opts *o, sw_err *e);
+void sw_ode_free(sw_ode *w);
+/* x holds the initial state on entry and the final state on return.
+ * SW_ENUMERIC on step-size underflow or a non-finite state, with t. */
+int sw_ode_run(sw_ode *w, double *x, sw_ode_output out, void *user, sw_ode_stats *st,
+               sw_err *e);
+
+#endif

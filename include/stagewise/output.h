@@ -1,0 +1,41 @@
+/* Result files.  Every file is written under a temporary name in the same
+ * directory and renamed into place on commit, so a reader never sees a
+ * partial result and a failed run leaves nothing behind. */
+#ifndef STAGEWISE_OUTPUT_H
+#define STAGEWISE_OUTPUT_H
+
+#include <stdio.h>
+
+#include <json-c/json.h>
+
+#include "stagewise/error.h"
+#include "stagewise/system.h"
+
+typedef struct sw_outfile {
+    FILE *fp;
+    char *path; /* final name; NULL for standard output */
+    char *tmp;  /* temporary name while open */
+} sw_outfile;
+
+/* "-" means standard output (written directly, nothing to rename). */
+int sw_outfile_open(sw_outfile *f, const char *path, sw_err *e);
+int sw_outfile_commit(sw_outfile *f, sw_err *e);
+/* Closes and removes the temporary file; safe on a never-opened file. */
+void sw_outfile_abort(sw_outfile *f);
+
+/* CSV: `# key = value` provenance, a header `t,loss,<observables>`, rows. */
+void sw_csv_provenance(FILE *fp, const char *key, const char *fmt, ...) SW_PRINTF(3, 4);
+void sw_csv_model_provenance(FILE *fp, const sw_model *m);
+void sw_csv_header(FILE *fp, const sw_model *m);
+/* obs is scratch of n_obs doubles. */
+void sw_csv_row(FILE *fp, const sw_model *m, double t, const double *x, double *obs);
+
+/* {"name": value-or-list, ...} of every parameter of m. */
+json_object *sw_json_params(const sw_model *m);
+/* Writes obj (pretty-printed) atomically; takes no ownership. */
+int sw_json_write(const char *path, json_object *obj, sw_err *e);
+
+/* The metadata path that goes with a CSV path: FILE.csv -> FILE.json. */
+char *sw_meta_path_for(const char *csv_path);
+
+#endif

@@ -1,0 +1,86 @@
+/* The problem side of stagewise: what an ODE family must provide, kept
+ * apart from every integrator and analysis (in the spirit of CVODE's split
+ * between the user's problem and the solver).
+ *
+ * An sw_system is a static description plus function pointers; an sw_model
+ * is one instance of it with parameter values, names and the system's
+ * private workspace.  All the papers' flows are autonomous, so the vector
+ * field takes no t.  rhs and jac run in the integrator's inner loop: they
+ * must not allocate; setup allocates whatever they need into ctx. */
+#ifndef STAGEWISE_SYSTEM_H
+#define STAGEWISE_SYSTEM_H
+
+#include <stddef.h>
+
+#include "stagewise/error.h"
+#include "stagewise/param.h"
+
+typedef struct sw_model sw_model;
+
+typedef struct sw_system {
+    const char *name;
+    const char *summary; /* one line, for `list` */
+    const char *doc;     /* state layout and observables, for `describe` */
+    const sw_param_def *params;
+    size_t n_params;
+    const char *jac_doc; /* how the Jacobian is obtained, for `describe` */
+
+    /* Reads m->pv, checks cross-parameter constraints, sets dim, n_obs,
+     * names and levels through the sw_model_* helpers, allocates ctx. */
+    int (*setup)(sw_model *m, sw_err *e);
+    void (*teardown)(sw_model *m);
+    /* Default initial state (uses the seed parameter where there is one). */
+    void (*init)(const sw_model *m, double *x);
+    /* Returns 0, or nonzero if the state cannot be evaluated. */
+    int (*rhs)(const sw_model *m, const double *x, double *f);
+    /* Row-major dim x dim, J[i*dim+j] = d f_i / d x_j.  NULL: the library
+     * uses central finite differences. */
+    int (*jac)(const sw_model *m, const double *x, double *J);
+    double (*loss)(const sw_model *m, const double *x);
+    /* obs[0 .. n_obs-1], in the order of obs_names (loss not included). */
+    void (*observe)(const sw_model *m, const double *x, double *obs);
+} sw_system;
+
+struct sw_model {
+    const sw_system *sys;
+    sw_value *pv; /* parameter values, in sys->params order */
+    size_t dim;
+    size_t n_obs;
+    char **state_names; /* dim entries, e.g. "a_h2_t5" */
+    char **obs_names;   /* n_obs entries */
+    size_t n_levels;
+    double *levels; /* theoretical plateau levels, largest first; may be NULL */
+    void *ctx;      /* the system's private workspace */
+};
+
+/* Registry. */
+size_t sw_system_count(void);
+const sw_system *sw_system_at(size_t i);
+const sw_system *sw_system_find(const char *name);
+/* Comma-separated list of system names, for error messages. */
+const char *sw_system_names(void);
+
+/* Builds a model from KEY=VALUE pairs (parameters not given take their
+ * defaults).  A later key overrides an earlier one, so callers pass preset
+ * values first and command-line values after them. */
+int sw_model_alloc(const sw_system *sys, size_t n, const char *const *keys,
+                   const char *const *values, sw_model **out, sw_err *e);
+void sw_model_free(sw_model *m);
+
+/* Index of the named parameter in sys->params, or -1. */
+int sw_param_index(const sw_system *sys, const char *name);
+/* Scalar value of a named parameter; the name must exist (programming error
+ * otherwise). */
+double sw_model_get(const sw_model *m, const char *name);
+const sw_value *sw_model_value(const sw_model *m, const char *name);
+
+/* For setup: allocate the name tables and fill them in. */
+int sw_model_shape(sw_model *m, size_t dim, size_t n_obs, size_t n_levels);
+void sw_model_name_state(sw_model *m, size_t i, const char *fmt, ...) SW_PRINTF(3, 4);
+void sw_model_name_obs(sw_model *m, size_t i, const char *fmt, ...) SW_PRINTF(3, 4);
+
+/* Column index of an observable by name: -1 for "loss", 0.. for observables,
+ * -2 if unknown. */
+int sw_model_obs_index(const sw_model *m, const char *name);
+
+#endif

@@ -1,0 +1,112 @@
+/* Pieces shared by the subcommands: one parser for KEY=VALUE parameters,
+ * presets, initial-state files and integration options, so every command
+ * that builds and integrates a model accepts the same words the same way. */
+#ifndef STAGEWISE_CLI_H
+#define STAGEWISE_CLI_H
+
+#include <getopt.h>
+#include <stdio.h>
+
+#include "stagewise/ode.h"
+#include "stagewise/system.h"
+
+/* Prints "stagewise: <msg>" and returns code (so `return sw_cli_die(...)`). */
+int sw_cli_report(int code, const sw_err *e);
+int sw_cli_die(int code, const char *fmt, ...) SW_PRINTF(2, 3);
+
+int sw_cli_system(const char *name, const sw_system **out, sw_err *e);
+
+/* Builds the model from a preset (may be NULL) and KEY=VALUE words. */
+int sw_cli_model(const sw_system *sys, const char *preset, int n, char *const *words,
+                 sw_model **out, sw_err *e);
+
+/* Fills x (dim entries) from file, or from the system's init when file is
+ * NULL.  The file holds exactly dim numbers separated by white space or
+ * commas; '#' starts a comment. */
+int sw_cli_init_state(const sw_model *m, const char *file, double *x, sw_err *e);
+
+/* Integration options, as getopt_long entries and their handler. */
+enum {
+    SW_OPT_SOLVER = 1000,
+    SW_OPT_RTOL,
+    SW_OPT_ATOL,
+    SW_OPT_H0,
+    SW_OPT_TEND,
+    SW_OPT_TFIRST,
+    SW_OPT_POINTS,
+    SW_OPT_GRID,
+    SW_OPT_INIT,
+    SW_OPT_PRESET,
+    SW_OPT_UNTIL,
+    SW_OPT_LAST
+};
+
+#define SW_CLI_ODE_OPTIONS                                                                     \
+    {"solver", required_argument, 0, SW_OPT_SOLVER}, {"rtol", required_argument, 0, SW_OPT_RTOL}, \
+        {"atol", required_argument, 0, SW_OPT_ATOL}, {"h0", required_argument, 0, SW_OPT_H0},     \
+        {"t-end", required_argument, 0, SW_OPT_TEND},                                            \
+        {"t-first", required_argument, 0, SW_OPT_TFIRST},                                        \
+        {"points", required_argument, 0, SW_OPT_POINTS},                                         \
+        {"grid", required_argument, 0, SW_OPT_GRID}, {"init", required_argument, 0, SW_OPT_INIT}, \
+        {"preset", required_argument, 0, SW_OPT_PRESET},                                         \
+        {"until", required_argument, 0, SW_OPT_UNTIL}
+
+#define SW_CLI_ODE_HELP                                                                        \
+    "  --solver NAME    GSL stepper: rk2 rk4 rkf45 rkck rk8pd rk1imp rk2imp rk4imp\n"          \
+    "                   bsimp msadams msbdf (default rk8pd)\n"                                 \
+    "  --rtol X         relative tolerance, in (0,1) (default 1e-8)\n"                          \
+    "  --atol X         absolute tolerance, >= 0 (default 1e-10)\n"                             \
+    "  --h0 X           first trial step (default 1e-4)\n"                                      \
+    "  --t-end X        final time (default 1e4)\n"                                            \
+    "  --t-first X      first nonzero output time of a log grid (default t-end * 1e-6)\n"       \
+    "  --points N       output rows including t = 0 (default 200)\n"                           \
+    "  --grid log|linear  output time grid (default log)\n"                                    \
+    "  --init FILE      initial state: dim numbers in the order `describe` lists\n"            \
+    "  --preset FILE    INI file of KEY = VALUE parameters (the command line wins)\n"          \
+    "  --until 'OBS<=X' stop when loss or an observable crosses X (also >=); the\n"            \
+    "                   crossing is located inside the step to solver tolerance\n"
+
+typedef struct sw_cli_ode {
+    sw_ode_opts o;
+    const char *init;
+    const char *preset;
+    const char *until;
+} sw_cli_ode;
+
+void sw_cli_ode_default(sw_cli_ode *c);
+/* Handles one integration option: SW_OK, SW_EINPUT with e set, or -1 if
+ * opt is not an integration option. */
+int sw_cli_ode_option(sw_cli_ode *c, int opt, const char *arg, sw_err *e);
+/* After the model exists: parses --until against its observables. */
+int sw_cli_ode_finish(sw_cli_ode *c, const sw_model *m, sw_err *e);
+
+/* Runs getopt_long over argv (GNU permutation: options and positional words
+ * may mix).  Each option goes to fn; the positional words end up in
+ * argv[*first .. argc-1].  Unknown options and missing arguments are
+ * SW_EINPUT with a message. */
+typedef int (*sw_cli_opt_fn)(int opt, const char *arg, void *ctx, sw_err *e);
+int sw_cli_getopt(int argc, char **argv, const struct option *longopts, sw_cli_opt_fn fn,
+                  void *ctx, int *first, sw_err *e);
+
+/* Whether argv holds -h or --help anywhere (checked before anything else,
+ * so help works even next to bad arguments). */
+int sw_cli_wants_help(int argc, char **argv);
+
+/* Progress on standard error, drawn only when it is a terminal. */
+typedef struct sw_progress {
+    int on;
+    double t_start;
+    const char *label;
+} sw_progress;
+void sw_progress_begin(sw_progress *p, const char *label);
+/* frac in [0, 1]. */
+void sw_progress_update(sw_progress *p, double frac);
+void sw_progress_end(sw_progress *p);
+
+double sw_cli_now(void);
+
+int sw_cmd_list(int argc, char **argv);
+int sw_cmd_describe(int argc, char **argv);
+int sw_cmd_integrate(int argc, char **argv);
+
+#endif

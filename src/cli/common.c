@@ -1,0 +1,271 @@
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <ini.h>
+
+#include "cli.h"
+
+int sw_cli_report(int code, const sw_err *e)
+{
+    if (code)
+        fprintf(stderr, "stagewise: %s\n", e->msg);
+    return code;
+}
+
+int sw_cli_die(int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("stagewise: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return code;
+}
+
+int sw_cli_system(const char *name, const sw_system **out, sw_err *e)
+{
+    *out = sw_system_find(name);
+    if (!*out)
+        return sw_fail(e, SW_EINPUT, "unknown system '%s' (allowed: %s)", name,
+                       sw_system_names());
+    return SW_OK;
+}
+
+/* KEY=VALUE pairs in the order they were given; the model takes the last. */
+typedef struct kv_list {
+    size_t n, cap;
+    char **keys, **values;
+} kv_list;
+
+static int kv_push(kv_list *l, const char *k, size_t klen, const char *v)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 16;
+        char **nk = realloc(l->keys, cap * sizeof *nk);
+        if (!nk)
+            return SW_EFAIL;
+        l->keys = nk;
+        char **nv = realloc(l->values, cap * sizeof *nv);
+        if (!nv)
+            return SW_EFAIL;
+        l->values = nv;
+        l->cap = cap;
+    }
+    l->keys[l->n] = strndup(k, klen);
+    l->values[l->n] = strdup(v);
+    if (!l->keys[l->n] || !l->values[l->n]) {
+        free(l->keys[l->n]);
+        free(l->values[l->n]);
+        return SW_EFAIL;
+    }
+    l->n++;
+    return SW_OK;
+}
+
+static void kv_free(kv_list *l)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        free(l->keys[i]);
+        free(l->values[i]);
+    }
+    free(l->keys);
+    free(l->values);
+}
+
+static int ini_entry(void *user, const char *section, const char *name, const char *value)
+{
+    (void)section; /* sections only group keys for the reader */
+    return kv_push(user, name, strlen(name), value) == SW_OK;
+}
+
+int sw_cli_model(const sw_system *sys, const char *preset, int n, char *const *words,
+                 sw_model **out, sw_err *e)
+{
+    kv_list kv = {0};
+    int rc = SW_OK;
+    if (preset) {
+        int line = ini_parse(preset, ini_entry, &kv);
+        if (line == -1)
+            rc = sw_fail(e, SW_EINPUT, "preset: cannot read '%s': %s", preset, strerror(errno));
+        else if (line != 0)
+            rc = sw_fail(e, SW_EINPUT, "preset: '%s' line %d is not KEY = VALUE", preset, line);
+    }
+    for (int i = 0; i < n && rc == SW_OK; i++) {
+        const char *eq = strchr(words[i], '=');
+        if (!eq || eq == words[i])
+            rc = sw_fail(e, SW_EINPUT, "'%s' is not KEY=VALUE (see `stagewise describe %s`)",
+                         words[i], sys->name);
+        else if (kv_push(&kv, words[i], (size_t)(eq - words[i]), eq + 1))
+            rc = sw_fail(e, SW_EFAIL, "out of memory");
+    }
+    if (rc == SW_OK)
+        rc = sw_model_alloc(sys, kv.n, (const char *const *)kv.keys,
+                            (const char *const *)kv.values, out, e);
+    kv_free(&kv);
+    return rc;
+}
+
+int sw_cli_init_state(const sw_model *m, const char *file, double *x, sw_err *e)
+{
+    if (!file) {
+        m->sys->init(m, x);
+        return SW_OK;
+    }
+    FILE *fp = fopen(file, "r");
+    if (!fp)
+        return sw_fail(e, SW_EINPUT, "init: cannot read '%s': %s", file, strerror(errno));
+    size_t count = 0;
+    int rc = SW_OK;
+    char line[4096];
+    while (rc == SW_OK && fgets(line, sizeof line, fp)) {
+        char *hash = strchr(line, '#');
+        if (hash)
+            *hash = '\0';
+        for (char *tok = strtok(line, " \t\r\n,"); tok && rc == SW_OK;
+             tok = strtok(NULL, " \t\r\n,")) {
+            double v;
+            if (sw_parse_real(tok, "init", &v, e))
+                rc = sw_fail(e, SW_EINPUT, "init: '%s' in '%s' is not a finite number", tok,
+                             file);
+            else if (count < m->dim)
+                x[count++] = v;
+            else
+                count++;
+        }
+    }
+    if (rc == SW_OK && ferror(fp))
+        rc = sw_fail(e, SW_EINPUT, "init: cannot read '%s'", file);
+    fclose(fp);
+    if (rc == SW_OK && count != m->dim)
+        rc = sw_fail(e, SW_EINPUT, "init: '%s' has %zu values, system %s needs %zu", file, count,
+                     m->sys->name, m->dim);
+    return rc;
+}
+
+void sw_cli_ode_default(sw_cli_ode *c)
+{
+    memset(c, 0, sizeof *c);
+    sw_ode_opts_default(&c->o);
+}
+
+int sw_cli_ode_option(sw_cli_ode *c, int opt, const char *arg, sw_err *e)
+{
+    sw_ode_opts *o = &c->o;
+    double v;
+    int rc;
+    switch (opt) {
+    case SW_OPT_SOLVER:
+        if (!sw_ode_solver_known(arg))
+            return sw_fail(e, SW_EINPUT, "unknown solver '%s' (allowed: %s)", arg,
+                           sw_ode_solver_names());
+        o->solver = arg;
+        return SW_OK;
+    case SW_OPT_RTOL:
+        return sw_parse_real(arg, "rtol", &o->rtol, e);
+    case SW_OPT_ATOL:
+        return sw_parse_real(arg, "atol", &o->atol, e);
+    case SW_OPT_H0:
+        return sw_parse_real(arg, "h0", &o->h0, e);
+    case SW_OPT_TEND:
+        return sw_parse_real(arg, "t-end", &o->t_end, e);
+    case SW_OPT_TFIRST:
+        return sw_parse_real(arg, "t-first", &o->t_first, e);
+    case SW_OPT_POINTS:
+        if ((rc = sw_parse_real_in(arg, "points", 2, 1e8, &v, e)))
+            return rc;
+        if (v != floor(v))
+            return sw_fail(e, SW_EINPUT, "points: '%s' is not an integer", arg);
+        o->points = (size_t)v;
+        return SW_OK;
+    case SW_OPT_GRID:
+        if (strcmp(arg, "log") && strcmp(arg, "linear"))
+            return sw_fail(e, SW_EINPUT, "grid: '%s' is not allowed (allowed: log, linear)",
+                           arg);
+        o->log_grid = strcmp(arg, "log") == 0;
+        return SW_OK;
+    case SW_OPT_INIT:
+        c->init = arg;
+        return SW_OK;
+    case SW_OPT_PRESET:
+        c->preset = arg;
+        return SW_OK;
+    case SW_OPT_UNTIL:
+        c->until = arg;
+        return SW_OK;
+    default:
+        return -1;
+    }
+}
+
+int sw_cli_ode_finish(sw_cli_ode *c, const sw_model *m, sw_err *e)
+{
+    int rc = sw_ode_opts_check(&c->o, e);
+    if (rc == SW_OK && c->until)
+        rc = sw_event_parse(m, c->until, &c->o.until, e);
+    return rc;
+}
+
+int sw_cli_getopt(int argc, char **argv, const struct option *longopts, sw_cli_opt_fn fn,
+                  void *ctx, int *first, sw_err *e)
+{
+    int opt, rc;
+    optind = 1;
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
+        if (opt == '?')
+            return sw_fail(e, SW_EINPUT, "unknown option '%s' (see --help)", argv[optind - 1]);
+        if (opt == ':')
+            return sw_fail(e, SW_EINPUT, "option '%s' needs a value", argv[optind - 1]);
+        if ((rc = fn(opt, optarg, ctx, e)))
+            return rc;
+    }
+    *first = optind;
+    return SW_OK;
+}
+
+int sw_cli_wants_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+            return 1;
+    return 0;
+}
+
+double sw_cli_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void sw_progress_begin(sw_progress *p, const char *label)
+{
+    p->on = isatty(STDERR_FILENO);
+    p->t_start = sw_cli_now();
+    p->label = label;
+}
+
+void sw_progress_update(sw_progress *p, double frac)
+{
+    if (!p->on)
+        return;
+    enum { WIDTH = 30 };
+    int fill = (int)(frac * WIDTH + 0.5);
+    double el = sw_cli_now() - p->t_start;
+    double eta = frac > 0 ? el * (1 - frac) / frac : 0;
+    fprintf(stderr, "\r%s [%.*s%*s] %3.0f%%  %.1fs elapsed, ETA %.1fs ", p->label, fill,
+            "##############################", WIDTH - fill, "", 100 * frac, el, eta);
+    fflush(stderr);
+}
+
+void sw_progress_end(sw_progress *p)
+{
+    if (p->on)
+        fputs("\r\033[K", stderr);
+}

@@ -1,0 +1,50 @@
+/* stagewise: one binary, one file per subcommand (git's builtin/ layout). */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} commands[] = {
+    {"list", sw_cmd_list, "list the systems"},
+    {"describe", sw_cmd_describe, "parameters, state layout and observables of a system"},
+    {"integrate", sw_cmd_integrate, "integrate a system and write its trajectory"},
+};
+
+static void usage(FILE *fp)
+{
+    fprintf(fp, "usage: stagewise COMMAND [ARGS]   (stagewise COMMAND --help for details)\n\n"
+                "Learning dynamics of sparse attention: gradient flows, saddles, plateaus.\n\n"
+                "commands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(fp, "  %-11s %s\n", commands[i].name, commands[i].summary);
+    fprintf(fp, "\nexit status: 0 ok, 2 bad usage or input, 3 numerical failure, 1 other\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("stagewise %s\n", SW_VERSION);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "stagewise: unknown command '%s' (allowed:", argv[1]);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(stderr, " %s", commands[i].name);
+    fprintf(stderr, ")\n");
+    return 2;
+}

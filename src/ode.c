@@ -1,0 +1,343 @@
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gsl/gsl_errno.h>
+#include <gsl/gsl_odeiv2.h>
+#include <gsl/gsl_roots.h>
+
+#include "stagewise/jacobian.h"
+#include "stagewise/ode.h"
+
+static const struct {
+    const char *name;
+    const gsl_odeiv2_step_type **type;
+    int uses_jac;
+} solvers[] = {
+    {"rk2", &gsl_odeiv2_step_rk2, 0},       {"rk4", &gsl_odeiv2_step_rk4, 0},
+    {"rkf45", &gsl_odeiv2_step_rkf45, 0},   {"rkck", &gsl_odeiv2_step_rkck, 0},
+    {"rk8pd", &gsl_odeiv2_step_rk8pd, 0},   {"rk1imp", &gsl_odeiv2_step_rk1imp, 1},
+    {"rk2imp", &gsl_odeiv2_step_rk2imp, 1}, {"rk4imp", &gsl_odeiv2_step_rk4imp, 1},
+    {"bsimp", &gsl_odeiv2_step_bsimp, 1},   {"msadams", &gsl_odeiv2_step_msadams, 0},
+    {"msbdf", &gsl_odeiv2_step_msbdf, 1},
+};
+#define N_SOLVERS (sizeof solvers / sizeof solvers[0])
+
+static int solver_index(const char *name)
+{
+    for (size_t i = 0; i < N_SOLVERS; i++)
+        if (strcmp(solvers[i].name, name) == 0)
+            return (int)i;
+    return -1;
+}
+
+const char *sw_ode_solver_names(void)
+{
+    return "rk2, rk4, rkf45, rkck, rk8pd, rk1imp, rk2imp, rk4imp, bsimp, msadams, msbdf";
+}
+
+int sw_ode_solver_known(const char *name)
+{
+    return solver_index(name) >= 0;
+}
+
+int sw_ode_solver_uses_jac(const char *name)
+{
+    int i = solver_index(name);
+    return i >= 0 && solvers[i].uses_jac;
+}
+
+void sw_ode_opts_default(sw_ode_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->solver = "rk8pd";
+    o->rtol = 1e-8;
+    o->atol = 1e-10;
+    o->h0 = 1e-4;
+    o->t_end = 1e4;
+    o->t_first = 0; /* 0: t_end * 1e-6 */
+    o->points = 200;
+    o->log_grid = 1;
+}
+
+int sw_ode_opts_check(const sw_ode_opts *o, sw_err *e)
+{
+    if (!sw_ode_solver_known(o->solver))
+        return sw_fail(e, SW_EINPUT, "unknown solver '%s' (allowed: %s)", o->solver,
+                       sw_ode_solver_names());
+    if (!(o->rtol > 0 && o->rtol < 1))
+        return sw_fail(e, SW_EINPUT, "rtol: %g is out of range (0, 1)", o->rtol);
+    if (!(o->atol >= 0) || !isfinite(o->atol))
+        return sw_fail(e, SW_EINPUT, "atol: %g is out of range [0, inf)", o->atol);
+    if (!(o->h0 > 0) || !isfinite(o->h0))
+        return sw_fail(e, SW_EINPUT, "h0: %g is out of range (0, inf)", o->h0);
+    if (!(o->t_end > 0) || !isfinite(o->t_end))
+        return sw_fail(e, SW_EINPUT, "t-end: %g is out of range (0, inf)", o->t_end);
+    if (o->t_first != 0 && !(o->t_first > 0 && o->t_first < o->t_end))
+        return sw_fail(e, SW_EINPUT, "t-first: %g is out of range (0, t-end)", o->t_first);
+    if (o->points < 2)
+        return sw_fail(e, SW_EINPUT, "points: %zu is out of range [2, inf)", o->points);
+    return SW_OK;
+}
+
+int sw_event_parse(const sw_model *m, const char *text, sw_event *ev, sw_err *e)
+{
+    memset(ev, 0, sizeof *ev);
+    const char *op = strstr(text, "<=");
+    if (!op)
+        op = strstr(text, ">=");
+    if (!op || op == text)
+        return sw_fail(e, SW_EINPUT, "until: '%s' is not of the form OBS<=X or OBS>=X", text);
+    char name[64];
+    size_t len = (size_t)(op - text);
+    if (len >= sizeof name)
+        return sw_fail(e, SW_EINPUT, "until: observable name in '%s' is too long", text);
+    memcpy(name, text, len);
+    name[len] = '\0';
+    int idx = sw_model_obs_index(m, name);
+    if (idx == -2)
+        return sw_fail(e, SW_EINPUT,
+                       "until: unknown observable '%s' (allowed: loss or a column that "
+                       "`stagewise describe %s` lists)",
+                       name, m->sys->name);
+    int rc = sw_parse_real(op + 2, "until threshold", &ev->thr, e);
+    if (rc)
+        return rc;
+    ev->active = 1;
+    ev->obs = idx;
+    ev->ge = op[0] == '>';
+    snprintf(ev->text, sizeof ev->text, "%s", text);
+    return SW_OK;
+}
+
+double sw_event_gap(const sw_model *m, const sw_event *ev, const double *x, double *obs)
+{
+    double v;
+    if (ev->obs < 0) {
+        v = m->sys->loss(m, x);
+    } else {
+        m->sys->observe(m, x, obs);
+        v = obs[ev->obs];
+    }
+    return ev->ge ? ev->thr - v : v - ev->thr;
+}
+
+struct sw_ode {
+    sw_model *m;
+    sw_ode_opts o;
+    gsl_odeiv2_system sys;
+    gsl_odeiv2_driver *d;
+    double *work; /* 2 dim: finite-difference Jacobian scratch */
+    double *x0;   /* dim: state at the start of the current step */
+    double *xe;   /* dim: state during event location */
+    double *obs;  /* n_obs */
+    double *grid; /* points */
+    unsigned long rhs_evals, jac_evals;
+};
+
+static int gsl_rhs(double t, const double *x, double *f, void *p)
+{
+    (void)t;
+    sw_ode *w = p;
+    w->rhs_evals++;
+    return w->m->sys->rhs(w->m, x, f) ? GSL_EBADFUNC : GSL_SUCCESS;
+}
+
+static int gsl_jac(double t, const double *x, double *J, double *dfdt, void *p)
+{
+    (void)t;
+    sw_ode *w = p;
+    w->jac_evals++;
+    /* Autonomous systems: no explicit time dependence. */
+    memset(dfdt, 0, w->m->dim * sizeof *dfdt);
+    return sw_jacobian_eval(w->m, x, J, w->work) ? GSL_EBADFUNC : GSL_SUCCESS;
+}
+
+sw_ode *sw_ode_alloc(sw_model *m, const sw_ode_opts *o, sw_err *e)
+{
+    if (sw_ode_opts_check(o, e))
+        return NULL;
+    sw_ode *w = calloc(1, sizeof *w);
+    if (!w) {
+        sw_fail(e, SW_EFAIL, "out of memory");
+        return NULL;
+    }
+    /* The library reports through return codes; GSL's default handler
+     * would abort the process on the first step-size underflow. */
+    gsl_set_error_handler_off();
+    size_t n = m->dim;
+    w->m = m;
+    w->o = *o;
+    if (w->o.t_first == 0)
+        w->o.t_first = o->t_end * 1e-6;
+    w->sys = (gsl_odeiv2_system){gsl_rhs, gsl_jac, n, w};
+    w->work = malloc(2 * n * sizeof(double));
+    w->x0 = malloc(n * sizeof(double));
+    w->xe = malloc(n * sizeof(double));
+    w->obs = malloc((m->n_obs + 1) * sizeof(double));
+    w->grid = malloc(o->points * sizeof(double));
+    w->d = gsl_odeiv2_driver_alloc_y_new(&w->sys, *solvers[solver_index(o->solver)].type, o->h0,
+                                         o->atol, o->rtol);
+    if (!w->work || !w->x0 || !w->xe || !w->obs || !w->grid || !w->d) {
+        sw_ode_free(w);
+        sw_fail(e, SW_EFAIL, "out of memory");
+        return NULL;
+    }
+    size_t np = o->points;
+    w->grid[0] = 0;
+    for (size_t i = 1; i < np; i++) {
+        if (w->o.log_grid)
+            w->grid[i] = np == 2 ? o->t_end
+                                 : w->o.t_first * pow(o->t_end / w->o.t_first,
+                                                      (double)(i - 1) / (double)(np - 2));
+        else
+            w->grid[i] = o->t_end * (double)i / (double)(np - 1);
+    }
+    w->grid[np - 1] = o->t_end; /* exact, whatever pow rounded to */
+    return w;
+}
+
+void sw_ode_free(sw_ode *w)
+{
+    if (!w)
+        return;
+    if (w->d)
+        gsl_odeiv2_driver_free(w->d);
+    free(w->work);
+    free(w->x0);
+    free(w->xe);
+    free(w->obs);
+    free(w->grid);
+    free(w);
+}
+
+/* Integrates from the saved step start (t0, x0) to tau into xe, with the
+ * same stepper and tolerances, so the event time inherits the run's
+ * accuracy whatever the stepper (no dense output needed). */
+struct locate {
+    sw_ode *w;
+    double t0;
+    int failed;
+};
+
+static double gap_at(double tau, void *p)
+{
+    struct locate *L = p;
+    sw_ode *w = L->w;
+    size_t n = w->m->dim;
+    memcpy(w->xe, w->x0, n * sizeof(double));
+    gsl_odeiv2_driver_reset(w->d);
+    double t = L->t0;
+    double h = fmin(w->o.h0, tau - L->t0);
+    while (t < tau) {
+        if (gsl_odeiv2_evolve_apply(w->d->e, w->d->c, w->d->s, &w->sys, &t, tau, &h, w->xe) !=
+            GSL_SUCCESS) {
+            L->failed = 1;
+            return 0;
+        }
+    }
+    return sw_event_gap(w->m, &w->o.until, w->xe, w->obs);
+}
+
+static int locate_event(sw_ode *w, double t0, double t1, double *x, double *t_event)
+{
+    struct locate L = {w, t0, 0};
+    gsl_function F = {gap_at, &L};
+    gsl_root_fsolver *s = gsl_root_fsolver_alloc(gsl_root_fsolver_brent);
+    if (!s)
+        return SW_EFAIL;
+    /* The bracket [t0, t1] has gap > 0 at t0 and <= 0 at t1. */
+    int rc = gsl_root_fsolver_set(s, &F, t0, t1);
+    double lo = t0, hi = t1;
+    for (int it = 0; rc == GSL_SUCCESS && it < 200 && !L.failed; it++) {
+        rc = gsl_root_fsolver_iterate(s);
+        lo = gsl_root_fsolver_x_lower(s);
+        hi = gsl_root_fsolver_x_upper(s);
+        if (gsl_root_test_interval(lo, hi, 0, 1e-14) == GSL_SUCCESS)
+            break;
+    }
+    gsl_root_fsolver_free(s);
+    /* Report the upper end, where the condition holds, so the state
+     * written at the event satisfies it. */
+    *t_event = hi;
+    gap_at(hi, &L);
+    if (L.failed)
+        return SW_ENUMERIC;
+    memcpy(x, w->xe, w->m->dim * sizeof(double));
+    return SW_OK;
+}
+
+static int finite_state(const double *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(x[i]))
+            return 0;
+    return 1;
+}
+
+int sw_ode_run(sw_ode *w, double *x, sw_ode_output out, void *user, sw_ode_stats *st,
+               sw_err *e)
+{
+    size_t n = w->m->dim;
+    memset(st, 0, sizeof *st);
+    w->rhs_evals = w->jac_evals = 0;
+    gsl_odeiv2_driver_reset(w->d);
+    double t = 0, h = w->o.h0;
+    int rc = SW_OK;
+    const sw_event *ev = &w->o.until;
+
+    if (!finite_state(x, n)) {
+        rc = sw_fail(e, SW_ENUMERIC, "non-finite initial state at t = 0");
+        goto done;
+    }
+    if (ev->active && sw_event_gap(w->m, ev, x, w->obs) <= 0) {
+        st->event_hit = 1;
+        st->event_t = 0;
+        if (out)
+            out(0, x, user);
+        goto done;
+    }
+    if (out && out(0, x, user))
+        goto done;
+    for (size_t i = 1; i < w->o.points; i++) {
+        double target = w->grid[i];
+        while (t < target) {
+            memcpy(w->x0, x, n * sizeof(double));
+            double t0 = t;
+            int s = gsl_odeiv2_evolve_apply(w->d->e, w->d->c, w->d->s, &w->sys, &t, target, &h,
+                                            x);
+            if (s != GSL_SUCCESS) {
+                rc = sw_fail(e, SW_ENUMERIC, "%s at t = %.17g (step size %.3g)",
+                             s == GSL_EBADFUNC ? "the vector field could not be evaluated"
+                                               : "step size underflow",
+                             t, h);
+                goto done;
+            }
+            st->steps++;
+            if (!finite_state(x, n)) {
+                rc = sw_fail(e, SW_ENUMERIC, "non-finite state at t = %.17g", t);
+                goto done;
+            }
+            if (ev->active && sw_event_gap(w->m, ev, x, w->obs) <= 0) {
+                rc = locate_event(w, t0, t, x, &st->event_t);
+                if (rc) {
+                    rc = sw_fail(e, rc, "event location failed near t = %.17g", t0);
+                    goto done;
+                }
+                t = st->event_t;
+                st->event_hit = 1;
+                if (out)
+                    out(t, x, user);
+                goto done;
+            }
+        }
+        if (out && out(t, x, user))
+            goto done;
+    }
+done:
+    st->t_final = t;
+    st->rhs_evals = w->rhs_evals;
+    st->jac_evals = w->jac_evals;
+    return rc;
+}

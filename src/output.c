@@ -1,0 +1,162 @@
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "stagewise/output.h"
+
+int sw_outfile_open(sw_outfile *f, const char *path, sw_err *e)
+{
+    memset(f, 0, sizeof *f);
+    if (strcmp(path, "-") == 0) {
+        f->fp = stdout;
+        return SW_OK;
+    }
+    f->path = strdup(path);
+    size_t len = strlen(path) + 16;
+    f->tmp = malloc(len);
+    if (!f->path || !f->tmp) {
+        sw_outfile_abort(f);
+        return sw_fail(e, SW_EFAIL, "out of memory");
+    }
+    snprintf(f->tmp, len, "%s.tmp.XXXXXX", path);
+    int fd = mkstemp(f->tmp);
+    if (fd < 0) {
+        int err = errno;
+        free(f->tmp);
+        f->tmp = NULL;
+        sw_outfile_abort(f);
+        return sw_fail(e, SW_EINPUT, "cannot write '%s': %s", path, strerror(err));
+    }
+    f->fp = fdopen(fd, "w");
+    if (!f->fp) {
+        close(fd);
+        sw_outfile_abort(f);
+        return sw_fail(e, SW_EFAIL, "cannot write '%s': %s", path, strerror(errno));
+    }
+    return SW_OK;
+}
+
+int sw_outfile_commit(sw_outfile *f, sw_err *e)
+{
+    if (!f->path) { /* standard output */
+        int bad = fflush(f->fp) != 0 || ferror(f->fp);
+        f->fp = NULL;
+        return bad ? sw_fail(e, SW_EFAIL, "cannot write to standard output") : SW_OK;
+    }
+    int bad = ferror(f->fp);
+    bad |= fclose(f->fp) != 0;
+    f->fp = NULL;
+    if (bad || rename(f->tmp, f->path) != 0) {
+        int err = errno;
+        sw_outfile_abort(f);
+        return sw_fail(e, SW_EFAIL, "cannot write '%s': %s", f->path ? f->path : "?",
+                       strerror(err));
+    }
+    free(f->tmp);
+    free(f->path);
+    f->tmp = f->path = NULL;
+    return SW_OK;
+}
+
+void sw_outfile_abort(sw_outfile *f)
+{
+    if (f->fp && f->fp != stdout)
+        fclose(f->fp);
+    if (f->tmp)
+        unlink(f->tmp);
+    free(f->tmp);
+    free(f->path);
+    memset(f, 0, sizeof *f);
+}
+
+void sw_csv_provenance(FILE *fp, const char *key, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(fp, "# %s = ", key);
+    vfprintf(fp, fmt, ap);
+    fputc('\n', fp);
+    va_end(ap);
+}
+
+void sw_csv_model_provenance(FILE *fp, const sw_model *m)
+{
+    sw_csv_provenance(fp, "stagewise", "%s", SW_VERSION);
+    sw_csv_provenance(fp, "system", "%s", m->sys->name);
+    for (size_t i = 0; i < m->sys->n_params; i++) {
+        char buf[1024];
+        sw_value_format(&m->pv[i], buf, sizeof buf);
+        sw_csv_provenance(fp, m->sys->params[i].name, "%s", buf);
+    }
+    for (size_t i = 0; i < m->n_levels; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "level_%zu", i);
+        sw_csv_provenance(fp, key, "%.17g", m->levels[i]);
+    }
+}
+
+void sw_csv_header(FILE *fp, const sw_model *m)
+{
+    fputs("t,loss", fp);
+    for (size_t i = 0; i < m->n_obs; i++)
+        fprintf(fp, ",%s", m->obs_names[i]);
+    fputc('\n', fp);
+}
+
+void sw_csv_row(FILE *fp, const sw_model *m, double t, const double *x, double *obs)
+{
+    fprintf(fp, "%.17g,%.17g", t, m->sys->loss(m, x));
+    m->sys->observe(m, x, obs);
+    for (size_t i = 0; i < m->n_obs; i++)
+        fprintf(fp, ",%.17g", obs[i]);
+    fputc('\n', fp);
+}
+
+json_object *sw_json_params(const sw_model *m)
+{
+    json_object *o = json_object_new_object();
+    for (size_t i = 0; i < m->sys->n_params; i++) {
+        const sw_param_def *d = &m->sys->params[i];
+        const sw_value *v = &m->pv[i];
+        json_object *val;
+        if (d->kind == SW_PARAM_LIST) {
+            val = json_object_new_array();
+            for (size_t k = 0; k < v->n; k++)
+                json_object_array_add(val, json_object_new_double(v->v[k]));
+        } else if (d->kind == SW_PARAM_INT) {
+            val = json_object_new_int64((int64_t)v->v[0]);
+        } else {
+            val = json_object_new_double(v->v[0]);
+        }
+        json_object_object_add(o, d->name, val);
+    }
+    return o;
+}
+
+int sw_json_write(const char *path, json_object *obj, sw_err *e)
+{
+    sw_outfile f;
+    int rc = sw_outfile_open(&f, path, e);
+    if (rc)
+        return rc;
+    fputs(json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PRETTY |
+                                                  JSON_C_TO_STRING_NOSLASHESCAPE),
+          f.fp);
+    fputc('\n', f.fp);
+    return sw_outfile_commit(&f, e);
+}
+
+char *sw_meta_path_for(const char *csv_path)
+{
+    size_t len = strlen(csv_path);
+    char *p = malloc(len + 6);
+    if (!p)
+        return NULL;
+    memcpy(p, csv_path, len + 1);
+    if (len >= 4 && strcmp(p + len - 4, ".csv") == 0)
+        p[len - 4] = '\0';
+    strcat(p, ".json");
+    return p;
+}

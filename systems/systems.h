@@ -1,0 +1,9 @@
+/* Declarations of the registered systems (private to the library). */
+#ifndef STAGEWISE_SYSTEMS_H
+#define STAGEWISE_SYSTEMS_H
+
+#include "stagewise/system.h"
+
+extern const sw_system sw_system_linear;
+
+#endif

@@ -1,0 +1,38 @@
+/* Shared by the tests: run the stagewise binary, read what it wrote. */
+#ifndef SW_TEST_HELPERS_H
+#define SW_TEST_HELPERS_H
+
+#include <stddef.h>
+
+#include "stagewise/system.h"
+
+/* Runs `stagewise ARGS` through /bin/sh (ARGS is shell text), capturing
+ * standard output and error (caller frees; either pointer may be NULL).
+ * Returns the exit status, or -1 if the command could not be run. */
+int swt_run(char **out, char **err, const char *fmt, ...) SW_PRINTF(3, 4);
+
+/* A CSV file as the CLI writes it: provenance lines skipped, header kept. */
+typedef struct swt_csv {
+    size_t rows, cols;
+    char **names;
+    double *v; /* rows x cols, row-major */
+} swt_csv;
+
+int swt_csv_read(const char *path, swt_csv *c);
+/* Column index by name, or -1. */
+int swt_csv_col(const swt_csv *c, const char *name);
+double swt_csv_at(const swt_csv *c, size_t row, const char *name);
+void swt_csv_free(swt_csv *c);
+
+/* A fresh empty directory under the build's temporary area; caller frees. */
+char *swt_tmpdir(void);
+int swt_file_exists(const char *path);
+
+/* Model from "k=v" words (NULL-terminated), failing the test on error. */
+sw_model *swt_model(const char *system, ...);
+
+/* Largest relative difference of A and B (n entries) with floor on the
+ * denominator: max |a-b| / max(|a|, |b|, floor). */
+double swt_max_rel(const double *a, const double *b, size_t n, double floor);
+
+#endif
