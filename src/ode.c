@@ -341,3 +341,32 @@ done:
     st->jac_evals = w->jac_evals;
     return rc;
 }
+
+int sw_traj_record(double t, const double *x, void *user)
+{
+    sw_traj *tr = user;
+    if (tr->n == tr->cap) {
+        size_t cap = tr->cap ? 2 * tr->cap : 256;
+        double *nt = realloc(tr->t, cap * sizeof *nt);
+        if (!nt)
+            return 1;
+        tr->t = nt;
+        double *nx = realloc(tr->x, cap * tr->dim * sizeof *nx);
+        if (!nx)
+            return 1;
+        tr->x = nx;
+        tr->cap = cap;
+    }
+    tr->t[tr->n] = t;
+    memcpy(tr->x + tr->n * tr->dim, x, tr->dim * sizeof *x);
+    tr->n++;
+    return 0;
+}
+
+void sw_traj_free(sw_traj *tr)
+{
+    free(tr->t);
+    free(tr->x);
+    tr->t = tr->x = NULL;
+    tr->n = tr->cap = 0;
+}

@@ -45,9 +45,13 @@ int sw_outfile_commit(sw_outfile *f, sw_err *e)
         f->fp = NULL;
         return bad ? sw_fail(e, SW_EFAIL, "cannot write to standard output") : SW_OK;
     }
-    int bad = ferror(f->fp);
-    bad |= fclose(f->fp) != 0;
-    f->fp = NULL;
+    /* fp is NULL when another process wrote the temporary file (a plot). */
+    int bad = 0;
+    if (f->fp) {
+        bad = ferror(f->fp);
+        bad |= fclose(f->fp) != 0;
+        f->fp = NULL;
+    }
     if (bad || rename(f->tmp, f->path) != 0) {
         int err = errno;
         sw_outfile_abort(f);

@@ -70,4 +70,17 @@ void sw_ode_free(sw_ode *w);
 int sw_ode_run(sw_ode *w, double *x, sw_ode_output out, void *user, sw_ode_stats *st,
                sw_err *e);
 
+/* A trajectory kept in memory: an sw_ode_output that appends (t, x) rows.
+ * Zero-initialise with dim set, pass as user data, free with
+ * sw_traj_free. */
+typedef struct sw_traj {
+    size_t dim;
+    size_t n, cap;
+    double *t; /* n */
+    double *x; /* n x dim, row-major */
+} sw_traj;
+
+int sw_traj_record(double t, const double *x, void *traj);
+void sw_traj_free(sw_traj *tr);
+
 #endif

@@ -19,6 +19,8 @@ typedef struct sw_outfile {
 
 /* "-" means standard output (written directly, nothing to rename). */
 int sw_outfile_open(sw_outfile *f, const char *path, sw_err *e);
+/* Renames the temporary file into place.  A caller whose file is written by
+ * another process closes fp and sets it to NULL first, then commits. */
 int sw_outfile_commit(sw_outfile *f, sw_err *e);
 /* Closes and removes the temporary file; safe on a never-opened file. */
 void sw_outfile_abort(sw_outfile *f);

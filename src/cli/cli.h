@@ -108,5 +108,7 @@ double sw_cli_now(void);
 int sw_cmd_list(int argc, char **argv);
 int sw_cmd_describe(int argc, char **argv);
 int sw_cmd_integrate(int argc, char **argv);
+int sw_cmd_stages(int argc, char **argv);
+int sw_cmd_plot(int argc, char **argv);
 
 #endif

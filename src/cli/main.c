@@ -12,6 +12,8 @@ static const struct {
     {"list", sw_cmd_list, "list the systems"},
     {"describe", sw_cmd_describe, "parameters, state layout and observables of a system"},
     {"integrate", sw_cmd_integrate, "integrate a system and write its trajectory"},
+    {"stages", sw_cmd_stages, "plateaus and transitions of a run's loss curve"},
+    {"plot", sw_cmd_plot, "draw a figure from result files with gnuplot"},
 };
 
 static void usage(FILE *fp)

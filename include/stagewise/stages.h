@@ -1,0 +1,43 @@
+/* Plateaus and transitions of a loss curve seen on a log-time axis.
+ *
+ * A plateau is a maximal run of output times where the loss changes slowly
+ * in log time, |d log L / d log t| below a threshold, lasting at least a
+ * minimum span in log t; a transition is the stretch between two plateaus,
+ * its time the point where log L is halfway between the two plateau
+ * levels.  Working in log t makes the detector indifferent to where the
+ * stages fall in absolute time. */
+#ifndef STAGEWISE_STAGES_H
+#define STAGEWISE_STAGES_H
+
+#include <stddef.h>
+
+#include "stagewise/error.h"
+
+typedef struct sw_stages_opts {
+    double max_slope;    /* plateau where |dlog L/dlog t| < this (default 0.05) */
+    double min_decades;  /* shortest plateau, in decades of t (default 0.3) */
+    double min_drop;     /* neighbouring plateaus whose levels differ by less than this
+                            factor are merged (default 1.2) */
+} sw_stages_opts;
+
+typedef struct sw_plateau {
+    size_t i_begin, i_end; /* indices into the curve, inclusive */
+    double t_begin, t_end;
+    double level; /* geometric mean of the loss over the plateau */
+} sw_plateau;
+
+typedef struct sw_stages {
+    size_t n_plateaus;
+    sw_plateau *plateaus;
+    size_t n_transitions; /* n_plateaus - 1, or fewer if the curve ends mid-way */
+    double *t_transition;
+} sw_stages;
+
+void sw_stages_opts_default(sw_stages_opts *o);
+/* t must be increasing; points with t <= 0 are ignored (log axis).  A loss
+ * that reaches 0 is floored at the smallest positive value seen. */
+int sw_stages_detect(const double *t, const double *loss, size_t n, const sw_stages_opts *o,
+                     sw_stages *out, sw_err *e);
+void sw_stages_free(sw_stages *s);
+
+#endif

@@ -1,0 +1,29 @@
+# Competitive against cooperative learning: a symmetric start (in1), where
+# every head stays identical and only one pattern is ever learned, beside a
+# slightly perturbed start (in2), where the heads split the patterns.
+# Variables from `stagewise plot`: in1, in2, out, levels (L_j of in1), atts.
+set terminal pngcairo size 900,1000 font ",11"
+set output out
+set datafile separator ","
+set datafile columnheaders
+set logscale x
+set format x "10^{%L}"
+set multiplot layout 3,1
+set title "loss: symmetric start against a perturbed one (dashed gray: L_j)"
+set ylabel "loss"
+set key top right
+guides = ""
+do for [i=1:words(levels)] {
+    guides = guides . word(levels, i) . " with lines dashtype 2 lc rgb 'gray' notitle, "
+}
+eval("plot " . guides . "in1 using 't':'loss' with lines lw 2 lc rgb 'red' title 'symmetric', " . \
+     "in2 using 't':'loss' with lines lw 2 lc rgb 'blue' title 'perturbed'")
+set yrange [0:1.05]
+set ylabel "attention"
+set key outside right
+set title "symmetric start: attention of each head on each pattern (heads coincide)"
+plot for [i=1:words(atts)] in1 using "t":word(atts, i) with lines lw 1.5 title word(atts, i)
+set title "perturbed start: attention of each head on each pattern"
+set xlabel "t"
+plot for [i=1:words(atts)] in2 using "t":word(atts, i) with lines lw 1.5 title word(atts, i)
+unset multiplot

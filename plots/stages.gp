@@ -1,0 +1,31 @@
+# Stage-wise convergence: loss against log t with the theoretical plateau
+# levels L_j as guides (top), each head's attention on each pattern (bottom).
+# Variables from `stagewise plot`: in1 (an integrate CSV), out, levels
+# (space-separated L_j, may be empty), atts (the att_h*_k* column names).
+set terminal pngcairo size 900,800 font ",11"
+set output out
+set datafile separator ","
+set datafile columnheaders
+set logscale x
+set format x "10^{%L}"
+panels = words(atts) > 0 ? 2 : 1
+set multiplot layout panels,1
+set title "loss (dashed: theoretical plateau levels L_j)"
+set ylabel "loss"
+set key top right
+# gnuplot's plot-for runs once even over an empty range, so the guides are
+# collected with do-for, which does not.
+guides = ""
+do for [i=1:words(levels)] {
+    guides = guides . word(levels, i) . " with lines dashtype 2 lc rgb 'gray' notitle, "
+}
+eval("plot " . guides . "in1 using 't':'loss' with lines lw 2 lc rgb 'black' title 'loss'")
+if (panels == 2) {
+    set title "attention mass of each head on each pattern"
+    set ylabel "attention"
+    set xlabel "t"
+    set yrange [0:1.05]
+    set key outside right
+    plot for [i=1:words(atts)] in1 using "t":word(atts, i) with lines lw 1.5 title word(atts, i)
+}
+unset multiplot

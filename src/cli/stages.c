@@ -1,0 +1,195 @@
+/* `stages`: plateaus and transitions of a run's loss curve. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "stagewise/output.h"
+#include "stagewise/stages.h"
+#include "stagewise/table.h"
+
+static const char help[] =
+    "usage: stagewise stages RUN.csv [--out FILE.csv] [--max-slope X] [--min-decades X]\n\n"
+    "Finds the plateaus of the loss on a log-time axis (|dlog L/dlog t| < max-slope for\n"
+    "at least min-decades) and the transitions between them (where the loss is halfway\n"
+    "between two plateau levels). Prints a table; beside each level, the nearest\n"
+    "theoretical level L_j the run recorded. Writes FILE.csv and FILE.json (default:\n"
+    "RUN.stages.csv and RUN.stages.json).\n\n"
+    "options:\n"
+    "  --out FILE.csv     where to write (- for standard output, no JSON)\n"
+    "  --max-slope X      flatness threshold (default 0.05)\n"
+    "  --min-decades X    shortest plateau in decades of t (default 0.3)\n";
+
+struct args {
+    sw_stages_opts o;
+    const char *out;
+};
+
+static int on_option(int opt, const char *arg, void *ctx, sw_err *e)
+{
+    struct args *a = ctx;
+    switch (opt) {
+    case 'o':
+        a->out = arg;
+        return SW_OK;
+    case 's':
+        return sw_parse_real_in(arg, "max-slope", 1e-6, 10, &a->o.max_slope, e);
+    case 'd':
+        return sw_parse_real_in(arg, "min-decades", 0, 10, &a->o.min_decades, e);
+    }
+    return SW_EINPUT;
+}
+
+/* The recorded theoretical level nearest (in log) to x, its index in *j. */
+static double nearest_level(const double *lv, size_t n, double x, size_t *j)
+{
+    double best = NAN, dist = INFINITY;
+    for (size_t k = 0; k < n; k++) {
+        double d = lv[k] > 0 ? fabs(log(x / lv[k])) : INFINITY;
+        if (d < dist) {
+            dist = d;
+            best = lv[k];
+            *j = k;
+        }
+    }
+    return best;
+}
+
+static size_t read_levels(const sw_table *tb, double *lv, size_t cap)
+{
+    size_t n = 0;
+    for (; n < cap; n++) {
+        char key[32];
+        snprintf(key, sizeof key, "level_%zu", n);
+        const char *v = sw_table_meta(tb, key);
+        if (!v)
+            break;
+        lv[n] = strtod(v, NULL);
+    }
+    return n;
+}
+
+static char *derived_path(const char *run)
+{
+    size_t n = strlen(run);
+    char *p = malloc(n + 16);
+    if (!p)
+        return NULL;
+    memcpy(p, run, n + 1);
+    if (n >= 4 && strcmp(p + n - 4, ".csv") == 0)
+        p[n - 4] = '\0';
+    strcat(p, ".stages.csv");
+    return p;
+}
+
+int sw_cmd_stages(int argc, char **argv)
+{
+    if (sw_cli_wants_help(argc, argv)) {
+        fputs(help, stdout);
+        return 0;
+    }
+    static const struct option longopts[] = {
+        {"out", required_argument, 0, 'o'},
+        {"max-slope", required_argument, 0, 's'},
+        {"min-decades", required_argument, 0, 'd'},
+        {0, 0, 0, 0},
+    };
+    struct args a = {0};
+    sw_stages_opts_default(&a.o);
+    sw_err e;
+    int first, rc = sw_cli_getopt(argc, argv, longopts, on_option, &a, &first, &e);
+    if (rc)
+        return sw_cli_report(rc, &e);
+    if (argc - first != 1)
+        return sw_cli_die(SW_EINPUT, "stages needs exactly one RUN.csv (got %d)", argc - first);
+    const char *run = argv[first];
+
+    sw_table tb;
+    if ((rc = sw_table_read(run, &tb, &e)))
+        return sw_cli_report(rc, &e);
+    int ct, cl;
+    double *t = NULL, *L = NULL;
+    char *out = NULL, *meta = NULL;
+    sw_stages st = {0};
+    sw_outfile f = {0};
+    json_object *js = NULL;
+    if ((rc = sw_table_need(&tb, "t", run, &ct, &e)) ||
+        (rc = sw_table_need(&tb, "loss", run, &cl, &e)))
+        goto done;
+    t = malloc(tb.rows * sizeof *t);
+    L = malloc(tb.rows * sizeof *L);
+    if (!t || !L) {
+        rc = sw_fail(&e, SW_EFAIL, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < tb.rows; i++) {
+        t[i] = sw_table_at(&tb, i, ct);
+        L[i] = sw_table_at(&tb, i, cl);
+        if (!isfinite(t[i]) || !isfinite(L[i]) || (i && t[i] <= t[i - 1])) {
+            rc = sw_fail(&e, SW_EINPUT, "'%s' row %zu: t must increase and t, loss be finite",
+                         run, i + 1);
+            goto done;
+        }
+    }
+    if ((rc = sw_stages_detect(t, L, tb.rows, &a.o, &st, &e)))
+        goto done;
+
+    double lv[64];
+    size_t nlv = read_levels(&tb, lv, 64);
+    out = a.out ? strdup(a.out) : derived_path(run);
+    if (strcmp(out, "-") != 0)
+        meta = sw_meta_path_for(out);
+    if ((rc = sw_outfile_open(&f, out, &e)))
+        goto done;
+    sw_csv_provenance(f.fp, "stagewise", "%s", SW_VERSION);
+    sw_csv_provenance(f.fp, "run", "%s", run);
+    sw_csv_provenance(f.fp, "max_slope", "%g", a.o.max_slope);
+    sw_csv_provenance(f.fp, "min_decades", "%g", a.o.min_decades);
+    fputs("plateau,t_begin,t_end,level,theory,rel_diff,t_transition_after\n", f.fp);
+
+    js = json_object_new_object();
+    json_object_object_add(js, "run", json_object_new_string(run));
+    json_object *jp = json_object_new_array(), *jt = json_object_new_array();
+    if (f.fp != stdout)
+        printf("%zu plateaus, %zu transitions in %s\n", st.n_plateaus, st.n_transitions, run);
+    if (f.fp != stdout)
+        printf("%-8s %12s %12s %12s %12s %9s %14s\n", "plateau", "t_begin", "t_end", "level",
+               "theory", "rel_diff", "transition_t");
+    for (size_t k = 0; k < st.n_plateaus; k++) {
+        const sw_plateau *p = &st.plateaus[k];
+        size_t j = 0;
+        double th = nearest_level(lv, nlv, p->level, &j);
+        double rel = nlv ? (p->level - th) / th : NAN;
+        double tt = k < st.n_transitions ? st.t_transition[k] : NAN;
+        fprintf(f.fp, "%zu,%.10g,%.10g,%.10g,%.10g,%.6g,%.10g\n", k, p->t_begin, p->t_end,
+                p->level, th, rel, tt);
+        if (f.fp != stdout)
+            printf("%-8zu %12.5g %12.5g %12.6g %12.6g %9.3g %14.6g\n", k, p->t_begin, p->t_end,
+                   p->level, th, rel, tt);
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "t_begin", json_object_new_double(p->t_begin));
+        json_object_object_add(o, "t_end", json_object_new_double(p->t_end));
+        json_object_object_add(o, "level", json_object_new_double(p->level));
+        if (nlv) {
+            json_object_object_add(o, "theory_j", json_object_new_int64((int64_t)j));
+            json_object_object_add(o, "theory", json_object_new_double(th));
+            json_object_object_add(o, "rel_diff", json_object_new_double(rel));
+        }
+        json_object_array_add(jp, o);
+    }
+    for (size_t k = 0; k < st.n_transitions; k++)
+        json_object_array_add(jt, json_object_new_double(st.t_transition[k]));
+    json_object_object_add(js, "plateaus", jp);
+    json_object_object_add(js, "transitions", jt);
+    if (meta && (rc = sw_json_write(meta, js, &e)))
+        goto done;
+    if ((rc = sw_outfile_commit(&f, &e)) && meta)
+        remove(meta);
+done:
+    sw_outfile_abort(&f);
+    json_object_put(js);
+    sw_stages_free(&st);
+    sw_table_free(&tb);
+    free(t), free(L), free(out), free(meta);
+    return sw_cli_report(rc, &e);
+}

@@ -1,0 +1,158 @@
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "stagewise/table.h"
+
+static char *trim(char *s)
+{
+    while (*s == ' ' || *s == '\t')
+        s++;
+    size_t n = strlen(s);
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' || s[n - 1] == '\n'))
+        s[--n] = '\0';
+    return s;
+}
+
+static int push_meta(sw_table *tb, char *line)
+{
+    char *eq = strchr(line, '=');
+    if (!eq)
+        return SW_OK; /* a plain comment */
+    *eq = '\0';
+    char **k = realloc(tb->meta_key, (tb->n_meta + 1) * sizeof *k);
+    if (!k)
+        return SW_EFAIL;
+    tb->meta_key = k;
+    char **v = realloc(tb->meta_val, (tb->n_meta + 1) * sizeof *v);
+    if (!v)
+        return SW_EFAIL;
+    tb->meta_val = v;
+    tb->meta_key[tb->n_meta] = strdup(trim(line + 1));
+    tb->meta_val[tb->n_meta] = strdup(trim(eq + 1));
+    tb->n_meta++;
+    return SW_OK;
+}
+
+static int read_header(sw_table *tb, char *line)
+{
+    tb->cols = 1;
+    for (char *p = line; *p; p++)
+        tb->cols += *p == ',';
+    tb->names = calloc(tb->cols, sizeof *tb->names);
+    if (!tb->names)
+        return SW_EFAIL;
+    char *save = NULL;
+    size_t k = 0;
+    for (char *f = strtok_r(line, ",", &save); f && k < tb->cols; f = strtok_r(NULL, ",", &save))
+        tb->names[k++] = strdup(trim(f));
+    return k == tb->cols ? SW_OK : SW_EINPUT;
+}
+
+int sw_table_read(const char *path, sw_table *tb, sw_err *e)
+{
+    memset(tb, 0, sizeof *tb);
+    FILE *fp = fopen(path, "r");
+    if (!fp)
+        return sw_fail(e, SW_EINPUT, "cannot read '%s': %s", path, strerror(errno));
+    char *line = NULL;
+    size_t len = 0, cap = 0;
+    long lineno = 0;
+    int rc = SW_OK;
+    while (rc == SW_OK && getline(&line, &len, fp) != -1) {
+        lineno++;
+        char *s = trim(line);
+        if (!*s)
+            continue;
+        if (*s == '#') {
+            if (push_meta(tb, s))
+                rc = sw_fail(e, SW_EFAIL, "out of memory");
+            continue;
+        }
+        if (!tb->names) {
+            if (read_header(tb, s))
+                rc = sw_fail(e, SW_EINPUT, "'%s' line %ld: empty column name in the header",
+                             path, lineno);
+            continue;
+        }
+        if (tb->rows == cap) {
+            cap = cap ? 2 * cap : 256;
+            double *nv = realloc(tb->v, cap * tb->cols * sizeof *nv);
+            if (!nv) {
+                rc = sw_fail(e, SW_EFAIL, "out of memory");
+                break;
+            }
+            tb->v = nv;
+        }
+        char *p = s;
+        for (size_t k = 0; k < tb->cols && rc == SW_OK; k++) {
+            char *end;
+            double x = strtod(p, &end);
+            char sep = k + 1 < tb->cols ? ',' : '\0';
+            while (*end == ' ')
+                end++;
+            if (end == p || *end != sep)
+                rc = sw_fail(e, SW_EINPUT, "'%s' line %ld: field %zu is not a number or the "
+                                           "row does not have %zu fields",
+                             path, lineno, k + 1, tb->cols);
+            tb->v[tb->rows * tb->cols + k] = x;
+            p = end + (sep != '\0');
+        }
+        tb->rows++;
+    }
+    free(line);
+    if (rc == SW_OK && ferror(fp))
+        rc = sw_fail(e, SW_EINPUT, "cannot read '%s'", path);
+    fclose(fp);
+    if (rc == SW_OK && !tb->names)
+        rc = sw_fail(e, SW_EINPUT, "'%s' has no header row (is it a stagewise CSV?)", path);
+    if (rc)
+        sw_table_free(tb);
+    return rc;
+}
+
+void sw_table_free(sw_table *tb)
+{
+    for (size_t k = 0; tb->names && k < tb->cols; k++)
+        free(tb->names[k]);
+    for (size_t k = 0; k < tb->n_meta; k++) {
+        free(tb->meta_key[k]);
+        free(tb->meta_val[k]);
+    }
+    free(tb->names);
+    free(tb->v);
+    free(tb->meta_key);
+    free(tb->meta_val);
+    memset(tb, 0, sizeof *tb);
+}
+
+int sw_table_col(const sw_table *tb, const char *name)
+{
+    for (size_t k = 0; k < tb->cols; k++)
+        if (strcmp(tb->names[k], name) == 0)
+            return (int)k;
+    return -1;
+}
+
+int sw_table_need(const sw_table *tb, const char *name, const char *path, int *col, sw_err *e)
+{
+    *col = sw_table_col(tb, name);
+    if (*col >= 0)
+        return SW_OK;
+    char buf[384];
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t k = 0; k < tb->cols && used < sizeof buf; k++)
+        used += (size_t)snprintf(buf + used, sizeof buf - used, "%s%s", k ? ", " : "",
+                                 tb->names[k]);
+    return sw_fail(e, SW_EINPUT, "'%s' has no column '%s' (columns: %s)", path, name, buf);
+}
+
+const char *sw_table_meta(const sw_table *tb, const char *key)
+{
+    for (size_t k = 0; k < tb->n_meta; k++)
+        if (strcmp(tb->meta_key[k], key) == 0)
+            return tb->meta_val[k];
+    return NULL;
+}
