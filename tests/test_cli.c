@@ -1,0 +1,255 @@
+/* The command line end to end: the bad-input contract of the foundation
+ * (exit 2, one line naming the problem and what is allowed, no file left
+ * behind), numerical failure (exit 3), presets, metadata. */
+#include <dirent.h>
+#include <math.h>
+#include <sys/stat.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <json-c/json.h>
+
+#include "helpers.h"
+
+static size_t dir_entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    size_t n = 0;
+    for (struct dirent *de; (de = readdir(d));)
+        n += strcmp(de->d_name, ".") && strcmp(de->d_name, "..");
+    closedir(d);
+    return n;
+}
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs(text, fp);
+    fclose(fp);
+}
+
+/* Runs `stagewise integrate ARGS --out DIR/out.csv` in an empty DIR holding
+ * only the given input files, and checks the failure contract. */
+static void expect_failure(int code, const char *needle, const char *args)
+{
+    char *dir = swt_tmpdir();
+    size_t before = dir_entries(dir);
+
+    char *err = NULL;
+    int rc = swt_run(NULL, &err, "integrate %s --out %s/out.csv", args, dir);
+    if (rc != code || !strstr(err, needle))
+        fail_msg("`integrate %s`: exit %d (want %d), stderr: %s (want '%s')", args, rc, code,
+                 err, needle);
+    /* One line, prefixed with the program name. */
+    assert_true(strncmp(err, "stagewise: ", 11) == 0);
+    assert_non_null(strchr(err, '\n'));
+    assert_true(strchr(err, '\n')[1] == '\0');
+    assert_int_equal(dir_entries(dir), before);
+
+    char cmd[700];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+    free(err);
+    free(dir);
+}
+
+static void bad_input_exits_2_with_one_line(void **state)
+{
+    (void)state;
+    expect_failure(2, "unknown system 'nosuch' (allowed: ", "nosuch");
+    expect_failure(2, "unknown parameter 'gamma' for system linear (allowed: n, A, b, x0)",
+                   "linear gamma=2");
+    expect_failure(2, "rtol: 'abc' is not a number", "linear --rtol abc");
+    expect_failure(2, "rtol: -1 is out of range (0, 1)", "linear --rtol -1");
+    expect_failure(2, "t-end: 'nan' is not a finite number", "linear --t-end nan");
+    expect_failure(2, "x0: 'nan' is not a finite number", "linear x0=1,nan");
+    expect_failure(2, "n: '2.5' is not an integer", "linear n=2.5");
+    expect_failure(2, "A: expected 4 values for n = 2, got 3", "linear A=1,2,3");
+    expect_failure(2, "unknown solver 'rk9' (allowed: rk2, rk4, rkf45", "linear --solver rk9");
+    expect_failure(2, "grid: 'cubic' is not allowed (allowed: log, linear)",
+                   "linear --grid cubic");
+    expect_failure(2, "unknown option '--bogus'", "linear --bogus 1");
+    expect_failure(2, "until: unknown observable 'x_9'", "linear --until 'x_9<=1'");
+    expect_failure(2, "until: 'loss<1' is not of the form", "linear --until 'loss<1'");
+    expect_failure(2, "init: cannot read '/nonexistent/init.txt'",
+                   "linear --init /nonexistent/init.txt");
+    expect_failure(2, "preset: cannot read '/nonexistent.ini'", "linear --preset /nonexistent.ini");
+}
+
+/* Init files: unreadable (a directory), a non-number, too few values. */
+static void bad_init_files(void **state)
+{
+    (void)state;
+    char *dir = swt_tmpdir();
+    char sub[600], bad[600], shortf[600], args[2048];
+    snprintf(sub, sizeof sub, "%s/isdir", dir);
+    mkdir(sub, 0700);
+    snprintf(bad, sizeof bad, "%s/bad.txt", dir);
+    write_file(bad, "1.0 zwei\n");
+    snprintf(shortf, sizeof shortf, "%s/short.txt", dir);
+    write_file(shortf, "# one value, linear needs two\n1.0\n");
+    snprintf(args, sizeof args, "linear --init %s", sub);
+    expect_failure(2, "init: cannot read", args);
+    snprintf(args, sizeof args, "linear --init %s", bad);
+    expect_failure(2, "init: 'zwei' in", args);
+    snprintf(args, sizeof args, "linear --init %s", shortf);
+    expect_failure(2, "has 1 values, system linear needs 2", args);
+    char cmd[700];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+    free(dir);
+}
+
+static void unwritable_output(void **state)
+{
+    (void)state;
+    char *err = NULL;
+    int rc = swt_run(NULL, &err, "integrate linear --out /nonexistent/dir/run.csv");
+    assert_int_equal(rc, 2);
+    assert_non_null(strstr(err, "cannot write '/nonexistent/dir/run.csv'"));
+    free(err);
+}
+
+/* x' = 1000 x overflows long before t = 10: exit 3 naming the time, and
+ * nothing written. */
+static void numerical_failure_exits_3(void **state)
+{
+    (void)state;
+    char *dir = swt_tmpdir(), *err = NULL;
+    int rc = swt_run(NULL, &err, "integrate linear n=1 A=1000 b=0 x0=1 --t-end 10 --out %s/r.csv",
+                     dir);
+    assert_int_equal(rc, 3);
+    assert_non_null(strstr(err, " at t = "));
+    assert_int_equal(dir_entries(dir), 0);
+    rmdir(dir);
+    free(err);
+    free(dir);
+}
+
+static json_object *read_json(const char *path)
+{
+    json_object *o = json_object_from_file(path);
+    assert_non_null(o);
+    return o;
+}
+
+static long long stat_of(json_object *meta, const char *key)
+{
+    json_object *stats, *v;
+    assert_true(json_object_object_get_ex(meta, "stats", &stats));
+    assert_true(json_object_object_get_ex(stats, key, &v));
+    return json_object_get_int64(v);
+}
+
+/* msbdf evaluates the analytic Jacobian and says so; an explicit stepper
+ * never does.  The event time in the metadata is the located crossing. */
+static void metadata_records_statistics_and_events(void **state)
+{
+    (void)state;
+    char *dir = swt_tmpdir();
+    char csv[600], meta[600];
+    snprintf(csv, sizeof csv, "%s/r.csv", dir);
+    snprintf(meta, sizeof meta, "%s/r.json", dir);
+    assert_int_equal(swt_run(NULL, NULL, "integrate linear --solver msbdf --t-end 5 --out %s", csv),
+                     0);
+    json_object *o = read_json(meta);
+    assert_true(stat_of(o, "jac_evals") > 0);
+    assert_true(stat_of(o, "rhs_evals") > stat_of(o, "steps"));
+    json_object_put(o);
+
+    assert_int_equal(swt_run(NULL, NULL,
+                             "integrate linear n=1 A=-1 b=0 x0=1 --rtol 1e-12 --atol 0 "
+                             "--until 'x_1<=0.25' --out %s",
+                             csv),
+                     0);
+    o = read_json(meta);
+    assert_int_equal(stat_of(o, "jac_evals"), 0);
+    json_object *events, *ev, *t;
+    assert_true(json_object_object_get_ex(o, "events", &events));
+    assert_int_equal(json_object_array_length(events), 1);
+    ev = json_object_array_get_idx(events, 0);
+    assert_true(json_object_object_get_ex(ev, "t", &t));
+    assert_true(fabs(json_object_get_double(t) - log(4.0)) < 1e-9 * log(4.0));
+    json_object_put(o);
+
+    swt_csv c;
+    assert_int_equal(swt_csv_read(csv, &c), 0);
+    assert_true(fabs(swt_csv_at(&c, c.rows - 1, "x_1") - 0.25) < 1e-10);
+    swt_csv_free(&c);
+    char cmd[700];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+    free(dir);
+}
+
+/* A preset supplies parameters; the command line overrides it. */
+static void preset_then_command_line(void **state)
+{
+    (void)state;
+    char *dir = swt_tmpdir();
+    char ini[600], csv[600];
+    snprintf(ini, sizeof ini, "%s/p.ini", dir);
+    write_file(ini, "; a decaying pair\n[linear]\nA = -1,0,0,-2\nx0 = 3,4\n");
+    snprintf(csv, sizeof csv, "%s/r.csv", dir);
+    assert_int_equal(swt_run(NULL, NULL,
+                             "integrate linear --preset %s x0=5,4 --grid linear --t-end 1 "
+                             "--points 3 --rtol 1e-12 --atol 0 --out %s",
+                             ini, csv),
+                     0);
+    swt_csv c;
+    assert_int_equal(swt_csv_read(csv, &c), 0);
+    assert_true(swt_csv_at(&c, 0, "x_1") == 5.0);
+    assert_true(swt_csv_at(&c, 0, "x_2") == 4.0);
+    /* A from the preset: x_2(1) = 4 e^{-2}. */
+    assert_true(fabs(swt_csv_at(&c, 2, "x_2") - 4 * exp(-2.0)) < 1e-10);
+    swt_csv_free(&c);
+
+    write_file(ini, "A = -1,0,0,-2\nthis line is not a pair\n");
+    char *err = NULL;
+    assert_int_equal(swt_run(NULL, &err, "integrate linear --preset %s --out %s", ini, csv), 2);
+    assert_non_null(strstr(err, "line 2 is not KEY = VALUE"));
+    free(err);
+    char cmd[700];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+    free(dir);
+}
+
+static void every_command_has_help(void **state)
+{
+    (void)state;
+    static const char *cmds[] = {"list", "describe", "integrate", "stages", "plot"};
+    for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++) {
+        char *out = NULL;
+        assert_int_equal(swt_run(&out, NULL, "%s --help", cmds[i]), 0);
+        assert_non_null(strstr(out, "usage: stagewise"));
+        free(out);
+    }
+    char *err = NULL;
+    assert_int_equal(swt_run(NULL, &err, "frobnicate"), 2);
+    assert_non_null(strstr(err, "unknown command 'frobnicate' (allowed: list"));
+    free(err);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(bad_input_exits_2_with_one_line),
+        cmocka_unit_test(bad_init_files),
+        cmocka_unit_test(unwritable_output),
+        cmocka_unit_test(numerical_failure_exits_3),
+        cmocka_unit_test(metadata_records_statistics_and_events),
+        cmocka_unit_test(preset_then_command_line),
+        cmocka_unit_test(every_command_has_help),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
