@@ -224,6 +224,31 @@ static void preset_then_command_line(void **state)
     free(dir);
 }
 
+/* Integrating to t = 1, saving, and continuing for 1 more lands where one
+ * run to t = 2 does: x_1 = e^{-2} for the default A. */
+static void saved_state_continues_the_run(void **state)
+{
+    (void)state;
+    char *dir = swt_tmpdir();
+    char csv[600], st[600];
+    snprintf(csv, sizeof csv, "%s/r.csv", dir);
+    snprintf(st, sizeof st, "%s/state.txt", dir);
+    const char *tol = "--rtol 1e-12 --atol 0 --grid linear --points 2 --t-end 1";
+    assert_int_equal(swt_run(NULL, NULL, "integrate linear %s --out %s --save-state %s", tol,
+                             csv, st), 0);
+    assert_int_equal(swt_run(NULL, NULL, "integrate linear %s --init %s --out %s", tol, st, csv),
+                     0);
+    swt_csv c;
+    assert_int_equal(swt_csv_read(csv, &c), 0);
+    assert_true(fabs(swt_csv_at(&c, 1, "x_1") - exp(-2.0)) < 1e-11);
+    assert_true(fabs(swt_csv_at(&c, 1, "x_2") - 1e-3 * exp(1.0)) < 1e-13);
+    swt_csv_free(&c);
+    char cmd[700];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+    free(dir);
+}
+
 static void every_command_has_help(void **state)
 {
     (void)state;
@@ -249,6 +274,7 @@ int main(void)
         cmocka_unit_test(numerical_failure_exits_3),
         cmocka_unit_test(metadata_records_statistics_and_events),
         cmocka_unit_test(preset_then_command_line),
+        cmocka_unit_test(saved_state_continues_the_run),
         cmocka_unit_test(every_command_has_help),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -13,7 +13,9 @@ static const char help[] =
     "options:\n" SW_CLI_ODE_HELP
     "  --out FILE.csv   trajectory (default -, standard output)\n"
     "  --meta FILE.json metadata: parameters, solver, statistics, events, wall time\n"
-    "                   (default FILE.json beside --out; none for standard output)\n";
+    "                   (default FILE.json beside --out; none for standard output)\n"
+    "  --save-state FILE  the final state (the event state with --until), one value\n"
+    "                   per line with its name, in the format --init reads\n";
 
 struct sink {
     FILE *fp;
@@ -71,9 +73,22 @@ static json_object *metadata(const sw_model *m, const sw_cli_ode *c, const sw_od
     return o;
 }
 
+/* One value per line, named in a comment, so the file documents itself and
+ * --init reads it back unchanged. */
+static int write_state(const char *path, const sw_model *m, const double *x, sw_err *e)
+{
+    sw_outfile f;
+    int rc = sw_outfile_open(&f, path, e);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < m->dim; i++)
+        fprintf(f.fp, "%.17g  # %s\n", x[i], m->state_names[i]);
+    return sw_outfile_commit(&f, e);
+}
+
 struct args {
     sw_cli_ode c;
-    const char *out, *meta;
+    const char *out, *meta, *save;
 };
 
 static int on_option(int opt, const char *arg, void *ctx, sw_err *e)
@@ -83,6 +98,8 @@ static int on_option(int opt, const char *arg, void *ctx, sw_err *e)
         a->out = arg;
     else if (opt == 'm')
         a->meta = arg;
+    else if (opt == 's')
+        a->save = arg;
     else
         return sw_cli_ode_option(&a->c, opt, arg, e);
     return SW_OK;
@@ -98,6 +115,7 @@ int sw_cmd_integrate(int argc, char **argv)
         SW_CLI_ODE_OPTIONS,
         {"out", required_argument, 0, 'o'},
         {"meta", required_argument, 0, 'm'},
+        {"save-state", required_argument, 0, 's'},
         {0, 0, 0, 0},
     };
     struct args a = {.out = "-"};
@@ -152,6 +170,8 @@ int sw_cmd_integrate(int argc, char **argv)
     double wall = sw_cli_now() - t0;
     sw_progress_end(&sink.bar);
     if (rc)
+        goto out;
+    if (a.save && (rc = write_state(a.save, m, x, &e)))
         goto out;
     if (meta_path) {
         json_object *meta = metadata(m, &a.c, &st, wall);
