@@ -1,7 +1,9 @@
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "stagewise/output.h"
@@ -11,6 +13,15 @@ int sw_outfile_open(sw_outfile *f, const char *path, sw_err *e)
     memset(f, 0, sizeof *f);
     if (strcmp(path, "-") == 0) {
         f->fp = stdout;
+        return SW_OK;
+    }
+    /* A device or pipe (/dev/null, a FIFO) is written in place: renaming a
+     * file over it would replace the device node itself. */
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        f->fp = fopen(path, "w");
+        if (!f->fp)
+            return sw_fail(e, SW_EINPUT, "cannot write '%s': %s", path, strerror(errno));
         return SW_OK;
     }
     f->path = strdup(path);
@@ -40,8 +51,10 @@ int sw_outfile_open(sw_outfile *f, const char *path, sw_err *e)
 
 int sw_outfile_commit(sw_outfile *f, sw_err *e)
 {
-    if (!f->path) { /* standard output */
+    if (!f->path) { /* standard output or a file written in place */
         int bad = fflush(f->fp) != 0 || ferror(f->fp);
+        if (f->fp != stdout)
+            bad |= fclose(f->fp) != 0;
         f->fp = NULL;
         return bad ? sw_fail(e, SW_EFAIL, "cannot write to standard output") : SW_OK;
     }
@@ -137,6 +150,11 @@ json_object *sw_json_params(const sw_model *m)
         json_object_object_add(o, d->name, val);
     }
     return o;
+}
+
+json_object *sw_json_real(double x)
+{
+    return isfinite(x) ? json_object_new_double(x) : NULL;
 }
 
 int sw_json_write(const char *path, json_object *obj, sw_err *e)

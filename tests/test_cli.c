@@ -249,6 +249,18 @@ static void saved_state_continues_the_run(void **state)
     free(dir);
 }
 
+/* A device is written in place, never replaced by a renamed file. */
+static void device_output_stays_a_device(void **state)
+{
+    (void)state;
+    assert_int_equal(swt_run(NULL, NULL, "integrate linear --t-end 1 --out /dev/null "
+                                         "--meta /dev/null --save-state /dev/null"),
+                     0);
+    struct stat st;
+    assert_int_equal(stat("/dev/null", &st), 0);
+    assert_true(S_ISCHR(st.st_mode));
+}
+
 static void every_command_has_help(void **state)
 {
     (void)state;
@@ -275,6 +287,7 @@ int main(void)
         cmocka_unit_test(metadata_records_statistics_and_events),
         cmocka_unit_test(preset_then_command_line),
         cmocka_unit_test(saved_state_continues_the_run),
+        cmocka_unit_test(device_output_stays_a_device),
         cmocka_unit_test(every_command_has_help),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -17,7 +17,8 @@ typedef struct sw_outfile {
     char *tmp;  /* temporary name while open */
 } sw_outfile;
 
-/* "-" means standard output (written directly, nothing to rename). */
+/* "-" means standard output; it and any existing non-regular file (a
+ * device, a FIFO) are written directly, with nothing to rename. */
 int sw_outfile_open(sw_outfile *f, const char *path, sw_err *e);
 /* Renames the temporary file into place.  A caller whose file is written by
  * another process closes fp and sets it to NULL first, then commits. */
@@ -34,6 +35,9 @@ void sw_csv_row(FILE *fp, const sw_model *m, double t, const double *x, double *
 
 /* {"name": value-or-list, ...} of every parameter of m. */
 json_object *sw_json_params(const sw_model *m);
+/* A real for JSON, or null when it is not finite (JSON has neither NaN nor
+ * infinity, and json-c would write them as bare words). */
+json_object *sw_json_real(double x);
 /* Writes obj (pretty-printed) atomically; takes no ownership. */
 int sw_json_write(const char *path, json_object *obj, sw_err *e);
 

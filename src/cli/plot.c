@@ -146,7 +146,8 @@ int sw_cmd_plot(int argc, char **argv)
         return sw_cli_report(rc, &e);
     fclose(f.fp);
     f.fp = NULL;
-    if ((rc = gp_var(vars, sizeof vars, "out", f.tmp, &e))) {
+    /* f.tmp is NULL when the destination is a device written in place. */
+    if ((rc = gp_var(vars, sizeof vars, "out", f.tmp ? f.tmp : out, &e))) {
         sw_outfile_abort(&f);
         return sw_cli_report(rc, &e);
     }
