@@ -8,6 +8,8 @@
 
 static const sw_system *const registry[] = {
     &sw_system_linear,
+    &sw_system_z_full,
+    &sw_system_z_reduced,
 };
 
 #define N_SYSTEMS (sizeof registry / sizeof registry[0])

@@ -5,5 +5,7 @@
 #include "stagewise/system.h"
 
 extern const sw_system sw_system_linear;
+extern const sw_system sw_system_z_full;
+extern const sw_system sw_system_z_reduced;
 
 #endif
