@@ -10,6 +10,10 @@ static const sw_system *const registry[] = {
     &sw_system_linear,
     &sw_system_z_full,
     &sw_system_z_reduced,
+    &sw_system_y_full,
+    &sw_system_y_reduced,
+    &sw_system_y_coupled,
+    &sw_system_y_simplex,
 };
 
 #define N_SYSTEMS (sizeof registry / sizeof registry[0])

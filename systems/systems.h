@@ -7,5 +7,9 @@
 extern const sw_system sw_system_linear;
 extern const sw_system sw_system_z_full;
 extern const sw_system sw_system_z_reduced;
+extern const sw_system sw_system_y_full;
+extern const sw_system sw_system_y_reduced;
+extern const sw_system sw_system_y_coupled;
+extern const sw_system sw_system_y_simplex;
 
 #endif
