@@ -6,6 +6,9 @@ set terminal pngcairo size 900,1000 font ",11"
 set output out
 set datafile separator ","
 set datafile columnheaders
+# att_h<h>_k<k>: colour by pattern k, dash pattern by head h.
+head(c) = int(c[6:strstrt(c, "_k") - 1])
+pattern(c) = int(c[strstrt(c, "_k") + 2:])
 set logscale x
 set format x "10^{%L}"
 set multiplot layout 3,1
@@ -22,8 +25,8 @@ set yrange [0:1.05]
 set ylabel "attention"
 set key outside right
 set title "symmetric start: attention of each head on each pattern (heads coincide)"
-plot for [i=1:words(atts)] in1 using "t":word(atts, i) with lines lw 1.5 title word(atts, i)
+plot for [i=1:words(atts)] in1 using "t":word(atts, i) with lines lw 1.5 lc pattern(word(atts, i)) dt head(word(atts, i)) title word(atts, i) noenhanced
 set title "perturbed start: attention of each head on each pattern"
 set xlabel "t"
-plot for [i=1:words(atts)] in2 using "t":word(atts, i) with lines lw 1.5 title word(atts, i)
+plot for [i=1:words(atts)] in2 using "t":word(atts, i) with lines lw 1.5 lc pattern(word(atts, i)) dt head(word(atts, i)) title word(atts, i) noenhanced
 unset multiplot

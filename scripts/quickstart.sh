@@ -62,9 +62,9 @@ run)
     install_missing
     build build
     mkdir -p out
-    ./build/stagewise integrate linear --t-end 20 --out out/linear.csv
-    ./build/stagewise stages out/linear.csv
-    ./build/stagewise plot stages out/linear.csv --out out/linear.png
+    ./build/stagewise integrate y-reduced --t-end 1e4 --points 400 --out out/stages.csv
+    ./build/stagewise stages out/stages.csv
+    ./build/stagewise plot stages out/stages.csv --out out/stages.png
     echo "quickstart: results in out/"
     ;;
 test)

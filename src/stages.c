@@ -6,8 +6,8 @@
 
 void sw_stages_opts_default(sw_stages_opts *o)
 {
-    o->max_slope = 0.05;
-    o->min_decades = 0.3;
+    o->max_slope = 0.1;
+    o->min_decades = 0.5;
     o->min_drop = 1.2;
 }
 
@@ -39,11 +39,11 @@ int sw_stages_detect(const double *t, const double *loss, size_t n, const sw_sta
     if (m < 3)
         return sw_fail(e, SW_EINPUT, "stages: need at least 3 points with t > 0, got %zu", m);
     double *lt = malloc(m * sizeof *lt), *L = malloc(m * sizeof *L), *ll = malloc(m * sizeof *ll);
-    unsigned char *flat = malloc(m);
+    double *slope = malloc(m * sizeof *slope), *slow = malloc(m * sizeof *slow);
     out->plateaus = malloc(m * sizeof *out->plateaus);
     out->t_transition = malloc(m * sizeof *out->t_transition);
-    if (!lt || !L || !ll || !flat || !out->plateaus || !out->t_transition) {
-        free(lt), free(L), free(ll), free(flat);
+    if (!lt || !L || !ll || !slope || !slow || !out->plateaus || !out->t_transition) {
+        free(lt), free(L), free(ll), free(slope), free(slow);
         sw_stages_free(out);
         return sw_fail(e, SW_EFAIL, "out of memory");
     }
@@ -69,39 +69,47 @@ int sw_stages_detect(const double *t, const double *loss, size_t n, const sw_sta
         while (hi + 1 < m && lt[hi + 1] - lt[i] <= half)
             hi++;
         size_t a = lo == i && i > 0 ? i - 1 : lo, b = hi == i && i + 1 < m ? i + 1 : hi;
-        double slope = (ll[b] - ll[a]) / (lt[b] - lt[a]);
-        flat[i] = fabs(slope) < o->max_slope;
+        slope[i] = (ll[b] - ll[a]) / (lt[b] - lt[a]);
     }
 
-    const double min_span = o->min_decades * log(10.0);
+    /* A plateau point is where the curve is slowest within a window of
+     * min_decades around it, and slow enough.  Real stages of these flows
+     * are often brief (a fraction of a decade) and approached like 1/t, so
+     * "flat for a long stretch" misses them while "locally slowest" does
+     * not.  Its extent is the run of slow points around it. */
+    const double half_win = 0.5 * o->min_decades * log(10.0);
     size_t np = 0;
-    for (size_t i = 0; i < m;) {
-        if (!flat[i]) {
-            i++;
+    for (size_t i = 0; i < m; i++) {
+        double si = fabs(slope[i]);
+        if (!(si < o->max_slope))
             continue;
-        }
-        size_t j = i;
-        while (j + 1 < m && flat[j + 1])
-            j++;
-        if (lt[j] - lt[i] >= min_span) {
-            double s = 0;
-            for (size_t k = i; k <= j; k++)
-                s += ll[k];
-            sw_plateau p = {first + i, first + j, t[first + i], t[first + j],
-                            exp(s / (double)(j - i + 1))};
-            /* A slow stretch inside one stage can break a plateau in two;
-             * levels that hardly differ are the same plateau. */
-            if (np && out->plateaus[np - 1].level / p.level < o->min_drop) {
-                sw_plateau *q = &out->plateaus[np - 1];
-                size_t n0 = q->i_end - q->i_begin + 1, n1 = j - i + 1;
-                q->level = exp((n0 * log(q->level) + n1 * log(p.level)) / (double)(n0 + n1));
-                q->i_end = p.i_end;
-                q->t_end = p.t_end;
-            } else {
-                out->plateaus[np++] = p;
+        int slowest = 1;
+        for (size_t j = i; j-- > 0 && lt[i] - lt[j] <= half_win && slowest;)
+            slowest = fabs(slope[j]) > si;
+        for (size_t j = i + 1; j < m && lt[j] - lt[i] <= half_win && slowest; j++)
+            slowest = fabs(slope[j]) >= si;
+        if (!slowest)
+            continue;
+        size_t b = i, en = i;
+        while (b > 0 && fabs(slope[b - 1]) < o->max_slope)
+            b--;
+        while (en + 1 < m && fabs(slope[en + 1]) < o->max_slope)
+            en++;
+        sw_plateau p = {first + b, first + en, t[first + b], t[first + en], L[i]};
+        /* One slow stretch, or two whose levels hardly differ, is one
+         * plateau; it keeps the level of its slowest point. */
+        sw_plateau *q = np ? &out->plateaus[np - 1] : NULL;
+        if (q && (q->i_end >= p.i_begin || q->level / p.level < o->min_drop)) {
+            if (si < slow[np - 1]) {
+                q->level = p.level;
+                slow[np - 1] = si;
             }
+            q->i_end = p.i_end;
+            q->t_end = p.t_end;
+        } else {
+            slow[np] = si;
+            out->plateaus[np++] = p;
         }
-        i = j + 1;
     }
     out->n_plateaus = np;
 
@@ -120,7 +128,7 @@ int sw_stages_detect(const double *t, const double *loss, size_t n, const sw_sta
                 crossing(lt, L, a->i_end - first, m - 1, 0.5 * (a->level + L[m - 1]));
     }
     out->n_transitions = nt;
-    free(lt), free(L), free(ll), free(flat);
+    free(lt), free(L), free(ll), free(slope), free(slow);
     return SW_OK;
 }
 

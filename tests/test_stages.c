@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "helpers.h"
+#include "stagewise/ode.h"
 #include "stagewise/stages.h"
 
 /* L(t) = sum_j (L_j - L_{j+1}) (1 - sigmoid((ln t - ln t_j) / w)) + L_last:
@@ -73,6 +74,47 @@ static void final_drop_to_zero_counts(void **state)
     sw_stages_free(&st);
 }
 
+/* The default y-reduced run (H = K = 3, gamma = 2, sigma = 0.01) passes
+ * the plateaus L_0, L_1, L_2 and then falls to zero: three transitions,
+ * each plateau within 5% of its theoretical level. */
+static void default_y_reduced_has_three_stages(void **state)
+{
+    (void)state;
+    sw_model *m = swt_model("y-reduced", NULL);
+    assert_int_equal(m->n_levels, 4);
+    sw_ode_opts o;
+    sw_ode_opts_default(&o);
+    o.t_end = 1e4;
+    o.points = 400;
+    sw_err e;
+    sw_ode *w = sw_ode_alloc(m, &o, &e);
+    double *x = malloc(m->dim * sizeof *x);
+    m->sys->init(m, x);
+    sw_traj tr = {.dim = m->dim};
+    sw_ode_stats st;
+    assert_int_equal(sw_ode_run(w, x, sw_traj_record, &tr, &st, &e), SW_OK);
+    double *L = malloc(tr.n * sizeof *L);
+    for (size_t i = 0; i < tr.n; i++)
+        L[i] = m->sys->loss(m, tr.x + i * m->dim);
+    sw_stages_opts so;
+    sw_stages_opts_default(&so);
+    sw_stages sg;
+    assert_int_equal(sw_stages_detect(tr.t, L, tr.n, &so, &sg, &e), SW_OK);
+    assert_int_equal(sg.n_transitions, 3);
+    assert_int_equal(sg.n_plateaus, 3);
+    for (size_t k = 0; k < 3; k++)
+        if (fabs(sg.plateaus[k].level / m->levels[k] - 1) > 0.05)
+            fail_msg("plateau %zu at %g, L_%zu = %g", k, sg.plateaus[k].level, k, m->levels[k]);
+    /* Stages come in order, each after the last. */
+    assert_true(sg.t_transition[0] < sg.t_transition[1] && sg.t_transition[1] < sg.t_transition[2]);
+    sw_stages_free(&sg);
+    free(L);
+    free(x);
+    sw_traj_free(&tr);
+    sw_ode_free(w);
+    sw_model_free(m);
+}
+
 static void too_few_points_is_input_error(void **state)
 {
     (void)state;
@@ -119,6 +161,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(finds_known_plateaus_and_transitions),
         cmocka_unit_test(final_drop_to_zero_counts),
+        cmocka_unit_test(default_y_reduced_has_three_stages),
         cmocka_unit_test(too_few_points_is_input_error),
         cmocka_unit_test(parser_edge_cases),
     };

@@ -1,11 +1,12 @@
 /* Plateaus and transitions of a loss curve seen on a log-time axis.
  *
- * A plateau is a maximal run of output times where the loss changes slowly
- * in log time, |d log L / d log t| below a threshold, lasting at least a
- * minimum span in log t; a transition is the stretch between two plateaus,
- * its time the point where log L is halfway between the two plateau
- * levels.  Working in log t makes the detector indifferent to where the
- * stages fall in absolute time. */
+ * A plateau is centred where the loss changes slowest in log time: a point
+ * whose |d log L / d log t| is below a threshold and smallest within a
+ * window of decades around it.  Its level is the loss there, its extent
+ * the run of slow points around it.  A transition is the stretch between
+ * two plateaus, its time the point where the loss is halfway between the
+ * two levels.  Working in log t makes the detector indifferent to where
+ * the stages fall in absolute time. */
 #ifndef STAGEWISE_STAGES_H
 #define STAGEWISE_STAGES_H
 
@@ -14,8 +15,9 @@
 #include "stagewise/error.h"
 
 typedef struct sw_stages_opts {
-    double max_slope;    /* plateau where |dlog L/dlog t| < this (default 0.05) */
-    double min_decades;  /* shortest plateau, in decades of t (default 0.3) */
+    double max_slope;    /* a plateau point has |dlog L/dlog t| below this (default 0.1) */
+    double min_decades;  /* ... and is the slowest within this many decades of t
+                            centred on it (default 0.5) */
     double min_drop;     /* neighbouring plateaus whose levels differ by less than this
                             factor are merged (default 1.2) */
 } sw_stages_opts;
@@ -23,7 +25,7 @@ typedef struct sw_stages_opts {
 typedef struct sw_plateau {
     size_t i_begin, i_end; /* indices into the curve, inclusive */
     double t_begin, t_end;
-    double level; /* geometric mean of the loss over the plateau */
+    double level; /* the loss at the plateau's slowest point */
 } sw_plateau;
 
 typedef struct sw_stages {

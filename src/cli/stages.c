@@ -10,15 +10,17 @@
 
 static const char help[] =
     "usage: stagewise stages RUN.csv [--out FILE.csv] [--max-slope X] [--min-decades X]\n\n"
-    "Finds the plateaus of the loss on a log-time axis (|dlog L/dlog t| < max-slope for\n"
-    "at least min-decades) and the transitions between them (where the loss is halfway\n"
-    "between two plateau levels). Prints a table; beside each level, the nearest\n"
+    "Finds the plateaus of the loss on a log-time axis: points where |dlog L/dlog t| is\n"
+    "below max-slope and smallest within min-decades around them (the level is the loss\n"
+    "there). Transitions lie between plateaus, at the time the loss is halfway between\n"
+    "the two levels. Prints a table; beside each level, the nearest\n"
     "theoretical level L_j the run recorded. Writes FILE.csv and FILE.json (default:\n"
     "RUN.stages.csv and RUN.stages.json).\n\n"
     "options:\n"
     "  --out FILE.csv     where to write (- for standard output, no JSON)\n"
-    "  --max-slope X      flatness threshold (default 0.05)\n"
-    "  --min-decades X    shortest plateau in decades of t (default 0.3)\n";
+    "  --max-slope X      slowness threshold (default 0.1)\n"
+    "  --min-decades X    window, in decades of t, in which a plateau point is the\n"
+    "                     slowest (default 0.5)\n";
 
 struct args {
     sw_stages_opts o;
@@ -163,9 +165,12 @@ int sw_cmd_stages(int argc, char **argv)
         double tt = k < st.n_transitions ? st.t_transition[k] : NAN;
         fprintf(f.fp, "%zu,%.10g,%.10g,%.10g,%.10g,%.6g,%.10g\n", k, p->t_begin, p->t_end,
                 p->level, th, rel, tt);
-        if (f.fp != stdout)
+        if (f.fp != stdout && nlv)
             printf("%-8zu %12.5g %12.5g %12.6g %12.6g %9.3g %14.6g\n", k, p->t_begin, p->t_end,
                    p->level, th, rel, tt);
+        else if (f.fp != stdout)
+            printf("%-8zu %12.5g %12.5g %12.6g %12s %9s %14.6g\n", k, p->t_begin, p->t_end,
+                   p->level, "-", "-", tt);
         json_object *o = json_object_new_object();
         json_object_object_add(o, "t_begin", json_object_new_double(p->t_begin));
         json_object_object_add(o, "t_end", json_object_new_double(p->t_end));
