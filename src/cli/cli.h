@@ -110,5 +110,8 @@ int sw_cmd_describe(int argc, char **argv);
 int sw_cmd_integrate(int argc, char **argv);
 int sw_cmd_stages(int argc, char **argv);
 int sw_cmd_plot(int argc, char **argv);
+int sw_cmd_reproduce(int argc, char **argv);
+int sw_cmd_train(int argc, char **argv);
+int sw_cmd_crosscheck(int argc, char **argv);
 
 #endif

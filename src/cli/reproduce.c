@@ -1,0 +1,354 @@
+/* `reproduce`: the papers' results, made here, in one report.
+ *
+ * Every step runs this same binary with an ordinary command line, and the
+ * report prints that line: what a reader copies from the report is exactly
+ * what produced the number beside it.  Numbers are then read back from the
+ * JSON and CSV files the steps wrote.  A section whose step fails says so
+ * in the report and the others still run. */
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <math.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "stagewise/report.h"
+#include "stagewise/table.h"
+
+extern char **environ;
+
+typedef struct repro {
+    const char *dir;
+    int quick;
+    sw_report *r;
+    int log_fd; /* DIR/reproduce.log: every step's own output */
+    int failures;
+    char self[2048];
+    /* Strings made for one section, freed when it ends. */
+    char **strs;
+    size_t n_strs, cap_strs;
+} repro;
+
+/* A formatted string that lives until the section ends. */
+static const char *S(repro *c, const char *fmt, ...) SW_PRINTF(2, 3);
+static const char *S(repro *c, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *s = NULL;
+    if (vasprintf(&s, fmt, ap) < 0)
+        s = NULL;
+    va_end(ap);
+    if (c->n_strs == c->cap_strs) {
+        c->cap_strs = c->cap_strs ? 2 * c->cap_strs : 64;
+        c->strs = realloc(c->strs, c->cap_strs * sizeof *c->strs);
+    }
+    c->strs[c->n_strs++] = s;
+    return s ? s : "";
+}
+
+static void free_strs(repro *c)
+{
+    for (size_t i = 0; i < c->n_strs; i++)
+        free(c->strs[i]);
+    c->n_strs = 0;
+}
+
+/* A file in the output directory. */
+static const char *P(repro *c, const char *name)
+{
+    return S(c, "%s/%s", c->dir, name);
+}
+
+/* Runs `stagewise ARGS...` (NULL-terminated), its output going to the log,
+ * and records the command line in the report.  Returns 0 on success; on
+ * failure the report says which command failed. */
+static int step(repro *c, ...)
+{
+    const char *argv[64] = {"stagewise"};
+    size_t n = 1;
+    va_list ap;
+    va_start(ap, c);
+    for (const char *a; n < 63 && (a = va_arg(ap, const char *));)
+        argv[n++] = a;
+    va_end(ap);
+    argv[n] = NULL;
+
+    char line[4096];
+    size_t used = 0;
+    for (size_t i = 0; i < n && used < sizeof line; i++) {
+        /* Quote what a shell would split or expand, so the line pastes. */
+        int q = strpbrk(argv[i], " <>*|;&$()") != NULL;
+        used += (size_t)snprintf(line + used, sizeof line - used, "%s%s%s%s", i ? " " : "",
+                                 q ? "'" : "", argv[i], q ? "'" : "");
+    }
+    sw_report_command(c->r, line);
+    dprintf(c->log_fd, "\n$ %s\n", line);
+
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, c->log_fd, STDOUT_FILENO);
+    posix_spawn_file_actions_adddup2(&fa, c->log_fd, STDERR_FILENO);
+    pid_t pid;
+    int err = posix_spawn(&pid, c->self, &fa, NULL, (char *const *)argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    int status = 0;
+    if (!err)
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+            ;
+    if (err || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        sw_report_failure(c->r, S(c, "`%s` (see %s/reproduce.log)", line, c->dir));
+        c->failures++;
+        return 1;
+    }
+    return 0;
+}
+
+/* The last value of a CSV column. */
+static double last_value(const char *file, const char *col)
+{
+    sw_table tb;
+    sw_err e;
+    double x = NAN;
+    if (sw_table_read(file, &tb, &e) == 0) {
+        int k = sw_table_col(&tb, col);
+        if (k >= 0 && tb.rows)
+            x = sw_table_at(&tb, tb.rows - 1, k);
+        sw_table_free(&tb);
+    }
+    return x;
+}
+
+/* The length of a JSON array by pointer (0 if absent). */
+static size_t jlen(const char *file, const char *ptr)
+{
+    json_object *root = json_object_from_file(file), *v = NULL;
+    size_t n = 0;
+    if (root && json_pointer_get(root, ptr, &v) == 0 && json_object_is_type(v, json_type_array))
+        n = json_object_array_length(v);
+    json_object_put(root);
+    return n;
+}
+
+/* A `# key = value` provenance number of a CSV. */
+static double meta_value(const char *file, const char *key)
+{
+    sw_table tb;
+    sw_err e;
+    double x = NAN;
+    if (sw_table_read(file, &tb, &e) == 0) {
+        const char *v = sw_table_meta(&tb, key);
+        if (v)
+            x = strtod(v, NULL);
+        sw_table_free(&tb);
+    }
+    return x;
+}
+
+static const char *num(repro *c, double x)
+{
+    return S(c, "%.4g", x);
+}
+
+/* The run's plateau table (written by `stages`) as report rows beside the
+ * theoretical levels. */
+static void plateau_rows(repro *c, const char *stages_json, size_t want)
+{
+    json_object *root = json_object_from_file(stages_json), *pl = NULL, *tr = NULL;
+    if (!root || !json_object_object_get_ex(root, "plateaus", &pl) ||
+        !json_object_object_get_ex(root, "transitions", &tr)) {
+        sw_report_failure(c->r, S(c, "cannot read %s", stages_json));
+        c->failures++;
+        json_object_put(root);
+        return;
+    }
+    size_t np = json_object_array_length(pl), nt = json_object_array_length(tr);
+    sw_report_row(c->r, "transitions detected", S(c, "%zu", nt), S(c, "%zu (one per pattern)", want),
+                  nt == want ? "as predicted" : "differs");
+    for (size_t k = 0; k < np; k++) {
+        json_object *p = json_object_array_get_idx(pl, k), *v;
+        double level = json_object_object_get_ex(p, "level", &v) ? json_object_get_double(v) : NAN;
+        double th = json_object_object_get_ex(p, "theory", &v) ? json_object_get_double(v) : NAN;
+        sw_report_row(c->r, S(c, "plateau %zu level", k), num(c, level), S(c, "L_%zu = %.4g", k, th),
+                      S(c, "%+.2f%%", 100 * (level - th) / th));
+    }
+    for (size_t k = 0; k < nt; k++)
+        sw_report_row(c->r, S(c, "transition %zu time", k + 1),
+                      num(c, json_object_get_double(json_object_array_get_idx(tr, k))), "",
+                      "loss halfway between the plateau levels");
+    json_object_put(root);
+}
+
+static void section_stages(repro *c)
+{
+    sw_report_section(c->r, "Stage-wise convergence (Yüksel et al., Sec. 3)",
+                      "Three heads, three patterns of importance 4 : 2 : 1 (gamma = 2), values "
+                      "started at zero and logits at U[-0.01, 0.01]. The loss passes one plateau "
+                      "per pattern, at L_j = 1/2 sum_{k>j} lambda_k^2, while the heads first all "
+                      "attend to the most important pattern and then split the patterns.");
+    if (step(c, "integrate", "y-reduced", "--t-end", "1e4", "--points", "400", "--out",
+             P(c, "stages.csv"), NULL) ||
+        step(c, "stages", P(c, "stages.csv"), NULL))
+        return;
+    plateau_rows(c, P(c, "stages.stages.json"), 3);
+    if (!step(c, "plot", "stages", P(c, "stages.csv"), "--out", P(c, "stages.png"), NULL))
+        sw_report_figure(c->r, "stages.png",
+                         "Loss against log t with the levels L_j (top); attention of each head "
+                         "on each pattern, colour = pattern, dash = head (bottom).");
+}
+
+static void section_competitive(repro *c)
+{
+    sw_report_section(c->r, "Competitive against cooperative (Yüksel et al., Sec. 3.2)",
+                      "Heads started identical stay identical (y-coupled): they all learn the "
+                      "most important pattern and stop there, at 1/2 sum_{k>=2} lambda_k^2. The "
+                      "same start with every logit perturbed by U[-1e-3, 1e-3] breaks the "
+                      "symmetry: after the same competitive phase the heads cooperate and learn "
+                      "every pattern.");
+    if (step(c, "integrate", "y-coupled", "--t-end", "1e4", "--points", "400", "--out",
+             P(c, "coupled.csv"), NULL) ||
+        step(c, "integrate", "y-reduced", "eps=1e-3", "--t-end", "1e4", "--points", "400",
+             "--out", P(c, "perturbed.csv"), NULL) ||
+        step(c, "stages", P(c, "perturbed.csv"), NULL))
+        return;
+    double lc = last_value(P(c, "coupled.csv"), "loss");
+    double lp = last_value(P(c, "perturbed.csv"), "loss");
+    double l1 = meta_value(P(c, "coupled.csv"), "level_1");
+    sw_report_row(c->r, "symmetric start: final loss (t = 1e4)", num(c, lc),
+                  S(c, "1/2 sum_{k>=2} lambda_k^2 = %.4g", l1),
+                  S(c, "%+.2g relative", (lc - l1) / l1));
+    sw_report_row(c->r, "perturbed start: final loss (t = 1e4)", num(c, lp), "0 (L_3)",
+                  "every pattern learned");
+    sw_report_row(c->r, "perturbed start: transitions",
+                  S(c, "%zu", jlen(P(c, "perturbed.stages.json"), "/transitions")), "3", "");
+    if (!step(c, "plot", "competitive", P(c, "coupled.csv"), P(c, "perturbed.csv"), "--out",
+              P(c, "competitive.png"), NULL))
+        sw_report_figure(c->r, "competitive.png",
+                         "Loss of the symmetric and the perturbed start (top); attention of "
+                         "each head, symmetric (middle) and perturbed (bottom).");
+}
+
+static const struct {
+    const char *name;
+    void (*run)(repro *c);
+    const char *what;
+} sections[] = {
+    {"stages", section_stages, "stage-wise convergence of the default Y run"},
+    {"competitive", section_competitive, "symmetric against perturbed heads"},
+};
+#define N_SECTIONS (sizeof sections / sizeof sections[0])
+
+static const char help[] =
+    "usage: stagewise reproduce [NAME ...] [--out DIR] [--quick]\n\n"
+    "Runs the reproductions of the papers' results and writes into DIR each one's CSV\n"
+    "and JSON files, the figures, report.md and report.html (self-contained, figures\n"
+    "inline): for each result our value, the paper's or theory's value, the command\n"
+    "that reproduces it, and how long it took. Every step is an ordinary stagewise\n"
+    "command, printed in the report; its own output goes to DIR/reproduce.log.\n"
+    "Without NAMEs, every section runs. Exit status 1 if any step failed (the report\n"
+    "still says which).\n\n"
+    "options:\n"
+    "  --out DIR   where to write (default out; created if missing)\n"
+    "  --quick     smaller versions of the long sections (for tests)\n\n"
+    "sections:\n";
+
+struct args {
+    const char *dir;
+    int quick;
+};
+
+static int on_option(int opt, const char *arg, void *ctx, sw_err *e)
+{
+    (void)e;
+    struct args *a = ctx;
+    if (opt == 'o')
+        a->dir = arg;
+    else if (opt == 'q')
+        a->quick = 1;
+    else
+        return SW_EINPUT;
+    return SW_OK;
+}
+
+int sw_cmd_reproduce(int argc, char **argv)
+{
+    if (sw_cli_wants_help(argc, argv)) {
+        fputs(help, stdout);
+        for (size_t i = 0; i < N_SECTIONS; i++)
+            printf("  %-12s %s\n", sections[i].name, sections[i].what);
+        return 0;
+    }
+    static const struct option longopts[] = {
+        {"out", required_argument, 0, 'o'},
+        {"quick", no_argument, 0, 'q'},
+        {0, 0, 0, 0},
+    };
+    struct args a = {"out", 0};
+    sw_err e;
+    int first, rc = sw_cli_getopt(argc, argv, longopts, on_option, &a, &first, &e);
+    if (rc)
+        return sw_cli_report(rc, &e);
+    int chosen[N_SECTIONS] = {0}, any = 0;
+    for (int i = first; i < argc; i++) {
+        size_t k = 0;
+        while (k < N_SECTIONS && strcmp(sections[k].name, argv[i]) != 0)
+            k++;
+        if (k == N_SECTIONS) {
+            char names[256] = "";
+            for (size_t j = 0; j < N_SECTIONS; j++)
+                snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s",
+                         j ? ", " : "", sections[j].name);
+            return sw_cli_die(SW_EINPUT, "unknown section '%s' (allowed: %s)", argv[i], names);
+        }
+        chosen[k] = any = 1;
+    }
+    if (mkdir(a.dir, 0777) != 0 && errno != EEXIST)
+        return sw_cli_die(SW_EINPUT, "cannot create '%s': %s", a.dir, strerror(errno));
+
+    repro c = {.dir = a.dir, .quick = a.quick};
+    ssize_t n = readlink("/proc/self/exe", c.self, sizeof c.self - 1);
+    if (n <= 0)
+        return sw_cli_die(SW_EFAIL, "cannot find the stagewise binary (/proc/self/exe)");
+    c.self[n] = '\0';
+    char logpath[4096];
+    snprintf(logpath, sizeof logpath, "%s/reproduce.log", a.dir);
+    c.log_fd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    if (c.log_fd < 0)
+        return sw_cli_die(SW_EINPUT, "cannot write '%s': %s", logpath, strerror(errno));
+    c.r = sw_report_alloc(a.quick ? "stagewise: the papers reproduced (quick)"
+                                  : "stagewise: the papers reproduced");
+    double t_all = sw_cli_now();
+    size_t total = 0, done = 0;
+    for (size_t k = 0; k < N_SECTIONS; k++)
+        total += !any || chosen[k];
+    for (size_t k = 0; k < N_SECTIONS; k++) {
+        if (any && !chosen[k])
+            continue;
+        fprintf(stderr, "[%zu/%zu] %-12s ", ++done, total, sections[k].name);
+        double t0 = sw_cli_now();
+        int before = c.failures;
+        sections[k].run(&c);
+        double dt = sw_cli_now() - t0;
+        sw_report_seconds(c.r, dt);
+        fprintf(stderr, "%6.1f s%s\n", dt, c.failures > before ? "  FAILED" : "");
+        free_strs(&c);
+    }
+    rc = sw_report_write(c.r, a.dir, &e);
+    sw_report_free(c.r);
+    free(c.strs);
+    close(c.log_fd);
+    if (rc)
+        return sw_cli_report(rc, &e);
+    fprintf(stderr, "report: %s/report.md and %s/report.html (%.1f s)\n", a.dir, a.dir,
+            sw_cli_now() - t_all);
+    if (c.failures)
+        return sw_cli_die(SW_EFAIL, "%d step%s failed; see %s", c.failures,
+                          c.failures == 1 ? "" : "s", logpath);
+    return 0;
+}

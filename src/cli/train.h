@@ -1,0 +1,27 @@
+/* What `train` and `crosscheck` share: the training options and the CSV
+ * row a trainer evaluation becomes. */
+#ifndef STAGEWISE_CLI_TRAIN_H
+#define STAGEWISE_CLI_TRAIN_H
+
+#include <getopt.h>
+#include <stdio.h>
+
+#include <json-c/json.h>
+
+#include "stagewise/train.h"
+
+/* Option codes SW_OPT_TRAIN + i stand for sw_train_opt_names[i]. */
+enum { SW_OPT_TRAIN = 3000, SW_OPT_TRAIN_MAX = 3063 };
+
+/* Writes one getopt_long entry per training option into dst (room for
+ * every name) and returns how many. */
+size_t sw_cli_train_longopts(struct option *dst);
+/* SW_OK, SW_EINPUT with e set, or -1 if opt is not a training option. */
+int sw_cli_train_option(sw_train_opts *o, int opt, const char *arg, sw_err *e);
+
+/* `# key = value` lines describing the run's settings. */
+void sw_cli_train_provenance(FILE *fp, const sw_learner *l, const sw_train_opts *o);
+/* {"optim": ..., "lr": ..., ...} */
+json_object *sw_cli_train_json(const sw_train_opts *o, const sw_learner *l);
+
+#endif

@@ -1,0 +1,550 @@
+/* markov: the high-order Markov chain and the minimal transformer of
+ * Yuksel et al. (Sec. 2.4), trained on sampled sequences.
+ *
+ * Inputs are one-hot tokens plus one-hot positions, e_u = [x_u ; p_u] in
+ * R^E, E = S + N.  Every product with an e_u is therefore a sum of two
+ * table look-ups, and the model never forms a dense one-hot matrix: a
+ * score is four entries of W_h, an attended input is a histogram over
+ * tokens next to the attention row itself, and the score gradient
+ * scatters back into the same four entries.  Only the value read-out,
+ * logits = sum_h O_h V_h^T over a whole minibatch, is a real matrix
+ * product, and goes to BLAS.
+ *
+ * A sequence holds N + 1 tokens x_0 .. x_N; query t predicts x_{t+1}.  The
+ * first n = K m tokens are uniform, so the loss covers the P = N - n + 1
+ * queries t = n-1 .. N-1 whose target came from the chain.
+ *
+ * theta, per head h: W_h (E x E, row-major), then V_h (S x E). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gsl/gsl_cblas.h>
+#include <gsl/gsl_randist.h>
+
+#include "stagewise/markov.h"
+#include "stagewise/train.h"
+#include "stagewise/z.h"
+
+/* Buffers of one forward (and backward) pass over up to cap sequences. */
+typedef struct mk_work {
+    size_t cap;
+    double *O;     /* H x (cap P) x E: attended inputs */
+    double *alpha; /* H x (cap P) x N: attention rows (zero outside the window) */
+    double *L;     /* (cap P) x S: logits, then log-probabilities */
+    double *dL;    /* (cap P) x S */
+    double *dO;    /* (cap P) x E, one head at a time */
+    double *dal;   /* N */
+} mk_work;
+
+typedef struct markov {
+    size_t S, N, K, m, n, H, E, P, window;
+    size_t per_head; /* E^2 + S E */
+    double *lambda;  /* K */
+    double *A;       /* K x S x S, A_k = lambda_k Q_k, row-major */
+    double *logit;   /* S: scratch of the sampler */
+    /* Held-out set and what the observables compare the model with. */
+    size_t n_eval;
+    int *eval; /* n_eval x (N+1) tokens */
+    double *truth; /* n_eval x P x (K+1) x S: log-probs of the truncated truths j = 0..K */
+    int compare;
+    double *ref;   /* K x n_eval x P x S: restricted models' log-probs (compare = 1) */
+    int *ref_set;  /* K */
+    double *theta0;
+    mk_work ew; /* for the held-out passes */
+} markov;
+
+enum { EVAL_CHUNK = 64 };
+
+static void work_free(mk_work *w)
+{
+    free(w->O);
+    free(w->alpha);
+    free(w->L);
+    free(w->dL);
+    free(w->dO);
+    free(w->dal);
+    memset(w, 0, sizeof *w);
+}
+
+static int work_alloc(const markov *k, mk_work *w, size_t cap)
+{
+    work_free(w);
+    size_t rows = cap * k->P;
+    w->cap = cap;
+    w->O = malloc(k->H * rows * k->E * sizeof(double));
+    w->alpha = calloc(k->H * rows * k->N, sizeof(double));
+    w->L = malloc(rows * k->S * sizeof(double));
+    w->dL = malloc(rows * k->S * sizeof(double));
+    w->dO = malloc(rows * k->E * sizeof(double));
+    w->dal = malloc(k->N * sizeof(double));
+    return w->O && w->alpha && w->L && w->dL && w->dO && w->dal ? SW_OK : SW_EFAIL;
+}
+
+/* The chain's next-token logits after the prefix ending at x[t] (so for
+ * x_{t+1}), using the groups k < groups only: sum_k A_k mean_{j in S_k}
+ * e_{x_{t+1-j}}. */
+static void chain_logits(const markov *k, const int *x, size_t t, size_t groups, double *out)
+{
+    memset(out, 0, k->S * sizeof(double));
+    double w = 1.0 / (double)k->m;
+    for (size_t g = 0; g < groups; g++) {
+        const double *Ak = k->A + g * k->S * k->S;
+        for (size_t j = g * k->m + 1; j <= (g + 1) * k->m; j++) {
+            size_t col = (size_t)x[t + 1 - j];
+            for (size_t s = 0; s < k->S; s++)
+                out[s] += w * Ak[s * k->S + col];
+        }
+    }
+}
+
+static void sample_sequences(const markov *k, gsl_rng *r, size_t count, int *dst,
+                             double *logit)
+{
+    size_t len = k->N + 1;
+    for (size_t i = 0; i < count; i++) {
+        int *x = dst + i * len;
+        for (size_t t = 0; t < k->n; t++)
+            x[t] = (int)gsl_rng_uniform_int(r, k->S);
+        for (size_t t = k->n - 1; t + 1 < len; t++) {
+            chain_logits(k, x, t, k->K, logit);
+            sw_softmax(logit, k->S, logit);
+            /* Inversion; the last state takes whatever rounding leaves. */
+            double u = gsl_rng_uniform(r), c = 0;
+            size_t s = 0;
+            while (s + 1 < k->S && (c += logit[s]) <= u)
+                s++;
+            x[t + 1] = (int)s;
+        }
+    }
+}
+
+/* Mean cross-entropy over the chain-sampled targets of count sequences;
+ * leaves the attention rows in w->alpha and the log-probabilities in w->L.
+ * With g non-NULL, also the gradient. */
+static double forward_backward(const markov *k, mk_work *w, const double *theta, const int *tok,
+                               size_t count, double *g)
+{
+    size_t S = k->S, N = k->N, E = k->E, P = k->P, len = N + 1, rows = count * P;
+    for (size_t h = 0; h < k->H; h++) {
+        const double *W = theta + h * k->per_head;
+        double *O = w->O + h * w->cap * P * E, *al = w->alpha + h * w->cap * P * N;
+        memset(O, 0, rows * E * sizeof(double));
+        for (size_t i = 0; i < count; i++) {
+            const int *x = tok + i * len;
+            for (size_t p = 0; p < P; p++) {
+                size_t t = k->n - 1 + p, r = i * P + p;
+                size_t lo = k->window && t + 1 > k->window ? t + 1 - k->window : 0;
+                const double *Wq = W + (size_t)x[t] * E, *Wp = W + (S + t) * E;
+                double *a = al + r * N, *o = O + r * E;
+                for (size_t u = lo; u <= t; u++) {
+                    size_t xu = (size_t)x[u];
+                    a[u] = Wq[xu] + Wq[S + u] + Wp[xu] + Wp[S + u];
+                }
+                sw_softmax(a + lo, t + 1 - lo, a + lo);
+                for (size_t u = lo; u <= t; u++) {
+                    o[x[u]] += a[u];
+                    o[S + u] = a[u];
+                }
+            }
+        }
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)S, (int)E, 1.0, O,
+                    (int)E, W + E * E, (int)E, h ? 1.0 : 0.0, w->L, (int)S);
+    }
+    double loss = 0, inv = 1.0 / (double)rows;
+    for (size_t i = 0; i < count; i++)
+        for (size_t p = 0; p < P; p++) {
+            double *l = w->L + (i * P + p) * S;
+            double lse = sw_softmax(l, S, w->dL + (i * P + p) * S);
+            for (size_t s = 0; s < S; s++)
+                l[s] -= lse;
+            size_t target = (size_t)tok[i * len + k->n + p];
+            loss -= l[target];
+            w->dL[(i * P + p) * S + target] -= 1;
+        }
+    if (!g)
+        return loss * inv;
+
+    for (size_t h = 0; h < k->H; h++) {
+        const double *W = theta + h * k->per_head, *V = W + E * E;
+        const double *O = w->O + h * w->cap * P * E, *al = w->alpha + h * w->cap * P * N;
+        double *gW = g + h * k->per_head, *gV = gW + E * E;
+        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)S, (int)E, (int)rows, inv,
+                    w->dL, (int)S, O, (int)E, 0.0, gV, (int)E);
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)E, (int)S, inv,
+                    w->dL, (int)S, V, (int)E, 0.0, w->dO, (int)E);
+        memset(gW, 0, E * E * sizeof(double));
+        for (size_t i = 0; i < count; i++) {
+            const int *x = tok + i * len;
+            for (size_t p = 0; p < P; p++) {
+                size_t t = k->n - 1 + p, r = i * P + p;
+                size_t lo = k->window && t + 1 > k->window ? t + 1 - k->window : 0;
+                const double *a = al + r * N, *dO = w->dO + r * E;
+                double *gq = gW + (size_t)x[t] * E, *gp = gW + (S + t) * E;
+                for (size_t u = lo; u <= t; u++)
+                    w->dal[u] = dO[x[u]] + dO[S + u];
+                sw_softmax_backward(a + lo, t + 1 - lo, w->dal + lo);
+                for (size_t u = lo; u <= t; u++) {
+                    size_t xu = (size_t)x[u];
+                    double dz = w->dal[u];
+                    gq[xu] += dz;
+                    gq[S + u] += dz;
+                    gp[xu] += dz;
+                    gp[S + u] += dz;
+                }
+            }
+        }
+    }
+    return loss * inv;
+}
+
+/* ---- the system: parameters, held-out loss, observables ---------------- */
+
+static const sw_param_def params[] = {
+    {"S", SW_PARAM_INT, "10", 2, 1000, "vocabulary size (one-hot states)"},
+    {"N", SW_PARAM_INT, "32", 2, 4096, "context length of the transformer (N >= K m)"},
+    {"K", SW_PARAM_INT, "3", 1, 64, "number of lag groups"},
+    {"m", SW_PARAM_INT, "1", 1, 64, "lags per group; group k reads lags (k-1)m+1 .. km"},
+    {"H", SW_PARAM_INT, "3", 1, 64, "attention heads"},
+    {"gamma", SW_PARAM_REAL, "2", 1, 1e3, "importance ratio: lambda_k = c gamma^(K-k)"},
+    {"c", SW_PARAM_REAL, "1", 0, 1e3, "scale of the least important group, lambda_K"},
+    {"lambdas", SW_PARAM_LIST, "", 0, 1e3, "explicit lambda_1..lambda_K (replaces gamma, c)"},
+    {"sigma", SW_PARAM_REAL, "0.1", 0, 50, "initial W_h iid U[-sigma, sigma]; V_h = 0"},
+    {"seed", SW_PARAM_INT, "1", 0, 4294967295.0, "seed of the chain, the held-out set, the "
+                                                 "initial weights and the training data"},
+    {"n_eval", SW_PARAM_INT, "256", 1, 1e6, "held-out sequences for the loss and observables"},
+    {"window", SW_PARAM_INT, "0", 0, 4096, "attend to the last `window` positions only (0: "
+                                           "all N); the restricted models of kl_ctx<j>"},
+    {"compare", SW_PARAM_INT, "0", 0, 1, "1: add columns kl_ctx1..kl_ctxK (KL from models "
+                                         "restricted to context j m, see train --restricted)"},
+};
+
+static void mk_teardown(sw_model *m)
+{
+    markov *k = m->ctx;
+    free(k->lambda);
+    free(k->A);
+    free(k->logit);
+    free(k->eval);
+    free(k->truth);
+    free(k->ref);
+    free(k->ref_set);
+    free(k->theta0);
+    work_free(&k->ew);
+    free(k);
+    m->ctx = NULL;
+}
+
+static int mk_build(sw_model *m, markov *k, sw_err *e)
+{
+    size_t S = k->S;
+    k->lambda = malloc(k->K * sizeof(double));
+    k->A = malloc(k->K * S * S * sizeof(double));
+    k->logit = malloc(S * sizeof(double));
+    k->eval = malloc(k->n_eval * (k->N + 1) * sizeof(int));
+    k->truth = malloc(k->n_eval * k->P * (k->K + 1) * S * sizeof(double));
+    k->theta0 = malloc(m->dim * sizeof(double));
+    double *scratch = malloc(S * sizeof(double));
+    gsl_rng *rt = sw_train_rng((unsigned long)sw_model_get(m, "seed"), SW_STREAM_TASK);
+    gsl_rng *re = sw_train_rng((unsigned long)sw_model_get(m, "seed"), SW_STREAM_EVAL);
+    gsl_rng *ri = sw_train_rng((unsigned long)sw_model_get(m, "seed"), SW_STREAM_INIT);
+    int rc = SW_OK;
+    if (!k->lambda || !k->A || !k->logit || !k->eval || !k->truth || !k->theta0 || !scratch ||
+        !rt || !re || !ri || work_alloc(k, &k->ew, EVAL_CHUNK)) {
+        rc = sw_fail(e, SW_EFAIL, "out of memory");
+        goto out;
+    }
+    if (k->compare) {
+        k->ref = malloc(k->K * k->n_eval * k->P * S * sizeof(double));
+        k->ref_set = calloc(k->K, sizeof(int));
+        if (!k->ref || !k->ref_set) {
+            rc = sw_fail(e, SW_EFAIL, "out of memory");
+            goto out;
+        }
+    }
+    const sw_value *lam = sw_model_value(m, "lambdas");
+    for (size_t g = 0; g < k->K; g++)
+        k->lambda[g] = lam->n ? lam->v[g]
+                              : sw_model_get(m, "c") *
+                                    pow(sw_model_get(m, "gamma"), (double)(k->K - 1 - g));
+    /* Q_k Haar-orthogonal: sw_z_teacher's W* is exactly that (its xbar
+     * draw is discarded). */
+    for (size_t g = 0; g < k->K && rc == SW_OK; g++) {
+        double *Ak = k->A + g * S * S;
+        rc = sw_z_teacher(rt, S, Ak, scratch, e);
+        for (size_t i = 0; i < S * S; i++)
+            Ak[i] *= k->lambda[g];
+    }
+    if (rc)
+        goto out;
+    sample_sequences(k, re, k->n_eval, k->eval, k->logit);
+    for (size_t i = 0; i < k->n_eval; i++)
+        for (size_t p = 0; p < k->P; p++)
+            for (size_t j = 0; j <= k->K; j++) {
+                double *q = k->truth + ((i * k->P + p) * (k->K + 1) + j) * S;
+                chain_logits(k, k->eval + i * (k->N + 1), k->n - 1 + p, j, q);
+                double lse = sw_softmax(q, S, scratch);
+                for (size_t s = 0; s < S; s++)
+                    q[s] -= lse;
+            }
+    double sigma = sw_model_get(m, "sigma");
+    for (size_t h = 0; h < k->H; h++) {
+        double *W = k->theta0 + h * k->per_head;
+        for (size_t i = 0; i < k->E * k->E; i++)
+            W[i] = sigma > 0 ? gsl_ran_flat(ri, -sigma, sigma) : 0;
+        memset(W + k->E * k->E, 0, S * k->E * sizeof(double));
+    }
+out:
+    free(scratch);
+    gsl_rng_free(rt);
+    gsl_rng_free(re);
+    gsl_rng_free(ri);
+    return rc;
+}
+
+static int mk_setup(sw_model *m, sw_err *e)
+{
+    markov *k = calloc(1, sizeof *k);
+    if (!(m->ctx = k))
+        return sw_fail(e, SW_EFAIL, "out of memory");
+    k->S = (size_t)sw_model_get(m, "S");
+    k->N = (size_t)sw_model_get(m, "N");
+    k->K = (size_t)sw_model_get(m, "K");
+    k->m = (size_t)sw_model_get(m, "m");
+    k->H = (size_t)sw_model_get(m, "H");
+    k->n_eval = (size_t)sw_model_get(m, "n_eval");
+    k->window = (size_t)sw_model_get(m, "window");
+    k->compare = (int)sw_model_get(m, "compare");
+    k->n = k->K * k->m;
+    k->E = k->S + k->N;
+    k->per_head = k->E * k->E + k->S * k->E;
+    if (k->N < k->n)
+        return sw_fail(e, SW_EINPUT, "N: %zu is shorter than the chain's order K m = %zu "
+                       "(allowed: N >= K m)", k->N, k->n);
+    if (k->window > k->N)
+        return sw_fail(e, SW_EINPUT, "window: %zu exceeds N = %zu (allowed: 0 .. N)",
+                       k->window, k->N);
+    const sw_value *lam = sw_model_value(m, "lambdas");
+    if (lam->n && lam->n != k->K)
+        return sw_fail(e, SW_EINPUT, "lambdas: expected K = %zu values, got %zu", k->K, lam->n);
+    k->P = k->N - k->n + 1;
+    size_t n_obs = (k->K + 1) + k->H * k->K + k->H * k->n + (k->compare ? k->K : 0);
+    if (sw_model_shape(m, k->H * k->per_head, n_obs, 0))
+        return sw_fail(e, SW_EFAIL, "out of memory");
+    for (size_t h = 0; h < k->H; h++) {
+        size_t base = h * k->per_head;
+        for (size_t i = 0; i < k->E; i++)
+            for (size_t j = 0; j < k->E; j++)
+                sw_model_name_state(m, base + i * k->E + j, "W_h%zu_%zu_%zu", h + 1, i + 1, j + 1);
+        for (size_t s = 0; s < k->S; s++)
+            for (size_t j = 0; j < k->E; j++)
+                sw_model_name_state(m, base + k->E * k->E + s * k->E + j, "V_h%zu_%zu_%zu", h + 1,
+                                    s + 1, j + 1);
+    }
+    size_t o = 0;
+    for (size_t j = 0; j <= k->K; j++)
+        sw_model_name_obs(m, o++, "kl_%zu", j);
+    for (size_t h = 0; h < k->H; h++)
+        for (size_t g = 0; g < k->K; g++)
+            sw_model_name_obs(m, o++, "att_h%zu_k%zu", h + 1, g + 1);
+    for (size_t h = 0; h < k->H; h++)
+        for (size_t j = 0; j < k->n; j++)
+            sw_model_name_obs(m, o++, "att_h%zu_lag%zu", h + 1, j + 1);
+    for (size_t j = 0; k->compare && j < k->K; j++)
+        sw_model_name_obs(m, o++, "kl_ctx%zu", j + 1);
+    return mk_build(m, k, e);
+}
+
+static void mk_init(const sw_model *m, double *x)
+{
+    const markov *k = m->ctx;
+    memcpy(x, k->theta0, m->dim * sizeof *x);
+}
+
+/* Runs the held-out set through the model chunk by chunk; visit sees
+ * each chunk's attention rows and log-probabilities.  Returns the mean
+ * cross-entropy. */
+typedef void (*chunk_visit)(const markov *k, size_t first, size_t count, void *user);
+
+static double held_out(const sw_model *m, const double *theta, chunk_visit visit, void *user)
+{
+    markov *k = m->ctx;
+    double loss = 0;
+    for (size_t first = 0; first < k->n_eval; first += EVAL_CHUNK) {
+        size_t count = k->n_eval - first < EVAL_CHUNK ? k->n_eval - first : EVAL_CHUNK;
+        loss += (double)count *
+                forward_backward(k, &k->ew, theta, k->eval + first * (k->N + 1), count, NULL);
+        if (visit)
+            visit(k, first, count, user);
+    }
+    return loss / (double)k->n_eval;
+}
+
+static double mk_loss(const sw_model *m, const double *x)
+{
+    return held_out(m, x, NULL, NULL);
+}
+
+static double kl(const double *lq, const double *lp, size_t S)
+{
+    double s = 0;
+    for (size_t i = 0; i < S; i++)
+        s += exp(lq[i]) * (lq[i] - lp[i]);
+    return s;
+}
+
+/* Sums of the observables over the held-out positions, divided out by
+ * mk_observe. */
+static void observe_chunk(const markov *k, size_t first, size_t count, void *user)
+{
+    double *obs = user;
+    size_t S = k->S, P = k->P, n_kl = k->K + 1, att = n_kl, lag = att + k->H * k->K,
+           ctx = lag + k->H * k->n;
+    for (size_t i = 0; i < count; i++)
+        for (size_t p = 0; p < P; p++) {
+            size_t r = i * P + p, pos = (first + i) * P + p, t = k->n - 1 + p;
+            const double *lp = k->ew.L + r * S;
+            for (size_t j = 0; j <= k->K; j++)
+                obs[j] += kl(k->truth + (pos * n_kl + j) * S, lp, S);
+            for (size_t h = 0; h < k->H; h++) {
+                const double *a = k->ew.alpha + (h * k->ew.cap * P + r) * k->N;
+                for (size_t j = 1; j <= k->n; j++) {
+                    obs[lag + h * k->n + j - 1] += a[t + 1 - j];
+                    obs[att + h * k->K + (j - 1) / k->m] += a[t + 1 - j];
+                }
+            }
+            for (size_t j = 0; k->compare && j < k->K; j++)
+                obs[ctx + j] += k->ref_set[j]
+                                    ? kl(k->ref + (j * k->n_eval * P + pos) * S, lp, S)
+                                    : NAN;
+        }
+}
+
+static void mk_observe(const sw_model *m, const double *x, double *obs)
+{
+    const markov *k = m->ctx;
+    memset(obs, 0, m->n_obs * sizeof *obs);
+    held_out(m, x, observe_chunk, obs);
+    for (size_t i = 0; i < m->n_obs; i++)
+        obs[i] /= (double)(k->n_eval * k->P);
+}
+
+const double *sw_markov_features(const sw_model *m)
+{
+    const markov *k = m->ctx;
+    return k->A;
+}
+
+size_t sw_markov_pred_size(const sw_model *m)
+{
+    const markov *k = m->ctx;
+    return k->n_eval * k->P * k->S;
+}
+
+static void copy_chunk(const markov *k, size_t first, size_t count, void *user)
+{
+    double *logp = user;
+    memcpy(logp + first * k->P * k->S, k->ew.L, count * k->P * k->S * sizeof(double));
+}
+
+void sw_markov_predict(const sw_model *m, const double *theta, double *logp)
+{
+    held_out(m, theta, copy_chunk, logp);
+}
+
+int sw_markov_set_reference(sw_model *m, size_t j, const double *logp, sw_err *e)
+{
+    markov *k = m->ctx;
+    if (!k->compare || j < 1 || j > k->K)
+        return sw_fail(e, SW_EINPUT, "reference %zu: the model has no column kl_ctx%zu "
+                       "(allowed: compare = 1, 1 <= j <= K)", j, j);
+    memcpy(k->ref + (j - 1) * k->n_eval * k->P * k->S, logp,
+           k->n_eval * k->P * k->S * sizeof(double));
+    k->ref_set[j - 1] = 1;
+    return SW_OK;
+}
+
+const sw_system sw_system_markov = {
+    .name = "markov",
+    .summary = "transformer on the high-order Markov chain (trainer only: no flow)",
+    .doc = "State: per head W_h (E x E, E = S + N; scores e_t^T W_h e_u on one-hot token +\n"
+           "position inputs), then V_h (S x E).  loss: cross-entropy on n_eval held-out\n"
+           "sequences.  Observables kl_<j>: KL from the truth truncated to groups <= j to\n"
+           "the model, j = 0..K; att_h<h>_k<k>: head h's attention mass on group k;\n"
+           "att_h<h>_lag<j>: on lag j; kl_ctx<j> (compare = 1): KL from the model\n"
+           "restricted to context j m.  All averaged over held-out predicted positions.",
+    .params = params,
+    .n_params = sizeof params / sizeof params[0],
+    .jac_doc = "none (no flow)",
+    .setup = mk_setup,
+    .teardown = mk_teardown,
+    .init = mk_init,
+    .rhs = NULL,
+    .jac = NULL,
+    .loss = mk_loss,
+    .observe = mk_observe,
+};
+
+/* ---- the task ---------------------------------------------------------- */
+
+static size_t task_sample_size(const sw_learner *l)
+{
+    const markov *k = l->m->ctx;
+    return (k->N + 1) * sizeof(int);
+}
+
+/* The learner's own buffers: a minibatch pass and the sampler's logits
+ * (the model's are for the held-out passes). */
+typedef struct mk_task {
+    mk_work w;
+    double *logit;
+} mk_task;
+
+static void task_sample(const sw_learner *l, gsl_rng *r, size_t n, void *dst)
+{
+    const mk_task *tk = l->ctx;
+    sample_sequences(l->m->ctx, r, n, dst, tk->logit);
+}
+
+static void task_teardown(sw_learner *l)
+{
+    mk_task *tk = l->ctx;
+    work_free(&tk->w);
+    free(tk->logit);
+    free(tk);
+    l->ctx = NULL;
+}
+
+static int task_setup(sw_learner *l, sw_err *e)
+{
+    const markov *k = l->m->ctx;
+    mk_task *tk = calloc(1, sizeof *tk);
+    if (!(l->ctx = tk) || !(tk->logit = malloc(k->S * sizeof(double))))
+        return sw_fail(e, SW_EFAIL, "out of memory");
+    return SW_OK;
+}
+
+static int task_reserve(sw_learner *l, size_t n)
+{
+    mk_task *tk = l->ctx;
+    return work_alloc(l->m->ctx, &tk->w, n);
+}
+
+static double task_grad(sw_learner *l, const double *theta, const void *data, size_t n,
+                        double *g)
+{
+    mk_task *tk = l->ctx;
+    return forward_backward(l->m->ctx, &tk->w, theta, data, n, g);
+}
+
+const sw_task sw_task_markov = {
+    .name = "markov",
+    .summary = "minimal transformer on the high-order Markov chain (Yuksel et al. Sec. 2)",
+    .sys = &sw_system_markov,
+    .setup = task_setup,
+    .teardown = task_teardown,
+    .sample_size = task_sample_size,
+    .sample = task_sample,
+    .reserve = task_reserve,
+    .grad = task_grad,
+};
