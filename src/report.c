@@ -101,34 +101,41 @@ void sw_report_seconds(sw_report *r, double seconds)
     r->sections[r->n - 1].seconds = seconds;
 }
 
+/* Each section renders its items grouped by kind, in this order: the
+ * commands (one block a reader can run), failures, the results table, the
+ * figures. */
+static const item_kind order[] = {COMMAND, FAILURE, ROW, FIGURE};
+
 static void write_md(const sw_report *r, FILE *fp)
 {
     fprintf(fp, "# %s\n", r->title);
     for (size_t i = 0; i < r->n; i++) {
         const section *s = &r->sections[i];
         fprintf(fp, "\n## %s\n\n%s\n\n_%.1f s_\n", s->title, s->intro, s->seconds);
-        int in_table = 0;
-        for (size_t k = 0; k < s->n; k++) {
-            const item *it = &s->items[k];
-            if (it->kind == ROW && !in_table) {
-                fputs("\n| result | ours | paper / theory | note |\n|---|---|---|---|\n", fp);
-                in_table = 1;
-            }
-            if (it->kind != ROW)
-                in_table = 0;
-            switch (it->kind) {
-            case ROW:
-                fprintf(fp, "| %s | %s | %s | %s |\n", it->a, it->b, it->c, it->d);
-                break;
-            case COMMAND:
-                fprintf(fp, "\n    %s\n", it->a);
-                break;
-            case FIGURE:
-                fprintf(fp, "\n![%s](%s)\n", it->b, it->a);
-                break;
-            case FAILURE:
-                fprintf(fp, "\n**Failed:** %s\n", it->a);
-                break;
+        for (size_t o = 0; o < sizeof order / sizeof *order; o++) {
+            int first = 1;
+            for (size_t k = 0; k < s->n; k++) {
+                const item *it = &s->items[k];
+                if (it->kind != order[o])
+                    continue;
+                switch (it->kind) {
+                case COMMAND:
+                    fprintf(fp, "%s    %s\n", first ? "\n" : "", it->a);
+                    break;
+                case FAILURE:
+                    fprintf(fp, "\n**Failed:** %s\n", it->a);
+                    break;
+                case ROW:
+                    if (first)
+                        fputs("\n| result | ours | paper / theory | note |\n|---|---|---|---|\n",
+                              fp);
+                    fprintf(fp, "| %s | %s | %s | %s |\n", it->a, it->b, it->c, it->d);
+                    break;
+                case FIGURE:
+                    fprintf(fp, "\n![%s](%s)\n", it->b, it->a);
+                    break;
+                }
+                first = 0;
             }
         }
     }
@@ -189,55 +196,55 @@ static void write_html(const sw_report *r, const char *dir, FILE *fp)
         fputs("</h2>\n<p>", fp);
         html_text(fp, s->intro);
         fprintf(fp, "</p><p><em>%.1f s</em></p>\n", s->seconds);
-        int in_table = 0;
-        for (size_t k = 0; k < s->n; k++) {
-            const item *it = &s->items[k];
-            if (it->kind == ROW && !in_table) {
-                fputs("<table><tr><th>result</th><th>ours</th><th>paper / theory</th>"
-                      "<th>note</th></tr>\n",
-                      fp);
-                in_table = 1;
-            }
-            if (it->kind != ROW && in_table) {
-                fputs("</table>\n", fp);
-                in_table = 0;
-            }
-            switch (it->kind) {
-            case ROW: {
-                const char *cells[] = {it->a, it->b, it->c, it->d};
-                fputs("<tr>", fp);
-                for (int c = 0; c < 4; c++) {
-                    fputs("<td>", fp);
-                    html_text(fp, cells[c]);
-                    fputs("</td>", fp);
+        for (size_t o = 0; o < sizeof order / sizeof *order; o++) {
+            int first = 1;
+            for (size_t k = 0; k < s->n; k++) {
+                const item *it = &s->items[k];
+                if (it->kind != order[o])
+                    continue;
+                switch (it->kind) {
+                case COMMAND:
+                    fputs(first ? "<pre>" : "\n", fp);
+                    html_text(fp, it->a);
+                    break;
+                case FAILURE:
+                    fputs("<p><strong>Failed:</strong> ", fp);
+                    html_text(fp, it->a);
+                    fputs("</p>\n", fp);
+                    break;
+                case ROW: {
+                    if (first)
+                        fputs("<table><tr><th>result</th><th>ours</th><th>paper / theory</th>"
+                              "<th>note</th></tr>\n",
+                              fp);
+                    const char *cells[] = {it->a, it->b, it->c, it->d};
+                    fputs("<tr>", fp);
+                    for (int cc = 0; cc < 4; cc++) {
+                        fputs("<td>", fp);
+                        html_text(fp, cells[cc]);
+                        fputs("</td>", fp);
+                    }
+                    fputs("</tr>\n", fp);
+                    break;
                 }
-                fputs("</tr>\n", fp);
-                break;
+                case FIGURE: {
+                    char path[4096];
+                    snprintf(path, sizeof path, "%s/%s", dir, it->a);
+                    fputs("<figure>", fp);
+                    html_png(fp, path);
+                    fputs("<figcaption>", fp);
+                    html_text(fp, it->b);
+                    fputs("</figcaption></figure>\n", fp);
+                    break;
+                }
+                }
+                first = 0;
             }
-            case COMMAND:
-                fputs("<pre>", fp);
-                html_text(fp, it->a);
+            if (!first && order[o] == COMMAND)
                 fputs("</pre>\n", fp);
-                break;
-            case FIGURE: {
-                char path[4096];
-                snprintf(path, sizeof path, "%s/%s", dir, it->a);
-                fputs("<figure>", fp);
-                html_png(fp, path);
-                fputs("<figcaption>", fp);
-                html_text(fp, it->b);
-                fputs("</figcaption></figure>\n", fp);
-                break;
-            }
-            case FAILURE:
-                fputs("<p><strong>Failed:</strong> ", fp);
-                html_text(fp, it->a);
-                fputs("</p>\n", fp);
-                break;
-            }
+            if (!first && order[o] == ROW)
+                fputs("</table>\n", fp);
         }
-        if (in_table)
-            fputs("</table>\n", fp);
     }
     fputs("</body></html>\n", fp);
 }

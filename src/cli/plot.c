@@ -25,6 +25,8 @@ static const char help[] =
     "  competitive  a symmetric start against a slightly perturbed one (two runs)\n"
     "  escape       escape time against eps with the fitted laws (an escape CSV)\n"
     "  fit          data and fitted law on log-log axes (a fit CSV)\n"
+    "  markov       KL to each truncated truth and each head's attention on each lag\n"
+    "               group (a `train markov` CSV)\n"
     "The directory of scripts is $SW_PLOTS, else plots/ beside the build.\n";
 
 /* Where the figure scripts live: $SW_PLOTS, the source tree next to the
@@ -66,24 +68,42 @@ static int gp_var(char *buf, size_t len, const char *name, const char *value, sw
     return SW_OK;
 }
 
-/* Space-separated column names starting with prefix, and the provenance
- * levels, of the first input: the scripts iterate over them. */
-static void describe_input(const sw_table *tb, char *cols, size_t clen, char *levels, size_t llen)
+/* Space-separated names of the columns that match, for the scripts to
+ * iterate over. */
+static void columns_like(const sw_table *tb, int (*match)(const char *), char *buf, size_t len)
 {
     size_t used = 0;
-    cols[0] = levels[0] = '\0';
-    for (size_t k = 0; k < tb->cols && used < clen; k++)
-        if (strncmp(tb->names[k], "att_", 4) == 0)
-            used += (size_t)snprintf(cols + used, clen - used, "%s%s", used ? " " : "",
+    buf[0] = '\0';
+    for (size_t k = 0; k < tb->cols && used < len; k++)
+        if (match(tb->names[k]))
+            used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? " " : "",
                                      tb->names[k]);
-    used = 0;
-    for (size_t j = 0; used < llen; j++) {
+}
+
+/* att_h<h>_k<k>: a head's attention on a pattern (not att_h<h>_lag<j>). */
+static int is_att(const char *name)
+{
+    return strncmp(name, "att_h", 5) == 0 && strstr(name, "_k") != NULL;
+}
+
+/* kl_<j>: KL to the truth truncated to j groups (not kl_ctx<j>). */
+static int is_kl(const char *name)
+{
+    return strncmp(name, "kl_", 3) == 0 && name[3] >= '0' && name[3] <= '9';
+}
+
+/* The provenance levels L_j of a run, space-separated. */
+static void levels_of(const sw_table *tb, char *buf, size_t len)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t j = 0; used < len; j++) {
         char key[32];
         snprintf(key, sizeof key, "level_%zu", j);
         const char *v = sw_table_meta(tb, key);
         if (!v)
             break;
-        used += (size_t)snprintf(levels + used, llen - used, "%s%s", used ? " " : "", v);
+        used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? " " : "", v);
     }
 }
 
@@ -110,7 +130,7 @@ int sw_cmd_plot(int argc, char **argv)
         return sw_cli_report(rc, &e);
     if (argc - first < 2)
         return sw_cli_die(SW_EINPUT, "plot needs a FIGURE and at least one INPUT.csv "
-                                     "(figures: stages, competitive, escape, fit)");
+                                     "(figures: stages, competitive, escape, fit, markov)");
     if (!out)
         return sw_cli_die(SW_EINPUT, "plot needs --out FILE.png");
     const char *fig = argv[first];
@@ -119,16 +139,19 @@ int sw_cmd_plot(int argc, char **argv)
     snprintf(script, sizeof script, "%s/%s.gp", dir, fig);
     if (access(script, R_OK) != 0)
         return sw_cli_die(SW_EINPUT, "unknown figure '%s' (no %s; figures: stages, "
-                                     "competitive, escape, fit)", fig, script);
+                                     "competitive, escape, fit, markov)", fig, script);
 
     /* Every input must be a readable result before gnuplot sees it. */
-    char vars[16384] = "", cols[4096] = "", levels[2048] = "";
+    char vars[16384] = "", cols[4096] = "", kls[1024] = "", levels[2048] = "";
     for (int i = first + 1; i < argc && rc == SW_OK; i++) {
         sw_table tb;
         if ((rc = sw_table_read(argv[i], &tb, &e)))
             break;
-        if (i == first + 1)
-            describe_input(&tb, cols, sizeof cols, levels, sizeof levels);
+        if (i == first + 1) {
+            columns_like(&tb, is_att, cols, sizeof cols);
+            columns_like(&tb, is_kl, kls, sizeof kls);
+            levels_of(&tb, levels, sizeof levels);
+        }
         sw_table_free(&tb);
         char name[16];
         snprintf(name, sizeof name, "in%d", i - first);
@@ -141,6 +164,7 @@ int sw_cmd_plot(int argc, char **argv)
     sw_outfile f;
     if ((rc = gp_var(vars, sizeof vars, "n", nin, &e)) ||
         (rc = gp_var(vars, sizeof vars, "atts", cols, &e)) ||
+        (rc = gp_var(vars, sizeof vars, "kls", kls, &e)) ||
         (rc = gp_var(vars, sizeof vars, "levels", levels, &e)) ||
         (rc = sw_outfile_open(&f, out, &e)))
         return sw_cli_report(rc, &e);
