@@ -7,7 +7,11 @@
 #include <getopt.h>
 #include <stdio.h>
 
+#include "stagewise/eigen.h"
+#include "stagewise/fit.h"
 #include "stagewise/ode.h"
+#include "stagewise/output.h"
+#include "stagewise/saddle.h"
 #include "stagewise/system.h"
 
 /* Prints "stagewise: <msg>" and returns code (so `return sw_cli_die(...)`). */
@@ -105,12 +109,30 @@ void sw_progress_end(sw_progress *p);
 
 double sw_cli_now(void);
 
+/* Points and spectra, shared by jacobian and saddle (src/cli/jacobian.c).
+ * sw_cli_point parses POINT (saddle.h), reads the start (c->init) or the
+ * point's file into x, and moves x to the point. */
+int sw_cli_point(sw_model *m, const sw_cli_ode *c, const char *text, sw_point *p, double *x,
+                 sw_point_info *info, sw_err *e);
+void sw_cli_point_describe(const sw_point *p, const sw_point_info *info, char *buf, size_t len);
+void sw_cli_spectrum_print(FILE *fp, const sw_model *m, const sw_spectrum *sp);
+json_object *sw_cli_spectrum_json(const sw_model *m, const sw_spectrum *sp);
+json_object *sw_cli_state_json(const sw_model *m, const double *x);
+/* A fit's estimates and 95% intervals (bootstrap ones if blo is non-NULL),
+ * n, R^2, AIC and RSS, shared by fit and escape (src/cli/fit.c). */
+json_object *sw_cli_fit_json(const sw_fit_result *r, const char *const *names,
+                             const double *blo, const double *bhi);
+
 int sw_cmd_list(int argc, char **argv);
 int sw_cmd_describe(int argc, char **argv);
 int sw_cmd_integrate(int argc, char **argv);
 int sw_cmd_stages(int argc, char **argv);
 int sw_cmd_plot(int argc, char **argv);
 int sw_cmd_reproduce(int argc, char **argv);
+int sw_cmd_fit(int argc, char **argv);
+int sw_cmd_jacobian(int argc, char **argv);
+int sw_cmd_saddle(int argc, char **argv);
+int sw_cmd_escape(int argc, char **argv);
 int sw_cmd_train(int argc, char **argv);
 int sw_cmd_crosscheck(int argc, char **argv);
 

@@ -16,6 +16,10 @@ static const struct {
     {"stages", sw_cmd_stages, "plateaus and transitions of a run's loss curve"},
     {"plot", sw_cmd_plot, "draw a figure from result files with gnuplot"},
     {"reproduce", sw_cmd_reproduce, "reproduce the papers' results into a report"},
+    {"fit", sw_cmd_fit, "fit a power law to columns of a result file, with intervals"},
+    {"jacobian", sw_cmd_jacobian, "Jacobian spectrum and Morse index at a point"},
+    {"saddle", sw_cmd_saddle, "refine a fixed point, or find that it lies at infinity"},
+    {"escape", sw_cmd_escape, "escape times from a perturbed base point and their law"},
     {"train", sw_cmd_train, "train a task's model by discrete steps (same CSV schema)"},
     {"crosscheck", sw_cmd_crosscheck, "trainer against the ODE: largest deviation"},
 };
