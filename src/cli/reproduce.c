@@ -110,6 +110,29 @@ static int step(repro *c, ...)
     return 0;
 }
 
+/* A number from a JSON file by JSON pointer ("/plateaus/0/level"). */
+static double jnum(const char *file, const char *ptr)
+{
+    json_object *root = json_object_from_file(file), *v = NULL;
+    double x = NAN;
+    if (root && json_pointer_get(root, ptr, &v) == 0 && v)
+        x = json_object_get_double(v);
+    json_object_put(root);
+    return x;
+}
+
+/* A string from a JSON file by JSON pointer ("?" if absent), kept until
+ * the section ends. */
+static const char *jstr(repro *c, const char *file, const char *ptr)
+{
+    json_object *root = json_object_from_file(file), *v = NULL;
+    const char *s = "?";
+    if (root && json_pointer_get(root, ptr, &v) == 0 && json_object_is_type(v, json_type_string))
+        s = S(c, "%s", json_object_get_string(v));
+    json_object_put(root);
+    return s;
+}
+
 /* The last value of a CSV column. */
 static double last_value(const char *file, const char *col)
 {
@@ -284,6 +307,51 @@ static void section_competitive(repro *c)
                          "each head, symmetric (middle) and perturbed (bottom).");
 }
 
+static void section_escape(repro *c)
+{
+    sw_report_section(c->r, "Saddles and escape from a symmetric start (Yüksel et al., Sec. 3.3)",
+                      "The competitive plateau is a saddle at infinite logits: its Jacobian "
+                      "has several unstable directions, the fastest moving one head to the next "
+                      "pattern, and refining it never converges to a finite point. From the "
+                      "symmetric start perturbed by eps, the escape time grows like "
+                      "ln(1/eps)^2 rather than the hyperbolic ln(1/eps), which the linear "
+                      "reference saddle shows for contrast.");
+    if (step(c, "jacobian", "y-reduced", "--at", "plateau:2", "--t-end", "1e4", "--points",
+             "400", "--json", P(c, "spectrum.json"), NULL))
+        return;
+    const char *sp = P(c, "spectrum.json");
+    sw_report_row(c->r, "Morse index at the competitive plateau (y-reduced)",
+                  num(c, jnum(sp, "/morse_index")), "> 0 (a saddle)",
+                  S(c, "%g exact zeros: one conserved logit sum per head",
+                    jnum(sp, "/near_zero")));
+    sw_report_row(c->r, "largest eigenvalue there", num(c, jnum(sp, "/eigenvalues/0/re")), "",
+                  "one head moving from lag 1 to lag 2");
+    const char *eps = c->quick ? "1e-1:1e-5:5" : "1e-1:1e-9:17";
+    if (step(c, "escape", "y-reduced", "--base", "symmetric", "--direction", "random",
+             "--eps", eps, "--until", "loss<=1.5", "--t-end", "1e6", "--out",
+             P(c, "escape.csv"), NULL) ||
+        step(c, "escape", "linear", "--base", "saddle", "--until", "loss>=0.5", "--out",
+             P(c, "escape_linear.csv"), NULL))
+        return;
+    const char *ej = P(c, "escape.json"), *lj = P(c, "escape_linear.json");
+    const char *law = jstr(c, ej, "/best");
+    const char *ftext = jstr(c, ej, S(c, "/laws/%s/formula", law));
+    sw_report_row(c->r, "escape-time law from the symmetric start (lowest AIC)", ftext,
+                  "faster than ln(1/eps), ~ ln(1/eps)^2 (models.md)", "");
+    sw_report_row(c->r, "its b, 95% CI",
+                  S(c, "%.4g [%.4g, %.4g]", jnum(ej, S(c, "/laws/%s/params/1/estimate", law)),
+                    jnum(ej, S(c, "/laws/%s/params/1/ci95/0", law)),
+                    jnum(ej, S(c, "/laws/%s/params/1/ci95/1", law))),
+                  "", "");
+    sw_report_row(c->r, "linear saddle: b of a + b ln(1/eps)",
+                  num(c, jnum(lj, "/laws/log/params/1/estimate")),
+                  S(c, "1/lambda+ = %.4g", jnum(lj, "/inv_lambda_plus")), "hyperbolic");
+    if (!step(c, "plot", "escape", P(c, "escape.csv"), "--out", P(c, "escape.png"), NULL))
+        sw_report_figure(c->r, "escape.png",
+                         "Escape time against eps from the symmetric start, with the three "
+                         "fitted laws.");
+}
+
 static void section_crosscheck(repro *c)
 {
     sw_report_section(c->r, "Discrete training against the flows",
@@ -368,6 +436,7 @@ static const struct {
 } sections[] = {
     {"stages", section_stages, "stage-wise convergence of the default Y run"},
     {"competitive", section_competitive, "symmetric against perturbed heads"},
+    {"escape", section_escape, "saddle spectrum and escape-time laws"},
     {"crosscheck", section_crosscheck, "discrete training against the flows"},
     {"markov", section_markov, "the Markov-chain transformer's stages and Fig. 5"},
 };
