@@ -127,6 +127,7 @@ int sw_cmd_list(int argc, char **argv);
 int sw_cmd_describe(int argc, char **argv);
 int sw_cmd_integrate(int argc, char **argv);
 int sw_cmd_stages(int argc, char **argv);
+int sw_cmd_sweep(int argc, char **argv);
 int sw_cmd_plot(int argc, char **argv);
 int sw_cmd_reproduce(int argc, char **argv);
 int sw_cmd_fit(int argc, char **argv);

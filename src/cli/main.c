@@ -14,6 +14,7 @@ static const struct {
     {"describe", sw_cmd_describe, "parameters, state layout and observables of a system"},
     {"integrate", sw_cmd_integrate, "integrate a system and write its trajectory"},
     {"stages", sw_cmd_stages, "plateaus and transitions of a run's loss curve"},
+    {"sweep", sw_cmd_sweep, "measure plateau times and more over a parameter grid, in parallel"},
     {"plot", sw_cmd_plot, "draw a figure from result files with gnuplot"},
     {"reproduce", sw_cmd_reproduce, "reproduce the papers' results into a report"},
     {"fit", sw_cmd_fit, "fit a power law to columns of a result file, with intervals"},

@@ -1,0 +1,484 @@
+/* `sweep`: one measurement per point of a parameter grid, computed in
+ * parallel, appended as each point finishes, resumable after an
+ * interruption, and finally rewritten in point order. */
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "cli.h"
+#include "stagewise/output.h"
+#include "stagewise/sweep.h"
+#include "stagewise/table.h"
+
+static const char help[] =
+    "usage: stagewise sweep SYSTEM KEY=LIST ... --measure WHAT --out FILE [options]\n\n"
+    "Measures WHAT at every point of the Cartesian product of the lists, each point\n"
+    "integrated from the system's own initial state, and writes one row per point:\n"
+    "point, the swept parameters, point_seed (systems with a seed), one column per\n"
+    "measure, lambda_plus and t_scale with --predict, status.\n\n"
+    "lists:\n"
+    "  KEY=a,b,c        these values\n"
+    "  KEY=lo:hi:n      n values evenly spaced from lo to hi\n"
+    "  KEY=lo:hi:n:log  n values evenly spaced in log (lo, hi > 0)\n"
+    "  Integer parameters round a range and drop repeats. The first KEY varies\n"
+    "  slowest. KEY=VALUE with one value fixes a parameter (and gives it a column).\n"
+    "  A list-valued parameter (e.g. A of linear) takes one fixed value, or a range,\n"
+    "  whose points are one-element lists.\n\n"
+    "measures (--measure, repeatable, one column each):\n"
+    "  event:'OBS<=X'   time at which loss or an observable first reaches X (also\n"
+    "                   >=), located inside the step (column t_event)\n"
+    "  plateau[:FRAC]   time at which loss <= FRAC x its initial value, 0 < FRAC < 1,\n"
+    "                   default 0.5 (t_plateau, or t_plateau_FRAC)\n"
+    "  stage:K          time of the K-th transition of the loss, as `stagewise\n"
+    "                   stages` finds it on the --points/--grid times (t_stage_K)\n"
+    "  level:K          time at which loss <= (L_{K-1} + L_K)/2, the system's\n"
+    "                   theoretical plateau levels (`describe` lists them); unlike\n"
+    "                   stage:K it also times plateaus too brief to look flat\n"
+    "                   (t_level_K)\n"
+    "  final:OBS        loss or an observable at t-end (final_OBS)\n"
+    "  escape:EPS:'OBS<=X'  systems with heads: time to reach X from the start with\n"
+    "                   every head a copy of head 1, kicked by EPS along a random\n"
+    "                   symmetry-breaking unit direction drawn from the point's seed;\n"
+    "                   one row of `stagewise escape --base symmetric --direction\n"
+    "                   random` (t_escape)\n"
+    "Event, plateau, level and escape runs stop at their condition; stage and final\n"
+    "share one run to t-end. A point whose measure fails does not stop the sweep:\n"
+    "its value is nan, its status 1 (not reached by t-end, or fewer transitions) or\n"
+    "2 (numerical failure), and a line `# failure_POINT = reason` follows its row;\n"
+    "the sweep exits 0 and counts the failed points on standard error.\n\n"
+    "Seeds: for a system with a seed parameter, point i runs with a seed hashed\n"
+    "(splitmix64) from seed and i, so no result depends on the thread count; with\n"
+    "--same-seed every point keeps seed itself (the same random start wherever the\n"
+    "state has the same shape: smoother curves, no independent replicates). A seed\n"
+    "list (seed=1:10:10) gives replicates either way.\n\n"
+    "Resuming: each finished point is appended to FILE.csv at once. Running the\n"
+    "same command again skips the points already there; once every point is done\n"
+    "the file is rewritten in point order, so it is the same whatever the threads\n"
+    "or interruptions. A file written by a different sweep is refused. Ctrl-C stops\n"
+    "after the points under way (twice: at once); nothing finished is lost.\n\n"
+    "options:\n"
+    "  --measure WHAT   what to measure (required, repeatable)\n"
+    "  --out FILE.csv   the result (required; a file, to append to and resume)\n"
+    "  --threads N      OpenMP threads (default: every core)\n"
+    "  --same-seed      every point runs with seed as given (see Seeds)\n"
+    "  --predict        Z systems: lambda_plus, the largest eigenvalue of the exact\n"
+    "                   start Jacobian of (alpha, beta, Delta a), and t_scale =\n"
+    "                   1/lambda_plus, the escape time scale it predicts\n" SW_CLI_ODE_HELP
+    "  (--init and --until do not apply: use --measure event:...)\n";
+
+#define MAX_MEASURES 16
+
+struct args {
+    sw_cli_ode c;
+    int same_seed;
+    const char *out;
+    const char *measures[MAX_MEASURES];
+    size_t n_measures;
+    double threads;
+    int predict;
+};
+
+static int on_option(int opt, const char *arg, void *ctx, sw_err *e)
+{
+    struct args *a = ctx;
+    switch (opt) {
+    case 'o':
+        a->out = arg;
+        return SW_OK;
+    case 'm':
+        if (a->n_measures == MAX_MEASURES)
+            return sw_fail(e, SW_EINPUT, "measure: at most %d measures", MAX_MEASURES);
+        a->measures[a->n_measures++] = arg;
+        return SW_OK;
+    case 'j':
+        if (sw_parse_real_in(arg, "threads", 1, 1024, &a->threads, e))
+            return SW_EINPUT;
+        if (a->threads != floor(a->threads))
+            return sw_fail(e, SW_EINPUT, "threads: '%s' is not an integer", arg);
+        return SW_OK;
+    case 'p':
+        a->predict = 1;
+        return SW_OK;
+    case 's':
+        a->same_seed = 1;
+        return SW_OK;
+    case SW_OPT_INIT:
+    case SW_OPT_UNTIL:
+        return sw_fail(e, SW_EINPUT, "%s: not used by sweep (each point starts from its own "
+                                     "initial state; allowed: --measure event:'OBS<=X')",
+                       opt == SW_OPT_INIT ? "init" : "until");
+    }
+    return sw_cli_ode_option(&a->c, opt, arg, e);
+}
+
+/* Splits the KEY=... words into axes (real and integer parameters, ranges
+ * of list-valued ones) and fixed words (other list values, and unknown
+ * parameters, which the model reports), then builds the base model from
+ * the preset, the fixed words and each axis's first value. */
+static int build_base(const sw_system *sys, const char *preset, int n, char **words,
+                      sw_sweep_axis *axes, size_t *n_axes, sw_model **base, sw_err *e)
+{
+    char **bw = calloc((size_t)n + 1, sizeof *bw);
+    if (!bw)
+        return sw_fail(e, SW_EFAIL, "out of memory");
+    int rc = SW_OK;
+    *n_axes = 0;
+    for (int i = 0; i < n && rc == SW_OK; i++) {
+        const char *eq = strchr(words[i], '=');
+        char key[64];
+        int k = -1;
+        if (eq && (size_t)(eq - words[i]) < sizeof key) {
+            memcpy(key, words[i], (size_t)(eq - words[i]));
+            key[eq - words[i]] = '\0';
+            k = sw_param_index(sys, key);
+        }
+        for (int j = 0; k >= 0 && j < i && rc == SW_OK; j++)
+            if (strncmp(words[j], words[i], (size_t)(eq - words[i]) + 1) == 0)
+                rc = sw_fail(e, SW_EINPUT, "%s: given twice (allowed: one list per parameter)",
+                             key);
+        if (rc)
+            break;
+        if (k < 0 || (sys->params[k].kind == SW_PARAM_LIST && !strchr(eq, ':'))) {
+            bw[i] = strdup(words[i]);
+        } else {
+            sw_sweep_axis *ax = &axes[(*n_axes)++];
+            ax->param = k;
+            if ((rc = sw_sweep_list_parse(&sys->params[k], eq + 1, &ax->values, e))) {
+                (*n_axes)--;
+                break;
+            }
+            if (asprintf(&bw[i], "%s=%.17g", key, ax->values.v[0]) < 0)
+                bw[i] = NULL;
+        }
+        if (!bw[i])
+            rc = sw_fail(e, SW_EFAIL, "out of memory");
+    }
+    if (rc == SW_OK)
+        rc = sw_cli_model(sys, preset, n, bw, base, e);
+    for (int i = 0; i < n; i++)
+        free(bw[i]);
+    free(bw);
+    return rc;
+}
+
+/* Every point's result, held for the final rewrite in point order. */
+struct results {
+    const sw_sweep *s;
+    unsigned char *have;
+    double *values; /* n_points x n_values */
+    int *status;
+    char **reason;
+    size_t n_have, n_failed;
+};
+
+static void keep(struct results *R, size_t p, const double *v, int status, const char *reason)
+{
+    R->have[p] = 1;
+    R->n_have++;
+    memcpy(R->values + p * R->s->n_values, v, R->s->n_values * sizeof *v);
+    R->status[p] = status;
+    R->n_failed += status != SW_POINT_OK;
+    R->reason[p] = status != SW_POINT_OK ? strdup(reason ? reason : "") : NULL;
+}
+
+static int results_alloc(struct results *R, const sw_sweep *s)
+{
+    size_t n = s->n_points;
+    R->s = s;
+    R->have = calloc(n, 1);
+    R->values = malloc(n * (s->n_values ? s->n_values : 1) * sizeof *R->values);
+    R->status = calloc(n, sizeof *R->status);
+    R->reason = calloc(n, sizeof *R->reason);
+    return R->have && R->values && R->status && R->reason ? SW_OK : SW_EFAIL;
+}
+
+static void results_free(struct results *R)
+{
+    for (size_t p = 0; R->reason && p < R->s->n_points; p++)
+        free(R->reason[p]);
+    free(R->have), free(R->values), free(R->status), free(R->reason);
+}
+
+/* The text a sweep's file starts with: its identity. */
+static char *head_text(const sw_sweep *s)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *fp = open_memstream(&buf, &len);
+    if (!fp)
+        return NULL;
+    sw_sweep_write_head(s, fp);
+    return fclose(fp) == 0 ? buf : NULL;
+}
+
+/* Checks that the existing file at path was written by this very sweep
+ * (it starts with head) and takes over its rows. */
+static int resume(struct results *R, const char *path, const char *head, sw_err *e)
+{
+    FILE *fp = fopen(path, "r");
+    if (!fp)
+        return sw_fail(e, SW_EINPUT, "out: cannot read '%s': %s", path, strerror(errno));
+    size_t n = strlen(head);
+    char *got = calloc(n + 1, 1);
+    if (!got) {
+        fclose(fp);
+        return sw_fail(e, SW_EFAIL, "out of memory");
+    }
+    size_t k = fread(got, 1, n, fp);
+    fclose(fp);
+    if (k != n || memcmp(got, head, n) != 0) {
+        /* Name the first line that differs: usually all the user needs. */
+        size_t i = 0, line = 0;
+        while (i < k && got[i] == head[i])
+            i++;
+        while (line < i && head[i - line - 1] != '\n')
+            line++;
+        const char *want = head + i - line;
+        int wl = (int)strcspn(want, "\n");
+        int rc = sw_fail(e, SW_EINPUT,
+                         "out: '%s' holds a different sweep (this one needs the line '%.*s' "
+                         "there); allowed: the same command, or another --out",
+                         path, wl, want);
+        free(got);
+        return rc;
+    }
+    free(got);
+
+    sw_table tb;
+    int rc = sw_table_read(path, &tb, e);
+    if (rc)
+        return rc;
+    const sw_sweep *s = R->s;
+    size_t first_value = 1 + s->n_axes + (s->seed_param >= 0);
+    for (size_t r = 0; r < tb.rows && rc == SW_OK; r++) {
+        double p = sw_table_at(&tb, r, 0);
+        if (!(p >= 0 && p < (double)s->n_points && p == floor(p))) {
+            rc = sw_fail(e, SW_EINPUT, "out: '%s' data row %zu: point %g is not in this sweep "
+                                       "(allowed: 0 to %zu)",
+                         path, r + 1, p, s->n_points - 1);
+            break;
+        }
+        size_t pt = (size_t)p;
+        if (R->have[pt])
+            continue;
+        double *v = tb.v + r * tb.cols + first_value;
+        char key[40];
+        snprintf(key, sizeof key, "failure_%zu", pt);
+        keep(R, pt, v, (int)v[s->n_values], sw_table_meta(&tb, key));
+    }
+    sw_table_free(&tb);
+    return rc;
+}
+
+/* A fresh file: the head alone, in place at once (temp + rename), so an
+ * interrupted first run still leaves a file that a rerun recognises. */
+static int start_file(const sw_sweep *s, const char *path, sw_err *e)
+{
+    sw_outfile f;
+    int rc = sw_outfile_open(&f, path, e);
+    if (rc)
+        return rc;
+    sw_sweep_write_head(s, f.fp);
+    return sw_outfile_commit(&f, e);
+}
+
+/* All points done: the file again, in point order, atomically. */
+static int finish_file(const struct results *R, const char *path, sw_err *e)
+{
+    const sw_sweep *s = R->s;
+    sw_outfile f;
+    int rc = sw_outfile_open(&f, path, e);
+    if (rc)
+        return rc;
+    sw_sweep_write_head(s, f.fp);
+    for (size_t p = 0; p < s->n_points; p++) {
+        sw_sweep_result r = {.point = p, .values = R->values + p * s->n_values,
+                             .status = R->status[p]};
+        if (R->reason[p])
+            snprintf(r.reason, sizeof r.reason, "%s", R->reason[p]);
+        sw_sweep_write_row(s, &r, f.fp);
+    }
+    return sw_outfile_commit(&f, e);
+}
+
+struct sink {
+    struct results *R;
+    FILE *fp; /* the output, opened for appending */
+    const char *path;
+    size_t done, todo;
+    sw_progress bar;
+    char label[64]; /* the bar's label, "sweep 12/400" */
+};
+
+static int on_point(const sw_sweep_result *r, void *user, sw_err *e)
+{
+    struct sink *k = user;
+    keep(k->R, r->point, r->values, r->status, r->reason);
+    sw_sweep_write_row(k->R->s, r, k->fp);
+    /* One write(2) per row, before the point counts as done: a killed
+     * process loses no finished point.  No fsync: it would guard against a
+     * machine crash only, at five times the cost of a z-reduced point. */
+    if (fflush(k->fp) != 0)
+        return sw_fail(e, SW_EFAIL, "cannot append to '%s': %s", k->path, strerror(errno));
+    k->done++;
+    snprintf(k->label, sizeof k->label, "sweep %zu/%zu", k->done, k->todo);
+    sw_progress_update(&k->bar, (double)k->done / (double)k->todo);
+    return SW_OK;
+}
+
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+}
+
+/* Runs the points not yet in R, appending each to path. */
+static int run_points(const sw_sweep *s, struct results *R, const char *path, int threads,
+                      sw_err *e)
+{
+    size_t n = 0;
+    size_t *todo = malloc((s->n_points ? s->n_points : 1) * sizeof *todo);
+    if (!todo)
+        return sw_fail(e, SW_EFAIL, "out of memory");
+    for (size_t p = 0; p < s->n_points; p++)
+        if (!R->have[p])
+            todo[n++] = p;
+    FILE *fp = n ? fopen(path, "a") : NULL;
+    if (n && !fp) {
+        free(todo);
+        return sw_fail(e, SW_EINPUT, "out: cannot append to '%s': %s", path, strerror(errno));
+    }
+    struct sink k = {R, fp, path, 0, n, {0}, "sweep"};
+    struct sigaction sa = {0}, old_int, old_term;
+    sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESETHAND; /* a second Ctrl-C ends the process at once */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    sw_progress_begin(&k.bar, k.label);
+    int rc = n ? sw_sweep_run(s, todo, n, threads, &interrupted, on_point, &k, e) : SW_OK;
+    sw_progress_end(&k.bar);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    if (fp && fclose(fp) != 0 && rc == SW_OK)
+        rc = sw_fail(e, SW_EFAIL, "cannot append to '%s': %s", path, strerror(errno));
+    free(todo);
+    return rc;
+}
+
+static int default_threads(void)
+{
+#ifdef _OPENMP
+    return omp_get_num_procs();
+#else
+    return 1;
+#endif
+}
+
+int sw_cmd_sweep(int argc, char **argv)
+{
+    if (sw_cli_wants_help(argc, argv)) {
+        fputs(help, stdout);
+        return 0;
+    }
+    static const struct option longopts[] = {
+        SW_CLI_ODE_OPTIONS,
+        {"out", required_argument, 0, 'o'},
+        {"measure", required_argument, 0, 'm'},
+        {"threads", required_argument, 0, 'j'},
+        {"predict", no_argument, 0, 'p'},
+        {"same-seed", no_argument, 0, 's'},
+        {0, 0, 0, 0},
+    };
+    struct args a = {0};
+    sw_cli_ode_default(&a.c);
+    a.threads = default_threads();
+    sw_err e;
+    int first;
+    int rc = sw_cli_getopt(argc, argv, longopts, on_option, &a, &first, &e);
+    if (rc)
+        return sw_cli_report(rc, &e);
+    if (first >= argc)
+        return sw_cli_die(SW_EINPUT, "sweep needs a SYSTEM (allowed: %s)", sw_system_names());
+    if (!a.out || strcmp(a.out, "-") == 0)
+        return sw_cli_die(SW_EINPUT, "out: sweep needs --out FILE.csv (allowed: a file, which "
+                                     "it appends to and resumes from)");
+
+    const sw_system *sys;
+    sw_model *base = NULL;
+    sw_sweep *s = NULL;
+    struct results R = {0};
+    char *head = NULL;
+    int n_words = argc - first - 1;
+    sw_sweep_axis *axes = calloc((size_t)n_words + 1, sizeof *axes);
+    size_t n_axes = 0;
+    if (!axes)
+        return sw_cli_die(SW_EFAIL, "out of memory");
+    if ((rc = sw_cli_system(argv[first], &sys, &e)))
+        goto out;
+    if ((rc = build_base(sys, a.c.preset, n_words, argv + first + 1, axes, &n_axes, &base,
+                         &e)) ||
+        (rc = sw_ode_opts_check(&a.c.o, &e))) {
+        for (size_t i = 0; i < n_axes; i++)
+            free(axes[i].values.v);
+        goto out;
+    }
+    sw_sweep_opts so;
+    sw_sweep_opts_default(&so);
+    so.ode = a.c.o;
+    so.predict = a.predict;
+    so.same_seed = a.same_seed;
+    if ((rc = sw_sweep_alloc(base, n_axes, axes, a.n_measures, a.measures, &so, &s, &e)))
+        goto out;
+    if (!(head = head_text(s)) || results_alloc(&R, s)) {
+        rc = sw_fail(&e, SW_EFAIL, "out of memory");
+        goto out;
+    }
+    if (access(a.out, F_OK) == 0) {
+        if ((rc = resume(&R, a.out, head, &e)))
+            goto out;
+        if (R.n_have)
+            fprintf(stderr, "stagewise: resuming: %zu of %zu points are in %s already\n",
+                    R.n_have, s->n_points, a.out);
+    } else if ((rc = start_file(s, a.out, &e))) {
+        goto out;
+    }
+
+    size_t had = R.n_have;
+    double t0 = sw_cli_now();
+    if ((rc = run_points(s, &R, a.out, (int)a.threads, &e)))
+        goto out;
+    double wall = sw_cli_now() - t0;
+    if (R.n_have < s->n_points) {
+        rc = sw_fail(&e, SW_EFAIL,
+                     "interrupted: %zu of %zu points are in %s; the same command resumes",
+                     R.n_have, s->n_points, a.out);
+        goto out;
+    }
+    if ((rc = finish_file(&R, a.out, &e)))
+        goto out;
+    size_t ran = R.n_have - had;
+    printf("sweep: %zu point%s (%zu computed in %.3f s on %d thread%s, %.4g points/s) -> %s\n",
+           s->n_points, s->n_points == 1 ? "" : "s", ran, wall, (int)a.threads,
+           a.threads == 1 ? "" : "s", ran && wall > 0 ? (double)ran / wall : 0.0, a.out);
+    if (R.n_failed)
+        fprintf(stderr, "stagewise: %zu of %zu point%s no value (status column; reasons on "
+                        "the failure_POINT lines of %s)\n",
+                R.n_failed, s->n_points, s->n_points == 1 ? " has" : "s have", a.out);
+out:
+    results_free(&R);
+    free(head);
+    sw_sweep_free(s);
+    sw_model_free(base);
+    free(axes);
+    return sw_cli_report(rc, &e);
+}

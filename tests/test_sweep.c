@@ -1,0 +1,618 @@
+/* Sweeps: list parsing and point enumeration, measures against closed
+ * forms on `linear`, the 1-versus-2-thread identity of the result file,
+ * resuming after a SIGKILL, the refusal to mix sweeps, failed points, the
+ * start-Jacobian prediction on Z. */
+#include <math.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "helpers.h"
+#include "stagewise/stages.h"
+#include "stagewise/sweep.h"
+
+static char *slurp(const char *path)
+{
+    FILE *fp = fopen(path, "r");
+    if (!fp)
+        return NULL;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&buf, &len);
+    for (int c; (c = fgetc(fp)) != EOF;)
+        fputc(c, mem);
+    fclose(mem);
+    fclose(fp);
+    return buf;
+}
+
+static void rm_rf(char *dir)
+{
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+    free(dir);
+}
+
+/* Runs `stagewise ARGS` and fails the test unless it exits with `want`. */
+static void run_ok(int want, const char *fmt, ...) SW_PRINTF(2, 3);
+static void run_ok(int want, const char *fmt, ...)
+{
+    char args[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    char *err = NULL;
+    int rc = swt_run(NULL, &err, "%s", args);
+    if (rc != want)
+        fail_msg("`stagewise %s`: exit %d (want %d): %s", args, rc, want, err);
+    free(err);
+}
+
+/* ---- lists and points ---------------------------------------------------- */
+
+static void expect_list(const sw_param_def *def, const char *text, const double *want, size_t n)
+{
+    sw_value v;
+    sw_err e;
+    if (sw_sweep_list_parse(def, text, &v, &e))
+        fail_msg("'%s': %s", text, e.msg);
+    if (v.n != n)
+        fail_msg("'%s': %zu values, want %zu", text, v.n, n);
+    /* Exact: values are rounded to 15 digits, so they equal the decimals. */
+    for (size_t i = 0; i < n; i++)
+        if (v.v[i] != want[i])
+            fail_msg("'%s' value %zu: %.17g, want %.17g", text, i, v.v[i], want[i]);
+    free(v.v);
+}
+
+static void lists_parse_to_their_values(void **state)
+{
+    (void)state;
+    const sw_param_def real = {"x", SW_PARAM_REAL, "0", -10, 10, ""};
+    const sw_param_def integer = {"T", SW_PARAM_INT, "1", 1, 1e6, ""};
+    const sw_param_def list = {"A", SW_PARAM_LIST, "", -10, 10, ""};
+    expect_list(&real, "1,2.5,-4", (double[]){1, 2.5, -4}, 3);
+    expect_list(&real, "7", (double[]){7}, 1);
+    expect_list(&real, "0:1:5", (double[]){0, 0.25, 0.5, 0.75, 1}, 5);
+    expect_list(&real, "2:-2:3", (double[]){2, 0, -2}, 3);
+    expect_list(&real, "1:1000:4:log", (double[]){1, 10, 100, 1000}, 4);
+    expect_list(&real, "0:1:11", (double[]){0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1}, 11);
+    expect_list(&integer, "16:1024:7:log", (double[]){16, 32, 64, 128, 256, 512, 1024}, 7);
+    /* 1, 1.33, 1.67, 2, .., 4 rounded, repeats dropped. */
+    expect_list(&integer, "1:4:10", (double[]){1, 2, 3, 4}, 4);
+    expect_list(&list, "-2:-1:3", (double[]){-2, -1.5, -1}, 3);
+
+    const char *bad[] = {"",       "1,,2",  "a,b",      "1:2",     "1:2:1",   "1:2:x",
+                         "1:2:2.5", "0:1:3:log", "1:2:3:lin", "nan:1:3", "1:2:3:log:5", "1:inf:3"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        sw_value v;
+        sw_err e;
+        if (sw_sweep_list_parse(&real, bad[i], &v, &e) != SW_EINPUT)
+            fail_msg("'%s' was accepted", bad[i]);
+        assert_null(v.v);
+    }
+    sw_value v;
+    sw_err e;
+    assert_int_equal(sw_sweep_list_parse(&list, "1,2,3", &v, &e), SW_EINPUT);
+    assert_non_null(strstr(e.msg, "lo:hi:n"));
+}
+
+/* Published splitmix64 outputs from state 0 (Vigna's reference generator):
+ * sw_sweep_seed(0, p) is the mix of splitmix64(0) ^ p, so choosing p to
+ * cancel or advance the state reproduces the reference stream. */
+static void seeds_are_splitmix64(void **state)
+{
+    (void)state;
+    const uint64_t g = 0x9e3779b97f4a7c15ULL, out1 = 0xe220a8397b1dcdafULL;
+    assert_true(sw_sweep_seed(0, out1) == out1);
+    assert_true(sw_sweep_seed(0, out1 ^ g) == 0x6e789e6aa1b965f4ULL);
+    assert_true(sw_sweep_seed(0, out1 ^ (2 * g)) == 0x06c45d188009454fULL);
+}
+
+/* The first axis varies slowest; each point's model carries its values and
+ * a seed in the parameter's range, different for every point unless
+ * same_seed asks to keep it. */
+static void points_enumerate_in_order_with_their_seeds(void **state)
+{
+    (void)state;
+    sw_model *base = swt_model("z-full", "seed=77", NULL);
+    const sw_system *sys = base->sys;
+    for (int same = 0; same <= 1; same++) {
+        sw_sweep_axis axes[2] = {{sw_param_index(sys, "d"), {0, NULL}},
+                                 {sw_param_index(sys, "T"), {0, NULL}}};
+        sw_err e;
+        const char *lists[2] = {"2,3", "4:16:3:log"};
+        for (size_t a = 0; a < 2; a++)
+            assert_int_equal(
+                sw_sweep_list_parse(&sys->params[axes[a].param], lists[a], &axes[a].values, &e),
+                SW_OK);
+        sw_sweep_opts o;
+        sw_sweep_opts_default(&o);
+        o.same_seed = same;
+        const char *ms[] = {"plateau"};
+        sw_sweep *s;
+        if (sw_sweep_alloc(base, 2, axes, 1, ms, &o, &s, &e))
+            fail_msg("%s", e.msg);
+        assert_int_equal(s->n_points, 6);
+        double seeds[6];
+        for (size_t p = 0; p < 6; p++) {
+            sw_model *m;
+            assert_int_equal(sw_sweep_model(s, p, &m, &e), SW_OK);
+            assert_true(sw_model_get(m, "d") == (p < 3 ? 2 : 3));
+            const double T[] = {4, 8, 16};
+            assert_true(sw_model_get(m, "T") == T[p % 3]);
+            seeds[p] = sw_model_get(m, "seed");
+            assert_true(seeds[p] >= 1 && seeds[p] <= 4294967295.0);
+            if (same)
+                assert_true(seeds[p] == 77);
+            for (size_t q = 0; !same && q < p; q++)
+                assert_true(seeds[q] != seeds[p]);
+            sw_model_free(m);
+        }
+        sw_sweep_free(s);
+    }
+    sw_model_free(base);
+}
+
+/* ---- measures on closed forms ---------------------------------------------- */
+
+/* dx/dt = a x, x(0) = 1: loss e^{2at}/2 reaches X at ln(2X)/(2a), a
+ * fraction f of its start at ln(f)/(2a); x(t_end) = e^{a t_end}.  The
+ * slowest rate misses the event before t-end: nan, status 1, a reason. */
+static void linear_measures_match_closed_forms(void **state)
+{
+    (void)state;
+    char *dir = swt_tmpdir();
+    char out[512];
+    snprintf(out, sizeof out, "%s/lin.csv", dir);
+    run_ok(0,
+           "sweep linear n=1 b=0 x0=1 A=-3:-0.25:12 --measure 'event:loss<=0.01' "
+           "--measure plateau:0.1 --measure final:x_1 --measure final:loss --t-end 3 "
+           "--rtol 1e-11 --atol 0 --out %s",
+           out);
+    swt_csv c;
+    assert_int_equal(swt_csv_read(out, &c), 0);
+    assert_int_equal(c.rows, 12);
+    char *text = slurp(out);
+    size_t unreached = 0;
+    for (size_t i = 0; i < c.rows; i++) {
+        double a = swt_csv_at(&c, i, "A");
+        assert_true(swt_csv_at(&c, i, "point") == (double)i);
+        assert_true(fabs(a - (-3 + 2.75 * (double)i / 11)) < 1e-15);
+        double t_ev = log(0.02) / (2 * a), t_pl = log(0.1) / (2 * a), xf = exp(3 * a);
+        double got = swt_csv_at(&c, i, "t_event");
+        if (t_ev > 3) {
+            /* Not reached: no value, status 1, and the reason beside the row. */
+            assert_true(isnan(got));
+            assert_true(swt_csv_at(&c, i, "status") == 1);
+            char key[96];
+            snprintf(key, sizeof key, "# failure_%zu = t_event: loss<=0.01 not reached", i);
+            assert_non_null(strstr(text, key));
+            unreached++;
+        } else {
+            if (fabs(got / t_ev - 1) > 1e-8)
+                fail_msg("A = %g: t_event %.12g, closed form %.12g", a, got, t_ev);
+            assert_true(swt_csv_at(&c, i, "status") == 0);
+        }
+        if (fabs(swt_csv_at(&c, i, "t_plateau_0.1") / t_pl - 1) > 1e-8)
+            fail_msg("A = %g: t_plateau %.12g, closed form %.12g", a,
+                     swt_csv_at(&c, i, "t_plateau_0.1"), t_pl);
+        if (fabs(swt_csv_at(&c, i, "final_x_1") / xf - 1) > 1e-8)
+            fail_msg("A = %g: x(3) %.12g, closed form %.12g", a, swt_csv_at(&c, i, "final_x_1"),
+                     xf);
+        assert_true(fabs(swt_csv_at(&c, i, "final_loss") / (0.5 * xf * xf) - 1) < 1e-8);
+    }
+    /* -0.25 and -0.5 need t = 7.8 and 3.9 > 3. */
+    assert_int_equal(unreached, 2);
+    free(text);
+    swt_csv_free(&c);
+    rm_rf(dir);
+}
+
+/* x' = -x, y' = 0 from (1, eps): loss (e^{-2t} + eps^2)/2 falls from 1/2 to
+ * a plateau at eps^2/2.  stage:1 must be what the stage detector finds on
+ * the exact curve over the same output times (the integration adds
+ * rtol-sized differences only), and near ln(2)/2, where the loss is
+ * halfway between the two levels. */
+static void stage_measure_is_the_detector_on_the_run(void **state)
+{
+    (void)state;
+    char *dir = swt_tmpdir();
+    char out[512];
+    snprintf(out, sizeof out, "%s/st.csv", dir);
+    const double eps = 1e-3, t_end = 100;
+    enum { NP = 300 };
+    run_ok(0,
+           "sweep linear n=2 A=-1,0,0,0 b=0,0 x0=1,%g --measure stage:1 --measure stage:2 "
+           "--t-end %g --points %d --rtol 1e-11 --atol 0 --out %s",
+           eps, t_end, NP, out);
+    swt_csv c;
+    assert_int_equal(swt_csv_read(out, &c), 0);
+    assert_int_equal(c.rows, 1);
+
+    /* The driver's log grid: 0, then t-end * 1e-6 .. t-end. */
+    double t[NP], L[NP], t_first = t_end * 1e-6;
+    t[0] = 0;
+    for (size_t i = 1; i < NP; i++)
+        t[i] = t_first * pow(t_end / t_first, (double)(i - 1) / (NP - 2));
+    t[NP - 1] = t_end;
+    for (size_t i = 0; i < NP; i++)
+        L[i] = 0.5 * (exp(-2 * t[i]) + eps * eps);
+    sw_stages_opts o;
+    sw_stages_opts_default(&o);
+    sw_stages st;
+    sw_err e;
+    assert_int_equal(sw_stages_detect(t, L, NP, &o, &st, &e), SW_OK);
+    assert_int_equal(st.n_transitions, 1);
+    double got = swt_csv_at(&c, 0, "t_stage_1");
+    if (fabs(got / st.t_transition[0] - 1) > 1e-6)
+        fail_msg("t_stage_1 %.12g, detector on the exact curve %.12g", got, st.t_transition[0]);
+    assert_true(fabs(got / (log(2) / 2) - 1) < 0.05);
+    /* There is no second transition. */
+    assert_true(isnan(swt_csv_at(&c, 0, "t_stage_2")));
+    assert_true(swt_csv_at(&c, 0, "status") == 1);
+    sw_stages_free(&st);
+    swt_csv_free(&c);
+    rm_rf(dir);
+}
+
+/* level:K is the event at the halfway line between the model's own levels
+ * L_{K-1} and L_K: the same time as that event given by hand. */
+static void level_measure_crosses_the_halfway_line(void **state)
+{
+    (void)state;
+    sw_model *m = swt_model("y-reduced", "H=3", "K=3", "T=8", "gamma=3", NULL);
+    assert_true(m->n_levels >= 3);
+    double thr = 0.5 * (m->levels[1] + m->levels[2]);
+    sw_model_free(m);
+    char *dir = swt_tmpdir();
+    char out[512];
+    snprintf(out, sizeof out, "%s/lv.csv", dir);
+    run_ok(0,
+           "sweep y-reduced H=3 K=3 T=8 gamma=3 --measure level:2 --measure 'event:loss<=%.17g' "
+           "--t-end 1e4 --same-seed --out %s",
+           thr, out);
+    swt_csv c;
+    assert_int_equal(swt_csv_read(out, &c), 0);
+    double lv = swt_csv_at(&c, 0, "t_level_2"), ev = swt_csv_at(&c, 0, "t_event");
+    assert_true(isfinite(lv) && lv > 0);
+    assert_true(fabs(lv / ev - 1) < 1e-12);
+    swt_csv_free(&c);
+    rm_rf(dir);
+}
+
+/* escape:EPS:COND is one row of `stagewise escape` with the symmetric base
+ * and the seeded random direction: the same time, whatever computes it. */
+static void escape_measure_is_a_row_of_the_escape_command(void **state)
+{
+    (void)state;
+    char *dir = swt_tmpdir();
+    const char *model = "y-reduced H=3 K=3 T=8 sigma=0 seed=3";
+    run_ok(0,
+           "sweep %s --measure 'escape:1e-2:loss<=2' --measure 'escape:1e-3:loss<=2' "
+           "--same-seed --solver msbdf --t-end 1e5 --out %s/sw.csv",
+           model, dir);
+    run_ok(0,
+           "escape %s --until 'loss<=2' --eps 1e-2:1e-3:2 --solver msbdf --t-end 1e5 "
+           "--out %s/esc.csv",
+           model, dir);
+    char p[512];
+    swt_csv sw, es;
+    snprintf(p, sizeof p, "%s/sw.csv", dir);
+    assert_int_equal(swt_csv_read(p, &sw), 0);
+    snprintf(p, sizeof p, "%s/esc.csv", dir);
+    assert_int_equal(swt_csv_read(p, &es), 0);
+    assert_int_equal(es.rows, 2);
+    double a = swt_csv_at(&sw, 0, "t_escape"), b = swt_csv_at(&sw, 0, "t_escape_2");
+    assert_true(isfinite(a) && isfinite(b) && b > a);
+    assert_true(fabs(a / swt_csv_at(&es, 0, "t_escape") - 1) < 1e-12);
+    assert_true(fabs(b / swt_csv_at(&es, 1, "t_escape") - 1) < 1e-12);
+    swt_csv_free(&sw);
+    swt_csv_free(&es);
+    rm_rf(dir);
+}
+
+/* ---- threads, resuming, refusing ----------------------------------------- */
+
+/* A seeded system with random initial logits, so that every point's
+ * result depends on its seed: the files from 1 and 2 threads must still be
+ * byte for byte the same. */
+static void one_and_two_threads_write_the_same_file(void **state)
+{
+    (void)state;
+    char *dir = swt_tmpdir();
+    const char *args = "sweep z-full d=2:4:3 T=4:16:3:log sigma=0.3 seed=5,6 "
+                       "--measure plateau --measure final:S --t-end 2000 --predict";
+    run_ok(0, "%s --threads 1 --out %s/one.csv", args, dir);
+    run_ok(0, "%s --threads 2 --out %s/two.csv", args, dir);
+    char p1[512], p2[512];
+    snprintf(p1, sizeof p1, "%s/one.csv", dir);
+    snprintf(p2, sizeof p2, "%s/two.csv", dir);
+    char *a = slurp(p1), *b = slurp(p2);
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_string_equal(a, b);
+
+    /* The seeds reach the model: the two replicates (seed=5, seed=6) of
+     * each (d, T) start from different logits and escape at different
+     * times, while lambda_plus (seed-free) agrees. */
+    swt_csv c;
+    assert_int_equal(swt_csv_read(p1, &c), 0);
+    assert_int_equal(c.rows, 18);
+    for (size_t i = 0; i < 18; i += 2) {
+        size_t j = i + 1; /* seed is the last axis: fastest */
+        assert_true(swt_csv_at(&c, i, "point_seed") != swt_csv_at(&c, j, "point_seed"));
+        assert_true(swt_csv_at(&c, i, "t_plateau") != swt_csv_at(&c, j, "t_plateau"));
+        assert_true(swt_csv_at(&c, i, "lambda_plus") == swt_csv_at(&c, j, "lambda_plus"));
+        assert_true(swt_csv_at(&c, i, "status") == 0);
+    }
+    swt_csv_free(&c);
+    free(a);
+    free(b);
+    rm_rf(dir);
+}
+
+/* The binary beside this test's directory (the helpers keep SW_BIN to
+ * themselves; this test needs the path to exec it and own the pid). */
+static void stagewise_path(char *buf, size_t len)
+{
+    ssize_t n = readlink("/proc/self/exe", buf, len - 16);
+    assert_true(n > 0);
+    buf[n] = '\0';
+    for (int up = 0; up < 2; up++)
+        *strrchr(buf, '/') = '\0';
+    strcat(buf, "/stagewise");
+}
+
+static size_t data_rows(const char *path)
+{
+    FILE *fp = fopen(path, "r");
+    if (!fp)
+        return 0;
+    size_t n = 0;
+    char line[4096];
+    while (fgets(line, sizeof line, fp))
+        n += line[0] != '#' && strchr(line, '\n');
+    fclose(fp);
+    return n ? n - 1 : 0; /* the header */
+}
+
+/* Many cheap points, killed (SIGKILL: no chance to clean up) once three
+ * are in the file, then rerun: every point exactly once, and the file the
+ * same as an uninterrupted run's. */
+static void killed_sweep_resumes_to_the_same_file(void **state)
+{
+    (void)state;
+    char *dir = swt_tmpdir();
+    char part[512], whole[512];
+    snprintf(part, sizeof part, "%s/part.csv", dir);
+    snprintf(whole, sizeof whole, "%s/whole.csv", dir);
+    enum { N = 60 };
+    const char *argv[] = {"stagewise", "sweep", "linear", "n=1", "b=0", "x0=1", "A=-1:-0.5:60",
+                          "--measure", "final:x_1", "--measure", "plateau", "--t-end", "1",
+                          "--points", "20000", "--grid", "linear", "--threads", "2", "--out",
+                          part, NULL};
+    char bin[600];
+    stagewise_path(bin, sizeof bin);
+    assert_true(swt_file_exists(bin));
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        if (!freopen("/dev/null", "w", stdout) || !freopen("/dev/null", "w", stderr))
+            _exit(126);
+        execv(bin, (char *const *)argv);
+        _exit(127);
+    }
+    size_t seen = 0;
+    for (int i = 0; i < 20000 && (seen = data_rows(part)) < 3; i++) {
+        struct timespec ts = {0, 200000};
+        nanosleep(&ts, NULL);
+    }
+    kill(pid, SIGKILL);
+    int st;
+    waitpid(pid, &st, 0);
+    assert_true(WIFSIGNALED(st));
+    size_t kept = data_rows(part);
+    if (kept < 3 || kept >= N)
+        fail_msg("the kill left %zu rows (want 3 to %d): not an interruption mid-sweep", kept,
+                 N - 1);
+
+    char *err = NULL;
+    int rc = swt_run(NULL, &err, "sweep linear n=1 b=0 x0=1 A=-1:-0.5:60 --measure final:x_1 "
+                                 "--measure plateau --t-end 1 --points 20000 --grid linear "
+                                 "--threads 2 --out %s",
+                     part);
+    if (rc != 0)
+        fail_msg("resume: exit %d: %s", rc, err);
+    assert_non_null(strstr(err, "resuming"));
+    free(err);
+    run_ok(0,
+           "sweep linear n=1 b=0 x0=1 A=-1:-0.5:60 --measure final:x_1 --measure plateau "
+           "--t-end 1 --points 20000 --grid linear --threads 1 --out %s",
+           whole);
+
+    swt_csv c;
+    assert_int_equal(swt_csv_read(part, &c), 0);
+    assert_int_equal(c.rows, N);
+    for (size_t i = 0; i < N; i++)
+        assert_true(swt_csv_at(&c, i, "point") == (double)i);
+    swt_csv_free(&c);
+    char *a = slurp(part), *b = slurp(whole);
+    assert_string_equal(a, b);
+    free(a);
+    free(b);
+    rm_rf(dir);
+}
+
+/* A file from another sweep is never extended: exit 2, one line, the file
+ * untouched.  The same sweep again is a no-op on a finished file. */
+static void a_different_sweep_is_refused(void **state)
+{
+    (void)state;
+    char *dir = swt_tmpdir();
+    char out[512];
+    snprintf(out, sizeof out, "%s/s.csv", dir);
+    const char *base = "sweep linear n=1 b=0 --t-end 5";
+    const char *same = "x0=1 A=-2:-1:5 --measure plateau";
+    run_ok(0, "%s %s --out %s", base, same, out);
+    char *before = slurp(out);
+    const char *other[] = {"x0=1 A=-2:-1:5 --measure plateau:0.25",
+                           "x0=1 A=-2:-1:5 --measure plateau --rtol 1e-9",
+                           "x0=1 A=-2:-1:5 --measure plateau --t-end 6",
+                           "x0=2 A=-2:-1:5 --measure plateau",
+                           "x0=1 A=-2:-1:6 --measure plateau",
+                           "x0=1 A=-1:-2:5 --measure plateau"};
+    for (size_t i = 0; i < sizeof other / sizeof other[0]; i++) {
+        char *err = NULL;
+        int rc = swt_run(NULL, &err, "%s %s --out %s", base, other[i], out);
+        if (rc != 2 || !strstr(err, "holds a different sweep"))
+            fail_msg("`%s`: exit %d, %s", other[i], rc, err);
+        assert_non_null(strchr(err, '\n'));
+        assert_true(strchr(err, '\n')[1] == '\0');
+        free(err);
+        char *after = slurp(out);
+        assert_string_equal(before, after);
+        free(after);
+    }
+    run_ok(0, "%s %s --out %s", base, same, out);
+    char *again = slurp(out);
+    assert_string_equal(before, again);
+    free(again);
+    free(before);
+    rm_rf(dir);
+}
+
+/* ---- failures --------------------------------------------------------------- */
+
+static void bad_input_exits_2_and_leaves_nothing(void **state)
+{
+    (void)state;
+    struct {
+        const char *args, *needle;
+    } cases[] = {
+        {"linear n=1 b=0 x0=1 A=-1:-2:3 --measure bogus", "is not a measure"},
+        {"linear n=1 b=0 x0=1 A=-1:-2:3 --measure bogus:1", "unknown kind"},
+        {"linear n=1 b=0 x0=1 A=-1:-2 --measure plateau", "is not a list"},
+        {"linear n=1 b=0 x0=1 A=-1,-2 --measure plateau", "A: expected 1 values"},
+        {"linear n=1 b=0 x0=1 nosuch=1,2 --measure plateau", "unknown parameter 'nosuch'"},
+        {"linear n=1 b=0 x0=1 A=-1 --measure final:nosuch", "unknown observable 'nosuch'"},
+        {"linear n=1 b=0 x0=1 A=-1 --measure plateau:2", "out of range"},
+        {"linear n=1 b=0 x0=1 A=-1 --measure stage:0", "out of range"},
+        {"linear n=1 b=0 x0=1 A=-1 --measure level:1", "theoretical levels"},
+        {"linear n=1 b=0 x0=1 A=-1 --measure 'escape:1e-3:loss<=1'", "has no heads"},
+        {"y-reduced --measure 'escape:0:loss<=1'", "out of range"},
+        {"y-reduced --measure escape:1e-3", "is not escape:EPS"},
+        {"linear n=1 b=0 x0=1 A=-1 --measure plateau --predict", "Z systems only"},
+        {"linear n=1 b=0 x0=1 A=-1 --measure plateau --threads 0", "threads"},
+        {"linear n=1 b=0 x0=1 A=-1 --measure plateau --until 'loss<=1'", "until"},
+        {"linear n=1 b=0 x0=1 A=-1", "at least one --measure"},
+        {"z-reduced T=32 B=1,16,32 --measure plateau",
+         "point 2 (T=32, B=32): B: 32 is out of range"},
+        {"z-reduced T=32 T=64 --measure plateau", "given twice"},
+        {"nosuch --measure plateau", "unknown system"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *dir = swt_tmpdir();
+        char *err = NULL;
+        int rc = swt_run(NULL, &err, "sweep %s --out %s/x.csv", cases[i].args, dir);
+        if (rc != 2 || !err || !strstr(err, cases[i].needle))
+            fail_msg("`sweep %s`: exit %d, stderr %s (want 2, '%s')", cases[i].args, rc, err,
+                     cases[i].needle);
+        assert_true(strncmp(err, "stagewise: ", 11) == 0);
+        assert_true(strchr(err, '\n')[1] == '\0');
+        char path[512];
+        snprintf(path, sizeof path, "%s/x.csv", dir);
+        assert_false(swt_file_exists(path));
+        free(err);
+        rm_rf(dir);
+    }
+    char *err = NULL;
+    assert_int_equal(swt_run(NULL, &err, "sweep linear --measure plateau"), 2);
+    assert_non_null(strstr(err, "--out"));
+    free(err);
+}
+
+/* x' = a x blows up for large a: those points fail (nan, status 2, the
+ * solver's message with its t) and the others still get their values. */
+static void numerical_failure_is_recorded_not_fatal(void **state)
+{
+    (void)state;
+    char *dir = swt_tmpdir();
+    char out[512];
+    snprintf(out, sizeof out, "%s/f.csv", dir);
+    char *err = NULL;
+    int rc = swt_run(NULL, &err,
+                     "sweep linear n=1 b=0 x0=1 A=-1:100:3 --measure final:x_1 --t-end 10 "
+                     "--out %s",
+                     out);
+    if (rc != 0)
+        fail_msg("exit %d: %s", rc, err);
+    assert_non_null(strstr(err, "1 of 3 points have no value"));
+    free(err);
+    swt_csv c;
+    assert_int_equal(swt_csv_read(out, &c), 0);
+    assert_true(fabs(swt_csv_at(&c, 0, "final_x_1") / exp(-10) - 1) < 1e-6);
+    assert_true(fabs(swt_csv_at(&c, 1, "final_x_1") / exp(49.5 * 10) - 1) < 1e-6);
+    assert_true(isnan(swt_csv_at(&c, 2, "final_x_1")));
+    assert_true(swt_csv_at(&c, 2, "status") == 2);
+    char *text = slurp(out);
+    const char *line = strstr(text, "# failure_2 = final_x_1: ");
+    assert_non_null(line);
+    assert_non_null(strstr(line, "t = "));
+    free(text);
+    swt_csv_free(&c);
+    rm_rf(dir);
+}
+
+/* ---- prediction ------------------------------------------------------------- */
+
+/* models.md's worked example: d = 16, T = 64, B = 1, p = 0 has
+ * lambda+ = 0.00341796875 exactly (7/2048). */
+static void predict_gives_the_start_eigenvalue(void **state)
+{
+    (void)state;
+    char *dir = swt_tmpdir();
+    char out[512];
+    snprintf(out, sizeof out, "%s/p.csv", dir);
+    run_ok(0, "sweep z-reduced d=16 T=64 B=1 p=0 --measure plateau --predict --t-end 1e5 --out %s",
+           out);
+    swt_csv c;
+    assert_int_equal(swt_csv_read(out, &c), 0);
+    double lp = swt_csv_at(&c, 0, "lambda_plus");
+    assert_true(fabs(lp / 0.00341796875 - 1) < 1e-12);
+    assert_true(fabs(swt_csv_at(&c, 0, "t_scale") * lp - 1) < 1e-15);
+    swt_csv_free(&c);
+    rm_rf(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(lists_parse_to_their_values),
+        cmocka_unit_test(seeds_are_splitmix64),
+        cmocka_unit_test(points_enumerate_in_order_with_their_seeds),
+        cmocka_unit_test(linear_measures_match_closed_forms),
+        cmocka_unit_test(stage_measure_is_the_detector_on_the_run),
+        cmocka_unit_test(level_measure_crosses_the_halfway_line),
+        cmocka_unit_test(escape_measure_is_a_row_of_the_escape_command),
+        cmocka_unit_test(one_and_two_threads_write_the_same_file),
+        cmocka_unit_test(killed_sweep_resumes_to_the_same_file),
+        cmocka_unit_test(a_different_sweep_is_refused),
+        cmocka_unit_test(bad_input_exits_2_and_leaves_nothing),
+        cmocka_unit_test(numerical_failure_is_recorded_not_fatal),
+        cmocka_unit_test(predict_gives_the_start_eigenvalue),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
