@@ -307,6 +307,68 @@ static void section_competitive(repro *c)
                          "each head, symmetric (middle) and perturbed (bottom).");
 }
 
+/* Runs `fit CSV --y Y --law LAW` and reports parameter `k` of the law
+ * (its exponent) with its interval beside the paper's value. */
+static void fit_row(repro *c, const char *csv, const char *y, const char *law, size_t k,
+                    const char *what, const char *paper, const char *note)
+{
+    const char *out = S(c, "%.*s.fit_%s.csv", (int)(strlen(csv) - 4), csv, y);
+    if (step(c, "fit", csv, "--y", y, "--law", law, "--out", out, NULL))
+        return;
+    const char *js = S(c, "%.*s.json", (int)(strlen(out) - 4), out);
+    sw_report_row(c->r, what,
+                  S(c, "%.3f [%.3f, %.3f]", jnum(js, S(c, "/params/%zu/estimate", k)),
+                    jnum(js, S(c, "/params/%zu/ci95/0", k)), jnum(js, S(c, "/params/%zu/ci95/1", k))),
+                  paper, note);
+}
+
+static void section_zlaws(repro *c)
+{
+    sw_report_section(c->r, "Plateau-time laws (Zucchet et al.)",
+                      "Time until the loss of z-reduced falls to half its start, swept over "
+                      "dimension d, sequence length T and in-context repetition B (tied copies "
+                      "share one logit, untied ones do not), and fitted as power laws; beside "
+                      "each fit, the same fit of 1/lambda+, the start's largest eigenvalue "
+                      "(--predict). The slides fit T_plateau = 1.51 d^0.49 (T/B)^0.99; their "
+                      "time unit and threshold differ from ours, so compare exponents.");
+    const char *n = c->quick ? "4" : "11", *nb = c->quick ? "4" : "9";
+    struct {
+        const char *file, *axis, *fixed1, *fixed2, *law, *what, *paper;
+    } sw[] = {
+        {"z_d.csv", S(c, "d=4:4096:%s:log", n), "T=1024", "tied=0", "C * d^a",
+         "exponent of d (T = 1024)", "0.49"},
+        {"z_T.csv", S(c, "T=16:16384:%s:log", n), "d=16", "tied=0", "C * T^a",
+         "exponent of T (d = 16)", "0.99"},
+        {"z_B_tied.csv", S(c, "B=1:256:%s:log", nb), "T=4096", "tied=1", "C * B^a",
+         "exponent of B, tied copies (T = 4096, d = 16)", "-0.99"},
+        {"z_B_untied.csv", S(c, "B=1:256:%s:log", nb), "T=4096", "tied=0", "C * B^a",
+         "exponent of B, untied copies", "-0.99 (eigenvalue: -0.5)"},
+    };
+    for (size_t i = 0; i < sizeof sw / sizeof *sw; i++) {
+        const char *f = P(c, sw[i].file);
+        /* A sweep resumes an existing file; a report starts afresh. */
+        unlink(f);
+        if (step(c, "sweep", "z-reduced", sw[i].axis, sw[i].fixed1, sw[i].fixed2,
+                 strncmp(sw[i].axis, "B", 1) == 0 ? "d=16" : "B=1", "--measure", "plateau",
+                 "--predict", "--t-end", "1e8", "--out", f, NULL))
+            return;
+        fit_row(c, f, "t_plateau", sw[i].law, 1, sw[i].what, sw[i].paper, "");
+        fit_row(c, f, "t_scale", sw[i].law, 1, S(c, "  same for 1/lambda+"), "", "eigenvalue");
+    }
+    if (!step(c, "plot", "fit", P(c, "z_d.fit_t_plateau.csv"), "--out", P(c, "z_d.png"), NULL))
+        sw_report_figure(c->r, "z_d.png", "Plateau time against d (T = 1024) with the fitted "
+                                          "power law, log-log axes.");
+    const char *fp = P(c, "z_p.csv");
+    unlink(fp);
+    if (step(c, "sweep", "z-reduced", S(c, "p=0:0.95:%s", c->quick ? "5" : "20"), "d=16",
+             "T=256", "--measure", "plateau", "--predict", "--t-end", "1e8", "--out", fp,
+             NULL))
+        return;
+    fit_row(c, fp, "t_plateau", "C * t_scale^a", 1,
+            "cross-sample repetition p = 0..0.95 (d = 16): exponent of 1/lambda+",
+            "1 if lambda+ sets the plateau", "lambda+ ~ sqrt(1 + p^2 (d-1)) / (sqrt(d) T)");
+}
+
 static void section_escape(repro *c)
 {
     sw_report_section(c->r, "Saddles and escape from a symmetric start (Yüksel et al., Sec. 3.3)",
@@ -436,6 +498,7 @@ static const struct {
 } sections[] = {
     {"stages", section_stages, "stage-wise convergence of the default Y run"},
     {"competitive", section_competitive, "symmetric against perturbed heads"},
+    {"zlaws", section_zlaws, "plateau-time scaling laws of the Z toy"},
     {"escape", section_escape, "saddle spectrum and escape-time laws"},
     {"crosscheck", section_crosscheck, "discrete training against the flows"},
     {"markov", section_markov, "the Markov-chain transformer's stages and Fig. 5"},
