@@ -61,11 +61,8 @@ case "${1:-}" in
 run)
     install_missing
     build build
-    mkdir -p out
-    ./build/stagewise integrate y-reduced --t-end 1e4 --points 400 --out out/stages.csv
-    ./build/stagewise stages out/stages.csv
-    ./build/stagewise plot stages out/stages.csv --out out/stages.png
-    echo "quickstart: results in out/"
+    ./build/stagewise reproduce --out out
+    echo "quickstart: open out/report.html (or out/report.md)"
     ;;
 test)
     install_missing
