@@ -3,7 +3,51 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <gsl/gsl_randist.h>
+#include <gsl/gsl_rng.h>
+
+#include "stagewise/eigen.h"
 #include "stagewise/escape.h"
+
+int sw_escape_symmetric_base(const sw_model *m, double *x, sw_err *e)
+{
+    sw_heads hs;
+    int rc = sw_heads_find(m, &hs, e);
+    if (rc)
+        return rc;
+    sw_heads_copy_first(&hs, x);
+    sw_heads_free(&hs);
+    return SW_OK;
+}
+
+int sw_escape_random_direction(const sw_model *m, unsigned long seed, int break_symmetry,
+                               double *v, sw_err *e)
+{
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    if (!rng)
+        return sw_fail(e, SW_EFAIL, "out of memory");
+    gsl_rng_set(rng, seed);
+    for (size_t i = 0; i < m->dim; i++)
+        v[i] = gsl_ran_gaussian(rng, 1.0);
+    gsl_rng_free(rng);
+    if (break_symmetry) {
+        sw_heads hs;
+        int rc = sw_heads_find(m, &hs, e);
+        if (rc)
+            return rc;
+        sw_heads_break(&hs, v);
+        sw_heads_free(&hs);
+    }
+    double norm = 0;
+    for (size_t i = 0; i < m->dim; i++)
+        norm += v[i] * v[i];
+    if (!(norm > 0))
+        return sw_fail(e, SW_EINPUT, "direction: the random direction has no "
+                                     "symmetry-breaking part");
+    for (size_t i = 0; i < m->dim; i++)
+        v[i] /= sqrt(norm);
+    return SW_OK;
+}
 
 int sw_escape_parse_eps(const char *text, double **eps, size_t *n, sw_err *e)
 {

@@ -3,8 +3,6 @@
 #include <string.h>
 
 #include <gsl/gsl_errno.h>
-#include <gsl/gsl_randist.h>
-#include <gsl/gsl_rng.h>
 
 #include "stagewise/eigen.h"
 #include "stagewise/escape.h"
@@ -515,30 +513,12 @@ static int eval_event(const sw_sweep *s, sw_model *m, const double *x0, const sw
 static int escape_start(const sw_model *m, const double *x0, double *base, double *dir,
                         sw_err *e)
 {
-    sw_heads hs;
-    int rc = sw_heads_find(m, &hs, e);
-    if (rc)
-        return rc;
-    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
-    if (!rng) {
-        sw_heads_free(&hs);
-        return sw_fail(e, SW_EFAIL, "out of memory");
-    }
     int k = sw_param_index(m->sys, "seed");
-    gsl_rng_set(rng, k >= 0 ? (unsigned long)m->pv[k].v[0] : 1);
     memcpy(base, x0, m->dim * sizeof *base);
-    sw_heads_copy_first(&hs, base);
-    double norm = 0;
-    for (size_t i = 0; i < m->dim; i++)
-        dir[i] = gsl_ran_gaussian(rng, 1.0);
-    sw_heads_break(&hs, dir);
-    for (size_t i = 0; i < m->dim; i++)
-        norm += dir[i] * dir[i];
-    for (size_t i = 0; i < m->dim; i++)
-        dir[i] /= sqrt(norm);
-    gsl_rng_free(rng);
-    sw_heads_free(&hs);
-    return SW_OK;
+    int rc = sw_escape_symmetric_base(m, base, e);
+    return rc ? rc
+              : sw_escape_random_direction(m, k >= 0 ? (unsigned long)m->pv[k].v[0] : 1, 1, dir,
+                                           e);
 }
 
 static int eval_escape(const sw_sweep *s, sw_model *m, const double *x0, const sw_measure *ms,

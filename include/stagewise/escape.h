@@ -24,6 +24,17 @@
  * either order).  *eps is allocated. */
 int sw_escape_parse_eps(const char *text, double **eps, size_t *n, sw_err *e);
 
+/* The symmetric base: x with every head replaced by head 1, which the flow
+ * keeps symmetric (the start y-coupled takes).  SW_EINPUT if m has no
+ * heads. */
+int sw_escape_symmetric_base(const sw_model *m, double *x, sw_err *e);
+
+/* A unit direction of iid normal entries from gsl_rng_mt19937(seed); with
+ * break_symmetry, only its part where the heads differ (a symmetric part
+ * would only move along the coupled flow). */
+int sw_escape_random_direction(const sw_model *m, unsigned long seed, int break_symmetry,
+                               double *v, sw_err *e);
+
 /* Called after each eps with the number done, for progress reports. */
 typedef void (*sw_escape_tick)(size_t done, size_t total, void *user);
 

@@ -5,8 +5,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <gsl/gsl_randist.h>
-#include <gsl/gsl_rng.h>
 
 #include "cli.h"
 #include "stagewise/escape.h"
@@ -85,18 +83,13 @@ static int make_base(sw_model *m, const struct args *a, double *x, char *what, s
 {
     int rc;
     if (strcmp(a->base, "symmetric") == 0) {
-        sw_heads hs;
-        if ((rc = sw_heads_find(m, &hs, e))) {
+        if ((rc = sw_cli_init_state(m, a->c.init, x, e)))
+            return rc;
+        if ((rc = sw_escape_symmetric_base(m, x, e))) {
             sw_err inner = *e;
             return sw_fail(e, rc, "base symmetric: %s; allowed here: saddle, start, FILE",
                            inner.msg);
         }
-        if ((rc = sw_cli_init_state(m, a->c.init, x, e))) {
-            sw_heads_free(&hs);
-            return rc;
-        }
-        sw_heads_copy_first(&hs, x);
-        sw_heads_free(&hs);
         snprintf(what, len, "symmetric (the start with every head a copy of head 1)");
         return SW_OK;
     }
@@ -151,22 +144,9 @@ static int make_direction(sw_model *m, const struct args *a, const sw_spectrum *
         int k = sw_param_index(m->sys, "seed");
         if (!a->have_seed && k >= 0)
             seed = (unsigned long)m->pv[k].v[0];
-        gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
-        if (!rng)
-            return sw_fail(e, SW_EFAIL, "out of memory");
-        gsl_rng_set(rng, seed);
-        for (size_t i = 0; i < n; i++)
-            v[i] = gsl_ran_gaussian(rng, 1.0);
-        gsl_rng_free(rng);
         int sym = strcmp(a->base, "symmetric") == 0;
-        if (sym) {
-            /* A symmetric part would only move along the coupled flow. */
-            sw_heads hs;
-            if ((rc = sw_heads_find(m, &hs, e)))
-                return rc;
-            sw_heads_break(&hs, v);
-            sw_heads_free(&hs);
-        }
+        if ((rc = sw_escape_random_direction(m, seed, sym, v, e)))
+            return rc;
         snprintf(what, len, "random (seed %lu%s)", seed, sym ? ", its symmetry-breaking part" : "");
     } else if (strcmp(a->dir, "unstable") == 0) {
         if (!(sp->ev->re[0] > sp->zero_tol))
