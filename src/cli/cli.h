@@ -83,6 +83,10 @@ void sw_cli_ode_default(sw_cli_ode *c);
 int sw_cli_ode_option(sw_cli_ode *c, int opt, const char *arg, sw_err *e);
 /* After the model exists: parses --until against its observables. */
 int sw_cli_ode_finish(sw_cli_ode *c, const sw_model *m, sw_err *e);
+/* The usual start of a command on a system: SYSTEM is argv[first], its
+ * KEY=VALUE words follow; builds the model (with c->preset) and finishes
+ * the integration options against it. */
+int sw_cli_ode_model(int argc, char **argv, int first, sw_cli_ode *c, sw_model **m, sw_err *e);
 
 /* Runs getopt_long over argv (GNU permutation: options and positional words
  * may mix).  Each option goes to fn; the positional words end up in

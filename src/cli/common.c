@@ -229,6 +229,17 @@ int sw_cli_getopt(int argc, char **argv, const struct option *longopts, sw_cli_o
     return SW_OK;
 }
 
+int sw_cli_ode_model(int argc, char **argv, int first, sw_cli_ode *c, sw_model **m, sw_err *e)
+{
+    const sw_system *sys;
+    int rc;
+    *m = NULL;
+    if ((rc = sw_cli_system(argv[first], &sys, e)) ||
+        (rc = sw_cli_model(sys, c->preset, argc - first - 1, argv + first + 1, m, e)))
+        return rc;
+    return sw_cli_ode_finish(c, *m, e);
+}
+
 int sw_cli_wants_help(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++)

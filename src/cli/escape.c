@@ -348,7 +348,6 @@ int sw_cmd_escape(int argc, char **argv)
         return sw_cli_die(SW_EINPUT, "escape needs --until 'OBS<=X' (or >=): the condition "
                                      "that marks the escape");
 
-    const sw_system *sys;
     sw_model *m = NULL;
     double *eps = NULL, *T = NULL, *base = NULL, *dir = NULL, *f = NULL;
     size_t n = 0;
@@ -358,9 +357,7 @@ int sw_cmd_escape(int argc, char **argv)
     int best = -1;
     char what_base[256], what_dir[256];
     if ((rc = sw_escape_parse_eps(a.eps, &eps, &n, &e)) ||
-        (rc = sw_cli_system(argv[first], &sys, &e)) ||
-        (rc = sw_cli_model(sys, a.c.preset, argc - first - 1, argv + first + 1, &m, &e)) ||
-        (rc = sw_cli_ode_finish(&a.c, m, &e)))
+        (rc = sw_cli_ode_model(argc, argv, first, &a.c, &m, &e)))
         goto out;
     T = malloc(n * sizeof *T);
     base = malloc(m->dim * sizeof *base);

@@ -128,15 +128,12 @@ int sw_cmd_integrate(int argc, char **argv)
     if (first >= argc)
         return sw_cli_die(SW_EINPUT, "integrate needs a SYSTEM (allowed: %s)", sw_system_names());
 
-    const sw_system *sys;
     sw_model *m = NULL;
     double *x = NULL, *obs = NULL;
     sw_ode *ode = NULL;
     sw_outfile csv = {0};
     char *meta_path = NULL;
-    if ((rc = sw_cli_system(argv[first], &sys, &e)) ||
-        (rc = sw_cli_model(sys, a.c.preset, argc - first - 1, argv + first + 1, &m, &e)) ||
-        (rc = sw_cli_ode_finish(&a.c, m, &e)))
+    if ((rc = sw_cli_ode_model(argc, argv, first, &a.c, &m, &e)))
         goto out;
     x = malloc(m->dim * sizeof *x);
     obs = malloc((m->n_obs + 1) * sizeof *obs);
@@ -163,7 +160,7 @@ int sw_cmd_integrate(int argc, char **argv)
     sw_csv_header(csv.fp, m);
 
     struct sink sink = {csv.fp, m, obs, {0}, a.c.o.t_end};
-    sw_progress_begin(&sink.bar, sys->name);
+    sw_progress_begin(&sink.bar, m->sys->name);
     sw_ode_stats st;
     double t0 = sw_cli_now();
     rc = sw_ode_run(ode, x, write_row, &sink, &st, &e);

@@ -419,17 +419,14 @@ int sw_cmd_jacobian(int argc, char **argv)
     if (a.out && !a.transverse)
         return sw_cli_die(SW_EINPUT, "--out goes with --transverse (the report goes to standard "
                                      "output, --json FILE for JSON)");
-    const sw_system *sys, *sys2 = NULL;
+    const sw_system *sys2 = NULL;
     sw_model *m = NULL, *m2 = NULL;
-    int nw = argc - first - 1;
-    char **words = argv + first + 1;
-    if ((rc = sw_cli_system(argv[first], &sys, &e)) ||
-        (rc = sw_cli_model(sys, a.c.preset, nw, words, &m, &e)) ||
-        (rc = sw_cli_ode_finish(&a.c, m, &e)))
+    if ((rc = sw_cli_ode_model(argc, argv, first, &a.c, &m, &e)))
         goto out;
     if (a.transverse) {
         if ((rc = sw_cli_system(a.transverse, &sys2, &e)) ||
-            (rc = sw_cli_model(sys2, a.c.preset, nw, words, &m2, &e)))
+            (rc = sw_cli_model(sys2, a.c.preset, argc - first - 1, argv + first + 1, &m2,
+                               &e)))
             goto out;
         rc = transverse(m, m2, &a, &e);
     } else {

@@ -142,16 +142,13 @@ int sw_cmd_saddle(int argc, char **argv)
     if (first >= argc)
         return sw_cli_die(SW_EINPUT, "saddle needs a SYSTEM (allowed: %s)", sw_system_names());
 
-    const sw_system *sys;
     sw_model *m = NULL;
     double *x = NULL, *f = NULL;
     sw_saddle r = {0};
     sw_spectrum sp = {0};
     sw_point p;
     sw_point_info info;
-    if ((rc = sw_cli_system(argv[first], &sys, &e)) ||
-        (rc = sw_cli_model(sys, a.c.preset, argc - first - 1, argv + first + 1, &m, &e)) ||
-        (rc = sw_cli_ode_finish(&a.c, m, &e)))
+    if ((rc = sw_cli_ode_model(argc, argv, first, &a.c, &m, &e)))
         goto out;
     x = malloc(m->dim * sizeof *x);
     f = malloc(m->dim * sizeof *f);
