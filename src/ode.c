@@ -7,9 +7,11 @@
 #include <gsl/gsl_odeiv2.h>
 #include <gsl/gsl_roots.h>
 
+#include "stagewise/bdf.h"
 #include "stagewise/jacobian.h"
 #include "stagewise/ode.h"
 
+/* type NULL: stagewise's own BDF (bdf.h). */
 static const struct {
     const char *name;
     const gsl_odeiv2_step_type **type;
@@ -20,7 +22,7 @@ static const struct {
     {"rk8pd", &gsl_odeiv2_step_rk8pd, 0},   {"rk1imp", &gsl_odeiv2_step_rk1imp, 1},
     {"rk2imp", &gsl_odeiv2_step_rk2imp, 1}, {"rk4imp", &gsl_odeiv2_step_rk4imp, 1},
     {"bsimp", &gsl_odeiv2_step_bsimp, 1},   {"msadams", &gsl_odeiv2_step_msadams, 0},
-    {"msbdf", &gsl_odeiv2_step_msbdf, 1},
+    {"msbdf", &gsl_odeiv2_step_msbdf, 1},   {"bdf", NULL, 1},
 };
 #define N_SOLVERS (sizeof solvers / sizeof solvers[0])
 
@@ -34,7 +36,7 @@ static int solver_index(const char *name)
 
 const char *sw_ode_solver_names(void)
 {
-    return "rk2, rk4, rkf45, rkck, rk8pd, rk1imp, rk2imp, rk4imp, bsimp, msadams, msbdf";
+    return "rk2, rk4, rkf45, rkck, rk8pd, rk1imp, rk2imp, rk4imp, bsimp, msadams, msbdf, bdf";
 }
 
 int sw_ode_solver_known(const char *name)
@@ -127,12 +129,13 @@ struct sw_ode {
     sw_model *m;
     sw_ode_opts o;
     gsl_odeiv2_system sys;
-    gsl_odeiv2_driver *d;
-    double *work; /* 2 dim: finite-difference Jacobian scratch */
-    double *x0;   /* dim: state at the start of the current step */
-    double *xe;   /* dim: state during event location */
-    double *obs;  /* n_obs */
-    double *grid; /* points */
+    gsl_odeiv2_driver *d; /* the GSL steppers */
+    sw_bdf *bdf;          /* or the BDF */
+    double *work;         /* 2 dim: finite-difference Jacobian scratch */
+    double *x0;           /* dim: state at the start of the current step */
+    double *xe;           /* dim: state during event location */
+    double *obs;          /* n_obs */
+    double *grid;         /* points */
     unsigned long rhs_evals, jac_evals;
 };
 
@@ -177,9 +180,12 @@ sw_ode *sw_ode_alloc(sw_model *m, const sw_ode_opts *o, sw_err *e)
     w->xe = malloc(n * sizeof(double));
     w->obs = malloc((m->n_obs + 1) * sizeof(double));
     w->grid = malloc(o->points * sizeof(double));
-    w->d = gsl_odeiv2_driver_alloc_y_new(&w->sys, *solvers[solver_index(o->solver)].type, o->h0,
-                                         o->atol, o->rtol);
-    if (!w->work || !w->x0 || !w->xe || !w->obs || !w->grid || !w->d) {
+    const gsl_odeiv2_step_type **type = solvers[solver_index(o->solver)].type;
+    if (type)
+        w->d = gsl_odeiv2_driver_alloc_y_new(&w->sys, *type, o->h0, o->atol, o->rtol);
+    else
+        w->bdf = sw_bdf_alloc(m, o->rtol, o->atol);
+    if (!w->work || !w->x0 || !w->xe || !w->obs || !w->grid || (!w->d && !w->bdf)) {
         sw_ode_free(w);
         sw_fail(e, SW_EFAIL, "out of memory");
         return NULL;
@@ -204,6 +210,7 @@ void sw_ode_free(sw_ode *w)
         return;
     if (w->d)
         gsl_odeiv2_driver_free(w->d);
+    sw_bdf_free(w->bdf);
     free(w->work);
     free(w->x0);
     free(w->xe);
@@ -212,9 +219,10 @@ void sw_ode_free(sw_ode *w)
     free(w);
 }
 
-/* Integrates from the saved step start (t0, x0) to tau into xe, with the
+/* The state at tau inside the last step, into xe.  GSL's steppers have no
+ * dense output: integrate again from the saved step start (t0, x0) with the
  * same stepper and tolerances, so the event time inherits the run's
- * accuracy whatever the stepper (no dense output needed). */
+ * accuracy.  The BDF interpolates. */
 struct locate {
     sw_ode *w;
     double t0;
@@ -226,6 +234,10 @@ static double gap_at(double tau, void *p)
     struct locate *L = p;
     sw_ode *w = L->w;
     size_t n = w->m->dim;
+    if (w->bdf) {
+        sw_bdf_eval(w->bdf, tau, w->xe);
+        return sw_event_gap(w->m, &w->o.until, w->xe, w->obs);
+    }
     memcpy(w->xe, w->x0, n * sizeof(double));
     gsl_odeiv2_driver_reset(w->d);
     double t = L->t0;
@@ -276,13 +288,30 @@ static int finite_state(const double *x, size_t n)
     return 1;
 }
 
+/* One step from (*t, x) towards bound, never past it. */
+static int advance(sw_ode *w, double *t, double bound, double *h, double *x, sw_err *e)
+{
+    if (w->bdf) {
+        int rc = sw_bdf_step(w->bdf, bound, e);
+        *t = sw_bdf_time(w->bdf);
+        memcpy(x, sw_bdf_state(w->bdf), w->m->dim * sizeof *x);
+        return rc;
+    }
+    int s = gsl_odeiv2_evolve_apply(w->d->e, w->d->c, w->d->s, &w->sys, t, bound, h, x);
+    if (s == GSL_SUCCESS)
+        return SW_OK;
+    return sw_fail(e, SW_ENUMERIC, "%s at t = %.17g (step size %.3g)",
+                   s == GSL_EBADFUNC ? "the vector field could not be evaluated"
+                                     : "step size underflow",
+                   *t, *h);
+}
+
 int sw_ode_run(sw_ode *w, double *x, sw_ode_output out, void *user, sw_ode_stats *st,
                sw_err *e)
 {
-    size_t n = w->m->dim;
+    size_t n = w->m->dim, np = w->o.points;
     memset(st, 0, sizeof *st);
     w->rhs_evals = w->jac_evals = 0;
-    gsl_odeiv2_driver_reset(w->d);
     double t = 0, h = w->o.h0;
     int rc = SW_OK;
     const sw_event *ev = &w->o.until;
@@ -290,6 +319,12 @@ int sw_ode_run(sw_ode *w, double *x, sw_ode_output out, void *user, sw_ode_stats
     if (!finite_state(x, n)) {
         rc = sw_fail(e, SW_ENUMERIC, "non-finite initial state at t = 0");
         goto done;
+    }
+    if (w->bdf) {
+        if ((rc = sw_bdf_reset(w->bdf, 0, x, w->o.h0, e)))
+            goto done;
+    } else {
+        gsl_odeiv2_driver_reset(w->d);
     }
     if (ev->active && sw_event_gap(w->m, ev, x, w->obs) <= 0) {
         st->event_hit = 1;
@@ -300,45 +335,58 @@ int sw_ode_run(sw_ode *w, double *x, sw_ode_output out, void *user, sw_ode_stats
     }
     if (out && out(0, x, user))
         goto done;
-    for (size_t i = 1; i < w->o.points; i++) {
-        double target = w->grid[i];
-        while (t < target) {
-            memcpy(w->x0, x, n * sizeof(double));
-            double t0 = t;
-            int s = gsl_odeiv2_evolve_apply(w->d->e, w->d->c, w->d->s, &w->sys, &t, target, &h,
-                                            x);
-            if (s != GSL_SUCCESS) {
-                rc = sw_fail(e, SW_ENUMERIC, "%s at t = %.17g (step size %.3g)",
-                             s == GSL_EBADFUNC ? "the vector field could not be evaluated"
-                                               : "step size underflow",
-                             t, h);
-                goto done;
-            }
-            st->steps++;
-            if (!finite_state(x, n)) {
-                rc = sw_fail(e, SW_ENUMERIC, "non-finite state at t = %.17g", t);
-                goto done;
-            }
-            if (ev->active && sw_event_gap(w->m, ev, x, w->obs) <= 0) {
-                rc = locate_event(w, t0, t, x, &st->event_t);
-                if (rc) {
-                    rc = sw_fail(e, rc, "event location failed near t = %.17g", t0);
-                    goto done;
-                }
-                t = st->event_t;
-                st->event_hit = 1;
-                if (out)
-                    out(t, x, user);
+    for (size_t i = 1; i < np;) {
+        /* GSL's steppers stop at every grid time; the BDF steps through
+         * them and interpolates. */
+        double bound = w->bdf ? w->o.t_end : w->grid[i];
+        memcpy(w->x0, x, n * sizeof(double));
+        double t0 = t;
+        if ((rc = advance(w, &t, bound, &h, x, e)))
+            goto done;
+        st->steps++;
+        if (!finite_state(x, n)) {
+            rc = sw_fail(e, SW_ENUMERIC, "non-finite state at t = %.17g", t);
+            goto done;
+        }
+        int fired = ev->active && sw_event_gap(w->m, ev, x, w->obs) <= 0;
+        if (fired) {
+            rc = locate_event(w, t0, t, x, &st->event_t);
+            if (rc) {
+                rc = sw_fail(e, rc, "event location failed near t = %.17g", t0);
                 goto done;
             }
         }
-        if (out && out(t, x, user))
+        /* Grid times this step reached (only those before the event). */
+        for (; i < np && (fired ? w->grid[i] < st->event_t : w->grid[i] <= t); i++) {
+            const double *xi = x;
+            if (w->grid[i] != t) {
+                sw_bdf_eval(w->bdf, w->grid[i], w->xe);
+                xi = w->xe;
+            }
+            if (out && out(w->grid[i], xi, user)) {
+                memmove(x, xi, n * sizeof *x);
+                t = w->grid[i];
+                goto done;
+            }
+        }
+        if (fired) {
+            t = st->event_t;
+            st->event_hit = 1;
+            if (out)
+                out(t, x, user);
             goto done;
+        }
     }
 done:
     st->t_final = t;
     st->rhs_evals = w->rhs_evals;
     st->jac_evals = w->jac_evals;
+    if (w->bdf) {
+        sw_bdf_stats bs;
+        sw_bdf_stats_get(w->bdf, &bs);
+        st->rhs_evals = bs.rhs_evals;
+        st->jac_evals = bs.jac_evals;
+    }
     return rc;
 }
 

@@ -322,12 +322,13 @@ int sw_sweep_model(const sw_sweep *s, size_t point, sw_model **m, sw_err *e)
 /* A parameter value as the parser reads it back. */
 static char *value_text(const sw_value *v)
 {
-    char *buf = malloc(33 * v->n + 1), tmp[32];
+    size_t cap = 33 * v->n + 1;
+    char *buf = malloc(cap), tmp[32];
     if (!buf)
         return NULL;
     buf[0] = '\0';
-    for (size_t k = 0, used = 0; k < v->n; k++)
-        used += (size_t)sprintf(buf + used, "%s%s", k ? "," : "", num(v->v[k], tmp));
+    for (size_t k = 0, used = 0; k < v->n && used < cap; k++)
+        used += (size_t)snprintf(buf + used, cap - used, "%s%s", k ? "," : "", num(v->v[k], tmp));
     return buf;
 }
 

@@ -2,6 +2,8 @@
  * span{A_k}, Gram form), y-coupled (H identical heads as one) and y-simplex
  * (attention as the state).  The derivations are in models.md; the
  * Jacobian of the reduced forms is worked out below. */
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "systems.h"
@@ -210,6 +212,373 @@ static int jac_gram(const sw_model *m, const double *x, double *J)
     return 0;
 }
 
+/* ---- structured Newton solves (logit forms) ------------------------------- */
+
+/* N = I - c J for the reduced logit forms in O(dim) per solve instead of
+ * O(dim^2), and O(dim) per factorisation instead of O(dim^3).
+ *
+ * Split the state into the values w (nh K entries) and the logits a (nh T).
+ * Expanding jac_gram's logit block with v_h = -J(s_h) g_h (the logit
+ * velocity), sigma_h = s_h.g_h and p_h = g_h o s_h (elementwise):
+ *   J_aa = P + W Psi W^T,
+ *   P_(ht),(gu) = delta_tu (delta_hg v_ht - n c_hg s_ht s_gt),
+ *   W = [Sv Pv Z]: column h of Sv (Pv) is s_h (p_h) in head h's rows, and
+ *                  column g of Z is (c_hg s_ht s_gt) over all (h, t),
+ *   Psi = [[-2 diag(sigma) - n C o M, I, n I], [I, 0, 0], [n I, 0, 0]],
+ * with C_hg = c_hg and M_hg = s_h.s_g.  P couples heads only at equal
+ * positions, so the logit block of N is D = B - c W Psi W^T with B = I - c P
+ * made of T independent nh x nh blocks, and by Woodbury
+ *   D^{-1} r = q + Y (I - c Psi W^T Y)^{-1} c Psi W^T q,  q = B^{-1} r,
+ * where Y = B^{-1} W.  The values are few; they are eliminated through the
+ * Schur complement S = A - E X of N = [[A, E], [F, D]] with X = D^{-1} F, so
+ *   z_w = S^{-1} (b_w - E D^{-1} b_a),   z_a = D^{-1} b_a - X z_w.
+ * E and F are applied from their factored form (J(s) times a few vectors),
+ * never stored.
+ *
+ * The splitting can fail where N itself is fine: a block of B, or the
+ * small matrices, close to singular (v_ht c near 1).  Setup then declines
+ * and the stepper takes the dense LU for that factorisation. */
+
+/* Smallest pivot the structured route accepts, relative to the largest
+ * entry or to 1 if that is larger (every matrix it factors is the identity
+ * plus something): below it the Woodbury terms cancel and lose the digits
+ * (about eps / Y_PIVOT_MIN of them). */
+#define Y_PIVOT_MIN 1e-8
+
+typedef struct y_newton {
+    double c;
+    double *s, *w, *u; /* the point: nh x T, nh x K, nh x K */
+    double *rho;       /* K x T */
+    double *Grho;      /* K x T */
+    double *sig;       /* nh */
+    double *Binv;      /* B^{-1}: entry (h, g) of every block, as nh x nh rows of T */
+    double *blk, *inv; /* nh x nh scratch */
+    size_t *piv;       /* nh scratch */
+    double *W, *Y;     /* 3 nh rows of nh T: the columns of W and B^{-1} W */
+    double *Psi;       /* 3 nh x 3 nh */
+    double *WtY;       /* 3 nh x 3 nh scratch */
+    double *cap;       /* 3 nh x 3 nh: I - c Psi W^T Y, factored */
+    size_t *cpiv;
+    double *X; /* nh K rows of nh T: the columns of D^{-1} F */
+    double *S; /* nh K x nh K Schur complement, factored */
+    size_t *spiv;
+    double *ra, *qa, *jv; /* nh T scratch */
+    double *z, *z2;       /* 3 nh scratch */
+    double *bw, *ew;      /* nh K scratch */
+    double *mhg;          /* nh x nh scratch */
+} y_newton;
+
+/* LU with partial pivoting, in place, row-major, LAPACK's convention for
+ * the interchanges.  Returns the smallest pivot over the largest entry of
+ * A or 1, whichever is larger (0: singular). */
+static double lu_factor(size_t n, double *A, size_t *piv)
+{
+    double big = 1, small = INFINITY;
+    for (size_t i = 0; i < n * n; i++)
+        if (fabs(A[i]) > big)
+            big = fabs(A[i]);
+    for (size_t k = 0; k < n; k++) {
+        size_t p = k;
+        for (size_t i = k + 1; i < n; i++)
+            if (fabs(A[i * n + k]) > fabs(A[p * n + k]))
+                p = i;
+        piv[k] = p;
+        if (p != k)
+            for (size_t j = 0; j < n; j++) {
+                double tmp = A[k * n + j];
+                A[k * n + j] = A[p * n + j];
+                A[p * n + j] = tmp;
+            }
+        double d = A[k * n + k];
+        if (fabs(d) < small)
+            small = fabs(d);
+        if (d == 0)
+            return 0;
+        for (size_t i = k + 1; i < n; i++) {
+            double l = A[i * n + k] /= d;
+            for (size_t j = k + 1; j < n; j++)
+                A[i * n + j] -= l * A[k * n + j];
+        }
+    }
+    return small / big;
+}
+
+static void lu_solve(size_t n, const double *A, const size_t *piv, double *b)
+{
+    for (size_t k = 0; k < n; k++)
+        if (piv[k] != k) {
+            double tmp = b[k];
+            b[k] = b[piv[k]];
+            b[piv[k]] = tmp;
+        }
+    for (size_t i = 1; i < n; i++)
+        b[i] -= sw_y_dot(A + i * n, b, i);
+    for (size_t i = n; i-- > 0;)
+        b[i] = (b[i] - sw_y_dot(A + i * n + i + 1, b + i + 1, n - 1 - i)) / A[i * n + i];
+}
+
+/* inv <- A^{-1}, column by column from the LU (A is destroyed); returns
+ * lu_factor's pivot ratio.  piv holds n entries. */
+static double invert_small(size_t n, double *A, size_t *piv, double *inv)
+{
+    double ratio = lu_factor(n, A, piv);
+    if (ratio == 0)
+        return 0;
+    for (size_t j = 0; j < n; j++) {
+        double *col = inv + j * n;
+        for (size_t i = 0; i < n; i++)
+            col[i] = i == j;
+        lu_solve(n, A, piv, col);
+    }
+    /* The columns were stored as rows: transpose in place. */
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = i + 1; j < n; j++) {
+            double t = inv[i * n + j];
+            inv[i * n + j] = inv[j * n + i];
+            inv[j * n + i] = t;
+        }
+    return ratio;
+}
+
+static void newton_free_gram(void *p)
+{
+    y_newton *ws = p;
+    if (!ws)
+        return;
+    void *bufs[] = {ws->s,   ws->w,    ws->u,   ws->rho, ws->Grho, ws->sig, ws->Binv,
+                    ws->blk, ws->inv,  ws->piv, ws->W,   ws->Y,    ws->Psi, ws->WtY,
+                    ws->cap, ws->cpiv, ws->X,   ws->S,   ws->spiv, ws->ra,  ws->qa,
+                    ws->jv,  ws->z,    ws->z2,  ws->bw,  ws->ew,   ws->mhg};
+    for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
+        free(bufs[i]);
+    free(ws);
+}
+
+static void *newton_alloc_gram(const sw_model *m)
+{
+    const sw_y *y = m->ctx;
+    size_t K = y->K, T = y->T, nh = y->nh, na = nh * T, nv = nh * K, r = 3 * nh;
+    y_newton *ws = calloc(1, sizeof *ws);
+    if (!ws)
+        return NULL;
+#define D_ALLOC(f, count) (ws->f = malloc((count) * sizeof *ws->f))
+    if (!D_ALLOC(s, na) || !D_ALLOC(w, nv) || !D_ALLOC(u, nv) || !D_ALLOC(rho, K * T) ||
+        !D_ALLOC(Grho, K * T) || !D_ALLOC(sig, nh) || !D_ALLOC(Binv, T * nh * nh) ||
+        !D_ALLOC(blk, nh * nh) || !D_ALLOC(inv, nh * nh) || !D_ALLOC(piv, nh) ||
+        !D_ALLOC(W, r * na) || !D_ALLOC(Y, r * na) || !D_ALLOC(Psi, r * r) ||
+        !D_ALLOC(WtY, r * r) || !D_ALLOC(cap, r * r) || !D_ALLOC(cpiv, r) ||
+        !D_ALLOC(X, nv * na) || !D_ALLOC(S, nv * nv) || !D_ALLOC(spiv, nv) || !D_ALLOC(ra, na) ||
+        !D_ALLOC(qa, na) || !D_ALLOC(jv, na) || !D_ALLOC(z, r) || !D_ALLOC(z2, r) ||
+        !D_ALLOC(bw, nv) || !D_ALLOC(ew, nv) || !D_ALLOC(mhg, nh * nh)) {
+        newton_free_gram(ws);
+        return NULL;
+    }
+#undef D_ALLOC
+    return ws;
+}
+
+/* r <- B^{-1} r (r holds nh rows of T): the loops run along positions. */
+static void solve_blocks(const sw_y *y, y_newton *ws, double *r)
+{
+    size_t T = y->T, nh = y->nh;
+    memset(ws->qa, 0, nh * T * sizeof *ws->qa);
+    for (size_t h = 0; h < nh; h++)
+        for (size_t g = 0; g < nh; g++) {
+            const double *bi = ws->Binv + (h * nh + g) * T, *rg = r + g * T;
+            double *qh = ws->qa + h * T;
+            for (size_t t = 0; t < T; t++)
+                qh[t] += bi[t] * rg[t];
+        }
+    memcpy(r, ws->qa, nh * T * sizeof *r);
+}
+
+/* Column i of W dotted with v (nh T entries): the first 2 nh columns live
+ * on one head's T rows. */
+static double w_dot(const sw_y *y, const y_newton *ws, size_t i, const double *v)
+{
+    size_t T = y->T, na = y->nh * T;
+    if (i >= 2 * y->nh)
+        return sw_y_dot(ws->W + i * na, v, na);
+    size_t off = i % y->nh * T;
+    return sw_y_dot(ws->W + i * na + off, v + off, T);
+}
+
+/* r <- D^{-1} r. */
+static void solve_logits(const sw_y *y, y_newton *ws, double *r)
+{
+    size_t na = y->nh * y->T, nr = 3 * y->nh;
+    solve_blocks(y, ws, r);
+    for (size_t i = 0; i < nr; i++)
+        ws->z[i] = w_dot(y, ws, i, r);
+    for (size_t i = 0; i < nr; i++)
+        ws->z2[i] = ws->c * sw_y_dot(ws->Psi + i * nr, ws->z, nr);
+    lu_solve(nr, ws->cap, ws->cpiv, ws->z2);
+    for (size_t i = 0; i < nr; i++) {
+        const double *Yi = ws->Y + i * na;
+        double zi = ws->z2[i];
+        for (size_t j = 0; j < na; j++)
+            r[j] += zi * Yi[j];
+    }
+}
+
+/* out <- E v (nh K entries), E = N_wa = -c J_wa:
+ *   (E v)_hk = -c (rho_k . J(s_h) v_h - n sum_g w_gk s_h . J(s_g) v_g). */
+static void apply_E(const sw_y *y, y_newton *ws, const double *v, double *out)
+{
+    size_t K = y->K, T = y->T, nh = y->nh;
+    memcpy(ws->jv, v, nh * T * sizeof *v);
+    for (size_t g = 0; g < nh; g++)
+        sw_y_jvec(ws->s + g * T, T, ws->jv + g * T);
+    for (size_t h = 0; h < nh; h++)
+        for (size_t g = 0; g < nh; g++)
+            ws->mhg[h * nh + g] = sw_y_dot(ws->s + h * T, ws->jv + g * T, T);
+    for (size_t h = 0; h < nh; h++)
+        for (size_t k = 0; k < K; k++) {
+            double acc = sw_y_dot(ws->rho + k * T, ws->jv + h * T, T);
+            for (size_t g = 0; g < nh; g++)
+                acc -= y->mult * ws->w[g * K + k] * ws->mhg[h * nh + g];
+            out[h * K + k] = -ws->c * acc;
+        }
+}
+
+/* out <- F e_(g,l) (nh T entries), F = N_aw = -c J_aw: head h's part is
+ * -c J(s_h) ([h == g] (G rho)_l - n u_hl s_g). */
+static void column_F(const sw_y *y, const y_newton *ws, size_t g, size_t l, double *out)
+{
+    size_t K = y->K, T = y->T;
+    for (size_t h = 0; h < y->nh; h++) {
+        double *o = out + h * T, nu = y->mult * ws->u[h * K + l];
+        const double *sg = ws->s + g * T;
+        for (size_t t = 0; t < T; t++)
+            o[t] = (h == g ? ws->Grho[l * T + t] : 0) - nu * sg[t];
+        sw_y_jvec(ws->s + h * T, T, o);
+        for (size_t t = 0; t < T; t++)
+            o[t] *= -ws->c;
+    }
+}
+
+static int newton_setup_gram(const sw_model *m, void *p, const double *x, double c)
+{
+    const sw_y *y = m->ctx;
+    y_newton *ws = p;
+    size_t K = y->K, T = y->T, nh = y->nh, na = nh * T, nv = nh * K, nr = 3 * nh;
+    double n = y->mult;
+    evaluate(y, x);
+    ws->c = c;
+    memcpy(ws->s, y->s, na * sizeof *ws->s);
+    memcpy(ws->w, y->w, nv * sizeof *ws->w);
+    memcpy(ws->u, y->u, nv * sizeof *ws->u);
+    memcpy(ws->rho, y->rho, K * T * sizeof *ws->rho);
+    for (size_t k = 0; k < K; k++)
+        for (size_t t = 0; t < T; t++) {
+            double acc = 0;
+            for (size_t l = 0; l < K; l++)
+                acc += y->G[k * K + l] * y->rho[l * T + t];
+            ws->Grho[k * T + t] = acc;
+        }
+    for (size_t h = 0; h < nh; h++) {
+        ws->sig[h] = sw_y_dot(y->s + h * T, y->g + h * T, T);
+        for (size_t g = 0; g < nh; g++) {
+            y->M[h * nh + g] = sw_y_dot(y->s + h * T, y->s + g * T, T);
+            y->c[h * nh + g] = sw_y_dot(y->u + h * K, y->w + g * K, K);
+        }
+    }
+
+    for (size_t t = 0; t < T; t++) {
+        double *blk = ws->blk;
+        for (size_t h = 0; h < nh; h++) {
+            double sht = y->s[h * T + t], vht = -sht * (y->g[h * T + t] - ws->sig[h]);
+            for (size_t g = 0; g < nh; g++)
+                blk[h * nh + g] = c * n * y->c[h * nh + g] * sht * y->s[g * T + t];
+            blk[h * nh + h] += 1 - c * vht;
+        }
+        if (invert_small(nh, blk, ws->piv, ws->inv) < Y_PIVOT_MIN)
+            return 1;
+        for (size_t i = 0; i < nh * nh; i++)
+            ws->Binv[i * T + t] = ws->inv[i];
+    }
+
+    memset(ws->W, 0, nr * na * sizeof *ws->W);
+    memset(ws->Psi, 0, nr * nr * sizeof *ws->Psi);
+    for (size_t h = 0; h < nh; h++) {
+        const double *sh = y->s + h * T, *gh = y->g + h * T;
+        double *Sv = ws->W + h * na + h * T, *Pv = ws->W + (nh + h) * na + h * T;
+        for (size_t t = 0; t < T; t++) {
+            Sv[t] = sh[t];
+            Pv[t] = gh[t] * sh[t];
+        }
+        for (size_t g = 0; g < nh; g++) {
+            double *Zg = ws->W + (2 * nh + g) * na + h * T, chg = y->c[h * nh + g];
+            const double *sg = y->s + g * T;
+            for (size_t t = 0; t < T; t++)
+                Zg[t] = chg * sh[t] * sg[t];
+            ws->Psi[h * nr + g] = -n * chg * y->M[h * nh + g];
+        }
+        ws->Psi[h * nr + h] -= 2 * ws->sig[h];
+        ws->Psi[h * nr + nh + h] = ws->Psi[(nh + h) * nr + h] = 1;
+        ws->Psi[h * nr + 2 * nh + h] = ws->Psi[(2 * nh + h) * nr + h] = n;
+    }
+    memcpy(ws->Y, ws->W, nr * na * sizeof *ws->Y);
+    for (size_t i = 0; i < nr; i++)
+        solve_blocks(y, ws, ws->Y + i * na);
+    for (size_t i = 0; i < nr; i++)
+        for (size_t j = 0; j < nr; j++)
+            ws->WtY[i * nr + j] = w_dot(y, ws, i, ws->Y + j * na);
+    for (size_t i = 0; i < nr; i++)
+        for (size_t j = 0; j < nr; j++) {
+            double acc = 0;
+            for (size_t l = 0; l < nr; l++)
+                acc += ws->Psi[i * nr + l] * ws->WtY[l * nr + j];
+            ws->cap[i * nr + j] = (i == j) - c * acc;
+        }
+    if (lu_factor(nr, ws->cap, ws->cpiv) < Y_PIVOT_MIN)
+        return 1;
+
+    /* Column j = (g, l) of S is A e_j - E X_j, A_(hk),(gl) = delta_kl
+     * (delta_hg + c n M_hg). */
+    for (size_t g = 0; g < nh; g++)
+        for (size_t l = 0; l < K; l++) {
+            size_t j = g * K + l;
+            double *Xj = ws->X + j * na;
+            column_F(y, ws, g, l, Xj);
+            solve_logits(y, ws, Xj);
+            apply_E(y, ws, Xj, ws->ew);
+            for (size_t h = 0; h < nh; h++)
+                for (size_t k = 0; k < K; k++) {
+                    size_t i = h * K + k;
+                    double a = k == l ? (h == g) + c * n * y->M[h * nh + g] : 0;
+                    ws->S[i * nv + j] = a - ws->ew[i];
+                }
+        }
+    return lu_factor(nv, ws->S, ws->spiv) < Y_PIVOT_MIN;
+}
+
+static void newton_solve_gram(const sw_model *m, void *p, double *b)
+{
+    const sw_y *y = m->ctx;
+    y_newton *ws = p;
+    size_t K = y->K, T = y->T, nh = y->nh, na = nh * T, nv = nh * K;
+    for (size_t h = 0; h < nh; h++) {
+        memcpy(ws->bw + h * K, b + h * y->stride, K * sizeof *b);
+        memcpy(ws->ra + h * T, b + h * y->stride + K, T * sizeof *b);
+    }
+    solve_logits(y, ws, ws->ra);
+    apply_E(y, ws, ws->ra, ws->ew);
+    for (size_t i = 0; i < nv; i++)
+        ws->bw[i] -= ws->ew[i];
+    lu_solve(nv, ws->S, ws->spiv, ws->bw);
+    for (size_t j = 0; j < nv; j++) {
+        const double *Xj = ws->X + j * na;
+        double zj = ws->bw[j];
+        for (size_t i = 0; i < na; i++)
+            ws->ra[i] -= zj * Xj[i];
+    }
+    for (size_t h = 0; h < nh; h++) {
+        memcpy(b + h * y->stride, ws->bw + h * K, K * sizeof *b);
+        memcpy(b + h * y->stride + K, ws->ra + h * T, T * sizeof *b);
+    }
+}
+
 /* ---- y-full -------------------------------------------------------------- */
 
 /* s_h from the logits and R_t = C_t - sum_h s_ht V_h. */
@@ -388,6 +757,10 @@ const sw_system sw_system_y_reduced = {
     .jac = jac_gram,
     .loss = loss_gram,
     .observe = observe_gram,
+    .newton_alloc = newton_alloc_gram,
+    .newton_free = newton_free_gram,
+    .newton_setup = newton_setup_gram,
+    .newton_solve = newton_solve_gram,
 };
 
 const sw_system sw_system_y_coupled = {
@@ -406,6 +779,10 @@ const sw_system sw_system_y_coupled = {
     .jac = jac_gram,
     .loss = loss_gram,
     .observe = observe_gram,
+    .newton_alloc = newton_alloc_gram,
+    .newton_free = newton_free_gram,
+    .newton_setup = newton_setup_gram,
+    .newton_solve = newton_solve_gram,
 };
 
 const sw_system sw_system_y_simplex = {

@@ -39,6 +39,24 @@ typedef struct sw_system {
     double (*loss)(const sw_model *m, const double *x);
     /* obs[0 .. n_obs-1], in the order of obs_names (loss not included). */
     void (*observe)(const sw_model *m, const double *x, double *obs);
+
+    /* Optional: structured solves with the Newton matrix N = I - c J(x) of
+     * the implicit steppers that use them (bdf).  A dense LU of N costs
+     * O(dim^3) and each solve O(dim^2); a Jacobian made of small diagonal
+     * blocks plus low rank can do both in O(dim).  newton_alloc returns a
+     * workspace (NULL: out of memory) that newton_free releases.
+     * newton_setup evaluates at x what N needs (ctx's scratch may be used,
+     * but whatever the solves read must live in ws: rhs runs between
+     * solves) and factors it; newton_solve overwrites b with N^{-1} b for
+     * the last setup.  Both run in the integrator's inner loop: no
+     * allocation.  A nonzero return from setup declines: N is too close to
+     * singular for the structured route at this x and c, and the stepper
+     * factors the dense I - c J instead.  Leave all four NULL for the dense
+     * route always. */
+    void *(*newton_alloc)(const sw_model *m);
+    void (*newton_free)(void *ws);
+    int (*newton_setup)(const sw_model *m, void *ws, const double *x, double c);
+    void (*newton_solve)(const sw_model *m, void *ws, double *b);
 } sw_system;
 
 struct sw_model {

@@ -57,7 +57,9 @@ enum {
 
 #define SW_CLI_ODE_HELP                                                                        \
     "  --solver NAME    GSL stepper: rk2 rk4 rkf45 rkck rk8pd rk1imp rk2imp rk4imp\n"          \
-    "                   bsimp msadams msbdf (default rk8pd)\n"                                 \
+    "                   bsimp msadams msbdf; or bdf, stagewise's variable-order BDF\n"         \
+    "                   with structured Newton solves, the fastest on long stiff runs\n"       \
+    "                   (default rk8pd)\n"                                                     \
     "  --rtol X         relative tolerance, in (0,1) (default 1e-8)\n"                          \
     "  --atol X         absolute tolerance, >= 0 (default 1e-10)\n"                             \
     "  --h0 X           first trial step (default 1e-4)\n"                                      \

@@ -1,6 +1,7 @@
 /* stagewise: one binary, one file per subcommand (git's builtin/ layout). */
 #include <stdio.h>
 #include <string.h>
+
 #include <cblas.h>
 
 #include "cli.h"

@@ -1,0 +1,42 @@
+/* Linear solves with the Newton matrix N = I - c J of an implicit stepper:
+ * through the system's structured solver when it has one (system.h), by a
+ * dense LU of the Jacobian otherwise, or at the points where the structured
+ * solver declines.  Everything is allocated by sw_newton_alloc; setup and
+ * solve never allocate. */
+#ifndef STAGEWISE_NEWTON_H
+#define STAGEWISE_NEWTON_H
+
+#include "stagewise/system.h"
+
+typedef struct sw_newton sw_newton;
+
+/* NULL: out of memory. */
+sw_newton *sw_newton_alloc(const sw_model *m);
+void sw_newton_free(sw_newton *nw);
+
+/* Factors N for this c.  With fresh set, J is evaluated at x; otherwise the
+ * last dense J is reused, which is what makes a dense Jacobian (analytic,
+ * or 2 dim vector fields by differences) affordable.  The structured route
+ * evaluates at x every time, at about the cost of one vector field.
+ * Nonzero: J could not be evaluated or N is singular. */
+int sw_newton_setup(sw_newton *nw, const double *x, double c, int fresh);
+
+/* b <- N^{-1} b, for the last successful setup. */
+void sw_newton_solve(sw_newton *nw, double *b);
+
+/* Whether every setup evaluates J afresh (the structured route), so the
+ * caller need not track the age of the Jacobian. */
+int sw_newton_jac_is_cheap(const sw_newton *nw);
+
+/* Jacobian evaluations (dense or structured) and dense factorisations
+ * since the workspace was allocated or the counters last cleared. */
+typedef struct sw_newton_stats {
+    unsigned long jac_evals;
+    unsigned long setups;
+    unsigned long dense_setups;
+} sw_newton_stats;
+
+const sw_newton_stats *sw_newton_stats_get(const sw_newton *nw);
+void sw_newton_stats_clear(sw_newton *nw);
+
+#endif

@@ -1,0 +1,401 @@
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "stagewise/bdf.h"
+#include "stagewise/newton.h"
+
+#define MAXQ 5
+
+/* Shampine and Reichelt's NDF coefficients; kappa = 0 is the BDF. */
+static const double kappa[MAXQ + 1] = {0, -0.1850, -1.0 / 9, -0.0823, -0.0415, 0};
+
+/* Step control, CVODE's values: a step grows only by GROW_MIN or more (a
+ * change costs a refactorisation, a small gain does not pay for it), by at
+ * most GROW_MAX (GROW_FIRST after the first step, whose h0 is a guess);
+ * the estimates are inflated by BIAS (BIAS_UP for a higher order) so the
+ * next step is likely to pass. */
+#define GROW_MIN 1.5
+#define GROW_MAX 10.0
+#define GROW_FIRST 1e4
+#define BIAS 6.0
+#define BIAS_UP 10.0
+#define SHRINK_MIN 0.1
+#define SHRINK_REPEAT 0.2 /* at most, from the second error-test failure on */
+#define SHRINK_CONV 0.25  /* after a Newton failure */
+#define MAX_ERR_FAILS 7
+#define MAX_CONV_FAILS 10
+
+/* Newton: at most NEWTON_ITERS iterations; it has converged when its
+ * remaining error, estimated from the contraction rate, would take at most
+ * NEWTON_SHARE of the error test; it diverges when a correction grows by
+ * DIVERGE.  The matrix is refactored when c moved by more than DC_MAX or
+ * after SETUP_AGE steps; a dense Jacobian is re-evaluated after JAC_AGE. */
+#define NEWTON_ITERS 3
+#define NEWTON_SHARE 0.1
+#define RATE_DECAY 0.3
+#define DIVERGE 2.0
+#define DC_MAX 0.3
+#define SETUP_AGE 20
+#define JAC_AGE 50
+
+struct sw_bdf {
+    const sw_model *m;
+    size_t n;
+    double rtol, atol;
+    sw_newton *nw;
+    double *D;          /* (MAXQ + 3) x n backward differences; D_0 is the solution */
+    double *Dnew;       /* (MAXQ + 1) x n, for rescaling */
+    double *pred, *psi; /* the predicted solution; the history's share of the corrector */
+    double *d, *y;      /* the correction y - pred and y */
+    double *r, *wt;     /* Newton's residual and step; the error weights */
+    double gam[MAXQ + 1], alpha[MAXQ + 1], errc[MAXQ + 1];
+    double t, h;
+    int q;
+    int n_equal;     /* steps taken since the last change of h or q */
+    double eta_next; /* pending change of h (1: none), applied by the next step */
+    int q_next;
+    double grow_max;
+    double c_fact; /* the c of the current factorisation; 0: none */
+    int need_fresh;
+    unsigned long since_setup, since_jac;
+    double crate; /* Newton's contraction rate, carried from step to step */
+    sw_bdf_stats st;
+};
+
+sw_bdf *sw_bdf_alloc(const sw_model *m, double rtol, double atol)
+{
+    sw_bdf *b = calloc(1, sizeof *b);
+    if (!b)
+        return NULL;
+    size_t n = m->dim;
+    b->m = m;
+    b->n = n;
+    b->rtol = rtol;
+    b->atol = atol;
+    b->nw = sw_newton_alloc(m);
+    b->D = malloc((MAXQ + 3) * n * sizeof *b->D);
+    b->Dnew = malloc((MAXQ + 1) * n * sizeof *b->Dnew);
+    b->pred = malloc(6 * n * sizeof *b->pred);
+    if (!b->nw || !b->D || !b->Dnew || !b->pred) {
+        sw_bdf_free(b);
+        return NULL;
+    }
+    b->psi = b->pred + n;
+    b->d = b->pred + 2 * n;
+    b->y = b->pred + 3 * n;
+    b->r = b->pred + 4 * n;
+    b->wt = b->pred + 5 * n;
+    /* gamma_q = sum_{j<=q} 1/j; the corrector of order q is
+     * alpha_q (y - pred) + sum_{j=1..q} gamma_j D_j = h f(y), and its local
+     * error is errc_q (y - pred). */
+    for (int q = 1; q <= MAXQ; q++) {
+        b->gam[q] = b->gam[q - 1] + 1.0 / q;
+        b->alpha[q] = (1 - kappa[q]) * b->gam[q];
+        b->errc[q] = kappa[q] * b->gam[q] + 1.0 / (q + 1);
+    }
+    return b;
+}
+
+void sw_bdf_free(sw_bdf *b)
+{
+    if (!b)
+        return;
+    sw_newton_free(b->nw);
+    free(b->D);
+    free(b->Dnew);
+    free(b->pred);
+    free(b);
+}
+
+static double wrms(const double *v, const double *wt, size_t n)
+{
+    double s = 0;
+    for (size_t i = 0; i < n; i++) {
+        double a = v[i] * wt[i];
+        s += a * a;
+    }
+    return sqrt(s / (double)n);
+}
+
+/* The differences of the same polynomial on a grid r times as wide:
+ * D <- U R D with R_mj = prod_{i=1..j} (i - 1 - r m) / i, the polynomial's
+ * basis functions at the new grid's nodes, and U = R at r = 1, which is
+ * its own inverse. */
+static void rescale(sw_bdf *b, double r)
+{
+    int q = b->q;
+    size_t n = b->n;
+    double R[MAXQ + 1][MAXQ + 1], U[MAXQ + 1][MAXQ + 1];
+    for (int m = 0; m <= q; m++) {
+        R[m][0] = U[m][0] = 1;
+        for (int j = 1; j <= q; j++) {
+            R[m][j] = R[m][j - 1] * (j - 1 - r * m) / j;
+            U[m][j] = U[m][j - 1] * (double)(j - 1 - m) / j;
+        }
+    }
+    for (int m = 0; m <= q; m++) {
+        double *out = b->Dnew + (size_t)m * n;
+        memset(out, 0, n * sizeof *out);
+        for (int j = 0; j <= q; j++) {
+            double a = 0;
+            for (int k = 0; k <= q; k++)
+                a += U[m][k] * R[k][j];
+            if (a != 0) {
+                const double *Dj = b->D + (size_t)j * n;
+                for (size_t i = 0; i < n; i++)
+                    out[i] += a * Dj[i];
+            }
+        }
+    }
+    memcpy(b->D, b->Dnew, (size_t)(q + 1) * n * sizeof *b->D);
+    b->h *= r;
+    b->n_equal = 0;
+}
+
+int sw_bdf_reset(sw_bdf *b, double t, const double *x, double h0, sw_err *e)
+{
+    size_t n = b->n;
+    memset(&b->st, 0, sizeof b->st);
+    sw_newton_stats_clear(b->nw);
+    memcpy(b->D, x, n * sizeof *x);
+    b->st.rhs_evals = 1;
+    if (b->m->sys->rhs(b->m, x, b->D + n))
+        return sw_fail(e, SW_ENUMERIC, "the vector field could not be evaluated at t = %.17g", t);
+    for (size_t i = 0; i < n; i++)
+        b->D[n + i] *= h0;
+    b->t = t;
+    b->h = h0;
+    b->q = b->q_next = 1;
+    b->eta_next = 1;
+    b->n_equal = 0;
+    b->grow_max = GROW_FIRST;
+    b->c_fact = 0;
+    b->need_fresh = 1;
+    b->since_setup = b->since_jac = 0;
+    b->crate = 1;
+    return SW_OK;
+}
+
+/* Solves the corrector for d = y - pred by modified Newton with the
+ * factored I - c_fact J; returns whether it converged.  The matrix is
+ * refactored when stale, and once more with a fresh Jacobian if Newton
+ * fails with an old one. */
+static int correct(sw_bdf *b, double c)
+{
+    size_t n = b->n;
+    int q = b->q;
+    int cheap = sw_newton_jac_is_cheap(b->nw);
+    for (;;) {
+        int current = 0;
+        if (b->c_fact == 0 || fabs(c / b->c_fact - 1) > DC_MAX || b->since_setup >= SETUP_AGE ||
+            b->need_fresh) {
+            int fresh = b->need_fresh || b->since_jac >= JAC_AGE;
+            b->c_fact = 0;
+            if (sw_newton_setup(b->nw, b->pred, c, fresh))
+                return 0; /* singular here: a smaller step changes c */
+            b->c_fact = c;
+            b->since_setup = 0;
+            b->crate = 1;
+            b->need_fresh = 0;
+            if (fresh || cheap) {
+                b->since_jac = 0;
+                current = 1;
+            }
+        }
+        /* A matrix factored for another c gives corrections too long (stiff
+         * components) or too short (the others) by up to c / c_fact; the
+         * scaling splits the difference, as CVODE does. */
+        double ratio = c / b->c_fact, scale = ratio == 1 ? 1 : 2 / (1 + ratio);
+        memcpy(b->y, b->pred, n * sizeof *b->y);
+        memset(b->d, 0, n * sizeof *b->d);
+        double delp = 0;
+        for (int it = 0; it < NEWTON_ITERS; it++) {
+            b->st.rhs_evals++;
+            b->st.newton_iters++;
+            if (b->m->sys->rhs(b->m, b->y, b->r))
+                break;
+            for (size_t i = 0; i < n; i++)
+                b->r[i] = c * b->r[i] - b->psi[i] - b->d[i];
+            sw_newton_solve(b->nw, b->r);
+            for (size_t i = 0; i < n; i++) {
+                b->r[i] *= scale;
+                b->d[i] += b->r[i];
+                b->y[i] += b->r[i];
+            }
+            double del = wrms(b->r, b->wt, n);
+            if (it > 0)
+                b->crate = fmax(RATE_DECAY * b->crate, del / delp);
+            if (del * fmin(1, b->crate) * b->errc[q] <= NEWTON_SHARE)
+                return 1;
+            if (it > 0 && del > DIVERGE * delp)
+                break;
+            delp = del;
+        }
+        if (current)
+            return 0;
+        b->need_fresh = 1;
+    }
+}
+
+/* After an accepted step with error estimate err: the next step's size
+ * and order, from the error estimates at orders q - 1, q and q + 1 (the
+ * neighbours only once q + 1 equal steps make their differences
+ * meaningful). */
+static void plan_next(sw_bdf *b, double err)
+{
+    int q = b->q;
+    size_t n = b->n;
+    b->eta_next = 1;
+    b->q_next = q;
+    if (b->grow_max <= 1)
+        return;
+    double eta = 1 / (pow(BIAS * err, 1.0 / (q + 1)) + 1e-6);
+    int q_new = q;
+    if (b->n_equal >= q + 1) {
+        if (q > 1) {
+            double e_m = b->errc[q - 1] * wrms(b->D + (size_t)q * n, b->wt, n);
+            double eta_m = 1 / (pow(BIAS * e_m, 1.0 / q) + 1e-6);
+            if (eta_m > eta) {
+                eta = eta_m;
+                q_new = q - 1;
+            }
+        }
+        if (q < MAXQ) {
+            double e_p = b->errc[q + 1] * wrms(b->D + (size_t)(q + 2) * n, b->wt, n);
+            double eta_p = 1 / (pow(BIAS_UP * e_p, 1.0 / (q + 2)) + 1e-6);
+            if (eta_p > eta) {
+                eta = eta_p;
+                q_new = q + 1;
+            }
+        }
+        /* Without a change, look at the orders again two steps on. */
+        b->n_equal = q - 1;
+    }
+    if (!(eta >= GROW_MIN))
+        return;
+    b->eta_next = fmin(eta, b->grow_max);
+    b->q_next = q_new;
+}
+
+int sw_bdf_step(sw_bdf *b, double bound, sw_err *e)
+{
+    size_t n = b->n;
+    if (b->q_next != b->q || b->eta_next != 1) {
+        b->q = b->q_next;
+        rescale(b, b->eta_next);
+        b->eta_next = 1;
+    }
+    b->grow_max = b->st.steps == 0 ? GROW_FIRST : GROW_MAX;
+    for (size_t i = 0; i < n; i++)
+        b->wt[i] = 1 / (b->atol + b->rtol * fabs(b->D[i]));
+    int err_fails = 0, conv_fails = 0;
+    double t_new, err;
+    for (;;) {
+        double hmin = 10 * (nextafter(b->t, INFINITY) - b->t);
+        if (!(b->h >= hmin))
+            return sw_fail(e, SW_ENUMERIC, "step size underflow at t = %.17g (step size %.3g)",
+                           b->t, b->h);
+        t_new = b->t + b->h;
+        if (t_new >= bound || bound - t_new < hmin) {
+            rescale(b, (bound - b->t) / b->h);
+            t_new = bound;
+        }
+        int q = b->q;
+        double c = b->h / b->alpha[q];
+        memcpy(b->pred, b->D, n * sizeof *b->pred);
+        memset(b->psi, 0, n * sizeof *b->psi);
+        for (int j = 1; j <= q; j++) {
+            const double *Dj = b->D + (size_t)j * n;
+            double gj = b->gam[j] / b->alpha[q];
+            for (size_t i = 0; i < n; i++) {
+                b->pred[i] += Dj[i];
+                b->psi[i] += gj * Dj[i];
+            }
+        }
+        if (!correct(b, c)) {
+            b->st.conv_fails++;
+            if (++conv_fails >= MAX_CONV_FAILS)
+                return sw_fail(e, SW_ENUMERIC,
+                               "the implicit corrector does not converge at t = %.17g (step "
+                               "size %.3g)",
+                               b->t, b->h);
+            b->need_fresh = 1;
+            b->grow_max = 1;
+            rescale(b, SHRINK_CONV);
+            continue;
+        }
+        err = b->errc[q] * wrms(b->d, b->wt, n);
+        if (err <= 1)
+            break;
+        b->st.err_fails++;
+        if (++err_fails >= MAX_ERR_FAILS)
+            return sw_fail(e, SW_ENUMERIC,
+                           "the error test keeps failing at t = %.17g (step size %.3g)", b->t,
+                           b->h);
+        double eta = SHRINK_MIN;
+        if (err_fails <= 3) {
+            eta = fmax(SHRINK_MIN, 1 / (pow(BIAS * err, 1.0 / (q + 1)) + 1e-6));
+            if (err_fails >= 2)
+                eta = fmin(eta, SHRINK_REPEAT);
+        } else if (q > 1) {
+            b->q--; /* an order lower copes better with what went wrong */
+        }
+        b->grow_max = 1;
+        rescale(b, eta);
+    }
+
+    /* Accept: the differences of the polynomial through the new point. */
+    int q = b->q;
+    double *D = b->D, *Dq1 = D + (size_t)(q + 1) * n, *Dq2 = Dq1 + n;
+    for (size_t i = 0; i < n; i++) {
+        Dq2[i] = b->d[i] - Dq1[i];
+        Dq1[i] = b->d[i];
+    }
+    for (int j = q; j >= 0; j--) {
+        double *Dj = D + (size_t)j * n, *Dj1 = Dj + n;
+        for (size_t i = 0; i < n; i++)
+            Dj[i] += Dj1[i];
+    }
+    b->t = t_new;
+    b->st.steps++;
+    b->n_equal++;
+    b->since_setup++;
+    b->since_jac++;
+    plan_next(b, err);
+    return SW_OK;
+}
+
+double sw_bdf_time(const sw_bdf *b)
+{
+    return b->t;
+}
+
+const double *sw_bdf_state(const sw_bdf *b)
+{
+    return b->D;
+}
+
+/* p(t + s h) = sum_j D_j prod_{i<j} (s + i) / (i + 1): Newton's backward
+ * form on the grid t, t - h, ..., t - q h. */
+void sw_bdf_eval(const sw_bdf *b, double tau, double *x)
+{
+    size_t n = b->n;
+    double s = (tau - b->t) / b->h, p = 1;
+    memcpy(x, b->D, n * sizeof *x);
+    for (int j = 1; j <= b->q; j++) {
+        p *= (s + j - 1) / j;
+        const double *Dj = b->D + (size_t)j * n;
+        for (size_t i = 0; i < n; i++)
+            x[i] += p * Dj[i];
+    }
+}
+
+void sw_bdf_stats_get(const sw_bdf *b, sw_bdf_stats *st)
+{
+    const sw_newton_stats *ns = sw_newton_stats_get(b->nw);
+    *st = b->st;
+    st->jac_evals = ns->jac_evals;
+    st->setups = ns->setups;
+    st->dense_setups = ns->dense_setups;
+}
