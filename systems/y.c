@@ -22,7 +22,7 @@ static void attend(const sw_y *y, const double *x)
         if (y->form == SW_Y_SIMPLEX)
             memcpy(y->s + h * T, xh + K, T * sizeof *xh);
         else
-            sw_y_softmax(xh + K, T, y->s + h * T);
+            sw_softmax(xh + K, T, y->s + h * T);
     }
 }
 
@@ -586,7 +586,7 @@ static void residual_full(const sw_y *y, const double *x)
 {
     size_t T = y->T, dd = y->d * y->d;
     for (size_t h = 0; h < y->nh; h++)
-        sw_y_softmax(x + h * y->stride + dd, T, y->s + h * T);
+        sw_softmax(x + h * y->stride + dd, T, y->s + h * T);
     memcpy(y->R, y->C, T * dd * sizeof *y->R);
     for (size_t t = 0; t < T; t++) {
         double *Rt = y->R + t * dd;
@@ -676,7 +676,7 @@ static void init_gram(const sw_model *m, double *x)
     if (y->form == SW_Y_SIMPLEX)
         for (size_t h = 0; h < y->nh; h++) {
             double *a = x + h * y->stride + y->K;
-            sw_y_softmax(a, y->T, a);
+            sw_softmax(a, y->T, a);
         }
 }
 

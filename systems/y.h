@@ -27,6 +27,7 @@
 
 #include <stddef.h>
 
+#include "stagewise/softmax.h"
 #include "stagewise/system.h"
 
 typedef enum sw_y_form { SW_Y_FULL, SW_Y_REDUCED, SW_Y_COUPLED, SW_Y_SIMPLEX } sw_y_form;
@@ -109,8 +110,6 @@ static inline double sw_y_dot(const double *a, const double *b, size_t n)
     return (p0 + p1) + (p2 + p3);
 }
 
-/* s = softmax(a), T entries, the maximum subtracted; s may alias a. */
-void sw_y_softmax(const double *a, size_t T, double *s);
 /* v <- J(s) v, T entries. */
 void sw_y_jvec(const double *s, size_t T, double *v);
 /* X <- J(s) X for X of T rows and ncols columns, row stride ld. */

@@ -279,17 +279,6 @@ void sw_y_draw(const sw_model *m, size_t heads, int perturb, double *w, size_t w
     gsl_rng_free(r);
 }
 
-void sw_y_softmax(const double *a, size_t T, double *s)
-{
-    double mx = a[0], sum = 0;
-    for (size_t t = 1; t < T; t++)
-        mx = fmax(mx, a[t]);
-    for (size_t t = 0; t < T; t++)
-        sum += s[t] = exp(a[t] - mx);
-    for (size_t t = 0; t < T; t++)
-        s[t] /= sum;
-}
-
 /* (J(s) x)_t = s_t (x_t - s.x): J is never formed. */
 void sw_y_jvec(const double *s, size_t T, double *v)
 {

@@ -14,6 +14,7 @@
 #include <gsl/gsl_randist.h>
 #include <lapacke.h>
 
+#include "stagewise/softmax.h"
 #include "stagewise/z.h"
 #include "systems.h"
 
@@ -251,14 +252,10 @@ typedef struct zfull {
  * s_t^2 outside R. */
 static void zf_softmax(zfull *z, const double *a, double *S, double *Q)
 {
-    double mx = a[0], sum = 0;
-    for (size_t t = 1; t < z->T; t++)
-        mx = fmax(mx, a[t]);
-    for (size_t t = 0; t < z->T; t++)
-        sum += z->s[t] = exp(a[t] - mx);
+    sw_softmax(a, z->T, z->s);
     double sR = 0, q = 0;
     for (size_t t = 0; t < z->T; t++) {
-        double st = z->s[t] /= sum;
+        double st = z->s[t];
         if (t < z->B)
             sR += st;
         else

@@ -161,7 +161,7 @@ static void singular_block_falls_back_to_dense(void **state)
     double *x = malloc(n * sizeof *x), *f = malloc(n * sizeof *f), s[64];
     m->sys->init(m, x);
     assert_int_equal(m->sys->rhs(m, x, f), 0);
-    sw_y_softmax(x + K, T, s);
+    sw_softmax(x + K, T, s);
     double c11 = 0;
     for (size_t k = 0; k < K; k++)
         for (size_t l = 0; l < K; l++)

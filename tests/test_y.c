@@ -214,7 +214,7 @@ static void simplex_follows_logits(void **state)
         /* The simplex start is softmax of the logit start. */
         for (size_t h = 0; h < 3; h++) {
             double s[16];
-            sw_y_softmax(xr + h * 19 + 3, 16, s);
+            sw_softmax(xr + h * 19 + 3, 16, s);
             assert_true(swt_max_rel(s, xs + h * 19 + 3, 16, 0) < 1e-15);
         }
         sw_traj ts = run(ms, xs, "rk8pd", 1e-10, 1000, 60, 0.1);
@@ -242,7 +242,7 @@ static void monte_carlo_loss(const sw_model *m, const double *x, size_t N, doubl
     const double *A = sw_y_features(m);
     double s[3][16], X[16][4];
     for (size_t h = 0; h < H; h++)
-        sw_y_softmax(x + h * stride + dd, T, s[h]);
+        sw_softmax(x + h * stride + dd, T, s[h]);
     gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
     gsl_rng_set(r, 2024);
     double sum = 0, sum2 = 0;

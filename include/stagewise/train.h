@@ -24,6 +24,7 @@
 #include <gsl/gsl_rng.h>
 
 #include "stagewise/error.h"
+#include "stagewise/softmax.h"
 #include "stagewise/system.h"
 
 typedef struct sw_learner sw_learner;
@@ -144,11 +145,5 @@ void sw_trainer_free(sw_trainer *tr);
  * the loss or the parameters stopped being finite. */
 int sw_train_run(sw_trainer *tr, double *theta, sw_train_output out, void *user,
                  sw_train_stats *st, sw_err *e);
-
-/* Softmax of n logits with the maximum subtracted; returns log of the
- * normaliser (log-sum-exp).  Shared by the tasks. */
-double sw_softmax(const double *a, size_t n, double *s);
-/* g <- J(s) g = s * (g - <s, g>), the chain rule through a softmax. */
-void sw_softmax_backward(const double *s, size_t n, double *g);
 
 #endif

@@ -1,0 +1,15 @@
+/* Softmax, shared by the systems and the trainer. */
+#ifndef STAGEWISE_SOFTMAX_H
+#define STAGEWISE_SOFTMAX_H
+
+#include <stddef.h>
+
+/* s = softmax(a) over n entries, computed with the maximum subtracted so no
+ * exponential overflows; s may alias a.  Returns the log of the normaliser
+ * (log-sum-exp), which cross-entropies need. */
+double sw_softmax(const double *a, size_t n, double *s);
+
+/* g <- J(s) g = s * (g - <s, g>): the chain rule through a softmax. */
+void sw_softmax_backward(const double *s, size_t n, double *g);
+
+#endif
