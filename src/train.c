@@ -153,8 +153,8 @@ int sw_train_opts_set(sw_train_opts *o, const char *name, const char *value, sw_
                        value);
     }
     if (strcmp(name, "lr") == 0) {
-        int rc = sw_parse_real_in(value, "lr", 0, 1e6, &o->lr, e);
-        if (rc == SW_OK && !(o->lr > 0))
+        int rc = sw_parse_real(value, "lr", &o->lr, e);
+        if (rc == SW_OK && !(o->lr > 0 && o->lr <= 1e6))
             rc = sw_fail(e, SW_EINPUT, "lr: %s is out of range (0, 1e6]", value);
         return rc;
     }
