@@ -5,6 +5,8 @@
 #   Z full:    400 points of z-full (d = 2..21 x T = 8..512), plateau time.
 #   Y msbdf:   100 points of y-reduced (gamma x sigma, 10 x 10), the three
 #              transition times (level:1..3) with msbdf, as the docs run them.
+#   Y bdf:     the same grid with stagewise's own BDF (structured Newton solves,
+#              no BLAS, so no lock for the threads to share).
 #   Y rk8pd:   100 points of y-reduced on a milder grid (gamma <= 2.5), where
 #              the explicit default stepper is fine: no linear algebra.
 # Two numbers per run: "loop", the points' own time as the sweep reports it
@@ -26,6 +28,7 @@ zr=(z-reduced d=4:1024:20:log T=16:16384:20:log --measure plateau --predict --t-
 zf=(z-full d=2:21:20 T=8:512:20:log sigma=0.01 --measure plateau --t-end 1e6)
 levels=(--measure level:1 --measure level:2 --measure level:3 --t-end 1e7)
 ym=(y-reduced gamma=1.25:8:10:log sigma=1e-4:1e-1:10:log "${levels[@]}" --solver msbdf)
+yb=(y-reduced gamma=1.25:8:10:log sigma=1e-4:1e-1:10:log "${levels[@]}" --solver bdf)
 yr=(y-reduced gamma=1.25:2.5:10:log sigma=1e-2:1e-1:10:log "${levels[@]}")
 
 # "LOOP WALL": the best of each over the repeats, in seconds.
@@ -62,4 +65,5 @@ echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 report "Z reduced" 400 "${zr[@]}"
 report "Z full" 400 "${zf[@]}"
 report "Y msbdf" 100 "${ym[@]}"
+report "Y bdf" 100 "${yb[@]}"
 report "Y rk8pd" 100 "${yr[@]}"
