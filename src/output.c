@@ -170,15 +170,20 @@ int sw_json_write(const char *path, json_object *obj, sw_err *e)
     return sw_outfile_commit(&f, e);
 }
 
-char *sw_meta_path_for(const char *csv_path)
+char *sw_path_derived(const char *csv_path, const char *ext)
 {
     size_t len = strlen(csv_path);
-    char *p = malloc(len + 6);
-    if (!p)
-        return NULL;
-    memcpy(p, csv_path, len + 1);
-    if (len >= 4 && strcmp(p + len - 4, ".csv") == 0)
-        p[len - 4] = '\0';
-    strcat(p, ".json");
+    if (len >= 4 && strcmp(csv_path + len - 4, ".csv") == 0)
+        len -= 4;
+    char *p = malloc(len + strlen(ext) + 1);
+    if (p) {
+        memcpy(p, csv_path, len);
+        strcpy(p + len, ext);
+    }
     return p;
+}
+
+char *sw_meta_path_for(const char *csv_path)
+{
+    return sw_path_derived(csv_path, ".json");
 }

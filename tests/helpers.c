@@ -132,27 +132,31 @@ void swt_csv_free(swt_csv *c)
     memset(c, 0, sizeof *c);
 }
 
+void swt_kv_split(swt_kv *kv, va_list ap)
+{
+    kv->n = 0;
+    for (const char *w; (w = va_arg(ap, const char *)) && kv->n < 64; kv->n++) {
+        snprintf(kv->store[kv->n], sizeof kv->store[kv->n], "%s", w);
+        char *eq = strchr(kv->store[kv->n], '=');
+        assert_non_null(eq);
+        *eq = '\0';
+        kv->keys[kv->n] = kv->store[kv->n];
+        kv->vals[kv->n] = eq + 1;
+    }
+}
+
 sw_model *swt_model(const char *system, ...)
 {
     const sw_system *sys = sw_system_find(system);
     assert_non_null(sys);
-    const char *keys[64], *vals[64];
-    char store[64][128];
-    size_t n = 0;
+    swt_kv kv;
     va_list ap;
     va_start(ap, system);
-    for (const char *w; (w = va_arg(ap, const char *)) && n < 64; n++) {
-        snprintf(store[n], sizeof store[n], "%s", w);
-        char *eq = strchr(store[n], '=');
-        assert_non_null(eq);
-        *eq = '\0';
-        keys[n] = store[n];
-        vals[n] = eq + 1;
-    }
+    swt_kv_split(&kv, ap);
     va_end(ap);
     sw_model *m = NULL;
     sw_err e = {{0}};
-    int rc = sw_model_alloc(sys, n, keys, vals, &m, &e);
+    int rc = sw_model_alloc(sys, kv.n, kv.keys, kv.vals, &m, &e);
     if (rc)
         fail_msg("model %s: %s", system, e.msg);
     return m;

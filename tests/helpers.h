@@ -2,6 +2,7 @@
 #ifndef SW_TEST_HELPERS_H
 #define SW_TEST_HELPERS_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 #include "stagewise/system.h"
@@ -27,6 +28,14 @@ void swt_csv_free(swt_csv *c);
 /* A fresh empty directory under the build's temporary area; caller frees. */
 char *swt_tmpdir(void);
 int swt_file_exists(const char *path);
+
+/* "k=v" words (a NULL-terminated va_list) split into keys and values. */
+typedef struct swt_kv {
+    size_t n;
+    const char *keys[64], *vals[64];
+    char store[64][128];
+} swt_kv;
+void swt_kv_split(swt_kv *kv, va_list ap);
 
 /* Model from "k=v" words (NULL-terminated), failing the test on error. */
 sw_model *swt_model(const char *system, ...);

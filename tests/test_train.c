@@ -23,23 +23,14 @@
 /* A learner from "k=v" words, NULL-terminated. */
 static sw_learner *learner(const sw_task *task, ...)
 {
-    const char *keys[32], *vals[32];
-    char store[32][64];
-    size_t n = 0;
+    swt_kv kv;
     va_list ap;
     va_start(ap, task);
-    for (const char *w; (w = va_arg(ap, const char *)) && n < 32; n++) {
-        snprintf(store[n], sizeof store[n], "%s", w);
-        char *eq = strchr(store[n], '=');
-        assert_non_null(eq);
-        *eq = '\0';
-        keys[n] = store[n];
-        vals[n] = eq + 1;
-    }
+    swt_kv_split(&kv, ap);
     va_end(ap);
     sw_learner *l = NULL;
     sw_err e = {{0}};
-    if (sw_learner_alloc(task, n, keys, vals, &l, &e))
+    if (sw_learner_alloc(task, kv.n, kv.keys, kv.vals, &l, &e))
         fail_msg("learner %s: %s", task->name, e.msg);
     return l;
 }

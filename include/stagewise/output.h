@@ -41,7 +41,10 @@ json_object *sw_json_real(double x);
 /* Writes obj (pretty-printed) atomically; takes no ownership. */
 int sw_json_write(const char *path, json_object *obj, sw_err *e);
 
-/* The metadata path that goes with a CSV path: FILE.csv -> FILE.json. */
+/* A path derived from a CSV path: FILE.csv -> FILE + ext (the .csv, if
+ * any, dropped).  sw_meta_path_for is the JSON beside it, FILE.json.
+ * Both allocate; NULL when out of memory. */
+char *sw_path_derived(const char *csv_path, const char *ext);
 char *sw_meta_path_for(const char *csv_path);
 
 #endif

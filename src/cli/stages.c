@@ -71,19 +71,6 @@ static size_t read_levels(const sw_table *tb, double *lv, size_t cap)
     return n;
 }
 
-static char *derived_path(const char *run)
-{
-    size_t n = strlen(run);
-    char *p = malloc(n + 16);
-    if (!p)
-        return NULL;
-    memcpy(p, run, n + 1);
-    if (n >= 4 && strcmp(p + n - 4, ".csv") == 0)
-        p[n - 4] = '\0';
-    strcat(p, ".stages.csv");
-    return p;
-}
-
 int sw_cmd_stages(int argc, char **argv)
 {
     if (sw_cli_wants_help(argc, argv)) {
@@ -138,7 +125,7 @@ int sw_cmd_stages(int argc, char **argv)
 
     double lv[64];
     size_t nlv = read_levels(&tb, lv, 64);
-    out = a.out ? strdup(a.out) : derived_path(run);
+    out = a.out ? strdup(a.out) : sw_path_derived(run, ".stages.csv");
     if (strcmp(out, "-") != 0)
         meta = sw_meta_path_for(out);
     if ((rc = sw_outfile_open(&f, out, &e)))
