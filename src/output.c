@@ -52,6 +52,8 @@ int sw_outfile_open(sw_outfile *f, const char *path, sw_err *e)
 int sw_outfile_commit(sw_outfile *f, sw_err *e)
 {
     if (!f->path) { /* standard output or a file written in place */
+        if (!f->fp) /* written by another process (a plot to a device) */
+            return SW_OK;
         int bad = fflush(f->fp) != 0 || ferror(f->fp);
         if (f->fp != stdout)
             bad |= fclose(f->fp) != 0;

@@ -109,6 +109,30 @@ static void bad_init_files(void **state)
     free(dir);
 }
 
+/* An init file on one line longer than any fixed buffer: 609 values. */
+static void long_init_line(void **state)
+{
+    (void)state;
+    char *dir = swt_tmpdir();
+    char st[600];
+    snprintf(st, sizeof st, "%s/one_line.txt", dir);
+    FILE *fp = fopen(st, "w");
+    assert_non_null(fp);
+    for (int i = 0; i < 609; i++)
+        fprintf(fp, "%s%.17g", i ? "," : "", 0.001 * i - 0.123456789012345);
+    fputc('\n', fp);
+    fclose(fp);
+    assert_int_equal(swt_run(NULL, NULL,
+                             "integrate y-reduced T=200 --init %s --t-end 1 --points 2 "
+                             "--out %s/r.csv --save-state %s/back.txt",
+                             st, dir, dir),
+                     0);
+    char cmd[700];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+    free(dir);
+}
+
 static void unwritable_output(void **state)
 {
     (void)state;
@@ -256,9 +280,20 @@ static void device_output_stays_a_device(void **state)
     assert_int_equal(swt_run(NULL, NULL, "integrate linear --t-end 1 --out /dev/null "
                                          "--meta /dev/null --save-state /dev/null"),
                      0);
+    char *dir = swt_tmpdir(), *err = NULL;
+    assert_int_equal(swt_run(NULL, NULL, "integrate linear --t-end 1 --out %s/r.csv", dir), 0);
+    assert_int_equal(swt_run(NULL, NULL, "plot stages %s/r.csv --out /dev/null", dir), 0);
+    /* gnuplot cannot draw to our standard output: refused, not crashed. */
+    assert_int_equal(swt_run(NULL, &err, "plot stages %s/r.csv --out -", dir), 2);
+    assert_non_null(strstr(err, "plot needs --out FILE.png"));
     struct stat st;
     assert_int_equal(stat("/dev/null", &st), 0);
     assert_true(S_ISCHR(st.st_mode));
+    char cmd[700];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+    free(err);
+    free(dir);
 }
 
 static void every_command_has_help(void **state)
@@ -282,6 +317,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(bad_input_exits_2_with_one_line),
         cmocka_unit_test(bad_init_files),
+        cmocka_unit_test(long_init_line),
         cmocka_unit_test(unwritable_output),
         cmocka_unit_test(numerical_failure_exits_3),
         cmocka_unit_test(metadata_records_statistics_and_events),

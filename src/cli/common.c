@@ -120,10 +120,11 @@ int sw_cli_init_state(const sw_model *m, const char *file, double *x, sw_err *e)
     FILE *fp = fopen(file, "r");
     if (!fp)
         return sw_fail(e, SW_EINPUT, "init: cannot read '%s': %s", file, strerror(errno));
-    size_t count = 0;
+    size_t count = 0, cap = 0;
     int rc = SW_OK;
-    char line[4096];
-    while (rc == SW_OK && fgets(line, sizeof line, fp)) {
+    /* getline: a state of any size may stand on one line. */
+    char *line = NULL;
+    while (rc == SW_OK && getline(&line, &cap, fp) != -1) {
         char *hash = strchr(line, '#');
         if (hash)
             *hash = '\0';
@@ -141,6 +142,7 @@ int sw_cli_init_state(const sw_model *m, const char *file, double *x, sw_err *e)
     }
     if (rc == SW_OK && ferror(fp))
         rc = sw_fail(e, SW_EINPUT, "init: cannot read '%s'", file);
+    free(line);
     fclose(fp);
     if (rc == SW_OK && count != m->dim)
         rc = sw_fail(e, SW_EINPUT, "init: '%s' has %zu values, system %s needs %zu", file, count,

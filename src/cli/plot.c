@@ -29,8 +29,9 @@ static const char help[] =
     "               group (a `train markov` CSV)\n"
     "The directory of scripts is $SW_PLOTS, else plots/ beside the build.\n";
 
-/* Where the figure scripts live: $SW_PLOTS, the source tree next to the
- * build directory, or the installed data directory. */
+/* Where the figure scripts live: $SW_PLOTS, plots/ next to the build
+ * directory, the source tree the build was configured from, or the
+ * installed data directory. */
 static int plots_dir(char *buf, size_t len)
 {
     const char *env = getenv("SW_PLOTS");
@@ -50,7 +51,13 @@ static int plots_dir(char *buf, size_t len)
         if (stat(buf, &st) == 0 && S_ISDIR(st.st_mode))
             return SW_OK;
     }
-    snprintf(buf, len, "%s", SW_DATADIR "/plots");
+    /* A build directory anywhere else still finds the scripts of the tree
+     * it was configured from, before the installed ones. */
+    struct stat st;
+    if (stat(SW_SOURCE_PLOTS, &st) == 0 && S_ISDIR(st.st_mode))
+        snprintf(buf, len, "%s", SW_SOURCE_PLOTS);
+    else
+        snprintf(buf, len, "%s", SW_DATADIR "/plots");
     return SW_OK;
 }
 
@@ -131,14 +138,16 @@ int sw_cmd_plot(int argc, char **argv)
     if (argc - first < 2)
         return sw_cli_die(SW_EINPUT, "plot needs a FIGURE and at least one INPUT.csv "
                                      "(figures: stages, competitive, escape, fit, markov)");
-    if (!out)
-        return sw_cli_die(SW_EINPUT, "plot needs --out FILE.png");
+    if (!out || strcmp(out, "-") == 0)
+        return sw_cli_die(SW_EINPUT, "plot needs --out FILE.png (a file: gnuplot cannot draw "
+                                     "to standard output here)");
     const char *fig = argv[first];
     char dir[4096], script[4200];
     plots_dir(dir, sizeof dir);
     snprintf(script, sizeof script, "%s/%s.gp", dir, fig);
     if (access(script, R_OK) != 0)
-        return sw_cli_die(SW_EINPUT, "unknown figure '%s' (no %s; figures: stages, "
+        return sw_cli_die(SW_EINPUT, "unknown figure '%s', or its script %s is missing "
+                                     "(figures: stages, "
                                      "competitive, escape, fit, markov)", fig, script);
 
     /* Every input must be a readable result before gnuplot sees it. */
@@ -168,6 +177,7 @@ int sw_cmd_plot(int argc, char **argv)
         (rc = gp_var(vars, sizeof vars, "levels", levels, &e)) ||
         (rc = sw_outfile_open(&f, out, &e)))
         return sw_cli_report(rc, &e);
+    /* gnuplot writes the file; a device is written in place (no tmp). */
     fclose(f.fp);
     f.fp = NULL;
     /* f.tmp is NULL when the destination is a device written in place. */
