@@ -156,3 +156,17 @@ const char *sw_table_meta(const sw_table *tb, const char *key)
             return tb->meta_val[k];
     return NULL;
 }
+
+size_t sw_table_levels(const sw_table *tb, double *lv, size_t cap)
+{
+    size_t n = 0;
+    for (; n < cap; n++) {
+        char key[32];
+        snprintf(key, sizeof key, "level_%zu", n);
+        const char *v = sw_table_meta(tb, key);
+        if (!v)
+            break;
+        lv[n] = strtod(v, NULL);
+    }
+    return n;
+}

@@ -14,7 +14,7 @@
 
 #include "helpers.h"
 
-static char *slurp(const char *path)
+char *swt_slurp(const char *path)
 {
     FILE *fp = fopen(path, "r");
     if (!fp)
@@ -56,11 +56,11 @@ int swt_run(char **out, char **err, const char *fmt, ...)
     char path[512];
     snprintf(path, sizeof path, "%s/out", dir);
     if (out)
-        *out = slurp(path);
+        *out = swt_slurp(path);
     unlink(path);
     snprintf(path, sizeof path, "%s/err", dir);
     if (err)
-        *err = slurp(path);
+        *err = swt_slurp(path);
     unlink(path);
     rmdir(dir);
     free(dir);
@@ -72,7 +72,7 @@ int swt_run(char **out, char **err, const char *fmt, ...)
 int swt_csv_read(const char *path, swt_csv *c)
 {
     memset(c, 0, sizeof *c);
-    char *text = slurp(path);
+    char *text = swt_slurp(path);
     if (!text)
         return -1;
     size_t cap = 0;

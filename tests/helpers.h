@@ -25,6 +25,9 @@ int swt_csv_col(const swt_csv *c, const char *name);
 double swt_csv_at(const swt_csv *c, size_t row, const char *name);
 void swt_csv_free(swt_csv *c);
 
+/* The whole file as a string (caller frees), or NULL if unreadable. */
+char *swt_slurp(const char *path);
+
 /* A fresh empty directory under the build's temporary area; caller frees. */
 char *swt_tmpdir(void);
 int swt_file_exists(const char *path);

@@ -13,19 +13,6 @@
 
 #include "helpers.h"
 
-static char *slurp(const char *path)
-{
-    FILE *fp = fopen(path, "r");
-    assert_non_null(fp);
-    fseek(fp, 0, SEEK_END);
-    long n = ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    buf[fread(buf, 1, (size_t)n, fp)] = '\0';
-    fclose(fp);
-    return buf;
-}
-
 static void quick_report_is_complete(void **state)
 {
     (void)state;
@@ -42,7 +29,7 @@ static void quick_report_is_complete(void **state)
 
     char path[600];
     snprintf(path, sizeof path, "%s/report.md", dir);
-    char *md = slurp(path);
+    char *md = swt_slurp(path);
     size_t found = 0;
     for (char *p = md; (p = strstr(p, "\n## ")); p++)
         found++;
@@ -89,7 +76,7 @@ static void quick_report_is_complete(void **state)
     assert_true(rows >= 20);
 
     snprintf(path, sizeof path, "%s/report.html", dir);
-    char *html = slurp(path);
+    char *html = swt_slurp(path);
     assert_non_null(strstr(html, "data:image/png;base64,"));
     free(html);
     free(md);

@@ -21,21 +21,6 @@
 #include "stagewise/stages.h"
 #include "stagewise/sweep.h"
 
-static char *slurp(const char *path)
-{
-    FILE *fp = fopen(path, "r");
-    if (!fp)
-        return NULL;
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *mem = open_memstream(&buf, &len);
-    for (int c; (c = fgetc(fp)) != EOF;)
-        fputc(c, mem);
-    fclose(mem);
-    fclose(fp);
-    return buf;
-}
-
 static void rm_rf(char *dir)
 {
     char cmd[600];
@@ -185,7 +170,7 @@ static void linear_measures_match_closed_forms(void **state)
     swt_csv c;
     assert_int_equal(swt_csv_read(out, &c), 0);
     assert_int_equal(c.rows, 12);
-    char *text = slurp(out);
+    char *text = swt_slurp(out);
     size_t unreached = 0;
     for (size_t i = 0; i < c.rows; i++) {
         double a = swt_csv_at(&c, i, "A");
@@ -340,7 +325,7 @@ static void one_and_two_threads_write_the_same_file(void **state)
     char p1[512], p2[512];
     snprintf(p1, sizeof p1, "%s/one.csv", dir);
     snprintf(p2, sizeof p2, "%s/two.csv", dir);
-    char *a = slurp(p1), *b = slurp(p2);
+    char *a = swt_slurp(p1), *b = swt_slurp(p2);
     assert_non_null(a);
     assert_non_null(b);
     assert_string_equal(a, b);
@@ -449,7 +434,7 @@ static void killed_sweep_resumes_to_the_same_file(void **state)
     for (size_t i = 0; i < N; i++)
         assert_true(swt_csv_at(&c, i, "point") == (double)i);
     swt_csv_free(&c);
-    char *a = slurp(part), *b = slurp(whole);
+    char *a = swt_slurp(part), *b = swt_slurp(whole);
     assert_string_equal(a, b);
     free(a);
     free(b);
@@ -467,7 +452,7 @@ static void a_different_sweep_is_refused(void **state)
     const char *base = "sweep linear n=1 b=0 --t-end 5";
     const char *same = "x0=1 A=-2:-1:5 --measure plateau";
     run_ok(0, "%s %s --out %s", base, same, out);
-    char *before = slurp(out);
+    char *before = swt_slurp(out);
     const char *other[] = {"x0=1 A=-2:-1:5 --measure plateau:0.25",
                            "x0=1 A=-2:-1:5 --measure plateau --rtol 1e-9",
                            "x0=1 A=-2:-1:5 --measure plateau --t-end 6",
@@ -482,12 +467,12 @@ static void a_different_sweep_is_refused(void **state)
         assert_non_null(strchr(err, '\n'));
         assert_true(strchr(err, '\n')[1] == '\0');
         free(err);
-        char *after = slurp(out);
+        char *after = swt_slurp(out);
         assert_string_equal(before, after);
         free(after);
     }
     run_ok(0, "%s %s --out %s", base, same, out);
-    char *again = slurp(out);
+    char *again = swt_slurp(out);
     assert_string_equal(before, again);
     free(again);
     free(before);
@@ -567,7 +552,7 @@ static void numerical_failure_is_recorded_not_fatal(void **state)
     assert_true(fabs(swt_csv_at(&c, 1, "final_x_1") / exp(49.5 * 10) - 1) < 1e-6);
     assert_true(isnan(swt_csv_at(&c, 2, "final_x_1")));
     assert_true(swt_csv_at(&c, 2, "status") == 2);
-    char *text = slurp(out);
+    char *text = swt_slurp(out);
     const char *line = strstr(text, "# failure_2 = final_x_1: ");
     assert_non_null(line);
     assert_non_null(strstr(line, "t = "));
@@ -592,7 +577,8 @@ static void predict_gives_the_start_eigenvalue(void **state)
     assert_int_equal(swt_csv_read(out, &c), 0);
     double lp = swt_csv_at(&c, 0, "lambda_plus");
     assert_true(fabs(lp / 0.00341796875 - 1) < 1e-12);
-    assert_true(fabs(swt_csv_at(&c, 0, "t_scale") * lp - 1) < 1e-15);
+    /* 1/lambda+ = 2048/7 exactly (models.md's example). */
+    assert_true(fabs(swt_csv_at(&c, 0, "t_scale") / (2048.0 / 7.0) - 1) < 1e-12);
     swt_csv_free(&c);
     rm_rf(dir);
 }

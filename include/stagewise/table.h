@@ -29,6 +29,9 @@ int sw_table_col(const sw_table *tb, const char *name);
 int sw_table_need(const sw_table *tb, const char *name, const char *path, int *col, sw_err *e);
 /* Provenance value of key, or NULL. */
 const char *sw_table_meta(const sw_table *tb, const char *key);
+/* The theoretical plateau levels the run recorded (`# level_j = ...`, in
+ * order from j = 0), at most cap of them; returns how many. */
+size_t sw_table_levels(const sw_table *tb, double *lv, size_t cap);
 
 static inline double sw_table_at(const sw_table *tb, size_t row, int col)
 {

@@ -29,6 +29,11 @@ int sw_cli_model(const sw_system *sys, const char *preset, int n, char *const *w
  * commas; '#' starts a comment. */
 int sw_cli_init_state(const sw_model *m, const char *file, double *x, sw_err *e);
 
+/* Writes x in the format sw_cli_init_state reads: one value per line,
+ * named in a comment, after an optional `# header` line. */
+int sw_cli_write_state(const char *path, const sw_model *m, const double *x, const char *header,
+                       sw_err *e);
+
 /* Integration options, as getopt_long entries and their handler. */
 enum {
     SW_OPT_SOLVER = 1000,
@@ -83,8 +88,6 @@ void sw_cli_ode_default(sw_cli_ode *c);
 /* Handles one integration option: SW_OK, SW_EINPUT with e set, or -1 if
  * opt is not an integration option. */
 int sw_cli_ode_option(sw_cli_ode *c, int opt, const char *arg, sw_err *e);
-/* After the model exists: parses --until against its observables. */
-int sw_cli_ode_finish(sw_cli_ode *c, const sw_model *m, sw_err *e);
 /* The usual start of a command on a system: SYSTEM is argv[first], its
  * KEY=VALUE words follow; builds the model (with c->preset) and finishes
  * the integration options against it. */

@@ -9,6 +9,7 @@
 #include <ini.h>
 
 #include "cli.h"
+#include "stagewise/output.h"
 
 int sw_cli_report(int code, const sw_err *e)
 {
@@ -150,6 +151,20 @@ int sw_cli_init_state(const sw_model *m, const char *file, double *x, sw_err *e)
     return rc;
 }
 
+int sw_cli_write_state(const char *path, const sw_model *m, const double *x, const char *header,
+                       sw_err *e)
+{
+    sw_outfile f;
+    int rc = sw_outfile_open(&f, path, e);
+    if (rc)
+        return rc;
+    if (header)
+        fprintf(f.fp, "# %s\n", header);
+    for (size_t i = 0; i < m->dim; i++)
+        fprintf(f.fp, "%.17g  # %s\n", x[i], m->state_names[i]);
+    return sw_outfile_commit(&f, e);
+}
+
 void sw_cli_ode_default(sw_cli_ode *c)
 {
     memset(c, 0, sizeof *c);
@@ -205,7 +220,8 @@ int sw_cli_ode_option(sw_cli_ode *c, int opt, const char *arg, sw_err *e)
     }
 }
 
-int sw_cli_ode_finish(sw_cli_ode *c, const sw_model *m, sw_err *e)
+/* After the model exists: parses --until against its observables. */
+static int ode_finish(sw_cli_ode *c, const sw_model *m, sw_err *e)
 {
     int rc = sw_ode_opts_check(&c->o, e);
     if (rc == SW_OK && c->until)
@@ -239,7 +255,7 @@ int sw_cli_ode_model(int argc, char **argv, int first, sw_cli_ode *c, sw_model *
     if ((rc = sw_cli_system(argv[first], &sys, e)) ||
         (rc = sw_cli_model(sys, c->preset, argc - first - 1, argv + first + 1, m, e)))
         return rc;
-    return sw_cli_ode_finish(c, *m, e);
+    return ode_finish(c, *m, e);
 }
 
 int sw_cli_wants_help(int argc, char **argv)

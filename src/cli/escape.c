@@ -310,13 +310,17 @@ static int write_results(const char *path, const sw_model *m, const struct args 
                                    sw_json_real(laws[SW_ESCAPE_LOG].fit.p[1] * lp));
         rc = sw_json_write(meta, o, e);
         json_object_put(o);
-        free(meta);
         if (rc) {
+            free(meta);
             sw_outfile_abort(&f);
             return rc;
         }
     }
-    return sw_outfile_commit(&f, e);
+    rc = sw_outfile_commit(&f, e);
+    if (rc && meta)
+        remove(meta); /* keep the pair whole: no metadata without its data */
+    free(meta);
+    return rc;
 }
 
 int sw_cmd_escape(int argc, char **argv)

@@ -73,19 +73,6 @@ static json_object *metadata(const sw_model *m, const sw_cli_ode *c, const sw_od
     return o;
 }
 
-/* One value per line, named in a comment, so the file documents itself and
- * --init reads it back unchanged. */
-static int write_state(const char *path, const sw_model *m, const double *x, sw_err *e)
-{
-    sw_outfile f;
-    int rc = sw_outfile_open(&f, path, e);
-    if (rc)
-        return rc;
-    for (size_t i = 0; i < m->dim; i++)
-        fprintf(f.fp, "%.17g  # %s\n", x[i], m->state_names[i]);
-    return sw_outfile_commit(&f, e);
-}
-
 struct args {
     sw_cli_ode c;
     const char *out, *meta, *save;
@@ -168,8 +155,6 @@ int sw_cmd_integrate(int argc, char **argv)
     sw_progress_end(&sink.bar);
     if (rc)
         goto out;
-    if (a.save && (rc = write_state(a.save, m, x, &e)))
-        goto out;
     if (meta_path) {
         json_object *meta = metadata(m, &a.c, &st, wall);
         rc = sw_json_write(meta_path, meta, &e);
@@ -180,6 +165,9 @@ int sw_cmd_integrate(int argc, char **argv)
     rc = sw_outfile_commit(&csv, &e);
     if (rc && meta_path)
         remove(meta_path); /* keep the pair whole: no metadata without its data */
+    /* Last, so a failure before it cannot leave a state without its run. */
+    if (!rc && a.save)
+        rc = sw_cli_write_state(a.save, m, x, NULL, &e);
     if (!rc && st.event_hit)
         fprintf(stderr, "stagewise: %s reached at t = %.17g\n", a.c.o.until.text, st.event_t);
 out:

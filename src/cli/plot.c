@@ -99,19 +99,14 @@ static int is_kl(const char *name)
     return strncmp(name, "kl_", 3) == 0 && name[3] >= '0' && name[3] <= '9';
 }
 
-/* The provenance levels L_j of a run, space-separated. */
+/* The run's theoretical levels L_j, space-separated, for the guides. */
 static void levels_of(const sw_table *tb, char *buf, size_t len)
 {
-    size_t used = 0;
+    double lv[64];
+    size_t n = sw_table_levels(tb, lv, 64), used = 0;
     buf[0] = '\0';
-    for (size_t j = 0; used < len; j++) {
-        char key[32];
-        snprintf(key, sizeof key, "level_%zu", j);
-        const char *v = sw_table_meta(tb, key);
-        if (!v)
-            break;
-        used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? " " : "", v);
-    }
+    for (size_t j = 0; j < n && used < len; j++)
+        used += (size_t)snprintf(buf + used, len - used, "%s%.17g", j ? " " : "", lv[j]);
 }
 
 static int on_option(int opt, const char *arg, void *ctx, sw_err *e)

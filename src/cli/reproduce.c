@@ -46,8 +46,14 @@ static const char *S(repro *c, const char *fmt, ...)
         s = NULL;
     va_end(ap);
     if (c->n_strs == c->cap_strs) {
-        c->cap_strs = c->cap_strs ? 2 * c->cap_strs : 64;
-        c->strs = realloc(c->strs, c->cap_strs * sizeof *c->strs);
+        size_t cap = c->cap_strs ? 2 * c->cap_strs : 64;
+        char **grown = realloc(c->strs, cap * sizeof *grown);
+        if (!grown) { /* out of memory: the string is lost, the run goes on */
+            free(s);
+            return "";
+        }
+        c->strs = grown;
+        c->cap_strs = cap;
     }
     c->strs[c->n_strs++] = s;
     return s ? s : "";

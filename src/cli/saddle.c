@@ -68,19 +68,6 @@ static int on_option(int opt, const char *arg, void *ctx, sw_err *e)
     return sw_cli_ode_option(&a->c, opt, arg, e);
 }
 
-static int write_state(const char *path, const sw_model *m, const double *x, const char *what,
-                       sw_err *e)
-{
-    sw_outfile f;
-    int rc = sw_outfile_open(&f, path, e);
-    if (rc)
-        return rc;
-    fprintf(f.fp, "# %s of %s, from `stagewise saddle` %s\n", what, m->sys->name, SW_VERSION);
-    for (size_t i = 0; i < m->dim; i++)
-        fprintf(f.fp, "%.17g  # %s\n", x[i], m->state_names[i]);
-    return sw_outfile_commit(&f, e);
-}
-
 static json_object *report_json(const sw_model *m, const struct args *a, const sw_saddle *r,
                                 const char *outcome, const char *where, const double *x,
                                 const sw_point_info *info, const sw_spectrum *sp)
@@ -204,7 +191,10 @@ int sw_cmd_saddle(int argc, char **argv)
     if ((rc = sw_spectrum_eval(m, x, 0, a.zero_rel, &sp, &e)))
         goto out;
     sw_cli_spectrum_print(stdout, m, &sp);
-    if (a.out && (rc = write_state(a.out, m, x, r.finite ? "fixed point" : "slowest point", &e)))
+    if (a.out && (rc = sw_cli_write_state(a.out, m, x,
+                                          r.finite ? "fixed point, from `stagewise saddle`"
+                                                   : "slowest point, from `stagewise saddle`",
+                                          &e)))
         goto out;
     if (a.json) {
         json_object *o = report_json(m, &a, &r, outcome, where, x, &info, &sp);

@@ -57,20 +57,6 @@ static double nearest_level(const double *lv, size_t n, double x, size_t *j)
     return best;
 }
 
-static size_t read_levels(const sw_table *tb, double *lv, size_t cap)
-{
-    size_t n = 0;
-    for (; n < cap; n++) {
-        char key[32];
-        snprintf(key, sizeof key, "level_%zu", n);
-        const char *v = sw_table_meta(tb, key);
-        if (!v)
-            break;
-        lv[n] = strtod(v, NULL);
-    }
-    return n;
-}
-
 int sw_cmd_stages(int argc, char **argv)
 {
     if (sw_cli_wants_help(argc, argv)) {
@@ -124,7 +110,7 @@ int sw_cmd_stages(int argc, char **argv)
         goto done;
 
     double lv[64];
-    size_t nlv = read_levels(&tb, lv, 64);
+    size_t nlv = sw_table_levels(&tb, lv, 64);
     out = a.out ? strdup(a.out) : sw_path_derived(run, ".stages.csv");
     if (strcmp(out, "-") != 0)
         meta = sw_meta_path_for(out);
