@@ -300,7 +300,7 @@ struct transverse {
     double *x, *J, *A, *work;
     sw_eigen *ev;
     FILE *fp;
-    int failed;
+    int rc; /* a row's failure, its message in e */
     sw_err *e;
     sw_progress bar;
     double t_end;
@@ -310,16 +310,17 @@ static int transverse_row(double t, const double *xc, void *user)
 {
     struct transverse *tv = user;
     size_t R = tv->hs.roles, n = tv->full->dim;
-    if (sw_heads_lift(&tv->hs, tv->coupled, xc, tv->x, tv->e) ||
-        sw_jacobian_eval(tv->full, tv->x, tv->J, tv->work)) {
-        tv->failed = 1;
+    if ((tv->rc = sw_heads_lift(&tv->hs, tv->coupled, xc, tv->x, tv->e)))
+        return 1;
+    if (sw_jacobian_eval(tv->full, tv->x, tv->J, tv->work)) {
+        tv->rc = sw_fail(tv->e, SW_ENUMERIC,
+                         "the Jacobian of %s could not be evaluated at t = %.17g",
+                         tv->full->sys->name, t);
         return 1;
     }
     sw_heads_transverse(&tv->hs, tv->J, n, tv->A);
-    if (sw_eigen_general(tv->ev, tv->A, tv->e)) {
-        tv->failed = 1;
+    if ((tv->rc = sw_eigen_general(tv->ev, tv->A, tv->e)))
         return 1;
-    }
     fprintf(tv->fp, "%.17g,%.17g", t, tv->coupled->sys->loss(tv->coupled, xc));
     for (size_t j = 0; j < R; j++)
         fprintf(tv->fp, ",%.17g", tv->ev->re[j]);
@@ -374,8 +375,9 @@ static int transverse(sw_model *coupled, sw_model *full, struct args *a, sw_err 
     sw_progress_begin(&tv.bar, "transverse");
     rc = sw_ode_run(ode, xc, transverse_row, &tv, &st, e);
     sw_progress_end(&tv.bar);
-    if (rc == SW_OK && tv.failed)
-        rc = sw_fail(e, SW_ENUMERIC, "transverse spectrum failed near t = %.17g", st.t_final);
+    /* A failed row left its own code and message. */
+    if (rc == SW_OK && tv.rc)
+        rc = tv.rc;
     if (rc == SW_OK)
         rc = sw_outfile_commit(&f, e);
 out:
