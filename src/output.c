@@ -33,8 +33,16 @@ int sw_outfile_open(sw_outfile *f, const char *path, sw_err *e)
     }
     snprintf(f->tmp, len, "%s.tmp.XXXXXX", path);
     int fd = mkstemp(f->tmp);
+    /* mkstemp creates 0600; a result file gets the usual 0666 & ~umask. */
+    mode_t mask = umask(0);
+    umask(mask);
+    if (fd >= 0 && fchmod(fd, 0666 & ~mask) != 0) {
+        close(fd);
+        fd = -1;
+    }
     if (fd < 0) {
         int err = errno;
+        unlink(f->tmp); /* created if only fchmod failed */
         free(f->tmp);
         f->tmp = NULL;
         sw_outfile_abort(f);
@@ -105,9 +113,14 @@ void sw_csv_model_provenance(FILE *fp, const sw_model *m)
     sw_csv_provenance(fp, "stagewise", "%s", SW_VERSION);
     sw_csv_provenance(fp, "system", "%s", m->sys->name);
     for (size_t i = 0; i < m->sys->n_params; i++) {
-        char buf[1024];
-        sw_value_format(&m->pv[i], buf, sizeof buf);
+        /* Sized for the whole list: provenance must read back exactly. */
+        size_t len = 26 * m->pv[i].n + 1;
+        char *buf = malloc(len);
+        if (!buf)
+            continue;
+        sw_value_format(&m->pv[i], buf, len);
         sw_csv_provenance(fp, m->sys->params[i].name, "%s", buf);
+        free(buf);
     }
     for (size_t i = 0; i < m->n_levels; i++) {
         char key[32];

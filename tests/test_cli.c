@@ -296,6 +296,47 @@ static void device_output_stays_a_device(void **state)
     free(dir);
 }
 
+/* Result files get 0666 & ~umask like any tool's output, and a long list
+ * parameter reads back whole from the CSV provenance. */
+static void result_files_are_readable_and_whole(void **state)
+{
+    (void)state;
+    char *dir = swt_tmpdir(), A[2048] = "";
+    double want[64];
+    for (int i = 0; i < 64; i++) {
+        want[i] = i % 9 == 0 ? -1.0 - 1e-3 * i : 1e-3 * i;
+        snprintf(A + strlen(A), sizeof A - strlen(A), "%s%.17g", i ? "," : "", want[i]);
+    }
+    mode_t old = umask(022);
+    assert_int_equal(swt_run(NULL, NULL,
+                             "integrate linear n=8 A=%s b=0,0,0,0,0,0,0,0 x0=1,1,1,1,1,1,1,1 "
+                             "--t-end 0.1 --out %s/r.csv",
+                             A, dir),
+                     0);
+    umask(old);
+    char path[600];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/r.csv", dir);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0644);
+    char *text = swt_slurp(path), *line = strstr(text, "# A = ");
+    assert_non_null(line);
+    char *end = strchr(line, '\n');
+    *end = '\0';
+    /* Every one of the 64 values, exactly (17 digits round-trip). */
+    char *p = line + 6;
+    for (int i = 0; i < 64; i++) {
+        assert_true(strtod(p, &p) == want[i]);
+        assert_true(*p == (i < 63 ? ',' : '\0'));
+        p++;
+    }
+    free(text);
+    char cmd[700];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+    free(dir);
+}
+
 static void every_command_has_help(void **state)
 {
     (void)state;
@@ -324,6 +365,7 @@ int main(void)
         cmocka_unit_test(preset_then_command_line),
         cmocka_unit_test(saved_state_continues_the_run),
         cmocka_unit_test(device_output_stays_a_device),
+        cmocka_unit_test(result_files_are_readable_and_whole),
         cmocka_unit_test(every_command_has_help),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
