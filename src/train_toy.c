@@ -50,6 +50,9 @@ static void toy_sample(const sw_learner *l, gsl_rng *r, size_t n, void *dst)
             X[k] = gsl_ran_gaussian(r, 1.0);
         cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)d, (int)d, 1.0, z->Ws, (int)d, X, 1, 0.0,
                     y, 1);
+        if (l->noise > 0)
+            for (size_t c = 0; c < d; c++)
+                y[c] += gsl_ran_gaussian(r, l->noise);
     }
 }
 

@@ -439,6 +439,11 @@ static int zf_setup(sw_model *m, sw_err *e)
     double sigma = sw_model_get(m, "sigma");
     for (size_t t = 0; t < T; t++)
         z->a0[t] = sigma > 0 ? gsl_ran_flat(r, -sigma, sigma) : 0;
+    /* Tied copies are one logit: its B positions start, and then move,
+     * together (the rhs gives them one summed rate). */
+    if (sw_model_get(m, "tied") != 0)
+        for (size_t t = 1; t < z->B; t++)
+            z->a0[t] = z->a0[0];
     gsl_rng_free(r);
     if (rc)
         return rc;

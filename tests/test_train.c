@@ -214,6 +214,11 @@ static void toy_samples_give_population_gradient(void **state)
         check_population(l, 50, 400, 0);
         sw_learner_free(l);
     }
+    /* Noise on y adds (1/2d) d noise^2 = noise^2 / 2 to the toy's loss. */
+    sw_learner *l = learner(&sw_task_toy, "d=4", "T=6", "B=2", "p=0.4", NULL);
+    l->noise = 0.5;
+    check_population(l, 50, 400, 0.25 / 2);
+    sw_learner_free(l);
 }
 
 /* The toy's x*: xbar with probability p (a binomial count within 4

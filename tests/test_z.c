@@ -534,9 +534,36 @@ static void bad_input(void **state)
         }
 }
 
+/* Tied copies are one logit: with a random start (sigma > 0) its B
+ * positions start equal and stay equal along the flow. */
+static void tied_logits_start_and_stay_equal(void **state)
+{
+    (void)state;
+    sw_model *m = swt_model("z-full", "d=4", "T=8", "B=3", "tied=1", "sigma=1", NULL);
+    double *x = malloc(m->dim * sizeof *x);
+    m->sys->init(m, x);
+    size_t a = 16; /* logits follow the 4 x 4 W */
+    assert_true(x[a] == x[a + 1] && x[a] == x[a + 2]);
+    assert_true(x[a] != x[a + 3]);
+    sw_ode_opts o;
+    sw_ode_opts_default(&o);
+    o.t_end = 100;
+    sw_err e;
+    sw_ode *w = sw_ode_alloc(m, &o, &e);
+    sw_ode_stats st;
+    assert_int_equal(sw_ode_run(w, x, NULL, NULL, &st, &e), SW_OK);
+    assert_true(fabs(x[a + 1] - x[a]) <= 1e-12 * fabs(x[a]));
+    assert_true(fabs(x[a + 2] - x[a]) <= 1e-12 * fabs(x[a]));
+    assert_true(fabs(x[a]) > 1); /* the shared logit moved */
+    sw_ode_free(w);
+    free(x);
+    sw_model_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(tied_logits_start_and_stay_equal),
         cmocka_unit_test(reduced_jacobian_matches_fd),
         cmocka_unit_test(start_jacobian_is_closed_form),
         cmocka_unit_test(lambda_plus_leading_order),
