@@ -15,14 +15,13 @@
 static const struct {
     const char *name;
     const gsl_odeiv2_step_type **type;
-    int uses_jac;
 } solvers[] = {
-    {"rk2", &gsl_odeiv2_step_rk2, 0},       {"rk4", &gsl_odeiv2_step_rk4, 0},
-    {"rkf45", &gsl_odeiv2_step_rkf45, 0},   {"rkck", &gsl_odeiv2_step_rkck, 0},
-    {"rk8pd", &gsl_odeiv2_step_rk8pd, 0},   {"rk1imp", &gsl_odeiv2_step_rk1imp, 1},
-    {"rk2imp", &gsl_odeiv2_step_rk2imp, 1}, {"rk4imp", &gsl_odeiv2_step_rk4imp, 1},
-    {"bsimp", &gsl_odeiv2_step_bsimp, 1},   {"msadams", &gsl_odeiv2_step_msadams, 0},
-    {"msbdf", &gsl_odeiv2_step_msbdf, 1},   {"bdf", NULL, 1},
+    {"rk2", &gsl_odeiv2_step_rk2},       {"rk4", &gsl_odeiv2_step_rk4},
+    {"rkf45", &gsl_odeiv2_step_rkf45},   {"rkck", &gsl_odeiv2_step_rkck},
+    {"rk8pd", &gsl_odeiv2_step_rk8pd},   {"rk1imp", &gsl_odeiv2_step_rk1imp},
+    {"rk2imp", &gsl_odeiv2_step_rk2imp}, {"rk4imp", &gsl_odeiv2_step_rk4imp},
+    {"bsimp", &gsl_odeiv2_step_bsimp},   {"msadams", &gsl_odeiv2_step_msadams},
+    {"msbdf", &gsl_odeiv2_step_msbdf},   {"bdf", NULL},
 };
 #define N_SOLVERS (sizeof solvers / sizeof solvers[0])
 
@@ -42,12 +41,6 @@ const char *sw_ode_solver_names(void)
 int sw_ode_solver_known(const char *name)
 {
     return solver_index(name) >= 0;
-}
-
-int sw_ode_solver_uses_jac(const char *name)
-{
-    int i = solver_index(name);
-    return i >= 0 && solvers[i].uses_jac;
 }
 
 void sw_ode_opts_default(sw_ode_opts *o)
@@ -359,7 +352,9 @@ int sw_ode_run(sw_ode *w, double *x, sw_ode_output out, void *user, sw_ode_stats
         /* Grid times this step reached (only those before the event). */
         for (; i < np && (fired ? w->grid[i] < st->event_t : w->grid[i] <= t); i++) {
             const double *xi = x;
-            if (w->grid[i] != t) {
+            /* GSL's steppers stop exactly on each grid time; only the BDF
+             * steps past them and interpolates back. */
+            if (w->bdf && w->grid[i] != t) {
                 sw_bdf_eval(w->bdf, w->grid[i], w->xe);
                 xi = w->xe;
             }

@@ -56,6 +56,11 @@ int sw_crosscheck_run(sw_model *ode, sw_learner *l, const sw_train_opts *o,
     if (o->steps % every)
         return sw_fail(e, SW_EINPUT, "eval-every: %zu does not divide steps = %zu (the ODE "
                        "output grid must hit every evaluation)", every, o->steps);
+    /* Bad training options are the user's (exit 2), found before any work;
+     * after this a failed sw_trainer_alloc can only be memory. */
+    int bad = sw_train_opts_check(o, l, e);
+    if (bad)
+        return bad;
     const sw_model *tm = l->m;
     res->cols = 1 + ode->n_obs;
     struct cc c = {.ode = ode, .l = l, .every = every, .row = row, .user = user, .res = res,

@@ -45,8 +45,6 @@ int sw_ode_opts_check(const sw_ode_opts *o, sw_err *e);
 /* Comma-separated stepper names, and whether name is one of them. */
 const char *sw_ode_solver_names(void);
 int sw_ode_solver_known(const char *name);
-/* Whether the stepper evaluates the Jacobian. */
-int sw_ode_solver_uses_jac(const char *name);
 
 typedef struct sw_ode_stats {
     unsigned long steps;
