@@ -139,68 +139,31 @@ static const char *jstr(repro *c, const char *file, const char *ptr)
     return s;
 }
 
-/* The last value of a CSV column. */
-static double last_value(const char *file, const char *col)
-{
-    sw_table tb;
-    sw_err e;
-    double x = NAN;
-    if (sw_table_read(file, &tb, &e) == 0) {
-        int k = sw_table_col(&tb, col);
-        if (k >= 0 && tb.rows)
-            x = sw_table_at(&tb, tb.rows - 1, k);
-        sw_table_free(&tb);
-    }
-    return x;
-}
+typedef enum { PICK_LAST, PICK_MAX, PICK_AT_MIN, PICK_FIRST_BELOW } pick_how;
 
-/* Over the rows of a CSV: the largest value of a column, the value of
- * column `col` where column `by` is smallest, and the first time a column
- * falls to a threshold.  NAN when absent. */
-static double column_max(const char *file, const char *col)
-{
-    sw_table tb;
-    sw_err e;
-    double x = NAN;
-    if (sw_table_read(file, &tb, &e) == 0) {
-        int k = sw_table_col(&tb, col);
-        for (size_t i = 0; k >= 0 && i < tb.rows; i++)
-            if (!(sw_table_at(&tb, i, k) <= x))
-                x = sw_table_at(&tb, i, k);
-        sw_table_free(&tb);
-    }
-    return x;
-}
-
-static double at_min_of(const char *file, const char *by, const char *col)
+/* A value of column `col` over the rows of a CSV: the last, the largest,
+ * the one in the row where column `by` is smallest, or the one in the
+ * first row where `by` has fallen to thr.  NAN when absent. */
+static double csv_pick(const char *file, const char *col, pick_how how, const char *by,
+                       double thr)
 {
     sw_table tb;
     sw_err e;
     double x = NAN, best = INFINITY;
-    if (sw_table_read(file, &tb, &e) == 0) {
-        int kb = sw_table_col(&tb, by), kc = sw_table_col(&tb, col);
-        for (size_t i = 0; kb >= 0 && kc >= 0 && i < tb.rows; i++)
-            if (sw_table_at(&tb, i, kb) < best) {
-                best = sw_table_at(&tb, i, kb);
-                x = sw_table_at(&tb, i, kc);
-            }
-        sw_table_free(&tb);
+    if (sw_table_read(file, &tb, &e))
+        return NAN;
+    int kc = sw_table_col(&tb, col), kb = by ? sw_table_col(&tb, by) : kc;
+    for (size_t i = 0; kc >= 0 && kb >= 0 && i < tb.rows; i++) {
+        double v = sw_table_at(&tb, i, kc), b = sw_table_at(&tb, i, kb);
+        if (how == PICK_LAST || (how == PICK_MAX && !(v <= x)) ||
+            (how == PICK_FIRST_BELOW && isnan(x) && b <= thr))
+            x = v;
+        else if (how == PICK_AT_MIN && b < best) {
+            best = b;
+            x = v;
+        }
     }
-    return x;
-}
-
-static double first_t_below(const char *file, const char *col, double thr)
-{
-    sw_table tb;
-    sw_err e;
-    double x = NAN;
-    if (sw_table_read(file, &tb, &e) == 0) {
-        int kt = sw_table_col(&tb, "t"), k = sw_table_col(&tb, col);
-        for (size_t i = 0; kt >= 0 && k >= 0 && i < tb.rows && isnan(x); i++)
-            if (sw_table_at(&tb, i, k) <= thr)
-                x = sw_table_at(&tb, i, kt);
-        sw_table_free(&tb);
-    }
+    sw_table_free(&tb);
     return x;
 }
 
@@ -296,8 +259,8 @@ static void section_competitive(repro *c)
              "--out", P(c, "perturbed.csv"), NULL) ||
         step(c, "stages", P(c, "perturbed.csv"), NULL))
         return;
-    double lc = last_value(P(c, "coupled.csv"), "loss");
-    double lp = last_value(P(c, "perturbed.csv"), "loss");
+    double lc = csv_pick(P(c, "coupled.csv"), "loss", PICK_LAST, NULL, 0);
+    double lp = csv_pick(P(c, "perturbed.csv"), "loss", PICK_LAST, NULL, 0);
     double l1 = meta_value(P(c, "coupled.csv"), "level_1");
     sw_report_row(c->r, "symmetric start: final loss (t = 1e4)", num(c, lc),
                   S(c, "1/2 sum_{k>=2} lambda_k^2 = %.4g", l1),
@@ -433,8 +396,8 @@ static void section_crosscheck(repro *c)
         step(c, "crosscheck", "y-reduced", "--lr", "0.005", "--steps", steps2, "--out",
              P(c, "cross_y_lr005.csv"), NULL))
         return;
-    double d1 = column_max(P(c, "cross_y_lr01.csv"), "max_dev");
-    double d2 = column_max(P(c, "cross_y_lr005.csv"), "max_dev");
+    double d1 = csv_pick(P(c, "cross_y_lr01.csv"), "max_dev", PICK_MAX, NULL, 0);
+    double d2 = csv_pick(P(c, "cross_y_lr005.csv"), "max_dev", PICK_MAX, NULL, 0);
     sw_report_row(c->r, "y-reduced vs GD, largest deviation, lr = 0.01", num(c, d1), "O(lr)",
                   S(c, "to t = %s", c->quick ? "20" : "100"));
     sw_report_row(c->r, "same, lr = 0.005", num(c, d2), "half of the above",
@@ -446,8 +409,8 @@ static void section_crosscheck(repro *c)
         step(c, "integrate", "z-reduced", "--until", "loss<=0.25", "--out", P(c, "zred.csv"),
              NULL))
         return;
-    double tt = first_t_below(P(c, "toy_sgd.csv"), "loss", 0.25);
-    double tz = last_value(P(c, "zred.csv"), "t");
+    double tt = csv_pick(P(c, "toy_sgd.csv"), "t", PICK_FIRST_BELOW, "loss", 0.25);
+    double tz = csv_pick(P(c, "zred.csv"), "t", PICK_LAST, NULL, 0);
     sw_report_row(c->r, "toy SGD: loss <= 1/4 first at t", num(c, tt),
                   S(c, "z-reduced: %.4g", tz), S(c, "%+.2f%%", 100 * (tt - tz) / tz));
 }
@@ -468,10 +431,13 @@ static void section_markov(repro *c)
         return;
     const char *mk = P(c, "markov.csv");
     sw_report_row(c->r, "step where KL to truth j = 1 is smallest",
-                  num(c, at_min_of(mk, "kl_1", "step")), "~100 (reference run)", "");
+                  num(c, csv_pick(mk, "step", PICK_AT_MIN, "kl_1", 0)),
+                  "~100 (reference run)", "");
     sw_report_row(c->r, "step where KL to truth j = 2 is smallest",
-                  num(c, at_min_of(mk, "kl_2", "step")), "~500 (reference run)", "");
-    sw_report_row(c->r, "final KL to the full truth (j = 3)", num(c, last_value(mk, "kl_3")),
+                  num(c, csv_pick(mk, "step", PICK_AT_MIN, "kl_2", 0)),
+                  "~500 (reference run)", "");
+    sw_report_row(c->r, "final KL to the full truth (j = 3)",
+                  num(c, csv_pick(mk, "kl_3", PICK_LAST, NULL, 0)),
                   "still falling", S(c, "at step %s", steps));
     if (!step(c, "plot", "markov", mk, "--out", P(c, "markov.png"), NULL))
         sw_report_figure(c->r, "markov.png",
@@ -489,7 +455,7 @@ static void section_markov(repro *c)
         double kl[4];
         size_t best = 0;
         for (size_t j = 0; j < 4; j++) {
-            kl[j] = at_min_of(f, "loss", S(c, "kl_%zu", j));
+            kl[j] = csv_pick(f, S(c, "kl_%zu", j), PICK_AT_MIN, "loss", 0);
             if (kl[j] < kl[best])
                 best = j;
         }
