@@ -198,7 +198,11 @@ char *sw_path_derived(const char *csv_path, const char *ext)
     return p;
 }
 
-char *sw_meta_path_for(const char *csv_path)
+int sw_meta_path(const char *meta, const char *out, char **path, sw_err *e)
 {
-    return sw_path_derived(csv_path, ".json");
+    *path = NULL;
+    if (!meta && strcmp(out, "-") == 0)
+        return SW_OK;
+    *path = meta ? strdup(meta) : sw_path_derived(out, ".json");
+    return *path ? SW_OK : sw_fail(e, SW_EFAIL, "out of memory");
 }

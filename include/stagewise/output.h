@@ -42,9 +42,11 @@ json_object *sw_json_real(double x);
 int sw_json_write(const char *path, json_object *obj, sw_err *e);
 
 /* A path derived from a CSV path: FILE.csv -> FILE + ext (the .csv, if
- * any, dropped).  sw_meta_path_for is the JSON beside it, FILE.json.
- * Both allocate; NULL when out of memory. */
+ * any, dropped).  Allocates; NULL when out of memory. */
 char *sw_path_derived(const char *csv_path, const char *ext);
-char *sw_meta_path_for(const char *csv_path);
+/* Where a result's JSON metadata goes: *path = meta if given, else
+ * FILE.json beside out, else NULL when out is standard output ("-").
+ * *path is allocated; SW_EFAIL when out of memory. */
+int sw_meta_path(const char *meta, const char *out, char **path, sw_err *e);
 
 #endif

@@ -270,7 +270,11 @@ static int write_results(const char *path, const sw_model *m, const struct args 
             fprintf(f.fp, ",%.17g", laws[k].ok ? sw_escape_law_eval(k, laws[k].fit.p, eps[i]) : NAN);
         fputc('\n', f.fp);
     }
-    char *meta = strcmp(path, "-") ? sw_meta_path_for(path) : NULL;
+    char *meta;
+    if ((rc = sw_meta_path(NULL, path, &meta, e))) {
+        sw_outfile_abort(&f);
+        return rc;
+    }
     if (meta) {
         json_object *o = json_object_new_object();
         json_object_object_add(o, "stagewise", json_object_new_string(SW_VERSION));

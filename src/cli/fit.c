@@ -312,10 +312,8 @@ int sw_cmd_fit(int argc, char **argv)
             goto out;
     }
     if (a.out) {
-        if (strcmp(a.out, "-") != 0 && !(meta = sw_meta_path_for(a.out))) {
-            rc = sw_fail(&e, SW_EFAIL, "out of memory");
+        if ((rc = sw_meta_path(NULL, a.out, &meta, &e)))
             goto out;
-        }
         if ((rc = write_rows(a.out, path, &a, &law, &d, &r, &e)))
             goto out;
         if (meta) {

@@ -130,12 +130,9 @@ int sw_cmd_integrate(int argc, char **argv)
     }
     if ((rc = sw_cli_init_state(m, a.c.init, x, &e)))
         goto out;
-    if (a.meta)
-        meta_path = strdup(a.meta);
-    else if (strcmp(a.out, "-") != 0)
-        meta_path = sw_meta_path_for(a.out);
     /* Open the output before the run so an unwritable path fails at once. */
-    if ((rc = sw_outfile_open(&csv, a.out, &e)))
+    if ((rc = sw_meta_path(a.meta, a.out, &meta_path, &e)) ||
+        (rc = sw_outfile_open(&csv, a.out, &e)))
         goto out;
     if (!(ode = sw_ode_alloc(m, &a.c.o, &e))) {
         rc = SW_EFAIL;

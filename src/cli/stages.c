@@ -112,9 +112,11 @@ int sw_cmd_stages(int argc, char **argv)
     double lv[64];
     size_t nlv = sw_table_levels(&tb, lv, 64);
     out = a.out ? strdup(a.out) : sw_path_derived(run, ".stages.csv");
-    if (strcmp(out, "-") != 0)
-        meta = sw_meta_path_for(out);
-    if ((rc = sw_outfile_open(&f, out, &e)))
+    if (!out) {
+        rc = sw_fail(&e, SW_EFAIL, "out of memory");
+        goto done;
+    }
+    if ((rc = sw_meta_path(NULL, out, &meta, &e)) || (rc = sw_outfile_open(&f, out, &e)))
         goto done;
     sw_csv_provenance(f.fp, "stagewise", "%s", SW_VERSION);
     sw_csv_provenance(f.fp, "run", "%s", run);

@@ -312,13 +312,10 @@ int sw_cmd_train(int argc, char **argv)
         rc = sw_fail(&e, SW_EFAIL, "out of memory");
         goto out;
     }
-    if (a.meta)
-        meta_path = strdup(a.meta);
-    else if (strcmp(a.out, "-") != 0)
-        meta_path = sw_meta_path_for(a.out);
     /* Open the output before any training so an unwritable path fails at
      * once. */
-    if ((rc = sw_outfile_open(&csv, a.out, &e)))
+    if ((rc = sw_meta_path(a.meta, a.out, &meta_path, &e)) ||
+        (rc = sw_outfile_open(&csv, a.out, &e)))
         goto out;
     double t0 = sw_cli_now();
     if (a.restricted && (rc = train_restricted(&a, n, words, l, &e)))
