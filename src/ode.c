@@ -299,6 +299,17 @@ static int advance(sw_ode *w, double *t, double bound, double *h, double *x, sw_
                    *t, *h);
 }
 
+/* Hands a row to the caller.  Returns nonzero to stop the run: the caller
+ * asked to (a positive return) or failed (a negative one, made an error in
+ * *rc so a truncated run is never mistaken for a finished one). */
+static int emit(sw_ode_output out, void *user, double t, const double *x, int *rc, sw_err *e)
+{
+    int r = out ? out(t, x, user) : 0;
+    if (r < 0)
+        *rc = sw_fail(e, SW_EFAIL, "recording the run failed at t = %.17g (out of memory)", t);
+    return r != 0;
+}
+
 int sw_ode_run(sw_ode *w, double *x, sw_ode_output out, void *user, sw_ode_stats *st,
                sw_err *e)
 {
@@ -322,11 +333,10 @@ int sw_ode_run(sw_ode *w, double *x, sw_ode_output out, void *user, sw_ode_stats
     if (ev->active && sw_event_gap(w->m, ev, x, w->obs) <= 0) {
         st->event_hit = 1;
         st->event_t = 0;
-        if (out)
-            out(0, x, user);
+        emit(out, user, 0, x, &rc, e);
         goto done;
     }
-    if (out && out(0, x, user))
+    if (emit(out, user, 0, x, &rc, e))
         goto done;
     for (size_t i = 1; i < np;) {
         /* GSL's steppers stop at every grid time; the BDF steps through
@@ -358,7 +368,7 @@ int sw_ode_run(sw_ode *w, double *x, sw_ode_output out, void *user, sw_ode_stats
                 sw_bdf_eval(w->bdf, w->grid[i], w->xe);
                 xi = w->xe;
             }
-            if (out && out(w->grid[i], xi, user)) {
+            if (emit(out, user, w->grid[i], xi, &rc, e)) {
                 memmove(x, xi, n * sizeof *x);
                 t = w->grid[i];
                 goto done;
@@ -367,8 +377,7 @@ int sw_ode_run(sw_ode *w, double *x, sw_ode_output out, void *user, sw_ode_stats
         if (fired) {
             t = st->event_t;
             st->event_hit = 1;
-            if (out)
-                out(t, x, user);
+            emit(out, user, t, x, &rc, e);
             goto done;
         }
     }
@@ -392,11 +401,11 @@ int sw_traj_record(double t, const double *x, void *user)
         size_t cap = tr->cap ? 2 * tr->cap : 256;
         double *nt = realloc(tr->t, cap * sizeof *nt);
         if (!nt)
-            return 1;
+            return -1;
         tr->t = nt;
         double *nx = realloc(tr->x, cap * tr->dim * sizeof *nx);
         if (!nx)
-            return 1;
+            return -1;
         tr->x = nx;
         tr->cap = cap;
     }

@@ -56,7 +56,8 @@ typedef struct sw_ode_stats {
 } sw_ode_stats;
 
 /* Called at each grid time and, if the event fires, at the event time.
- * Returning nonzero stops the run early (not an error). */
+ * Returning a positive value stops the run early (not an error); a
+ * negative one says the callback failed, and the run ends with SW_EFAIL. */
 typedef int (*sw_ode_output)(double t, const double *x, void *user);
 
 typedef struct sw_ode sw_ode;
@@ -68,7 +69,8 @@ void sw_ode_free(sw_ode *w);
 int sw_ode_run(sw_ode *w, double *x, sw_ode_output out, void *user, sw_ode_stats *st,
                sw_err *e);
 
-/* A trajectory kept in memory: an sw_ode_output that appends (t, x) rows.
+/* A trajectory kept in memory: an sw_ode_output that appends (t, x) rows
+ * (and fails, returning -1, when it cannot grow).
  * Zero-initialise with dim set, pass as user data, free with
  * sw_traj_free. */
 typedef struct sw_traj {
