@@ -723,6 +723,16 @@ static int setup_simplex(sw_model *m, sw_err *e)
     "logits ~ U[-sigma, sigma]; eps > 0 then gives every head head 1's logits plus U[-eps, "       \
     "eps], drawn position by position, heads innermost."
 
+/* y-reduced, y-coupled and y-simplex are one flow in three coordinates:
+ * the same operations (the state layout in ctx tells them apart), and the
+ * structured Newton solve where the state holds logits. */
+#define Y_GRAM_OPS                                                                             \
+    .teardown = sw_y_teardown, .init = init_gram, .rhs = rhs_gram, .jac = jac_gram,           \
+    .loss = loss_gram, .observe = observe_gram
+#define Y_GRAM_NEWTON                                                                          \
+    .newton_alloc = newton_alloc_gram, .newton_free = newton_free_gram,                        \
+    .newton_setup = newton_setup_gram, .newton_solve = newton_solve_gram
+
 const sw_system sw_system_y_full = {
     .name = "y-full",
     .summary = "regression variant of the Markov task, full matrices V_h (Yuksel et al. Sec. 3)",
@@ -751,16 +761,8 @@ const sw_system sw_system_y_reduced = {
     .n_params = SW_Y_D,
     .jac_doc = "analytic",
     .setup = setup_reduced,
-    .teardown = sw_y_teardown,
-    .init = init_gram,
-    .rhs = rhs_gram,
-    .jac = jac_gram,
-    .loss = loss_gram,
-    .observe = observe_gram,
-    .newton_alloc = newton_alloc_gram,
-    .newton_free = newton_free_gram,
-    .newton_setup = newton_setup_gram,
-    .newton_solve = newton_solve_gram,
+    Y_GRAM_OPS,
+    Y_GRAM_NEWTON,
 };
 
 const sw_system sw_system_y_coupled = {
@@ -773,16 +775,8 @@ const sw_system sw_system_y_coupled = {
     .n_params = SW_Y_D,
     .jac_doc = "analytic",
     .setup = setup_coupled,
-    .teardown = sw_y_teardown,
-    .init = init_gram,
-    .rhs = rhs_gram,
-    .jac = jac_gram,
-    .loss = loss_gram,
-    .observe = observe_gram,
-    .newton_alloc = newton_alloc_gram,
-    .newton_free = newton_free_gram,
-    .newton_setup = newton_setup_gram,
-    .newton_solve = newton_solve_gram,
+    Y_GRAM_OPS,
+    Y_GRAM_NEWTON,
 };
 
 const sw_system sw_system_y_simplex = {
@@ -795,10 +789,5 @@ const sw_system sw_system_y_simplex = {
     .n_params = SW_Y_D,
     .jac_doc = "analytic (in s; the flow keeps sum_t s_ht = 1)",
     .setup = setup_simplex,
-    .teardown = sw_y_teardown,
-    .init = init_gram,
-    .rhs = rhs_gram,
-    .jac = jac_gram,
-    .loss = loss_gram,
-    .observe = observe_gram,
+    Y_GRAM_OPS,
 };
