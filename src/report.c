@@ -23,6 +23,7 @@ struct sw_report {
     char *title;
     size_t n, cap;
     section *sections;
+    int oom; /* an allocation failed: the report is incomplete and is not written */
 };
 
 static char *dup0(const char *s)
@@ -55,24 +56,46 @@ void sw_report_free(sw_report *r)
     free(r);
 }
 
+/* Grows *v (elements of size sz) to hold one more; 0 when it cannot. */
+static int grow(void **v, size_t n, size_t *cap, size_t sz, size_t first)
+{
+    if (n < *cap)
+        return 1;
+    size_t c = *cap ? 2 * *cap : first;
+    void *nv = realloc(*v, c * sz);
+    if (!nv)
+        return 0;
+    *v = nv;
+    *cap = c;
+    return 1;
+}
+
 void sw_report_section(sw_report *r, const char *title, const char *intro)
 {
-    if (r->n == r->cap) {
-        r->cap = r->cap ? 2 * r->cap : 8;
-        r->sections = realloc(r->sections, r->cap * sizeof *r->sections);
+    section sec = {dup0(title), dup0(intro), 0, 0, 0, NULL};
+    if (r->oom || !sec.title || !sec.intro ||
+        !grow((void **)&r->sections, r->n, &r->cap, sizeof *r->sections, 8)) {
+        free(sec.title), free(sec.intro);
+        r->oom = 1;
+        return;
     }
-    r->sections[r->n++] = (section){dup0(title), dup0(intro), 0, 0, 0, NULL};
+    r->sections[r->n++] = sec;
 }
 
 static void add(sw_report *r, item_kind kind, const char *a, const char *b, const char *c,
                 const char *d)
 {
+    if (r->oom || r->n == 0)
+        return;
     section *s = &r->sections[r->n - 1];
-    if (s->n == s->cap) {
-        s->cap = s->cap ? 2 * s->cap : 16;
-        s->items = realloc(s->items, s->cap * sizeof *s->items);
+    item it = {kind, dup0(a), dup0(b), dup0(c), dup0(d)};
+    if (!it.a || !it.b || !it.c || !it.d ||
+        !grow((void **)&s->items, s->n, &s->cap, sizeof *s->items, 16)) {
+        free(it.a), free(it.b), free(it.c), free(it.d);
+        r->oom = 1;
+        return;
     }
-    s->items[s->n++] = (item){kind, dup0(a), dup0(b), dup0(c), dup0(d)};
+    s->items[s->n++] = it;
 }
 
 void sw_report_row(sw_report *r, const char *what, const char *ours, const char *paper,
@@ -98,7 +121,8 @@ void sw_report_failure(sw_report *r, const char *what)
 
 void sw_report_seconds(sw_report *r, double seconds)
 {
-    r->sections[r->n - 1].seconds = seconds;
+    if (r->n)
+        r->sections[r->n - 1].seconds = seconds;
 }
 
 /* Each section renders its items grouped by kind, in this order: the
@@ -251,6 +275,8 @@ static void write_html(const sw_report *r, const char *dir, FILE *fp)
 
 int sw_report_write(const sw_report *r, const char *dir, sw_err *e)
 {
+    if (r->oom || !r->title)
+        return sw_fail(e, SW_EFAIL, "out of memory while building the report");
     char path[4096];
     sw_outfile md, html;
     snprintf(path, sizeof path, "%s/report.md", dir);

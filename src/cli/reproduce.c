@@ -558,6 +558,10 @@ int sw_cmd_reproduce(int argc, char **argv)
         return sw_cli_die(SW_EINPUT, "cannot write '%s': %s", logpath, strerror(errno));
     c.r = sw_report_alloc(a.quick ? "stagewise: the papers reproduced (quick)"
                                   : "stagewise: the papers reproduced");
+    if (!c.r) {
+        close(c.log_fd);
+        return sw_cli_die(SW_EFAIL, "out of memory");
+    }
     double t_all = sw_cli_now();
     size_t total = 0, done = 0;
     for (size_t k = 0; k < N_SECTIONS; k++)
