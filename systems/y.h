@@ -27,7 +27,7 @@
 
 #include <stddef.h>
 
-#include "stagewise/softmax.h"
+#include "softmax.h"
 #include "stagewise/system.h"
 
 typedef enum sw_y_form { SW_Y_FULL, SW_Y_REDUCED, SW_Y_COUPLED, SW_Y_SIMPLEX } sw_y_form;

@@ -14,8 +14,8 @@
 #include <gsl/gsl_randist.h>
 #include <lapacke.h>
 
-#include "stagewise/softmax.h"
-#include "stagewise/z.h"
+#include "softmax.h"
+#include "z.h"
 #include "systems.h"
 
 /* Constants of the flow, read once in setup so the inner loops never look

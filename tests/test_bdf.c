@@ -15,8 +15,8 @@
 #include <cmocka.h>
 
 #include "helpers.h"
-#include "stagewise/bdf.h"
-#include "stagewise/newton.h"
+#include "bdf.h"
+#include "newton.h"
 #include "stagewise/ode.h"
 #include "y.h"
 

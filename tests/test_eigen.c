@@ -20,7 +20,7 @@
 
 #include "helpers.h"
 #include "stagewise/eigen.h"
-#include "stagewise/jacobian.h"
+#include "jacobian.h"
 #include "stagewise/saddle.h"
 
 /* A = S B S^-1 for B block diagonal with the given real eigenvalues and

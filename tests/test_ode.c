@@ -10,7 +10,7 @@
 #include <cmocka.h>
 
 #include "helpers.h"
-#include "stagewise/jacobian.h"
+#include "jacobian.h"
 #include "stagewise/ode.h"
 
 /* dx/dt = A x + b with A = [[a, -w], [w, a]]: a decaying rotation about the

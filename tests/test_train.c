@@ -15,8 +15,8 @@
 #include <gsl/gsl_rng.h>
 
 #include "helpers.h"
-#include "stagewise/crosscheck.h"
-#include "stagewise/markov.h"
+#include "crosscheck.h"
+#include "markov.h"
 #include "stagewise/train.h"
 #include "y.h"
 

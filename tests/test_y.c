@@ -15,7 +15,7 @@
 #include <gsl/gsl_rng.h>
 
 #include "helpers.h"
-#include "stagewise/jacobian.h"
+#include "jacobian.h"
 #include "stagewise/ode.h"
 #include "y.h"
 

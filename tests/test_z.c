@@ -16,9 +16,9 @@
 #include <json-c/json.h>
 
 #include "helpers.h"
-#include "stagewise/jacobian.h"
+#include "jacobian.h"
 #include "stagewise/ode.h"
-#include "stagewise/z.h"
+#include "z.h"
 
 static sw_model *zmodel(const char *sys, const sw_z_shape *z, const char *extra)
 {

@@ -24,7 +24,6 @@
 #include <gsl/gsl_rng.h>
 
 #include "stagewise/error.h"
-#include "stagewise/softmax.h"
 #include "stagewise/system.h"
 
 typedef struct sw_learner sw_learner;

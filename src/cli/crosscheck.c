@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "stagewise/crosscheck.h"
+#include "crosscheck.h"
 #include "stagewise/output.h"
 #include "train.h"
 

@@ -9,7 +9,7 @@
 
 #include "cli.h"
 #include "stagewise/eigen.h"
-#include "stagewise/jacobian.h"
+#include "jacobian.h"
 #include "stagewise/output.h"
 
 static const char help[] =

@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "stagewise/report.h"
+#include "report.h"
 #include "stagewise/table.h"
 
 extern char **environ;

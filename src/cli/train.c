@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "stagewise/markov.h"
+#include "markov.h"
 #include "stagewise/output.h"
 #include "train.h"
 

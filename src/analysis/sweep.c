@@ -7,7 +7,7 @@
 #include "stagewise/eigen.h"
 #include "stagewise/escape.h"
 #include "stagewise/sweep.h"
-#include "stagewise/z.h"
+#include "z.h"
 
 /* Points in one sweep: far more than anyone integrates, small enough that
  * the product of the axes never overflows on its way there. */

@@ -3,8 +3,8 @@
 
 #include <lapacke.h>
 
-#include "stagewise/jacobian.h"
-#include "stagewise/newton.h"
+#include "jacobian.h"
+#include "newton.h"
 
 struct sw_newton {
     const sw_model *m;

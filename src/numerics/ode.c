@@ -7,8 +7,8 @@
 #include <gsl/gsl_odeiv2.h>
 #include <gsl/gsl_roots.h>
 
-#include "stagewise/bdf.h"
-#include "stagewise/jacobian.h"
+#include "bdf.h"
+#include "jacobian.h"
 #include "stagewise/ode.h"
 
 /* type NULL: stagewise's own BDF (bdf.h). */

@@ -1,6 +1,6 @@
 #include <math.h>
 
-#include "stagewise/softmax.h"
+#include "softmax.h"
 
 double sw_softmax(const double *a, size_t n, double *s)
 {

@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "stagewise/crosscheck.h"
+#include "crosscheck.h"
 
 struct cc {
     sw_model *ode;

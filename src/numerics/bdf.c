@@ -2,8 +2,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "stagewise/bdf.h"
-#include "stagewise/newton.h"
+#include "bdf.h"
+#include "newton.h"
 
 #define MAXQ 5
 

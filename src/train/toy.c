@@ -12,8 +12,9 @@
 #include <gsl/gsl_cblas.h>
 #include <gsl/gsl_randist.h>
 
+#include "softmax.h"
 #include "stagewise/train.h"
-#include "stagewise/z.h"
+#include "z.h"
 #include "systems.h"
 
 typedef struct toy {

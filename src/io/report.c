@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "stagewise/output.h"
-#include "stagewise/report.h"
+#include "report.h"
 
 typedef enum { ROW, COMMAND, FIGURE, FAILURE } item_kind;
 

@@ -22,9 +22,10 @@
 #include <gsl/gsl_cblas.h>
 #include <gsl/gsl_randist.h>
 
-#include "stagewise/markov.h"
+#include "markov.h"
+#include "softmax.h"
 #include "stagewise/train.h"
-#include "stagewise/z.h"
+#include "z.h"
 
 /* Buffers of one forward (and backward) pass over up to cap sequences. */
 typedef struct mk_work {

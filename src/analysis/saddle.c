@@ -8,7 +8,7 @@
 #include <gsl/gsl_multiroots.h>
 #include <lapacke.h>
 
-#include "stagewise/jacobian.h"
+#include "jacobian.h"
 #include "stagewise/saddle.h"
 #include "stagewise/stages.h"
 

@@ -2,7 +2,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "stagewise/jacobian.h"
+#include "jacobian.h"
 
 int sw_jacobian_fd(const sw_model *m, const double *x, double *J, double *work)
 {

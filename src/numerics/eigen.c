@@ -8,7 +8,7 @@
 #include <lapacke.h>
 
 #include "stagewise/eigen.h"
-#include "stagewise/jacobian.h"
+#include "jacobian.h"
 
 /* LAPACK runs column-major here: with the transpose copied in by hand, the
  * row-major LAPACKE wrappers' hidden allocations and copies are avoided,

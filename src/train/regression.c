@@ -14,6 +14,7 @@
 #include <gsl/gsl_cblas.h>
 #include <gsl/gsl_randist.h>
 
+#include "softmax.h"
 #include "stagewise/train.h"
 #include "systems.h"
 #include "y.h"
