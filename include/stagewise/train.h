@@ -139,6 +139,10 @@ typedef struct sw_trainer sw_trainer;
  * use. */
 sw_trainer *sw_trainer_alloc(sw_learner *l, const sw_train_opts *o, sw_err *e);
 void sw_trainer_free(sw_trainer *tr);
+/* Called after every step (progress reports: evaluations may be far apart
+ * on a log grid). */
+typedef void (*sw_train_tick)(size_t step, size_t steps, void *user);
+void sw_trainer_set_tick(sw_trainer *tr, sw_train_tick tick, void *user);
 /* theta holds the initial parameters on entry, the final ones on return
  * (with early stopping: the best ones).  SW_ENUMERIC names the step where
  * the loss or the parameters stopped being finite. */

@@ -105,14 +105,28 @@ int sw_cli_getopt(int argc, char **argv, const struct option *longopts, sw_cli_o
  * so help works even next to bad arguments). */
 int sw_cli_wants_help(int argc, char **argv);
 
-/* Progress on standard error, drawn only when it is a terminal. */
+/* Progress of a long run on standard error.  On a terminal: one line,
+ * redrawn in place, with a bar, the count and rate (when a total is set),
+ * elapsed time and ETA, from 1 s into the run.  Anywhere else (a log, a
+ * pipe): a plain line every $SW_PROGRESS_EVERY seconds (default 5), the
+ * first after that long, and a closing line if any was printed; runs
+ * shorter than that print nothing.  sw_progress_quiet (the global --quiet)
+ * silences both. */
+extern int sw_progress_quiet;
 typedef struct sw_progress {
-    int on;
-    double t_start;
+    int mode; /* 0 off, 1 bar on a terminal, 2 plain lines */
+    double t_start, t_shown, every;
     const char *label;
+    size_t total; /* 0: unknown */
+    const char *unit;
+    int last_pct; /* plain lines: the percentage last printed */
+    int shown;
 } sw_progress;
 void sw_progress_begin(sw_progress *p, const char *label);
-/* frac in [0, 1]. */
+/* Optional, after begin: the work is `total` `unit`s (steps, runs, ...),
+ * so the line can show the count done and the rate. */
+void sw_progress_total(sw_progress *p, size_t total, const char *unit);
+/* frac in [0, 1]; cheap when nothing is drawn, so it may be called often. */
 void sw_progress_update(sw_progress *p, double frac);
 void sw_progress_end(sw_progress *p);
 

@@ -92,14 +92,18 @@ static int split_words(const sw_system *ode, const sw_system *trn, int n, char *
 }
 
 struct sink {
-    FILE *fp;
-    size_t cols;
+    FILE *fp; /* NULL without --out: rows only move the progress line */
+    size_t cols, steps;
+    sw_progress bar;
 };
 
 static int write_row(double t, size_t step, const double *ode_row, const double *train_row,
                      void *user)
 {
     struct sink *s = user;
+    sw_progress_update(&s->bar, (double)step / (double)s->steps);
+    if (!s->fp)
+        return 0;
     double worst = 0;
     for (size_t k = 0; k < s->cols; k++)
         worst = fmax(worst, fabs(train_row[k] - ode_row[k]));
@@ -165,7 +169,7 @@ int sw_cmd_crosscheck(int argc, char **argv)
         goto out;
     l->noise = a.noise;
 
-    struct sink sink = {NULL, 1 + ode->n_obs};
+    struct sink sink = {.cols = 1 + ode->n_obs, .steps = a.o.steps};
     if (a.out) {
         if ((rc = sw_outfile_open(&csv, a.out, &e)))
             goto out;
@@ -180,8 +184,11 @@ int sw_cmd_crosscheck(int argc, char **argv)
         fputc('\n', csv.fp);
     }
     sw_crosscheck_result res;
-    if ((rc = sw_crosscheck_run(ode, l, &a.o, &a.c.o, a.out ? write_row : NULL, &sink, &res,
-                                &e)))
+    sw_progress_begin(&sink.bar, "crosscheck");
+    sw_progress_total(&sink.bar, a.o.steps, "steps");
+    rc = sw_crosscheck_run(ode, l, &a.o, &a.c.o, write_row, &sink, &res, &e);
+    sw_progress_end(&sink.bar);
+    if (rc)
         goto out;
     const char *col = res.worst_col == 0 ? "loss" : ode->obs_names[res.worst_col - 1];
     printf("crosscheck %s against task %s (%s, lr %g, %zu steps, %zu comparisons):\n"

@@ -388,6 +388,7 @@ int sw_cmd_escape(int argc, char **argv)
     }
     struct ticker tk;
     sw_progress_begin(&tk.bar, "escape");
+    sw_progress_total(&tk.bar, n, "runs");
     rc = sw_escape_times(m, &a.c.o, base, dir, eps, n, T, tick, &tk, &e);
     sw_progress_end(&tk.bar);
     if (rc || (rc = sw_escape_fit(eps, T, n, laws, &best, &e)))

@@ -169,17 +169,12 @@ static int write_row(size_t step, const double *theta, double loss, double train
     for (size_t i = 0; i < m->n_obs; i++)
         fprintf(s->fp, ",%.17g", s->obs[i]);
     fprintf(s->fp, ",%.17g,%zu\n", train_loss, step);
-    sw_progress_update(&s->bar, (double)step / (double)s->steps);
     return 0;
 }
 
-static int show_progress(size_t step, const double *theta, double loss, double train_loss,
-                         void *user)
+static void tick(size_t step, size_t steps, void *user)
 {
-    (void)theta, (void)loss, (void)train_loss;
-    struct sink *s = user;
-    sw_progress_update(&s->bar, (double)step / (double)s->steps);
-    return 0;
+    sw_progress_update(&((struct sink *)user)->bar, (double)step / (double)steps);
 }
 
 /* Trains l from its own initial state (or init) into theta. */
@@ -193,6 +188,8 @@ static int run(sw_learner *l, const struct args *a, double *theta, sw_train_outp
     if (!tr)
         return SW_EFAIL;
     sw_progress_begin(&sink->bar, label);
+    sw_progress_total(&sink->bar, a->o.steps, "steps");
+    sw_trainer_set_tick(tr, tick, sink);
     rc = sw_train_run(tr, theta, out, sink, st, e);
     sw_progress_end(&sink->bar);
     sw_trainer_free(tr);
@@ -222,7 +219,7 @@ static int train_restricted(const struct args *a, int n, char **words, sw_learne
         if (!(rc = build(&sw_task_markov, a, n, words, extra, 2, &l, e))) {
             if (!(theta = malloc(l->m->dim * sizeof *theta)))
                 rc = sw_fail(e, SW_EFAIL, "out of memory");
-            else if (!(rc = run(l, a, theta, show_progress, &sink, label, &st, e))) {
+            else if (!(rc = run(l, a, theta, NULL, &sink, label, &st, e))) {
                 sw_markov_predict(l->m, theta, logp);
                 rc = sw_markov_set_reference(main_l->m, j, logp, e);
             }

@@ -252,6 +252,8 @@ struct sw_trainer {
     size_t *perm, perm_pos;
     double *g, *gc, *m1, *m2, *best;
     size_t *sched, n_sched;
+    sw_train_tick tick;
+    void *tick_user;
 };
 
 void sw_trainer_free(sw_trainer *tr)
@@ -395,6 +397,12 @@ static int finite_vec(const double *x, size_t n)
     return 1;
 }
 
+void sw_trainer_set_tick(sw_trainer *tr, sw_train_tick tick, void *user)
+{
+    tr->tick = tick;
+    tr->tick_user = user;
+}
+
 int sw_train_run(sw_trainer *tr, double *theta, sw_train_output out, void *user,
                  sw_train_stats *st, sw_err *e)
 {
@@ -441,6 +449,8 @@ int sw_train_run(sw_trainer *tr, double *theta, sw_train_output out, void *user,
                 break;
             }
         }
+        if (tr->tick)
+            tr->tick(step, tr->o.steps, tr->tick_user);
         if (step < tr->o.steps)
             update(tr, theta, step + 1);
     }
