@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "stagewise/train.h"
 
 int sw_cmd_list(int argc, char **argv)
 {
@@ -27,23 +28,30 @@ static const char *kind_name(sw_param_kind k)
 int sw_cmd_describe(int argc, char **argv)
 {
     if (sw_cli_wants_help(argc, argv)) {
-        printf("usage: stagewise describe SYSTEM [KEY=VALUE ...]\n\n"
+        printf("usage: stagewise describe SYSTEM|TASK [KEY=VALUE ...]\n\n"
                "Parameters (default, range, meaning), how the Jacobian is obtained, the\n"
                "state layout (the order --init expects) and the observables. Parameters\n"
-               "given here shape the listing (e.g. H=4 lists four heads).\n");
+               "given here shape the listing (e.g. H=4 lists four heads). A training task\n"
+               "(%s) describes the model it trains.\n",
+               sw_task_names());
         return 0;
     }
     if (argc < 2)
-        return sw_cli_die(SW_EINPUT, "describe needs a SYSTEM (allowed: %s)", sw_system_names());
+        return sw_cli_die(SW_EINPUT, "describe needs a SYSTEM (allowed: %s) or a TASK (%s)",
+                          sw_system_names(), sw_task_names());
     sw_err e;
     const sw_system *sys;
     sw_model *m;
-    int rc = sw_cli_system(argv[1], &sys, &e);
+    const sw_task *task = sw_system_find(argv[1]) ? NULL : sw_task_find(argv[1]);
+    int rc = task ? (sys = task->sys, SW_OK) : sw_cli_system(argv[1], &sys, &e);
     if (!rc)
         rc = sw_cli_model(sys, NULL, argc - 2, argv + 2, &m, &e);
     if (rc)
         return sw_cli_report(rc, &e);
 
+    if (task)
+        printf("task %s (%s) trains the model of system %s:\n\n", task->name, task->summary,
+               sys->name);
     printf("%s: %s\n\n%s\n\nparameters:\n", sys->name, sys->summary, sys->doc);
     for (size_t i = 0; i < sys->n_params; i++) {
         const sw_param_def *d = &sys->params[i];

@@ -33,7 +33,11 @@ static void usage(FILE *fp)
                 "commands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(fp, "  %-11s %s\n", commands[i].name, commands[i].summary);
-    fprintf(fp, "\nexit status: 0 ok, 2 bad usage or input, 3 numerical failure, 1 other\n");
+    fprintf(fp, "\nglobal options (anywhere on the line):\n"
+                "  --quiet     no progress lines on standard error\n"
+                "  stagewise help COMMAND is COMMAND --help; stagewise version (or --version)\n"
+                "  prints the version\n"
+                "\nexit status: 0 ok, 2 bad usage or input, 3 numerical failure, 1 other\n");
 }
 
 int main(int argc, char **argv)
@@ -42,16 +46,33 @@ int main(int argc, char **argv)
      * worker threads only spin and yield on them (measured 1.8x slower on
      * y-reduced with msbdf), and sweeps take the cores with OpenMP. */
     openblas_set_num_threads(1);
+    /* --quiet is global: taken out wherever it stands, before the
+     * command parses its own options. */
+    int kept = 1;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--quiet") == 0)
+            sw_progress_quiet = 1;
+        else
+            argv[kept++] = argv[i];
+    }
+    argc = kept;
+    argv[argc] = NULL;
     if (argc < 2) {
         usage(stderr);
         return 2;
+    }
+    /* `help COMMAND` is `COMMAND --help`. */
+    char help_flag[] = "--help";
+    if (strcmp(argv[1], "help") == 0 && argc == 3) {
+        argv[1] = argv[2];
+        argv[2] = help_flag;
     }
     if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
         strcmp(argv[1], "help") == 0) {
         usage(stdout);
         return 0;
     }
-    if (strcmp(argv[1], "--version") == 0) {
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
         printf("stagewise %s\n", SW_VERSION);
         return 0;
     }
@@ -61,6 +82,6 @@ int main(int argc, char **argv)
     fprintf(stderr, "stagewise: unknown command '%s' (allowed:", argv[1]);
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(stderr, " %s", commands[i].name);
-    fprintf(stderr, ")\n");
+    fprintf(stderr, ", help, version)\n");
     return 2;
 }
