@@ -153,15 +153,23 @@ static int zr_jac(const sw_model *m, const double *x, double *J)
     return 0;
 }
 
-static double zr_loss(const sw_model *m, const double *x)
+/* The loss with x* distributed as Sigma* = cpar P + (cperp/(d-1)) (I - P):
+ * the training loss, or with cpar = 1, cperp = d - 1 the loss on test
+ * data without cross-sample repetition (loss_p0). */
+static double zr_loss_with(const zcoef *c, const double *x, double cpar, double cperp)
 {
-    const zcoef *c = m->ctx;
     double al = x[0], be = x[1];
     zatt at;
     zatt_eval(c, x[2], &at);
     double u = 1 - at.S * al, v = 1 - at.S * be;
-    return (u * u * c->cpar + v * v * c->cperp + at.Q * (al * al + (c->d - 1) * be * be)) /
+    return (u * u * cpar + v * v * cperp + at.Q * (al * al + (c->d - 1) * be * be)) /
            (2 * c->d);
+}
+
+static double zr_loss(const sw_model *m, const double *x)
+{
+    const zcoef *c = m->ctx;
+    return zr_loss_with(c, x, c->cpar, c->cperp);
 }
 
 static void zr_observe(const sw_model *m, const double *x, double *obs)
@@ -172,9 +180,13 @@ static void zr_observe(const sw_model *m, const double *x, double *obs)
     obs[1] = x[1];
     obs[2] = x[2];
     obs[3] = at.S;
+    const zcoef *c = m->ctx;
+    obs[4] = zr_loss_with(c, x, 1, c->d - 1);
 }
 
-static const char *const obs_names[] = {"alpha", "beta", "delta_a", "S"};
+/* loss_p0: the loss on test data with p = 0 (x* always fresh), the test
+ * set Zucchet et al. (2025) use for cross-sample repetition. */
+static const char *const obs_names[] = {"alpha", "beta", "delta_a", "S", "loss_p0"};
 #define N_OBS (sizeof obs_names / sizeof obs_names[0])
 
 static void name_obs(sw_model *m)
@@ -353,6 +365,12 @@ static void zf_observe(const sw_model *m, const double *x, double *obs)
     for (size_t t = B; t < T; t++)
         aI += a[t];
     zf_softmax(z, a, &S, &Q);
+    double M2 = 0, nW2 = 0;
+    for (size_t i = 0; i < d * d; i++) {
+        double Mij = z->Ws[i] - S * x[i];
+        M2 += Mij * Mij;
+        nW2 += x[i] * x[i];
+    }
     /* On the manifold W*^T W = alpha P + beta (I - P) and tr P = 1, so the
      * trace is alpha + (d-1) beta. */
     double al = xWWx / z->c.d;
@@ -360,6 +378,7 @@ static void zf_observe(const sw_model *m, const double *x, double *obs)
     obs[1] = (tr - al) / (z->c.d - 1);
     obs[2] = aR / (double)B - aI / (double)(T - B);
     obs[3] = S;
+    obs[4] = (M2 + Q * nW2) / (2 * z->c.d);
 }
 
 int sw_z_teacher(gsl_rng *r, size_t d, double *Wstar, double *xbar, sw_err *e)
@@ -502,7 +521,8 @@ const sw_system sw_system_z_reduced = {
     .doc = "W = W* (alpha P + beta (I - P)) with P = xbar xbar^T / d, one logit value on the\n"
            "relevant positions 1..B and one elsewhere, Delta a their difference.\n"
            "State alpha, beta, delta_a; starts at (0, 0, eps).  Observables alpha, beta,\n"
-           "delta_a and S, the attention mass on the relevant positions.",
+           "delta_a, S (the attention mass on the relevant positions) and loss_p0, the\n"
+           "loss on test data without cross-sample repetition (x* always fresh).",
     .params = zr_params,
     .n_params = sizeof zr_params / sizeof zr_params[0],
     .jac_doc = "analytic",
@@ -522,7 +542,8 @@ const sw_system sw_system_z_full = {
            "sits at positions 1..B.  W* (Haar) and xbar (|xbar|^2 = d) come from seed.\n"
            "Starts at W = 0.  Observables alpha = xbar^T W*^T W xbar / d,\n"
            "beta = (tr(W*^T W) - alpha) / (d - 1), delta_a = mean logit on R minus mean\n"
-           "elsewhere, S = attention mass on R.",
+           "elsewhere, S = attention mass on R, loss_p0 = the loss on test data with\n"
+           "p = 0 (x* always fresh).",
     .params = zf_params,
     .n_params = sizeof zf_params / sizeof zf_params[0],
     .jac_doc = "central finite differences (library); no analytic Jacobian",
