@@ -1,26 +1,42 @@
-# A fitted power law on log-log axes: the data as points, the law as a
-# line.  Input: the --out CSV of `stagewise fit` (columns: the law's data
+# Fitted power laws on log-log axes: each input's data as points and its
+# law as a line, the law with its fitted exponents (95% intervals) in the
+# key.  Inputs: --out CSVs of `stagewise fit` (columns: the law's data
 # columns, observed, fitted, residual, scaling).  With one data column the
 # horizontal axis is that column; with several it is the scaling variable
 # prod x_j^a_j, against which every row should fall on the law (a data
-# collapse).  Variables: in (or in1 from `stagewise plot`), out.
-if (!exists("in")) in = in1
-set terminal pngcairo size 800,600 font ",11"
+# collapse).  Variables from `stagewise plot`: in1.., n, fit1.. (the law and
+# estimates), fixed1.. (the fitted data's fixed parameters), out; optional
+# --set title, xlabel, ylabel, keys ('|'-separated, one per input, put
+# before each law).
+if (!exists("in1")) in1 = in
+if (!exists("n")) n = 1
+if (!exists("fit1")) fit1 = "law"
+if (!exists("fixed1")) fixed1 = ""
+set terminal pngcairo size 900,650 font ",11"
 set output out
 set datafile separator ","
 set datafile columnheaders
 set logscale xy
 set format x "10^{%L}"
 set format y "10^{%L}"
-set key top left
-stats in using "observed" nooutput
-ncol = STATS_columns
-# stats reports the columns of the first data row; the data columns of the
-# law precede the four fixed ones.
-nx = ncol - 4
-xcol = nx == 1 ? 1 : ncol
-set xlabel nx == 1 ? "the law's column (named in the key)" : "scaling variable  prod_j x_j^{a_j}"
-set ylabel "observed"
-set title "fitted law (line) and data (points)"
-plot in using xcol:"observed" with points pt 7 ps 1.2 lc rgb "#1f77b4" title (nx == 1 ? "data against ".columnhead(1) : "data"), \
-     in using xcol:"fitted" smooth unique with lines lw 2 lc rgb "#d62728" title "law"
+set key top left noenhanced box opaque
+stats in1 using "observed" nooutput
+nx = STATS_columns - 4
+xcol = nx == 1 ? 1 : STATS_columns
+nth(s, i) = i <= 1 ? (strstrt(s, "|") ? s[1:strstrt(s, "|") - 1] : s) : nth(s[strstrt(s, "|") + 1:], i - 1)
+if (!exists("xlabel")) xlabel = nx == 1 ? "the law's variable (see the key)" : "scaling variable prod_j x_j^{a_j}"
+if (!exists("ylabel")) ylabel = "observed"
+if (!exists("title")) title = "fitted power laws; " . fixed1
+set xlabel xlabel noenhanced
+set ylabel ylabel noenhanced
+set title title noenhanced
+colors = "#1f77b4 #d62728 #2ca02c #9467bd #ff7f0e #8c564b"
+cmd = "plot "
+do for [i=1:n] {
+    f = value("in" . i)
+    k = exists("keys") ? nth(keys, i) . ": " : ""
+    c = word(colors, (i - 1) % 6 + 1)
+    cmd = cmd . sprintf("'%s' using %d:'observed' with points pt 7 ps 1.2 lc rgb '%s' notitle, ", f, xcol, c)
+    cmd = cmd . sprintf("'%s' using %d:'fitted' smooth unique with lines lw 2 lc rgb '%s' title '%s', ", f, xcol, c, k . value("fit" . i))
+}
+eval(cmd[1:strlen(cmd) - 2])

@@ -3,6 +3,8 @@
  * inject commands, and draws into a temporary file that is renamed on
  * success like every other result. */
 #include <errno.h>
+#include <json-c/json.h>
+#include <math.h>
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +18,8 @@
 
 extern char **environ;
 
+#define FIGURES "stages, competitive, escape, fit, markov, crosscheck, law, sweep, fig5"
+
 static const char help[] =
     "usage: stagewise plot FIGURE INPUT.csv... --out FILE.png\n\n"
     "Draws FIGURE from result files with gnuplot (a run-time dependency; without it\n"
@@ -27,6 +31,19 @@ static const char help[] =
     "  fit          data and fitted law on log-log axes (a fit CSV)\n"
     "  markov       KL to each truncated truth and each head's attention on each lag\n"
     "               group (a `train markov` CSV)\n"
+    "  crosscheck   trainer against flow: loss of both and their largest deviation\n"
+    "               against t (crosscheck --out CSVs, one per learning rate)\n"
+    "  law          a measured column against a law evaluated on the other columns,\n"
+    "               with the line y = x (sweep CSVs; --set law=EXPR --set y=COL)\n"
+    "  sweep        columns of sweep CSVs against one swept parameter (--set x=COL\n"
+    "               --set ys='COL ...'; every input a series)\n"
+    "  fig5         early stopping: held-out loss and KL to each truncated truth\n"
+    "               against t, one panel per `train markov --patience` CSV\n\n"
+    "options:\n"
+    "  --out FILE.png   the picture (required)\n"
+    "  --set NAME=VALUE a string variable for the script (repeatable): title,\n"
+    "                   xlabel, ylabel, keys ('|'-separated series names) and the\n"
+    "                   figure's own (x, ys, y, law, logx, logy; see plots/*.gp)\n\n"
     "The directory of scripts is $SW_PLOTS, else plots/ beside the build.\n";
 
 /* Where the figure scripts live: $SW_PLOTS, plots/ next to the build
@@ -67,7 +84,7 @@ static int gp_var(char *buf, size_t len, const char *name, const char *value, sw
 {
     if (strchr(value, '\''))
         return sw_fail(e, SW_EINPUT, "plot: '%s' contains a single quote, which gnuplot "
-                                     "cannot take in a file name", value);
+                                     "cannot take in a string", value);
     size_t used = strlen(buf);
     int k = snprintf(buf + used, len - used, "%s='%s'; ", name, value);
     if (k < 0 || (size_t)k >= len - used)
@@ -109,13 +126,111 @@ static void levels_of(const sw_table *tb, char *buf, size_t len)
         used += (size_t)snprintf(buf + used, len - used, "%s%.17g", j ? " " : "", lv[j]);
 }
 
+struct args {
+    const char *out;
+    char sets[8192]; /* the --set variables, as gnuplot assignments */
+};
+
+/* Names the scripts reserve for what plot itself passes. */
+static int reserved(const char *name, size_t len)
+{
+    static const char *const names[] = {"out", "n", "atts", "kls", "levels"};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+        if (strlen(names[i]) == len && strncmp(names[i], name, len) == 0)
+            return 1;
+    return strncmp(name, "in", 2) == 0 || strncmp(name, "fit", 3) == 0 ||
+           strncmp(name, "fixed", 5) == 0;
+}
+
+/* "z-reduced: T = 1024, B = 1": the system and its parameters that a
+ * result holds fixed (a provenance value without a comma), for titles. */
+static void fixed_of(const sw_table *tb, char *buf, size_t len)
+{
+    const char *name = sw_table_meta(tb, "system");
+    const sw_system *sys = name ? sw_system_find(name) : NULL;
+    buf[0] = '\0';
+    if (!sys)
+        return;
+    size_t used = (size_t)snprintf(buf, len, "%s", sys->name);
+    const char *sep = ": ";
+    for (size_t i = 0; i < sys->n_params && used < len; i++) {
+        const char *v = sw_table_meta(tb, sys->params[i].name);
+        if (!v || !*v || strchr(v, ','))
+            continue;
+        char num[32];
+        char *end;
+        double x = strtod(v, &end);
+        if (*end == '\0') /* 0.10000000000000001 reads as 0.1 */
+            snprintf(num, sizeof num, "%.6g", x);
+        used += (size_t)snprintf(buf + used, len - used, "%s%s = %s", sep,
+                                 sys->params[i].name, *end ? v : num);
+        sep = ", ";
+    }
+}
+
+/* For a `fit` result: "t_plateau = C * d^a: a = 0.49 [0.479, 0.502],
+ * C = 1396" from its JSON, for the key; and the fixed parameters of the
+ * data it fitted. */
+static void fit_of(const char *csv, const sw_table *tb, char *key, size_t klen, char *fixed,
+                   size_t flen)
+{
+    const char *law = sw_table_meta(tb, "law"), *y = sw_table_meta(tb, "y"),
+               *src = sw_table_meta(tb, "source");
+    key[0] = '\0';
+    if (!law)
+        return;
+    char *jpath = sw_path_derived(csv, ".json");
+    json_object *root = jpath ? json_object_from_file(jpath) : NULL, *ps = NULL;
+    free(jpath);
+    size_t used = (size_t)snprintf(key, klen, "%s ~ %s", y ? y : "y", law);
+    if (root && json_object_object_get_ex(root, "params", &ps)) {
+        size_t np = json_object_array_length(ps);
+        for (size_t k = 0; k < np && used < klen; k++) {
+            /* exponents first, with intervals; the prefactor last */
+            json_object *p = json_object_array_get_idx(ps, (k + 1) % np), *v, *ci;
+            const char *nm = json_object_object_get_ex(p, "name", &v) ? json_object_get_string(v) : "?";
+            double est = json_object_object_get_ex(p, "estimate", &v) ? json_object_get_double(v) : NAN;
+            if ((k + 1) % np && json_object_object_get_ex(p, "ci95", &ci))
+                used += (size_t)snprintf(key + used, klen - used, "%s %s = %.3f [%.3f, %.3f]",
+                                         k ? "," : ":", nm, est,
+                                         json_object_get_double(json_object_array_get_idx(ci, 0)),
+                                         json_object_get_double(json_object_array_get_idx(ci, 1)));
+            else
+                used += (size_t)snprintf(key + used, klen - used, "%s %s = %.4g", k ? "," : ":",
+                                         nm, est);
+        }
+    }
+    json_object_put(root);
+    sw_table stb;
+    sw_err e;
+    if (src && sw_table_read(src, &stb, &e) == SW_OK) {
+        fixed_of(&stb, fixed, flen);
+        sw_table_free(&stb);
+    }
+}
+
 static int on_option(int opt, const char *arg, void *ctx, sw_err *e)
 {
-    (void)e;
-    if (opt != 'o')
+    struct args *a = ctx;
+    if (opt == 'o') {
+        a->out = arg;
+        return SW_OK;
+    }
+    if (opt != 's')
         return SW_EINPUT;
-    *(const char **)ctx = arg;
-    return SW_OK;
+    const char *eq = strchr(arg, '=');
+    size_t len = eq ? (size_t)(eq - arg) : 0;
+    int ok = len > 0 && (arg[0] == '_' || (arg[0] >= 'a' && arg[0] <= 'z') ||
+                         (arg[0] >= 'A' && arg[0] <= 'Z'));
+    for (size_t i = 0; ok && i < len; i++)
+        ok = arg[i] == '_' || (arg[i] >= 'a' && arg[i] <= 'z') ||
+             (arg[i] >= 'A' && arg[i] <= 'Z') || (arg[i] >= '0' && arg[i] <= '9');
+    if (!ok || reserved(arg, len))
+        return sw_fail(e, SW_EINPUT, "--set '%s' is not NAME=VALUE with NAME a gnuplot "
+                       "identifier other than out, n, atts, kls, levels in*, fit*, fixed*", arg);
+    char name[64];
+    snprintf(name, sizeof name, "%.*s", (int)(len < 63 ? len : 63), arg);
+    return gp_var(a->sets, sizeof a->sets, name, eq + 1, e);
 }
 
 int sw_cmd_plot(int argc, char **argv)
@@ -124,15 +239,18 @@ int sw_cmd_plot(int argc, char **argv)
         fputs(help, stdout);
         return 0;
     }
-    static const struct option longopts[] = {{"out", required_argument, 0, 'o'}, {0, 0, 0, 0}};
-    const char *out = NULL;
+    static const struct option longopts[] = {{"out", required_argument, 0, 'o'},
+                                             {"set", required_argument, 0, 's'},
+                                             {0, 0, 0, 0}};
+    static struct args a;
     sw_err e;
-    int first, rc = sw_cli_getopt(argc, argv, longopts, on_option, &out, &first, &e);
+    int first, rc = sw_cli_getopt(argc, argv, longopts, on_option, &a, &first, &e);
+    const char *out = a.out;
     if (rc)
         return sw_cli_report(rc, &e);
     if (argc - first < 2)
         return sw_cli_die(SW_EINPUT, "plot needs a FIGURE and at least one INPUT.csv "
-                                     "(figures: stages, competitive, escape, fit, markov)");
+                                     "(figures: " FIGURES ")");
     if (!out || strcmp(out, "-") == 0)
         return sw_cli_die(SW_EINPUT, "plot needs --out FILE.png (a file: gnuplot cannot draw "
                                      "to standard output here)");
@@ -142,11 +260,10 @@ int sw_cmd_plot(int argc, char **argv)
     snprintf(script, sizeof script, "%s/%s.gp", dir, fig);
     if (access(script, R_OK) != 0)
         return sw_cli_die(SW_EINPUT, "unknown figure '%s', or its script %s is missing "
-                                     "(figures: stages, "
-                                     "competitive, escape, fit, markov)", fig, script);
+                                     "(figures: " FIGURES ")", fig, script);
 
     /* Every input must be a readable result before gnuplot sees it. */
-    char vars[16384] = "", cols[4096] = "", kls[1024] = "", levels[2048] = "";
+    char vars[32768] = "", cols[4096] = "", kls[1024] = "", levels[2048] = "";
     for (int i = first + 1; i < argc && rc == SW_OK; i++) {
         sw_table tb;
         if ((rc = sw_table_read(argv[i], &tb, &e)))
@@ -156,10 +273,19 @@ int sw_cmd_plot(int argc, char **argv)
             columns_like(&tb, is_kl, kls, sizeof kls);
             levels_of(&tb, levels, sizeof levels);
         }
+        char name[16], key[512] = "", fixed[512] = "";
+        fit_of(argv[i], &tb, key, sizeof key, fixed, sizeof fixed);
+        if (!*fixed)
+            fixed_of(&tb, fixed, sizeof fixed);
         sw_table_free(&tb);
-        char name[16];
         snprintf(name, sizeof name, "in%d", i - first);
         rc = gp_var(vars, sizeof vars, name, argv[i], &e);
+        snprintf(name, sizeof name, "fit%d", i - first);
+        if (rc == SW_OK)
+            rc = gp_var(vars, sizeof vars, name, key, &e);
+        snprintf(name, sizeof name, "fixed%d", i - first);
+        if (rc == SW_OK)
+            rc = gp_var(vars, sizeof vars, name, fixed, &e);
     }
     if (rc)
         return sw_cli_report(rc, &e);
@@ -172,6 +298,11 @@ int sw_cmd_plot(int argc, char **argv)
         (rc = gp_var(vars, sizeof vars, "levels", levels, &e)) ||
         (rc = sw_outfile_open(&f, out, &e)))
         return sw_cli_report(rc, &e);
+    if (strlen(vars) + strlen(a.sets) >= sizeof vars) {
+        sw_outfile_abort(&f);
+        return sw_cli_die(SW_EINPUT, "plot: arguments too long");
+    }
+    strcat(vars, a.sets);
     /* gnuplot writes the file; a device is written in place (no tmp). */
     fclose(f.fp);
     f.fp = NULL;
