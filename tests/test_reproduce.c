@@ -1,5 +1,6 @@
 /* `reproduce --quick` end to end: every section, every file each section's
- * commands name, every figure, and every number in the results finite. */
+ * commands name, every figure (at least 12), every number in the results
+ * finite and every row with a reference value. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -50,7 +51,7 @@ static void quick_report_is_complete(void **state)
         assert_memory_equal(sig, "\x89PNG", 4);
         figures++;
     }
-    assert_true(figures >= 5);
+    assert_true(figures >= 12);
 
     /* Every file a command writes (--out/--json) is there. */
     for (char *p = md; (p = strstr(p, " --")); p += 3) {
@@ -68,6 +69,11 @@ static void quick_report_is_complete(void **state)
             continue;
         char *a = strchr(line + 1, '|'), *b = a ? strchr(a + 1, '|') : NULL;
         assert_non_null(b);
+        /* Every row names its reference: a paper, a theory, or "none: new". */
+        char *c = strchr(b + 1, '|');
+        assert_non_null(c);
+        if (strspn(b + 1, " ") == (size_t)(c - b - 1))
+            fail_msg("no reference value: %s", line);
         *b = '\0';
         if (strstr(a, "nan") || strstr(a, "inf") || strstr(a, "?"))
             fail_msg("not a finite result: %s", line);
