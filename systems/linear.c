@@ -13,7 +13,9 @@ static const sw_param_def params[] = {
     {"n", SW_PARAM_INT, "2", 1, 64, "dimension of the state"},
     {"A", SW_PARAM_LIST, "-1,0,0,0.5", -1e6, 1e6, "n*n entries of A, row by row"},
     {"b", SW_PARAM_LIST, "0,0", -1e6, 1e6, "n entries of b"},
-    {"x0", SW_PARAM_LIST, "1,0.001", -1e6, 1e6, "n entries of the initial state"},
+    {"x0", SW_PARAM_LIST, "1,0", -1e6, 1e6,
+     "n entries of the initial state (the default lies on the saddle's stable manifold, so a "
+     "run of any length ends at the saddle; x0=1,0.001 leaves it along x_2)"},
 };
 
 static int check_len(const sw_model *m, const char *name, size_t want, sw_err *e)

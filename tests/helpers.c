@@ -43,6 +43,11 @@ int swt_file_exists(const char *path)
     return stat(path, &st) == 0;
 }
 
+const char *swt_bin(void)
+{
+    return SW_BIN;
+}
+
 int swt_run(char **out, char **err, const char *fmt, ...)
 {
     char args[4096], cmd[8192];

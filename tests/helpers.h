@@ -12,6 +12,9 @@
  * Returns the exit status, or -1 if the command could not be run. */
 int swt_run(char **out, char **err, const char *fmt, ...) SW_PRINTF(3, 4);
 
+/* The stagewise binary under test (for commands that must wrap it). */
+const char *swt_bin(void);
+
 /* A CSV file as the CLI writes it: provenance lines skipped, header kept. */
 typedef struct swt_csv {
     size_t rows, cols;

@@ -249,7 +249,7 @@ static void preset_then_command_line(void **state)
 }
 
 /* Integrating to t = 1, saving, and continuing for 1 more lands where one
- * run to t = 2 does: x_1 = e^{-2} for the default A. */
+ * run to t = 2 does: x_1 = e^{-2}, x_2 = 1e-3 e^{t/2} for the default A. */
 static void saved_state_continues_the_run(void **state)
 {
     (void)state;
@@ -257,7 +257,7 @@ static void saved_state_continues_the_run(void **state)
     char csv[600], st[600];
     snprintf(csv, sizeof csv, "%s/r.csv", dir);
     snprintf(st, sizeof st, "%s/state.txt", dir);
-    const char *tol = "--rtol 1e-12 --atol 0 --grid linear --points 2 --t-end 1";
+    const char *tol = "x0=1,0.001 --rtol 1e-12 --atol 0 --grid linear --points 2 --t-end 1";
     assert_int_equal(swt_run(NULL, NULL, "integrate linear %s --out %s --save-state %s", tol,
                              csv, st), 0);
     assert_int_equal(swt_run(NULL, NULL, "integrate linear %s --init %s --out %s", tol, st, csv),

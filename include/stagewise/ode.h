@@ -32,7 +32,8 @@ typedef struct sw_ode_opts {
     double rtol, atol;
     double h0;      /* first trial step */
     double t_end;
-    double t_first; /* first nonzero output time on a log grid */
+    double t_first; /* first nonzero output time on a log grid (0: the smaller of
+                       t_end * 1e-6 and 1e-2) */
     size_t points;  /* output rows, t = 0 included */
     int log_grid;
     sw_event until;

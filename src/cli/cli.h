@@ -69,7 +69,8 @@ enum {
     "  --atol X         absolute tolerance, >= 0 (default 1e-10)\n"                             \
     "  --h0 X           first trial step (default 1e-4)\n"                                      \
     "  --t-end X        final time (default 1e4)\n"                                            \
-    "  --t-first X      first nonzero output time of a log grid (default t-end * 1e-6)\n"       \
+    "  --t-first X      first nonzero output time of a log grid (default the smaller\n"          \
+    "                   of t-end * 1e-6 and 0.01, below every system's first plateau)\n"      \
     "  --points N       output rows including t = 0 (default 200)\n"                           \
     "  --grid log|linear  output time grid (default log)\n"                                    \
     "  --init FILE      initial state: dim numbers in the order `describe` lists\n"            \
@@ -107,7 +108,8 @@ int sw_cli_wants_help(int argc, char **argv);
 
 /* Progress of a long run on standard error.  On a terminal: one line,
  * redrawn in place, with a bar, the count and rate (when a total is set),
- * elapsed time and ETA, from 1 s into the run.  Anywhere else (a log, a
+ * elapsed time and ETA, from 1 s into the run (or $SW_PROGRESS_EVERY, if
+ * sooner).  Anywhere else (a log, a
  * pipe): a plain line every $SW_PROGRESS_EVERY seconds (default 5), the
  * first after that long, and a closing line if any was printed; runs
  * shorter than that print nothing.  sw_progress_quiet (the global --quiet)

@@ -51,7 +51,7 @@ void sw_ode_opts_default(sw_ode_opts *o)
     o->atol = 1e-10;
     o->h0 = 1e-4;
     o->t_end = 1e4;
-    o->t_first = 0; /* 0: t_end * 1e-6 */
+    o->t_first = 0; /* 0: the smaller of t_end * 1e-6 and 1e-2 */
     o->points = 200;
     o->log_grid = 1;
 }
@@ -165,8 +165,10 @@ sw_ode *sw_ode_alloc(sw_model *m, const sw_ode_opts *o, sw_err *e)
     size_t n = m->dim;
     w->m = m;
     w->o = *o;
+    /* Every system here leaves its first plateau after t = 0.1 at the
+     * earliest: a long run's grid must still start below that. */
     if (w->o.t_first == 0)
-        w->o.t_first = o->t_end * 1e-6;
+        w->o.t_first = fmin(o->t_end * 1e-6, 1e-2);
     w->sys = (gsl_odeiv2_system){gsl_rhs, gsl_jac, n, w};
     w->work = malloc(2 * n * sizeof(double));
     w->x0 = malloc(n * sizeof(double));
