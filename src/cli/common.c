@@ -321,8 +321,9 @@ void sw_progress_update(sw_progress *p, double frac)
     frac = frac < 0 ? 0 : frac > 1 ? 1 : frac;
     char text[160];
     if (p->mode == 1) {
-        /* A terminal: from 1 s on, at most ten redraws a second. */
-        if (el < 1 || now - p->t_shown < 0.1)
+        /* A terminal: from 1 s on (sooner if lines are asked for sooner), at
+         * most ten redraws a second. */
+        if (el < fmin(1, p->every) || now - p->t_shown < 0.1)
             return;
         enum { WIDTH = 24 };
         int fill = (int)(frac * WIDTH + 0.5);
