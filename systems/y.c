@@ -1,6 +1,6 @@
 /* The four forms of the Y flow: y-full (matrices V_h), y-reduced (V_h in
  * span{A_k}, Gram form), y-coupled (H identical heads as one) and y-simplex
- * (attention as the state).  The derivations are in models.md; the
+ * (attention as the state).  The derivations are in docs/math.md; the
  * Jacobian of the reduced forms is worked out below. */
 #include <math.h>
 #include <stdlib.h>

@@ -98,8 +98,8 @@ static void zatt_eval(const zcoef *c, double da, zatt *at)
 
 /* With g_R, g_I the loss gradients per relevant and per other position,
  * the softmax Jacobian collapses to dDelta a/dt = -phi (g_R - g_I), where
- * phi = kappa s_R (1-S) + s_I S (use S + (T-B) s_I = 1 in models.md's
- * gbar form).  This avoids the cancellation in g - gbar and makes the
+ * phi = kappa s_R (1-S) + s_I S (use S + (T-B) s_I = 1 in the
+ * gbar form of docs/math.md).  This avoids the cancellation in g - gbar and makes the
  * Jacobian short: dphi/dDelta a = (1 - 2S) phi. */
 static double zr_phi(const zcoef *c, const zatt *at)
 {

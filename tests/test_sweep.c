@@ -563,7 +563,7 @@ static void numerical_failure_is_recorded_not_fatal(void **state)
 
 /* ---- prediction ------------------------------------------------------------- */
 
-/* models.md's worked example: d = 16, T = 64, B = 1, p = 0 has
+/* docs/math.md's worked example: d = 16, T = 64, B = 1, p = 0 has
  * lambda+ = 0.00341796875 exactly (7/2048). */
 static void predict_gives_the_start_eigenvalue(void **state)
 {
@@ -577,7 +577,7 @@ static void predict_gives_the_start_eigenvalue(void **state)
     assert_int_equal(swt_csv_read(out, &c), 0);
     double lp = swt_csv_at(&c, 0, "lambda_plus");
     assert_true(fabs(lp / 0.00341796875 - 1) < 1e-12);
-    /* 1/lambda+ = 2048/7 exactly (models.md's example). */
+    /* 1/lambda+ = 2048/7 exactly (docs/math.md's example). */
     assert_true(fabs(swt_csv_at(&c, 0, "t_scale") / (2048.0 / 7.0) - 1) < 1e-12);
     swt_csv_free(&c);
     rm_rf(dir);

@@ -1,6 +1,6 @@
 /* The Y systems: each form against the others on the invariant manifolds,
  * the analytic Jacobians against finite differences, the population loss
- * against Monte-Carlo, and the plateau structure models.md predicts. */
+ * against Monte-Carlo, and the plateau structure docs/math.md predicts. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,4 +1,4 @@
-/* The Z systems against finite differences, models.md's closed forms,
+/* The Z systems against finite differences, docs/math.md's closed forms,
  * each other, and Monte-Carlo averages over the data they describe. */
 #include <math.h>
 #include <setjmp.h>
@@ -72,7 +72,7 @@ static void reduced_jacobian_matches_fd(void **state)
     gsl_rng_free(r);
 }
 
-/* models.md's closed-form start Jacobian, typed in from the page. */
+/* docs/math.md's closed-form start Jacobian, typed in from the page. */
 static void closed_form_start(const sw_z_shape *z, double J[9])
 {
     double d = (double)z->d, T = (double)z->T, B = (double)z->B, p = z->p;
@@ -346,7 +346,7 @@ static void teacher_and_observables(void **state)
 /* Population loss against sampled data: x_t ~ N(0, I) off R, x* on all of
  * R (xbar with probability p, else fresh), y = W* x*, per-sample loss
  * |y - yhat|^2 / (2d), at a generic state (W off the manifold, unequal
- * logits).  Also the slides' two-variable loss at p = 0. */
+ * logits).  Also Zucchet et al.'s two-variable loss at p = 0. */
 static void loss_matches_monte_carlo(void **state)
 {
     (void)state;

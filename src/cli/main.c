@@ -33,10 +33,11 @@ static void usage(FILE *fp)
                 "commands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(fp, "  %-11s %s\n", commands[i].name, commands[i].summary);
-    fprintf(fp, "\nglobal options (anywhere on the line):\n"
-                "  --quiet     no progress lines on standard error\n"
-                "  stagewise help COMMAND is COMMAND --help; stagewise version (or --version)\n"
-                "  prints the version\n"
+    fprintf(fp, "\n  help COMMAND  the same as COMMAND --help\n"
+                "  version       the version (also --version)\n"
+                "\nprogress: runs longer than a second or two report on standard error, as a\n"
+                "bar with rate and ETA on a terminal, else as a line every $SW_PROGRESS_EVERY\n"
+                "seconds (default 5); --quiet, anywhere on the line, silences it.\n"
                 "\nexit status: 0 ok, 2 bad usage or input, 3 numerical failure, 1 other\n");
 }
 
