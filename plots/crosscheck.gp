@@ -12,7 +12,10 @@ set datafile columnheaders
 nth(s, i) = i <= 1 ? (strstrt(s, "|") ? s[1:strstrt(s, "|") - 1] : s) : nth(s[strstrt(s, "|") + 1:], i - 1)
 if (!exists("title")) title = fixed1
 colors = "#1f77b4 #d62728 #2ca02c #9467bd"
-set multiplot layout 2,1 title title noenhanced
+# Fixed margins keep the panels aligned whatever their keys.
+set lmargin at screen 0.11
+set rmargin at screen 0.95
+set multiplot layout 2,1 title title noenhanced font ",9"
 set key top right noenhanced
 set ylabel "loss"
 set title "loss: flow (line) and trainer (points)"
@@ -28,6 +31,7 @@ set logscale y
 set format y "10^{%L}"
 set xlabel "t (gradient-flow units; step x lr for the trainer)"
 set ylabel "largest |trainer - flow|"
+set key bottom right
 set title "largest deviation over the loss and the observables"
 cmd = "plot "
 do for [i=1:n] {

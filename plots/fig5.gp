@@ -9,7 +9,10 @@ set output out
 set datafile separator ","
 set datafile columnheaders
 nth(s, i) = i <= 1 ? (strstrt(s, "|") ? s[1:strstrt(s, "|") - 1] : s) : nth(s[strstrt(s, "|") + 1:], i - 1)
-set multiplot layout n,1 title "Markov transformer, Adam, early stopping: KL to truth truncated to groups <= j (left axis), held-out loss (right axis)"
+# Fixed margins keep the panels aligned whatever their keys.
+set lmargin at screen 0.11
+set rmargin at screen 0.72
+set multiplot layout n,1 title "early stopping: KL to the truth truncated to groups <= j (left axis), held-out loss (right axis)\n" . fixed1 noenhanced font ",9"
 set key outside right noenhanced
 set logscale y
 set ylabel "KL (nats)"

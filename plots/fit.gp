@@ -29,7 +29,7 @@ if (!exists("ylabel")) ylabel = "observed"
 if (!exists("title")) title = "fitted power laws; " . fixed1
 set xlabel xlabel noenhanced
 set ylabel ylabel noenhanced
-set title title noenhanced
+set title title noenhanced font ",10"
 colors = "#1f77b4 #d62728 #2ca02c #9467bd #ff7f0e #8c564b"
 cmd = "plot "
 do for [i=1:n] {

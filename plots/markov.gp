@@ -11,9 +11,12 @@ head(c) = int(c[6:strstrt(c, "_k") - 1])
 pattern(c) = int(c[strstrt(c, "_k") + 2:])
 set logscale xy
 set format x "10^{%L}"
-set multiplot layout 2,1
+# Fixed margins keep the panels' time axes aligned whatever their keys.
+set lmargin at screen 0.11
+set rmargin at screen 0.80
+set multiplot layout 2,1 title (exists("fixed1") ? fixed1 : "") noenhanced font ",9"
 set title "KL from the truth truncated to groups <= j"
-set ylabel "KL"
+set ylabel "KL (nats)"
 set key outside right
 plot for [i=1:words(kls)] in1 using "t":word(kls, i) with lines lw 2 title word(kls, i) noenhanced
 unset logscale y

@@ -26,7 +26,7 @@ if (logy eq "1") { set logscale y; set format y "10^{%L}" }
 eval("set key " . keypos . " noenhanced box opaque")
 set xlabel xlabel noenhanced
 set ylabel ylabel noenhanced
-set title title noenhanced
+set title title noenhanced font ",10"
 nth(s, i) = i <= 1 ? (strstrt(s, "|") ? s[1:strstrt(s, "|") - 1] : s) : nth(s[strstrt(s, "|") + 1:], i - 1)
 count(s) = strstrt(s, "|") ? 1 + count(s[strstrt(s, "|") + 1:]) : 1
 ny = count(ys)

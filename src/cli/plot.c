@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "stagewise/output.h"
 #include "stagewise/table.h"
+#include "stagewise/train.h"
 
 extern char **environ;
 
@@ -148,6 +149,9 @@ static void fixed_of(const sw_table *tb, char *buf, size_t len)
 {
     const char *name = sw_table_meta(tb, "system");
     const sw_system *sys = name ? sw_system_find(name) : NULL;
+    const sw_task *task = name && !sys ? sw_task_find(name) : NULL;
+    if (task) /* a trainer's CSV names the model it trained */
+        sys = task->sys;
     buf[0] = '\0';
     if (!sys)
         return;
