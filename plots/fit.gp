@@ -5,9 +5,10 @@
 # horizontal axis is that column; with several it is the scaling variable
 # prod x_j^a_j, against which every row should fall on the law (a data
 # collapse).  Variables from `stagewise plot`: in1.., n, fit1.. (the law and
-# estimates), fixed1.. (the fitted data's fixed parameters), out; optional
+# estimates), fixed1.. (the fitted data's fixed parameters), xname and
+# yname (input 1's data column and fitted column), out; optional
 # --set title, xlabel, ylabel, keys ('|'-separated, one per input, put
-# before each law).
+# before each law), keypos (default "top left").
 if (!exists("in1")) in1 = in
 if (!exists("n")) n = 1
 if (!exists("fit1")) fit1 = "law"
@@ -19,13 +20,16 @@ set datafile columnheaders
 set logscale xy
 set format x "10^{%L}"
 set format y "10^{%L}"
-set key top left noenhanced box opaque
+if (!exists("keypos")) keypos = "top left"
+eval("set key " . keypos . " noenhanced box opaque font ',9'")
 stats in1 using "observed" nooutput
 nx = STATS_columns - 4
 xcol = nx == 1 ? 1 : STATS_columns
 nth(s, i) = i <= 1 ? (strstrt(s, "|") ? s[1:strstrt(s, "|") - 1] : s) : nth(s[strstrt(s, "|") + 1:], i - 1)
-if (!exists("xlabel")) xlabel = nx == 1 ? "the law's variable (see the key)" : "scaling variable prod_j x_j^{a_j}"
-if (!exists("ylabel")) ylabel = "observed"
+if (!exists("xname")) xname = "the law's variable"
+if (!exists("yname")) yname = "observed"
+if (!exists("xlabel")) xlabel = nx == 1 ? xname : "scaling variable prod_j x_j^{a_j}"
+if (!exists("ylabel")) ylabel = yname
 if (!exists("title")) title = "fitted power laws; " . fixed1
 set xlabel xlabel noenhanced
 set ylabel ylabel noenhanced

@@ -274,6 +274,31 @@ static void plateau_point_depends_on_points(void **state)
     rm_rf(dir);
 }
 
+/* plot --set hands a script its variables; names plot itself passes are
+ * refused, one line, exit 2; the generic xy figure draws expressions of
+ * a result's columns. */
+static void plot_takes_variables(void **state)
+{
+    (void)state;
+    char *dir = swt_tmpdir(), *csv = tmp_path(dir, "z.csv"), *png = tmp_path(dir, "z.png"),
+         *err = NULL;
+    assert_int_equal(swt_run(NULL, NULL, "integrate z-reduced --t-end 1000 --out %s", csv), 0);
+    assert_int_equal(swt_run(NULL, &err, "plot xy %s --set out=x --out %s", csv, png), 2);
+    assert_non_null(strstr(err, "--set 'out=x' is not NAME=VALUE"));
+    assert_null(strchr(strchr(err, '\n') + 1, '\n')); /* one line */
+    free(err);
+    assert_int_equal(swt_run(NULL, NULL, "plot xy %s --set 'x=column(\"t\")' --set "
+                                         "'ys=column(\"loss\")|column(\"loss_p0\")' --set logx=1 "
+                                         "--out %s", csv, png), 0);
+    char *bytes = swt_slurp(png);
+    assert_non_null(bytes);
+    assert_memory_equal(bytes, "\x89PNG", 4);
+    free(bytes);
+    free(csv);
+    free(png);
+    rm_rf(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -286,6 +311,7 @@ int main(void)
         cmocka_unit_test(which_steppers_keep_the_symmetry),
         cmocka_unit_test(escape_slope_below_its_limit),
         cmocka_unit_test(plateau_point_depends_on_points),
+        cmocka_unit_test(plot_takes_variables),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -135,7 +135,7 @@ struct args {
 /* Names the scripts reserve for what plot itself passes. */
 static int reserved(const char *name, size_t len)
 {
-    static const char *const names[] = {"out", "n", "atts", "kls", "levels"};
+    static const char *const names[] = {"out", "n", "atts", "kls", "levels", "xname", "yname"};
     for (size_t i = 0; i < sizeof names / sizeof *names; i++)
         if (strlen(names[i]) == len && strncmp(names[i], name, len) == 0)
             return 1;
@@ -205,9 +205,15 @@ static void fit_of(const char *csv, const sw_table *tb, char *key, size_t klen, 
         }
     }
     json_object_put(root);
+    /* The fitted data as the fit named it, else beside the fit (the fit
+     * may have run from another directory). */
     sw_table stb;
     sw_err e;
-    if (src && sw_table_read(src, &stb, &e) == SW_OK) {
+    char beside[4096];
+    const char *slash = src ? strrchr(src, '/') : NULL, *cslash = strrchr(csv, '/');
+    snprintf(beside, sizeof beside, "%.*s%s", cslash ? (int)(cslash - csv + 1) : 0, csv,
+             slash ? slash + 1 : src ? src : "");
+    if (src && (sw_table_read(src, &stb, &e) == SW_OK || sw_table_read(beside, &stb, &e) == SW_OK)) {
         fixed_of(&stb, fixed, flen);
         sw_table_free(&stb);
     }
@@ -230,8 +236,10 @@ static int on_option(int opt, const char *arg, void *ctx, sw_err *e)
         ok = arg[i] == '_' || (arg[i] >= 'a' && arg[i] <= 'z') ||
              (arg[i] >= 'A' && arg[i] <= 'Z') || (arg[i] >= '0' && arg[i] <= '9');
     if (!ok || reserved(arg, len))
-        return sw_fail(e, SW_EINPUT, "--set '%s' is not NAME=VALUE with NAME a gnuplot "
-                       "identifier other than out, n, atts, kls, levels in*, fit*, fixed*", arg);
+        return sw_fail(e, SW_EINPUT,
+                       "--set '%s' is not NAME=VALUE with NAME a gnuplot identifier other "
+                       "than out, n, atts, kls, levels, xname, yname, in*, fit*, fixed*",
+                       arg);
     char name[64];
     snprintf(name, sizeof name, "%.*s", (int)(len < 63 ? len : 63), arg);
     return gp_var(a->sets, sizeof a->sets, name, eq + 1, e);
@@ -279,6 +287,14 @@ int sw_cmd_plot(int argc, char **argv)
         }
         char name[16], key[512] = "", fixed[512] = "";
         fit_of(argv[i], &tb, key, sizeof key, fixed, sizeof fixed);
+        /* Default axis names of a fit figure: its first column and its y. */
+        const char *yname = sw_table_meta(&tb, "y");
+        if (i == first + 1 && *key && tb.cols > 0 && yname &&
+            ((rc = gp_var(vars, sizeof vars, "xname", tb.names[0], &e)) ||
+             (rc = gp_var(vars, sizeof vars, "yname", yname, &e)))) {
+            sw_table_free(&tb);
+            break;
+        }
         if (!*fixed)
             fixed_of(&tb, fixed, sizeof fixed);
         sw_table_free(&tb);

@@ -466,7 +466,8 @@ static void section_zlaws(repro *c)
     static const char *const png[] = {"z_d.png", "z_T.png"};
     for (size_t i = 0; i < 2; i++)
         if (!step(c, "plot", "fit", fits[i][0], fits[i][1], "--set",
-                  "keys=plateau time (loss at 1/2 of its start)|1/lambda+", "--set",
+                  "keys=plateau time (loss at half its start)|1/lambda+", "--set",
+                  "keypos=bottom right", "--set",
                   S(c, "xlabel=%s", axis[i]), "--set", "ylabel=time (gradient-flow units)",
                   "--out", P(c, png[i]), NULL))
             sw_report_figure(c->r, png[i],
@@ -484,6 +485,7 @@ static void section_zlaws(repro *c)
                          "Plateau time and 1/lambda+ against B, tied copies (one shared logit: "
                          "B^-1) and untied ones (B^-1/2), log-log.");
     if (pfit && !step(c, "plot", "fit", pfit, "--set", "keys=p = 0..0.95", "--set",
+                      "keypos=bottom right", "--set",
                       "xlabel=1/lambda+ (gradient-flow units)", "--set",
                       "ylabel=plateau time (gradient-flow units)", "--out", P(c, "z_p.png"), NULL))
         sw_report_figure(c->r, "z_p.png",
