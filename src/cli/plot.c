@@ -192,8 +192,10 @@ static void fit_of(const char *csv, const sw_table *tb, char *key, size_t klen, 
         for (size_t k = 0; k < np && used < klen; k++) {
             /* exponents first, with intervals; the prefactor last */
             json_object *p = json_object_array_get_idx(ps, (k + 1) % np), *v, *ci;
-            const char *nm = json_object_object_get_ex(p, "name", &v) ? json_object_get_string(v) : "?";
-            double est = json_object_object_get_ex(p, "estimate", &v) ? json_object_get_double(v) : NAN;
+            const char *nm =
+                json_object_object_get_ex(p, "name", &v) ? json_object_get_string(v) : "?";
+            double est =
+                json_object_object_get_ex(p, "estimate", &v) ? json_object_get_double(v) : NAN;
             if ((k + 1) % np && json_object_object_get_ex(p, "ci95", &ci))
                 used += (size_t)snprintf(key + used, klen - used, "%s %s = %.3f [%.3f, %.3f]",
                                          k ? "," : ":", nm, est,
@@ -213,7 +215,8 @@ static void fit_of(const char *csv, const sw_table *tb, char *key, size_t klen, 
     const char *slash = src ? strrchr(src, '/') : NULL, *cslash = strrchr(csv, '/');
     snprintf(beside, sizeof beside, "%.*s%s", cslash ? (int)(cslash - csv + 1) : 0, csv,
              slash ? slash + 1 : src ? src : "");
-    if (src && (sw_table_read(src, &stb, &e) == SW_OK || sw_table_read(beside, &stb, &e) == SW_OK)) {
+    if (src &&
+        (sw_table_read(src, &stb, &e) == SW_OK || sw_table_read(beside, &stb, &e) == SW_OK)) {
         fixed_of(&stb, fixed, flen);
         sw_table_free(&stb);
     }

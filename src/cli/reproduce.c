@@ -382,7 +382,8 @@ static const char *fit_row(repro *c, const char *csv, const char *y, const char 
         return NULL;
     const char *js = S(c, "%.*s.json", (int)(strlen(out) - 4), out);
     double est = jnum(js, S(c, "/params/%zu/estimate", k)),
-           lo = jnum(js, S(c, "/params/%zu/ci95/0", k)), hi = jnum(js, S(c, "/params/%zu/ci95/1", k));
+           lo = jnum(js, S(c, "/params/%zu/ci95/0", k)),
+           hi = jnum(js, S(c, "/params/%zu/ci95/1", k));
     sw_report_row(c->r, what, S(c, "%.3f [%.3f, %.3f]", est, lo, hi), ref_text,
                   isnan(ref) || !(lo <= ref && ref <= hi) ? off : "within the interval");
     return out;
@@ -579,19 +580,22 @@ static void section_criteria(repro *c)
     {
         double r[3];
         law_ratio(pf[1], "t_event", LAW_CROSS_EIG, r);
-        sw_report_row(c->r, "cross-sample law at p = 0 (d = 16, T = 256): ours / 2.15 (sqrt(d) T)^1.02",
+        sw_report_row(c->r,
+                      "cross-sample law at p = 0 (d = 16, T = 256): ours / 2.15 (sqrt(d) T)^1.02",
                       num(c, r[2]), "1 (Zucchet et al. 2025, cross-sample law)",
                       S(c, "the law's prefactor is %.1fx ours, and as far above the paper's own "
                            "in-context law (next row)", 1 / r[2]));
     }
-    sw_report_row(c->r, "the paper's two laws at p = 0 (d = 16, T = 256): in-context / cross-sample",
+    sw_report_row(c->r,
+                  "the paper's two laws at p = 0 (d = 16, T = 256): in-context / cross-sample",
                   num(c, zlaw_value(LAW_INCONTEXT, 16, 256, 1, 0) /
                              zlaw_value(LAW_CROSS_EIG, 16, 256, 1, 0)),
                   "1 if the two fits agree (Zucchet et al. 2025)",
                   "they do not: the cross-sample fit runs 1.8x above the in-context fit, which "
-                  "ours follows within 10%; the slides print sqrt(dT) in this law, which would "
-                  "contradict the in-context T^0.99");
-    const char *law = "2.15*(sqrt(column(\"d\"))*column(\"T\")/sqrt(column(\"p\")**2*column(\"d\")+%s))**1.02";
+                  "ours follows within 10%; the authors' talk prints sqrt(dT) in this law, "
+                  "which would contradict the in-context T^0.99");
+    const char *law = "2.15*(sqrt(column(\"d\"))*column(\"T\")/"
+                      "sqrt(column(\"p\")**2*column(\"d\")+%s))**1.02";
     if (!step(c, "plot", "xy", pf[0], pf[1], pf[2], "--set", "x=column(\"p\")", "--set",
               S(c, "ys=column(\"t_event\")/(%s)|column(\"t_event\")/(%s)",
                 S(c, law, "(1-column(\"p\"))**2"), S(c, law, "1-column(\"p\")**2")),
@@ -740,10 +744,12 @@ static void section_markov(repro *c)
     const char *mk = P(c, "markov.csv");
     double t1 = csv_pick(mk, "t", PICK_AT_MIN, "kl_1", 0),
            t2 = csv_pick(mk, "t", PICK_AT_MIN, "kl_2", 0);
-    sw_report_row(c->r, "t where KL to truth j = 1 is smallest", S(c, "%.4g (step %.0f)", t1, t1 / 0.01),
+    sw_report_row(c->r, "t where KL to truth j = 1 is smallest",
+                  S(c, "%.4g (step %.0f)", t1, t1 / 0.01),
                   "the first of the minima (Yüksel et al., Fig. 3)",
                   "their step counts are for another optimiser scale, so only the order compares");
-    sw_report_row(c->r, "t where KL to truth j = 2 is smallest", S(c, "%.4g (step %.0f)", t2, t2 / 0.01),
+    sw_report_row(c->r, "t where KL to truth j = 2 is smallest",
+                  S(c, "%.4g (step %.0f)", t2, t2 / 0.01),
                   "after j = 1's (Yüksel et al., Fig. 3)",
                   t2 > t1 ? "in the paper's order" : "out of order");
     sw_report_row(c->r, "final KL to the full truth (j = 3)",
@@ -793,8 +799,9 @@ static void section_markov(repro *c)
  * val): how the three patterns came, by the gaps between the times the
  * loss passes each level.  Times more than a factor 3 apart are separate
  * stages: one smooth drop from L_0 to 0 passes the three levels within a
- * factor 2.5 (H = 6, and every sigma <= 0.3 at H = 3).  n[0]: one stage, n[1]: one pattern then two together, n[2]:
- * two together then one, n[3]: three stages, n[4]: a level not reached. */
+ * factor 2.5 (every seed at sigma <= 0.3).  n[0]: one stage, n[1]: one
+ * pattern then two together, n[2]: two together then one, n[3]: three
+ * stages, n[4]: a level not reached. */
 static void stage_pattern(const char *file, const char *by, double val, size_t n[5])
 {
     sw_table tb;
