@@ -19,7 +19,7 @@
 
 extern char **environ;
 
-#define FIGURES "stages, competitive, escape, fit, markov, crosscheck, law, sweep, fig5"
+#define FIGURES "stages, competitive, escape, fit, markov, crosscheck, xy, fig5"
 
 static const char help[] =
     "usage: stagewise plot FIGURE INPUT.csv... --out FILE.png\n\n"
@@ -29,22 +29,24 @@ static const char help[] =
     "               attention on each pattern (INPUT: one integrate run)\n"
     "  competitive  a symmetric start against a slightly perturbed one (two runs)\n"
     "  escape       escape time against eps with the fitted laws (an escape CSV)\n"
-    "  fit          data and fitted law on log-log axes (a fit CSV)\n"
+    "  fit          data and fitted law on log-log axes, the law and its exponents\n"
+    "               in the key, the fitted data's fixed parameters in the title (fit\n"
+    "               CSVs, one series each)\n"
     "  markov       KL to each truncated truth and each head's attention on each lag\n"
     "               group (a `train markov` CSV)\n"
     "  crosscheck   trainer against flow: loss of both and their largest deviation\n"
     "               against t (crosscheck --out CSVs, one per learning rate)\n"
-    "  law          a measured column against a law evaluated on the other columns,\n"
-    "               with the line y = x (sweep CSVs; --set law=EXPR --set y=COL)\n"
-    "  sweep        columns of sweep CSVs against one swept parameter (--set x=COL\n"
-    "               --set ys='COL ...'; every input a series)\n"
+    "  xy           gnuplot expressions of any result's columns against each other,\n"
+    "               one series per input and expression: --set x=EXPR --set\n"
+    "               'ys=EXPR|EXPR', e.g. x=column(\"d\"), or a paper's law with diag=1\n"
+    "               for the line y = x; logx=1, logy=1, with=points|lines\n"
     "  fig5         early stopping: held-out loss and KL to each truncated truth\n"
     "               against t, one panel per `train markov --patience` CSV\n\n"
     "options:\n"
     "  --out FILE.png   the picture (required)\n"
     "  --set NAME=VALUE a string variable for the script (repeatable): title,\n"
-    "                   xlabel, ylabel, keys ('|'-separated series names) and the\n"
-    "                   figure's own (x, ys, y, law, logx, logy; see plots/*.gp)\n\n"
+    "                   xlabel, ylabel, keys ('|'-separated series names), keypos\n"
+    "                   and the figure's own (see the head of plots/FIGURE.gp)\n\n"
     "The directory of scripts is $SW_PLOTS, else plots/ beside the build.\n";
 
 /* Where the figure scripts live: $SW_PLOTS, plots/ next to the build
