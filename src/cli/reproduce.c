@@ -189,14 +189,16 @@ static double csv_pick(const char *file, const char *col, pick_how how, const ch
     return x;
 }
 
-/* Zucchet et al. (2025)'s fitted laws, from a sweep row's d, T, B, p. */
-typedef enum { LAW_INCONTEXT, LAW_CROSS_SLIDES, LAW_CROSS_EIG } zlaw;
+/* Zucchet et al. (2025)'s fitted laws, from a sweep row's d, T, B, p: the
+ * in-context one, and the cross-sample one with its repetition factor as
+ * printed, (1-p)^2, or as the start eigenvalue has it, 1 - p^2. */
+typedef enum { LAW_INCONTEXT, LAW_CROSS_PRINTED, LAW_CROSS_EIG } zlaw;
 static double zlaw_value(zlaw law, double d, double T, double B, double p)
 {
     switch (law) {
     case LAW_INCONTEXT:
         return 1.51 * pow(d, 0.49) * pow(T / B, 0.99);
-    case LAW_CROSS_SLIDES:
+    case LAW_CROSS_PRINTED:
         return 2.15 * pow(sqrt(d) * T / sqrt(p * p * d + (1 - p) * (1 - p)), 1.02);
     default:
         return 2.15 * pow(sqrt(d) * T / sqrt(p * p * d + 1 - p * p), 1.02);
@@ -559,7 +561,7 @@ static void section_criteria(repro *c)
         static const char *const crit[] = {"t(loss_p0 <= 0.4)", "t(loss <= 0.1)"};
         for (size_t j = 0; j < 2; j++) {
             double rs[3], re[3];
-            law_ratio(pf[i], col[j], LAW_CROSS_SLIDES, rs);
+            law_ratio(pf[i], col[j], LAW_CROSS_PRINTED, rs);
             law_ratio(pf[i], col[j], LAW_CROSS_EIG, re);
             sw_report_row(
                 c->r,
