@@ -280,12 +280,12 @@ static void reduced_matches_full(void **state)
         integrate(mr, 1000, 81, 1, &trd);
         double worst = 0;
         for (size_t i = 0; i < tf.n; i++) {
-            double a[5], b[5];
+            double a[6], b[6]; /* loss, alpha, beta, delta_a, S, loss_p0 */
             columns(mf, &tf, i, a);
             columns(mr, &trd, i, b);
-            worst = fmax(worst, swt_max_rel(a, b, 5, 1));
+            worst = fmax(worst, swt_max_rel(a, b, 6, 1));
         }
-        double last[5];
+        double last[6];
         columns(mr, &trd, trd.n - 1, last);
         assert_true(last[0] < 1e-3); /* the comparison covered the escape */
         assert_true(last[4] > 0.8);
@@ -326,7 +326,7 @@ static void teacher_and_observables(void **state)
     gsl_rng_free(r);
 
     sw_model *m = swt_model("z-full", "d=6", "T=12", "B=3", "seed=5", NULL);
-    double x[D * D + 12], obs[4], al = 0.3, be = -0.8;
+    double x[D * D + 12], obs[5], al = 0.3, be = -0.8;
     for (size_t i = 0; i < D; i++)
         for (size_t j = 0; j < D; j++) {
             double v = 0; /* (W* (alpha P + beta (I - P)))_ij */
@@ -340,6 +340,10 @@ static void teacher_and_observables(void **state)
     double S = 3 * exp(1.5) / (3 * exp(1.5) + 9 * exp(-0.5));
     assert_true(fabs(obs[0] - al) < 1e-13 && fabs(obs[1] - be) < 1e-13);
     assert_true(fabs(obs[2] - 2.0) < 1e-13 && fabs(obs[3] - S) < 1e-13);
+    /* loss_p0 = (|W* - S W|^2 + Q |W|^2)/(2d) on the manifold, by hand. */
+    double Z = 3 * exp(1.5) + 9 * exp(-0.5), Q = 9 * exp(-1.0) / (Z * Z);
+    double M2 = pow(1 - S * al, 2) + (D - 1) * pow(1 - S * be, 2), W2 = al * al + (D - 1) * be * be;
+    assert_true(fabs(obs[4] - (M2 + Q * W2) / (2 * D)) < 1e-13);
     sw_model_free(m);
 }
 
