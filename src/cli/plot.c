@@ -138,6 +138,8 @@ struct args {
 static int reserved(const char *name, size_t len)
 {
     static const char *const names[] = {"out", "n", "atts", "kls", "levels", "xname", "yname"};
+    if (strncmp(name, "law_", 4) == 0)
+        return 1;
     for (size_t i = 0; i < sizeof names / sizeof *names; i++)
         if (strlen(names[i]) == len && strncmp(names[i], name, len) == 0)
             return 1;
@@ -224,6 +226,49 @@ static void fit_of(const char *csv, const sw_table *tb, char *key, size_t klen, 
     }
 }
 
+/* For an `escape` result: each law's key, "a + b ln(1/eps)^2: b = 3.39
+ * [3.36, 3.43], AIC 77.9", from its JSON, as variables law_<name>. */
+static int escape_keys(const char *csv, char *vars, size_t len, sw_err *e)
+{
+    char *jpath = sw_path_derived(csv, ".json");
+    json_object *root = jpath ? json_object_from_file(jpath) : NULL, *laws = NULL;
+    free(jpath);
+    int rc = SW_OK;
+    static const char *const names[] = {"log", "log2", "power"};
+    json_object *law = NULL;
+    for (size_t n = 0; n < 3 && rc == SW_OK && root &&
+                       json_object_object_get_ex(root, "laws", &laws);
+         n++) {
+        json_object *f, *ps, *aic;
+        char key[256], var[64];
+        if (!json_object_object_get_ex(laws, names[n], &law) ||
+            !json_object_object_get_ex(law, "formula", &f) ||
+            !json_object_object_get_ex(law, "params", &ps) ||
+            !json_object_object_get_ex(law, "aic", &aic))
+            continue; /* not fitted: the script keeps the bare formula */
+        int k = snprintf(key, sizeof key, "%s:", json_object_get_string(f));
+        for (size_t i = 1; i < json_object_array_length(ps) && k > 0 && (size_t)k < sizeof key;
+             i++) {
+            json_object *p = json_object_array_get_idx(ps, i), *v, *ci;
+            if (json_object_object_get_ex(p, "name", &v) &&
+                json_object_object_get_ex(p, "ci95", &ci)) {
+                const char *nm = json_object_get_string(v);
+                json_object_object_get_ex(p, "estimate", &v);
+                k += snprintf(key + k, sizeof key - (size_t)k, " %s = %.3g [%.3g, %.3g],", nm,
+                              json_object_get_double(v),
+                              json_object_get_double(json_object_array_get_idx(ci, 0)),
+                              json_object_get_double(json_object_array_get_idx(ci, 1)));
+            }
+        }
+        if (k > 0 && (size_t)k < sizeof key)
+            snprintf(key + k, sizeof key - (size_t)k, " AIC %.1f", json_object_get_double(aic));
+        snprintf(var, sizeof var, "law_%s", names[n]);
+        rc = gp_var(vars, len, var, key, e);
+    }
+    json_object_put(root);
+    return rc;
+}
+
 static int on_option(int opt, const char *arg, void *ctx, sw_err *e)
 {
     struct args *a = ctx;
@@ -243,7 +288,7 @@ static int on_option(int opt, const char *arg, void *ctx, sw_err *e)
     if (!ok || reserved(arg, len))
         return sw_fail(e, SW_EINPUT,
                        "--set '%s' is not NAME=VALUE with NAME a gnuplot identifier other "
-                       "than out, n, atts, kls, levels, xname, yname, in*, fit*, fixed*",
+                       "than out, n, atts, kls, levels, xname, yname, in*, fit*, fixed*, law_*",
                        arg);
     char name[64];
     snprintf(name, sizeof name, "%.*s", (int)(len < 63 ? len : 63), arg);
@@ -303,6 +348,9 @@ int sw_cmd_plot(int argc, char **argv)
         if (!*fixed)
             fixed_of(&tb, fixed, sizeof fixed);
         sw_table_free(&tb);
+        if (i == first + 1 && strcmp(fig, "escape") == 0 &&
+            (rc = escape_keys(argv[i], vars, sizeof vars, &e)))
+            break;
         snprintf(name, sizeof name, "in%d", i - first);
         rc = gp_var(vars, sizeof vars, name, argv[i], &e);
         snprintf(name, sizeof name, "fit%d", i - first);
