@@ -719,7 +719,7 @@ static void section_crosscheck(repro *c)
     if (!step(c, "plot", "xy", P(c, "toy_sgd.csv"), P(c, "zred_curve.csv"), "--set",
               "x=column(\"t\")", "--set", "ys=column(\"loss\")", "--set",
               "keys=SGD, batch 32, lr 0.2 (t = step x lr)|z-reduced flow", "--set", "with=lines",
-              "--set", "keypos=bottom left", "--set",
+              "--set", "keypos=top right", "--set",
               "xlabel=t (gradient-flow units; step x lr for the trainer)", "--set",
               "ylabel=loss", "--set",
               "title=toy trainer against the flow; d = 16, T = 64, B = 1, p = 0", "--out",
