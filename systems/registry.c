@@ -1,20 +1,15 @@
-/* The one list of systems.  Adding a system is a file in systems/ and a
- * line here. */
+/* The one table of systems, generated from systems/systems.list: adding a
+ * system is a file in systems/ and a line in that list. */
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "stagewise/system.h"
 #include "systems.h"
 
-static const sw_system *const registry[] = {
-    &sw_system_linear,
-    &sw_system_z_full,
-    &sw_system_z_reduced,
-    &sw_system_y_full,
-    &sw_system_y_reduced,
-    &sw_system_y_coupled,
-    &sw_system_y_simplex,
-};
+#define SW_SYSTEM_ADDRESS(s) &s,
+static const sw_system *const registry[] = {SW_SYSTEM_LIST(SW_SYSTEM_ADDRESS)};
+#undef SW_SYSTEM_ADDRESS
 
 #define N_SYSTEMS (sizeof registry / sizeof registry[0])
 
@@ -36,14 +31,21 @@ const sw_system *sw_system_find(const char *name)
     return NULL;
 }
 
+static char names[1024];
+static pthread_once_t names_once = PTHREAD_ONCE_INIT;
+
+static void names_fill(void)
+{
+    size_t used = 0;
+    for (size_t i = 0; i < N_SYSTEMS && used < sizeof names; i++)
+        used += (size_t)snprintf(names + used, sizeof names - used, "%s%s", i ? ", " : "",
+                                 registry[i]->name);
+}
+
+/* Filled once, whichever thread asks first (sweep points report errors
+ * from several threads). */
 const char *sw_system_names(void)
 {
-    static char buf[256];
-    if (!buf[0]) {
-        size_t used = 0;
-        for (size_t i = 0; i < N_SYSTEMS && used < sizeof buf; i++)
-            used += (size_t)snprintf(buf + used, sizeof buf - used, "%s%s", i ? ", " : "",
-                                     registry[i]->name);
-    }
-    return buf;
+    pthread_once(&names_once, names_fill);
+    return names;
 }

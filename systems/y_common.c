@@ -130,11 +130,9 @@ static int setup_full(sw_y *y, double overlap, unsigned long seed)
                     y->C[t * dd + q] += y->pi[k * T + t] * y->A[k * dd + q];
     memcpy(y->Ginv, y->G, K * K * sizeof *y->G);
     gsl_matrix_view gv = gsl_matrix_view_array(y->Ginv, K, K);
-    gsl_error_handler_t *old = gsl_set_error_handler_off();
     int rc = gsl_linalg_cholesky_decomp1(&gv.matrix);
     if (rc == GSL_SUCCESS)
         rc = gsl_linalg_cholesky_invert(&gv.matrix);
-    gsl_set_error_handler(old);
     return rc == GSL_SUCCESS ? SW_OK : SW_ENUMERIC;
 }
 

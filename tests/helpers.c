@@ -14,6 +14,13 @@
 
 #include "helpers.h"
 
+/* Every test process starts as the command line does, with sw_init() before
+ * any library call (the tests are linked whole, so this always runs). */
+__attribute__((constructor)) static void swt_init(void)
+{
+    sw_init();
+}
+
 char *swt_slurp(const char *path)
 {
     FILE *fp = fopen(path, "r");

@@ -9,6 +9,10 @@
 
 #include <stddef.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum sw_status {
     SW_OK = 0,
     SW_EFAIL = 1,   /* anything else: out of memory, I/O after validation */
@@ -26,8 +30,21 @@ typedef struct sw_err {
 #define SW_PRINTF(a, b)
 #endif
 
+/* Call once per process, before any other stagewise call and before
+ * starting threads.  It switches GSL's error handler off (GSL's default
+ * aborts the process, e.g. on a step-size underflow), because the library
+ * reports every GSL failure through its return codes and an sw_err.  This
+ * is the one process-wide setting stagewise needs; the library itself
+ * never changes one, so a program with its own GSL handler decides
+ * whether and when to call this. */
+void sw_init(void);
+
 /* Formats the message into e (if non-NULL) and returns code, so callers can
  * write `return sw_fail(e, SW_EINPUT, "...")`. */
 int sw_fail(sw_err *e, int code, const char *fmt, ...) SW_PRINTF(3, 4);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -20,6 +20,10 @@
 #include "stagewise/ode.h"
 #include "stagewise/system.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* "A:B:N": N values from A to B, evenly spaced in log (A, B > 0, N >= 2;
  * either order).  *eps is allocated. */
 int sw_escape_parse_eps(const char *text, double **eps, size_t *n, sw_err *e);
@@ -64,5 +68,9 @@ int sw_escape_fit(const double *eps, const double *times, size_t n,
 void sw_escape_laws_free(sw_escape_law laws[SW_ESCAPE_NLAWS]);
 /* A law's value at eps for parameters p. */
 double sw_escape_law_eval(int law, const double *p, double eps);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

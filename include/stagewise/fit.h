@@ -14,6 +14,10 @@
 
 #include "stagewise/error.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define SW_FIT_LEVEL 0.95 /* confidence level of every interval */
 
 /* One observation of a nonlinear model: its value at inputs x for
@@ -96,5 +100,9 @@ int sw_law_log_space(const sw_law *law);
 int sw_law_bootstrap(const sw_law *law, const double *x, const double *y, size_t n,
                      const sw_fit_result *est, size_t reps, unsigned long seed, double *lo,
                      double *hi, size_t *failed, sw_err *e);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -13,6 +13,10 @@
 #include "stagewise/error.h"
 #include "stagewise/system.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* A stopping condition `OBS<=X` or `OBS>=X` on loss or an observable. */
 typedef struct sw_event {
     int active;
@@ -83,5 +87,9 @@ typedef struct sw_traj {
 
 int sw_traj_record(double t, const double *x, void *traj);
 void sw_traj_free(sw_traj *tr);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

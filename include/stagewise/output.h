@@ -11,6 +11,10 @@
 #include "stagewise/error.h"
 #include "stagewise/system.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct sw_outfile {
     FILE *fp;
     char *path; /* final name; NULL for standard output */
@@ -48,5 +52,9 @@ char *sw_path_derived(const char *csv_path, const char *ext);
  * FILE.json beside out, else NULL when out is standard output ("-").
  * *path is allocated; SW_EFAIL when out of memory. */
 int sw_meta_path(const char *meta, const char *out, char **path, sw_err *e);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -10,6 +10,10 @@
 
 #include "stagewise/error.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum sw_param_kind {
     SW_PARAM_REAL,
     SW_PARAM_INT,
@@ -43,5 +47,9 @@ int sw_parse_real_in(const char *text, const char *what, double lo, double hi, d
 
 /* Writes the value in the form the parser reads back. */
 void sw_value_format(const sw_value *v, char *buf, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -16,6 +16,10 @@
 #include "stagewise/ode.h"
 #include "stagewise/system.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum sw_point_kind {
     SW_POINT_START,
     SW_POINT_TIME,
@@ -82,5 +86,9 @@ typedef struct sw_saddle {
 int sw_saddle_refine(sw_model *m, const double *x0, const sw_saddle_opts *o, sw_saddle *r,
                      sw_err *e);
 void sw_saddle_free(sw_saddle *r);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

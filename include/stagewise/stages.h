@@ -14,6 +14,10 @@
 
 #include "stagewise/error.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct sw_stages_opts {
     double max_slope;    /* a plateau point has |dlog L/dlog t| below this (default 0.1) */
     double min_decades;  /* ... and is the slowest within this many decades of t
@@ -41,5 +45,9 @@ void sw_stages_opts_default(sw_stages_opts *o);
 int sw_stages_detect(const double *t, const double *loss, size_t n, const sw_stages_opts *o,
                      sw_stages *out, sw_err *e);
 void sw_stages_free(sw_stages *s);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

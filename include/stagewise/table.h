@@ -9,6 +9,10 @@
 
 #include "stagewise/error.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct sw_table {
     size_t rows, cols;
     char **names;   /* cols */
@@ -37,5 +41,9 @@ static inline double sw_table_at(const sw_table *tb, size_t row, int col)
 {
     return tb->v[row * tb->cols + (size_t)col];
 }
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

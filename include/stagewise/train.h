@@ -26,6 +26,10 @@
 #include "stagewise/error.h"
 #include "stagewise/system.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct sw_learner sw_learner;
 
 typedef struct sw_task {
@@ -148,5 +152,9 @@ void sw_trainer_set_tick(sw_trainer *tr, sw_train_tick tick, void *user);
  * the loss or the parameters stopped being finite. */
 int sw_train_run(sw_trainer *tr, double *theta, sw_train_output out, void *user,
                  sw_train_stats *st, sw_err *e);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

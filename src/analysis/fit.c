@@ -201,7 +201,6 @@ int sw_fit_solve(const sw_fit_problem *pb, sw_fit_result *r, sw_err *e)
             return sw_fail(e, SW_EINPUT, "fit: observation %zu is not finite", i + 1);
     if (result_alloc(r, pb->n, pb->k))
         return sw_fail(e, SW_EFAIL, "out of memory");
-    gsl_set_error_handler_off();
     int rc = pb->model ? solve_nonlinear(pb, r, e) : solve_linear(pb, r, e);
     if (rc) {
         sw_fit_result_free(r);

@@ -404,7 +404,6 @@ int sw_saddle_refine(sw_model *m, const double *x0, const sw_saddle_opts *o, sw_
         rc = sw_fail(e, SW_EFAIL, "out of memory");
         goto out;
     }
-    gsl_set_error_handler_off();
     pb.g = conserved(m, x0, pb.N, pb.work);
     r->conserved = pb.g;
     gsl_multiroot_function_fdf fdf = {root_f, root_df, root_fdf, n, &pb};

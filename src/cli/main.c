@@ -47,6 +47,7 @@ int main(int argc, char **argv)
      * worker threads only spin and yield on them (measured 1.8x slower on
      * y-reduced with msbdf), and sweeps take the cores with OpenMP. */
     openblas_set_num_threads(1);
+    sw_init();
     /* --quiet is global: taken out wherever it stands, before the
      * command parses its own options. */
     int kept = 1;

@@ -159,9 +159,6 @@ sw_ode *sw_ode_alloc(sw_model *m, const sw_ode_opts *o, sw_err *e)
         sw_fail(e, SW_EFAIL, "out of memory");
         return NULL;
     }
-    /* The library reports through return codes; GSL's default handler
-     * would abort the process on the first step-size underflow. */
-    gsl_set_error_handler_off();
     size_t n = m->dim;
     w->m = m;
     w->o = *o;
