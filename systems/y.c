@@ -666,6 +666,16 @@ static void observe_full(const sw_model *m, const double *x, double *obs)
         obs[2 * y->H * K + j] = truncated_distance_full(y, j);
 }
 
+/* ---- capabilities ---------------------------------------------------------- */
+
+/* One block of the state per head (y_common.c's layout); y-coupled's
+ * single block is every head at once, so it declares no heads. */
+static size_t heads_y(const sw_model *m)
+{
+    const sw_y *y = m->ctx;
+    return y->nh;
+}
+
 /* ---- initial states ------------------------------------------------------ */
 
 static void init_gram(const sw_model *m, double *x)
@@ -750,6 +760,8 @@ const sw_system sw_system_y_full = {
     .jac = NULL,
     .loss = loss_full,
     .observe = observe_full,
+    .heads = heads_y,
+    .task = "regression",
 };
 
 const sw_system sw_system_y_reduced = {
@@ -763,6 +775,8 @@ const sw_system sw_system_y_reduced = {
     .setup = setup_reduced,
     Y_GRAM_OPS,
     Y_GRAM_NEWTON,
+    .heads = heads_y,
+    .task = "regression",
 };
 
 const sw_system sw_system_y_coupled = {
@@ -777,6 +791,7 @@ const sw_system sw_system_y_coupled = {
     .setup = setup_coupled,
     Y_GRAM_OPS,
     Y_GRAM_NEWTON,
+    .task = "regression",
 };
 
 const sw_system sw_system_y_simplex = {
@@ -790,4 +805,6 @@ const sw_system sw_system_y_simplex = {
     .jac_doc = "analytic (in s; the flow keeps sum_t s_ht = 1)",
     .setup = setup_simplex,
     Y_GRAM_OPS,
+    .heads = heads_y,
+    .task = "regression",
 };

@@ -502,6 +502,20 @@ static void zf_init(const sw_model *m, double *x)
         {"tied", SW_PARAM_INT, "0", 0, 1, "1: the B copies share one logit (it gets the summed " \
                                           "gradient); 0: one logit per position"}
 
+/* Both forms leave the same start the same way: lambda+ of the reduced
+ * linearisation (z.h), from the shape parameters they share. */
+static int z_predict(const sw_model *m, double *lambda_plus, sw_err *e)
+{
+    sw_z_shape z = {
+        .d = (size_t)sw_model_get(m, "d"),
+        .T = (size_t)sw_model_get(m, "T"),
+        .B = (size_t)sw_model_get(m, "B"),
+        .p = sw_model_get(m, "p"),
+        .tied = (int)sw_model_get(m, "tied"),
+    };
+    return sw_z_lambda_plus(&z, lambda_plus, e);
+}
+
 static const sw_param_def zr_params[] = {
     Z_SHAPE_PARAMS(1e9, 1e12),
     {"eps", SW_PARAM_REAL, "0", -50, 50, "initial Delta a (0: the symmetric start)"},
@@ -533,6 +547,8 @@ const sw_system sw_system_z_reduced = {
     .jac = zr_jac,
     .loss = zr_loss,
     .observe = zr_observe,
+    .predict = z_predict,
+    .task = "toy",
 };
 
 const sw_system sw_system_z_full = {
@@ -554,4 +570,6 @@ const sw_system sw_system_z_full = {
     .jac = NULL,
     .loss = zf_loss,
     .observe = zf_observe,
+    .predict = z_predict,
+    .task = "toy",
 };

@@ -499,7 +499,7 @@ static void bad_input_exits_2_and_leaves_nothing(void **state)
         {"linear n=1 b=0 x0=1 A=-1 --measure 'escape:1e-3:loss<=1'", "has no heads"},
         {"y-reduced --measure 'escape:0:loss<=1'", "out of range"},
         {"y-reduced --measure escape:1e-3", "is not escape:EPS"},
-        {"linear n=1 b=0 x0=1 A=-1 --measure plateau --predict", "Z systems only"},
+        {"linear n=1 b=0 x0=1 A=-1 --measure plateau --predict", "declares no predicted rate"},
         {"linear n=1 b=0 x0=1 A=-1 --measure plateau --threads 0", "threads"},
         {"linear n=1 b=0 x0=1 A=-1 --measure plateau --until 'loss<=1'", "until"},
         {"linear n=1 b=0 x0=1 A=-1", "at least one --measure"},

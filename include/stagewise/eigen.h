@@ -13,6 +13,10 @@
 #include "stagewise/error.h"
 #include "stagewise/system.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct sw_eigen_work sw_eigen_work;
 
 typedef struct sw_eigen {
@@ -74,10 +78,10 @@ void sw_spectrum_free(sw_spectrum *sp);
  * 2 dim^2 loss evaluations. */
 int sw_hessian_fd(const sw_model *m, const double *x, double *H, double *work, sw_err *e);
 
-/* Head-permutation symmetry, read from the state names: a coordinate named
- * like `a_h2_t5` belongs to head 2 in the role `a_t5` (the name without
- * its `_h<N>` token).  Systems whose every coordinate carries such a token,
- * with the same roles in every head, have the symmetry. */
+/* Head-permutation symmetry, as the system declares it (sw_system.heads):
+ * H blocks of the state, one per head, entry r of each in the same role.
+ * A role is named by head 1's state name without its `_h1` token, if any
+ * (`a_h1_t5` -> `a_t5`). */
 typedef struct sw_heads {
     size_t H, roles;
     size_t *coord;  /* roles x H: state index of role r in head h */
@@ -106,5 +110,9 @@ void sw_heads_transverse(const sw_heads *hs, const double *J, size_t dim, double
  * naming a role the coupled system lacks. */
 int sw_heads_lift(const sw_heads *hs, const sw_model *coupled, const double *xc, double *x,
                   sw_err *e);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -22,6 +22,10 @@
 #include "stagewise/stages.h"
 #include "stagewise/system.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Parses a list for parameter def: `a,b,c`, `lo:hi:n` (n values evenly
  * spaced, both ends included) or `lo:hi:n:log` (evenly spaced in log,
  * lo, hi > 0), rounded to 15 significant digits so that 0:1:11 holds 0.3
@@ -88,7 +92,7 @@ typedef struct sw_sweep_axis {
 typedef struct sw_sweep_opts {
     sw_ode_opts ode;       /* event runs use t_end; stage and final runs the grid too */
     sw_stages_opts stages; /* for stage:K */
-    int predict;           /* Z systems: lambda_plus and t_scale = 1/lambda_plus */
+    int predict;           /* sys->predict: lambda_plus and t_scale = 1/lambda_plus */
     int same_seed;         /* every point keeps the seed as given: common random
                               numbers, e.g. the same initial logits across a gamma
                               sweep, at the price of independent replicates */
@@ -115,7 +119,7 @@ typedef struct sw_sweep {
  * parameter; the parameters not on an axis keep base's values.  Then checks
  * that every point gives a valid model and that every measure names
  * observables the model has: a bad point is SW_EINPUT naming it, before
- * anything is integrated.  o->predict needs a Z system. */
+ * anything is integrated.  o->predict needs a system with a predict hook. */
 int sw_sweep_alloc(const sw_model *base, size_t n_axes, sw_sweep_axis *axes,
                    size_t n_measures, const char *const *measures, const sw_sweep_opts *o,
                    sw_sweep **out, sw_err *e);
@@ -159,5 +163,9 @@ void sw_sweep_write_head(const sw_sweep *s, FILE *fp);
 /* One point's row; a point with a nonzero status is followed by a line
  * `# failure_POINT = reason`, which the table reader keeps as provenance. */
 void sw_sweep_write_row(const sw_sweep *s, const sw_sweep_result *r, FILE *fp);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

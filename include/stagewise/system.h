@@ -15,6 +15,10 @@
 #include "stagewise/error.h"
 #include "stagewise/param.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct sw_model sw_model;
 
 typedef struct sw_system {
@@ -57,6 +61,29 @@ typedef struct sw_system {
     void (*newton_free)(void *ws);
     int (*newton_setup)(const sw_model *m, void *ws, const double *x, double c);
     void (*newton_solve)(const sw_model *m, void *ws, double *b);
+
+    /* Capabilities.  Analyses ask these instead of testing names, so a new
+     * system gets each feature by declaring it; NULL means "not offered"
+     * and the feature says so naming the system. */
+
+    /* Optional: the growth rate lambda+ > 0 of the linearised flow at the
+     * initial state (its largest eigenvalue), whose inverse predicts how
+     * long the start plateau lasts up to a factor; `sweep --predict` writes
+     * lambda_plus and t_scale = 1/lambda_plus.  SW_ENUMERIC (with a
+     * message) when it cannot be computed for these parameters. */
+    int (*predict)(const sw_model *m, double *lambda_plus, sw_err *e);
+    /* Optional: the head layout.  Returns H when the state is H consecutive
+     * blocks of equal length, one per attention head, entry r of every
+     * block playing the same role, and the flow is equivariant under
+     * permuting the blocks; 0 when these parameters give no such symmetry.
+     * The symmetric start and symmetry-breaking directions of `escape
+     * --base symmetric`, `sweep --measure escape:` and `jacobian
+     * --transverse` rest on it (eigen.h, sw_heads_find). */
+    size_t (*heads)(const sw_model *m);
+    /* Optional: the trainer task (train.h, by name) whose model this flow
+     * is the gradient flow of, and which can start from this system's
+     * states: `crosscheck` trains it against the ODE.  NULL: none. */
+    const char *task;
 } sw_system;
 
 struct sw_model {
@@ -100,5 +127,9 @@ void sw_model_name_obs(sw_model *m, size_t i, const char *fmt, ...) SW_PRINTF(3,
 /* Column index of an observable by name: -1 for "loss", 0.. for observables,
  * -2 if unknown. */
 int sw_model_obs_index(const sw_model *m, const char *name);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -7,7 +7,6 @@
 #include "stagewise/eigen.h"
 #include "stagewise/escape.h"
 #include "stagewise/sweep.h"
-#include "z.h"
 
 /* Points in one sweep: far more than anyone integrates, small enough that
  * the product of the axes never overflows on its way there. */
@@ -238,11 +237,6 @@ static int measure_check(const sw_measure *ms, const sw_model *m, sw_err *e)
 
 /* ---- the sweep ---------------------------------------------------------- */
 
-static int is_z(const sw_system *sys)
-{
-    return strcmp(sys->name, "z-reduced") == 0 || strcmp(sys->name, "z-full") == 0;
-}
-
 void sw_sweep_free(sw_sweep *s)
 {
     if (!s)
@@ -416,10 +410,10 @@ int sw_sweep_alloc(const sw_model *base, size_t n_axes, sw_sweep_axis *axes,
             snprintf(ms->column, sizeof ms->column, "t_escape_%zu", n_escapes);
     }
     s->n_values = s->n_measures + (o->predict ? 2 : 0);
-    if (rc == SW_OK && o->predict && !is_z(sys))
+    if (rc == SW_OK && o->predict && !sys->predict)
         rc = sw_fail(e, SW_EINPUT,
-                     "predict: 1/lambda+ is known for the Z systems only (allowed: z-reduced, "
-                     "z-full; this sweep is over %s)",
+                     "predict: %s declares no predicted rate lambda+ (allowed: a system with "
+                     "a predict hook, such as z-reduced and z-full)",
                      sys->name);
     double np = 1;
     for (size_t a = 0; rc == SW_OK && a < n_axes; a++) {
@@ -566,15 +560,8 @@ static void eval_stage(const sw_sweep *s, const sw_model *m, const sw_traj *tr,
 
 static void eval_predict(const sw_model *m, double *values, sw_sweep_result *r)
 {
-    sw_z_shape z = {
-        .d = (size_t)sw_model_get(m, "d"),
-        .T = (size_t)sw_model_get(m, "T"),
-        .B = (size_t)sw_model_get(m, "B"),
-        .p = sw_model_get(m, "p"),
-        .tied = (int)sw_model_get(m, "tied"),
-    };
     sw_err ze;
-    if (sw_z_lambda_plus(&z, &values[0], &ze)) {
+    if (m->sys->predict(m, &values[0], &ze)) {
         note(r, SW_POINT_NUMERIC, "lambda_plus", ze.msg);
         return;
     }
@@ -683,8 +670,6 @@ done:
 int sw_sweep_run(const sw_sweep *s, const size_t *todo, size_t n, int threads,
                  volatile sig_atomic_t *stop, sw_sweep_done done, void *user, sw_err *e)
 {
-    /* Once, before the threads: sw_ode_alloc repeats it, harmlessly. */
-    gsl_set_error_handler_off();
     int rc = SW_OK, halt = 0;
     (void)threads; /* without OpenMP the loop below runs on one thread */
 #pragma omp parallel num_threads(threads)

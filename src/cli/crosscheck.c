@@ -28,16 +28,17 @@ static const char help[] =
     "  --tol X          exit 3 if the largest deviation exceeds X\n"
     "  --out FILE.csv   per-evaluation comparison (default: none)\n";
 
-static const struct {
-    const char *system;
-    const sw_task *task;
-} pairs[] = {
-    {"y-full", &sw_task_regression},    {"y-reduced", &sw_task_regression},
-    {"y-coupled", &sw_task_regression}, {"y-simplex", &sw_task_regression},
-    {"z-full", &sw_task_toy},           {"z-reduced", &sw_task_toy},
-};
-#define N_PAIRS (sizeof pairs / sizeof pairs[0])
-#define PAIR_NAMES "y-full, y-reduced, y-coupled, y-simplex, z-full, z-reduced"
+/* The systems that declare a trainer task, for messages. */
+static const char *trainable(char *buf, size_t len)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < sw_system_count() && used < len; i++)
+        if (sw_system_at(i)->task)
+            used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? ", " : "",
+                                     sw_system_at(i)->name);
+    return buf;
+}
 
 struct args {
     sw_train_opts o;
@@ -137,15 +138,15 @@ int sw_cmd_crosscheck(int argc, char **argv)
     int rc = sw_cli_getopt(argc, argv, longopts, on_option, &a, &first, &e);
     if (rc)
         return sw_cli_report(rc, &e);
+    char names[512];
     if (first >= argc)
-        return sw_cli_die(SW_EINPUT, "crosscheck needs a SYSTEM (allowed: " PAIR_NAMES ")");
-    const sw_task *task = NULL;
-    for (size_t i = 0; i < N_PAIRS; i++)
-        if (strcmp(argv[first], pairs[i].system) == 0)
-            task = pairs[i].task;
+        return sw_cli_die(SW_EINPUT, "crosscheck needs a SYSTEM (allowed: %s)",
+                          trainable(names, sizeof names));
+    const sw_system *sys = sw_system_find(argv[first]);
+    const sw_task *task = sys && sys->task ? sw_task_find(sys->task) : NULL;
     if (!task)
-        return sw_cli_die(SW_EINPUT, "crosscheck: no trainer for system '%s' (allowed: "
-                          PAIR_NAMES ")", argv[first]);
+        return sw_cli_die(SW_EINPUT, "crosscheck: no trainer for system '%s' (allowed: %s)",
+                          argv[first], trainable(names, sizeof names));
     if ((rc = sw_ode_opts_check(&a.c.o, &e)))
         return sw_cli_report(rc, &e);
 
@@ -153,7 +154,6 @@ int sw_cmd_crosscheck(int argc, char **argv)
     char **words = argv + first + 1;
     char **to_ode = malloc((size_t)(n + 1) * sizeof *to_ode);
     char **to_trn = malloc((size_t)(n + 1) * sizeof *to_trn);
-    const sw_system *sys = sw_system_find(argv[first]);
     sw_model *ode = NULL, *tm = NULL;
     sw_learner *l = NULL;
     sw_outfile csv = {0};

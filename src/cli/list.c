@@ -61,6 +61,10 @@ int sw_cmd_describe(int argc, char **argv)
                *val ? val : "(empty)", d->lo, d->hi, d->doc);
     }
     printf("\njacobian: %s\n", sys->jac_doc);
+    size_t H = sys->heads ? sys->heads(m) : 0;
+    printf("\ncapabilities: predicted rate (sweep --predict) %s; heads %zu (symmetric bases "
+           "need 2 or more); trainer task (crosscheck) %s\n",
+           sys->predict ? "yes" : "no", H, sys->task ? sys->task : "none");
     printf("\nstate (%zu entries, the order of --init):\n ", m->dim);
     for (size_t i = 0; i < m->dim; i++)
         printf(" %s", m->state_names[i]);

@@ -1,4 +1,3 @@
-#include <ctype.h>
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
@@ -340,23 +339,20 @@ int sw_hessian_fd(const sw_model *m, const double *x, double *H, double *work, s
 
 /* ---- head symmetry ---------------------------------------------------- */
 
-/* Finds `_h<digits>` followed by '_' or the end; writes the name without
- * it into role and returns the head number (1-based), or 0. */
-static size_t head_token(const char *name, char *role, size_t len)
+/* A role's name: head 1's state name without its `_h1` token where it has
+ * one (`a_h1_t5` -> `a_t5`, the name the coupled system gives that role),
+ * else the state name itself. */
+static char *role_name(const char *name)
 {
-    for (const char *p = name; (p = strstr(p, "_h")) != NULL; p++) {
-        const char *q = p + 2;
-        if (!isdigit((unsigned char)*q))
-            continue;
-        size_t h = 0;
-        while (isdigit((unsigned char)*q))
-            h = 10 * h + (size_t)(*q++ - '0');
-        if (*q != '_' && *q != '\0')
-            continue;
-        snprintf(role, len, "%.*s%s", (int)(p - name), name, q);
-        return h;
-    }
-    return 0;
+    for (const char *p = name; (p = strstr(p, "_h1")) != NULL; p++)
+        if (p[3] == '_' || p[3] == '\0') {
+            size_t len = strlen(name) - 3;
+            char *r = malloc(len + 1);
+            if (r)
+                snprintf(r, len + 1, "%.*s%s", (int)(p - name), name, p + 3);
+            return r;
+        }
+    return strdup(name);
 }
 
 void sw_heads_free(sw_heads *hs)
@@ -372,16 +368,11 @@ void sw_heads_free(sw_heads *hs)
 int sw_heads_find(const sw_model *m, sw_heads *hs, sw_err *e)
 {
     memset(hs, 0, sizeof *hs);
-    size_t n = m->dim, H = 0;
-    char role[256];
-    for (size_t i = 0; i < n; i++) {
-        size_t h = m->state_names[i] ? head_token(m->state_names[i], role, sizeof role) : 0;
-        if (h == 0)
-            return sw_fail(e, SW_EINPUT, "system %s has no heads: state '%s' carries no _h<N> "
-                                         "token (systems with heads: the Y family)",
-                           m->sys->name, m->state_names[i] ? m->state_names[i] : "?");
-        H = h > H ? h : H;
-    }
+    size_t n = m->dim, H = m->sys->heads ? m->sys->heads(m) : 0;
+    if (H == 0)
+        return sw_fail(e, SW_EINPUT, "system %s has no heads: it declares no head layout "
+                                     "(systems with heads: y-full, y-reduced, y-simplex)",
+                       m->sys->name);
     if (H < 2 || n % H != 0)
         return sw_fail(e, SW_EINPUT, "system %s: %zu heads do not split %zu states evenly "
                                      "(need at least 2 heads)",
@@ -390,46 +381,15 @@ int sw_heads_find(const sw_model *m, sw_heads *hs, sw_err *e)
     hs->roles = n / H;
     hs->coord = malloc(n * sizeof *hs->coord);
     hs->role = calloc(hs->roles, sizeof *hs->role);
-    if (!hs->coord || !hs->role) {
+    int ok = hs->coord && hs->role;
+    for (size_t r = 0; ok && r < hs->roles; r++) {
+        for (size_t h = 0; h < H; h++)
+            hs->coord[r * H + h] = h * hs->roles + r;
+        ok = (hs->role[r] = role_name(m->state_names[r])) != NULL;
+    }
+    if (!ok) {
         sw_heads_free(hs);
         return sw_fail(e, SW_EFAIL, "out of memory");
-    }
-    for (size_t i = 0; i < n; i++)
-        hs->coord[i] = n; /* unset */
-    /* Roles in the order head 1 lists them. */
-    size_t r = 0;
-    for (size_t i = 0; i < n; i++)
-        if (head_token(m->state_names[i], role, sizeof role) == 1) {
-            if (r == hs->roles)
-                break;
-            hs->role[r] = strdup(role);
-            if (!hs->role[r]) {
-                sw_heads_free(hs);
-                return sw_fail(e, SW_EFAIL, "out of memory");
-            }
-            hs->coord[r * H] = i;
-            r++;
-        }
-    int rc = r == hs->roles ? SW_OK : SW_EINPUT;
-    for (size_t i = 0; i < n && rc == SW_OK; i++) {
-        size_t h = head_token(m->state_names[i], role, sizeof role);
-        if (h == 1)
-            continue;
-        size_t k = 0;
-        while (k < hs->roles && strcmp(hs->role[k], role) != 0)
-            k++;
-        if (k == hs->roles || hs->coord[k * H + h - 1] != n)
-            rc = SW_EINPUT;
-        else
-            hs->coord[k * H + h - 1] = i;
-    }
-    for (size_t i = 0; i < n && rc == SW_OK; i++)
-        if (hs->coord[i] == n)
-            rc = SW_EINPUT;
-    if (rc) {
-        sw_heads_free(hs);
-        return sw_fail(e, SW_EINPUT, "system %s: the heads do not have the same coordinates",
-                       m->sys->name);
     }
     return SW_OK;
 }
