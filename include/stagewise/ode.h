@@ -44,6 +44,11 @@ typedef struct sw_ode_opts {
 } sw_ode_opts;
 
 void sw_ode_opts_default(sw_ode_opts *o);
+/* One setting by its command-line name (solver, rtol, atol, h0, t-end,
+ * t-first, points, grid: log or linear), value as text; the message names
+ * the option and what is allowed.  The command line and the Python module
+ * both set options through this. */
+int sw_ode_opts_set(sw_ode_opts *o, const char *name, const char *value, sw_err *e);
 /* Checks the options against each other; the message names the option. */
 int sw_ode_opts_check(const sw_ode_opts *o, sw_err *e);
 
@@ -69,7 +74,8 @@ typedef struct sw_ode sw_ode;
 
 sw_ode *sw_ode_alloc(sw_model *m, const sw_ode_opts *o, sw_err *e);
 void sw_ode_free(sw_ode *w);
-/* x holds the initial state on entry and the final state on return.
+/* x holds the initial state on entry and the final state on return; st
+ * receives the run's statistics (may be NULL).
  * SW_ENUMERIC on step-size underflow or a non-finite state, with t. */
 int sw_ode_run(sw_ode *w, double *x, sw_ode_output out, void *user, sw_ode_stats *st,
                sw_err *e);

@@ -173,39 +173,22 @@ void sw_cli_ode_default(sw_cli_ode *c)
 
 int sw_cli_ode_option(sw_cli_ode *c, int opt, const char *arg, sw_err *e)
 {
-    sw_ode_opts *o = &c->o;
-    double v;
-    int rc;
+    static const char *const names[] = {
+        [SW_OPT_SOLVER - SW_OPT_SOLVER] = "solver", [SW_OPT_RTOL - SW_OPT_SOLVER] = "rtol",
+        [SW_OPT_ATOL - SW_OPT_SOLVER] = "atol",     [SW_OPT_H0 - SW_OPT_SOLVER] = "h0",
+        [SW_OPT_TEND - SW_OPT_SOLVER] = "t-end",    [SW_OPT_TFIRST - SW_OPT_SOLVER] = "t-first",
+        [SW_OPT_POINTS - SW_OPT_SOLVER] = "points", [SW_OPT_GRID - SW_OPT_SOLVER] = "grid",
+    };
     switch (opt) {
     case SW_OPT_SOLVER:
-        if (!sw_ode_solver_known(arg))
-            return sw_fail(e, SW_EINPUT, "unknown solver '%s' (allowed: %s)", arg,
-                           sw_ode_solver_names());
-        o->solver = arg;
-        return SW_OK;
     case SW_OPT_RTOL:
-        return sw_parse_real(arg, "rtol", &o->rtol, e);
     case SW_OPT_ATOL:
-        return sw_parse_real(arg, "atol", &o->atol, e);
     case SW_OPT_H0:
-        return sw_parse_real(arg, "h0", &o->h0, e);
     case SW_OPT_TEND:
-        return sw_parse_real(arg, "t-end", &o->t_end, e);
     case SW_OPT_TFIRST:
-        return sw_parse_real(arg, "t-first", &o->t_first, e);
     case SW_OPT_POINTS:
-        if ((rc = sw_parse_real_in(arg, "points", 2, 1e8, &v, e)))
-            return rc;
-        if (v != floor(v))
-            return sw_fail(e, SW_EINPUT, "points: '%s' is not an integer", arg);
-        o->points = (size_t)v;
-        return SW_OK;
     case SW_OPT_GRID:
-        if (strcmp(arg, "log") && strcmp(arg, "linear"))
-            return sw_fail(e, SW_EINPUT, "grid: '%s' is not allowed (allowed: log, linear)",
-                           arg);
-        o->log_grid = strcmp(arg, "log") == 0;
-        return SW_OK;
+        return sw_ode_opts_set(&c->o, names[opt - SW_OPT_SOLVER], arg, e);
     case SW_OPT_INIT:
         c->init = arg;
         return SW_OK;

@@ -56,6 +56,46 @@ void sw_ode_opts_default(sw_ode_opts *o)
     o->log_grid = 1;
 }
 
+int sw_ode_opts_set(sw_ode_opts *o, const char *name, const char *value, sw_err *e)
+{
+    double v;
+    int rc, s;
+    if (strcmp(name, "solver") == 0) {
+        if ((s = solver_index(value)) < 0)
+            return sw_fail(e, SW_EINPUT, "unknown solver '%s' (allowed: %s)", value,
+                           sw_ode_solver_names());
+        o->solver = solvers[s].name; /* the table's copy outlives the caller's text */
+        return SW_OK;
+    }
+    if (strcmp(name, "rtol") == 0)
+        return sw_parse_real(value, "rtol", &o->rtol, e);
+    if (strcmp(name, "atol") == 0)
+        return sw_parse_real(value, "atol", &o->atol, e);
+    if (strcmp(name, "h0") == 0)
+        return sw_parse_real(value, "h0", &o->h0, e);
+    if (strcmp(name, "t-end") == 0)
+        return sw_parse_real(value, "t-end", &o->t_end, e);
+    if (strcmp(name, "t-first") == 0)
+        return sw_parse_real(value, "t-first", &o->t_first, e);
+    if (strcmp(name, "points") == 0) {
+        if ((rc = sw_parse_real_in(value, "points", 2, 1e8, &v, e)))
+            return rc;
+        if (v != floor(v))
+            return sw_fail(e, SW_EINPUT, "points: '%s' is not an integer", value);
+        o->points = (size_t)v;
+        return SW_OK;
+    }
+    if (strcmp(name, "grid") == 0) {
+        if (strcmp(value, "log") && strcmp(value, "linear"))
+            return sw_fail(e, SW_EINPUT, "grid: '%s' is not allowed (allowed: log, linear)",
+                           value);
+        o->log_grid = strcmp(value, "log") == 0;
+        return SW_OK;
+    }
+    return sw_fail(e, SW_EINPUT, "unknown integrator option '%s' (allowed: solver, rtol, atol, "
+                                 "h0, t-end, t-first, points, grid)", name);
+}
+
 int sw_ode_opts_check(const sw_ode_opts *o, sw_err *e)
 {
     if (!sw_ode_solver_known(o->solver))
@@ -313,6 +353,9 @@ int sw_ode_run(sw_ode *w, double *x, sw_ode_output out, void *user, sw_ode_stats
                sw_err *e)
 {
     size_t n = w->m->dim, np = w->o.points;
+    sw_ode_stats unused;
+    if (!st)
+        st = &unused;
     memset(st, 0, sizeof *st);
     w->rhs_evals = w->jac_evals = 0;
     double t = 0, h = w->o.h0;
