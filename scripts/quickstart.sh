@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(gcc pkg-config meson ninja-build libgsl-dev liblapacke-dev libopenblas-dev
-          libcmocka-dev libjson-c-dev libinih-dev gnuplot-nox)
+          libcmocka-dev libjson-c-dev libinih-dev gnuplot-nox python3-numpy python3-pytest)
 
 install_missing() {
     local missing=() p
@@ -27,11 +27,13 @@ install_missing() {
         "${missing[@]}" >/dev/null
 }
 
-# meson setup is not idempotent: reconfigure a directory that exists.
+# meson setup is not idempotent: reconfigure a directory that exists.  A
+# reconfigure keeps the options a directory was made with, so the ones the
+# tests rely on are passed again (a relocatable .pc: the install test).
 build() {
     local dir=$1; shift
     if [ -f "$dir/build.ninja" ]; then
-        meson setup --reconfigure "$dir" "$@" >/dev/null
+        meson setup --reconfigure "$dir" -Dpkgconfig.relocatable=true "$@" >/dev/null
     else
         meson setup "$dir" "$@" >/dev/null
     fi
