@@ -297,7 +297,7 @@ static void device_output_stays_a_device(void **state)
 }
 
 /* Result files get 0666 & ~umask like any tool's output, and a long list
- * parameter reads back whole from the CSV provenance. */
+ * parameter and the tolerances read back whole from the CSV provenance. */
 static void result_files_are_readable_and_whole(void **state)
 {
     (void)state;
@@ -310,7 +310,8 @@ static void result_files_are_readable_and_whole(void **state)
     mode_t old = umask(022);
     assert_int_equal(swt_run(NULL, NULL,
                              "integrate linear n=8 A=%s b=0,0,0,0,0,0,0,0 x0=1,1,1,1,1,1,1,1 "
-                             "--t-end 0.1 --out %s/r.csv",
+                             "--t-end 0.1 --rtol 1.2345678901e-9 --atol 9.87654321e-13 "
+                             "--out %s/r.csv",
                              A, dir),
                      0);
     umask(old);
@@ -330,6 +331,12 @@ static void result_files_are_readable_and_whole(void **state)
         assert_true(*p == (i < 63 ? ',' : '\0'));
         p++;
     }
+    *end = '\n';
+    line = strstr(text, "# solver = rk8pd rtol=");
+    assert_non_null(line);
+    assert_true(strtod(line + 22, &p) == 1.2345678901e-9);
+    assert_true(strncmp(p, " atol=", 6) == 0);
+    assert_true(strtod(p + 6, NULL) == 9.87654321e-13);
     free(text);
     char cmd[700];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);

@@ -9,6 +9,7 @@
 #include <json-c/json.h>
 
 #include "stagewise/error.h"
+#include "stagewise/ode.h"
 #include "stagewise/system.h"
 
 #ifdef __cplusplus
@@ -30,9 +31,19 @@ int sw_outfile_commit(sw_outfile *f, sw_err *e);
 /* Closes and removes the temporary file; safe on a never-opened file. */
 void sw_outfile_abort(sw_outfile *f);
 
-/* CSV: `# key = value` provenance, a header `t,loss,<observables>`, rows. */
+/* A result is a CSV and, unless meta_path is NULL, its JSON metadata:
+ * written as a pair, both or neither.  csv is open and fully written; meta
+ * goes to meta_path first, then csv is committed, and if that fails the
+ * JSON is removed again.  csv is committed or aborted in every case; meta
+ * stays the caller's. */
+int sw_result_commit(sw_outfile *csv, const char *meta_path, json_object *meta, sw_err *e);
+
+/* CSV: `# key = value` provenance, a header `t,loss,<observables>`, rows.
+ * Numbers in provenance use %.17g like the rows, so they read back exactly. */
 void sw_csv_provenance(FILE *fp, const char *key, const char *fmt, ...) SW_PRINTF(3, 4);
 void sw_csv_model_provenance(FILE *fp, const sw_model *m);
+/* `# solver = NAME rtol=X atol=X` for the integrator options o. */
+void sw_csv_solver_provenance(FILE *fp, const sw_ode_opts *o);
 void sw_csv_header(FILE *fp, const sw_model *m);
 /* obs is scratch of n_obs doubles. */
 void sw_csv_row(FILE *fp, const sw_model *m, double t, const double *x, double *obs);

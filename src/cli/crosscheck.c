@@ -176,8 +176,7 @@ int sw_cmd_crosscheck(int argc, char **argv)
         sink.fp = csv.fp;
         sw_csv_model_provenance(csv.fp, ode);
         sw_cli_train_provenance(csv.fp, l, &a.o);
-        sw_csv_provenance(csv.fp, "solver", "%s rtol=%g atol=%g", a.c.o.solver, a.c.o.rtol,
-                          a.c.o.atol);
+        sw_csv_solver_provenance(csv.fp, &a.c.o);
         fputs("t,step,loss,loss_train,max_dev,dev_loss", csv.fp);
         for (size_t i = 0; i < ode->n_obs; i++)
             fprintf(csv.fp, ",dev_%s", ode->obs_names[i]);

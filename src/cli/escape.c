@@ -259,8 +259,8 @@ static int write_results(const char *path, const sw_model *m, const struct args 
     sw_csv_provenance(f.fp, "base", "%s", base);
     sw_csv_provenance(f.fp, "direction", "%s", dir);
     sw_csv_provenance(f.fp, "until", "%s", a->c.o.until.text);
-    sw_csv_provenance(f.fp, "solver", "%s rtol=%g atol=%g t_end=%g", a->c.o.solver,
-                      a->c.o.rtol, a->c.o.atol, a->c.o.t_end);
+    sw_csv_solver_provenance(f.fp, &a->c.o);
+    sw_csv_provenance(f.fp, "t_end", "%.17g", a->c.o.t_end);
     sw_csv_provenance(f.fp, "lambda_plus", "%.17g", lp);
     sw_csv_provenance(f.fp, "best", "%s", best >= 0 ? laws[best].key : "none");
     fputs("eps,t_escape,law_log,law_log2,law_power\n", f.fp);
@@ -275,8 +275,9 @@ static int write_results(const char *path, const sw_model *m, const struct args 
         sw_outfile_abort(&f);
         return rc;
     }
+    json_object *o = NULL;
     if (meta) {
-        json_object *o = json_object_new_object();
+        o = json_object_new_object();
         json_object_object_add(o, "stagewise", json_object_new_string(SW_VERSION));
         json_object_object_add(o, "system", json_object_new_string(m->sys->name));
         json_object_object_add(o, "params", sw_json_params(m));
@@ -312,17 +313,9 @@ static int write_results(const char *path, const sw_model *m, const struct args 
         if (laws[SW_ESCAPE_LOG].ok && isfinite(lp))
             json_object_object_add(o, "b_times_lambda_plus",
                                    sw_json_real(laws[SW_ESCAPE_LOG].fit.p[1] * lp));
-        rc = sw_json_write(meta, o, e);
-        json_object_put(o);
-        if (rc) {
-            free(meta);
-            sw_outfile_abort(&f);
-            return rc;
-        }
     }
-    rc = sw_outfile_commit(&f, e);
-    if (rc && meta)
-        remove(meta); /* keep the pair whole: no metadata without its data */
+    rc = sw_result_commit(&f, meta, o, e);
+    json_object_put(o);
     free(meta);
     return rc;
 }

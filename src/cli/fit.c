@@ -240,31 +240,26 @@ static json_object *to_json(const char *path, const struct args *a, const sw_law
 /* Columns: the law's columns, observed, fitted, residual and the scaling
  * variable prod x_j^a_j (against which every row falls on the law, what
  * plots/fit.gp draws when there is more than one column). */
-static int write_rows(const char *out, const char *path, const struct args *a, const sw_law *law,
-                      const struct data *d, const sw_fit_result *r, sw_err *e)
+static void write_rows(FILE *fp, const char *path, const struct args *a,
+                       const sw_law *law, const struct data *d, const sw_fit_result *r)
 {
-    sw_outfile f;
-    int rc = sw_outfile_open(&f, out, e);
-    if (rc)
-        return rc;
-    sw_csv_provenance(f.fp, "stagewise", "%s", SW_VERSION);
-    sw_csv_provenance(f.fp, "source", "%s", path);
-    sw_csv_provenance(f.fp, "law", "%s", a->law);
-    sw_csv_provenance(f.fp, "y", "%s", a->y);
-    sw_csv_provenance(f.fp, "residual", "%s",
+    sw_csv_provenance(fp, "stagewise", "%s", SW_VERSION);
+    sw_csv_provenance(fp, "source", "%s", path);
+    sw_csv_provenance(fp, "law", "%s", a->law);
+    sw_csv_provenance(fp, "y", "%s", a->y);
+    sw_csv_provenance(fp, "residual", "%s",
                       sw_law_log_space(law) ? "ln(observed) - ln(fitted)" : "observed - fitted");
     for (size_t j = 0; j < law->m; j++)
-        fprintf(f.fp, "%s,", law->column[j]);
-    fputs("observed,fitted,residual,scaling\n", f.fp);
+        fprintf(fp, "%s,", law->column[j]);
+    fputs("observed,fitted,residual,scaling\n", fp);
     for (size_t i = 0; i < d->n; i++) {
         double z = 1;
         for (size_t j = 0; j < law->m; j++) {
-            fprintf(f.fp, "%.17g,", d->x[i * law->m + j]);
+            fprintf(fp, "%.17g,", d->x[i * law->m + j]);
             z *= pow(d->x[i * law->m + j], r->p[1 + j]);
         }
-        fprintf(f.fp, "%.17g,%.17g,%.17g,%.17g\n", d->y[i], r->fitted[i], r->resid[i], z);
+        fprintf(fp, "%.17g,%.17g,%.17g,%.17g\n", d->y[i], r->fitted[i], r->resid[i], z);
     }
-    return sw_outfile_commit(&f, e);
 }
 
 int sw_cmd_fit(int argc, char **argv)
@@ -312,19 +307,15 @@ int sw_cmd_fit(int argc, char **argv)
             goto out;
     }
     if (a.out) {
-        if ((rc = sw_meta_path(NULL, a.out, &meta, &e)))
+        sw_outfile f;
+        if ((rc = sw_meta_path(NULL, a.out, &meta, &e)) || (rc = sw_outfile_open(&f, a.out, &e)))
             goto out;
-        if ((rc = write_rows(a.out, path, &a, &law, &d, &r, &e)))
+        write_rows(f.fp, path, &a, &law, &d, &r);
+        json_object *o = meta ? to_json(path, &a, &law, &d, &r, blo, bhi, failed) : NULL;
+        rc = sw_result_commit(&f, meta, o, &e);
+        json_object_put(o);
+        if (rc)
             goto out;
-        if (meta) {
-            json_object *o = to_json(path, &a, &law, &d, &r, blo, bhi, failed);
-            rc = sw_json_write(meta, o, &e);
-            json_object_put(o);
-            if (rc) {
-                remove(a.out); /* keep the pair whole */
-                goto out;
-            }
-        }
     }
     if (!a.out || strcmp(a.out, "-") != 0)
         print_table(path, &a, &law, &d, &r, blo, bhi);

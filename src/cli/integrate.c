@@ -139,8 +139,7 @@ int sw_cmd_integrate(int argc, char **argv)
         goto out;
     }
     sw_csv_model_provenance(csv.fp, m);
-    sw_csv_provenance(csv.fp, "solver", "%s rtol=%g atol=%g", a.c.o.solver, a.c.o.rtol,
-                      a.c.o.atol);
+    sw_csv_solver_provenance(csv.fp, &a.c.o);
     sw_csv_header(csv.fp, m);
 
     struct sink sink = {csv.fp, m, obs, {0}, 0, a.c.o.points};
@@ -152,16 +151,9 @@ int sw_cmd_integrate(int argc, char **argv)
     sw_progress_end(&sink.bar);
     if (rc)
         goto out;
-    if (meta_path) {
-        json_object *meta = metadata(m, &a.c, &st, wall);
-        rc = sw_json_write(meta_path, meta, &e);
-        json_object_put(meta);
-        if (rc)
-            goto out;
-    }
-    rc = sw_outfile_commit(&csv, &e);
-    if (rc && meta_path)
-        remove(meta_path); /* keep the pair whole: no metadata without its data */
+    json_object *meta = meta_path ? metadata(m, &a.c, &st, wall) : NULL;
+    rc = sw_result_commit(&csv, meta_path, meta, &e);
+    json_object_put(meta);
     /* Last, so a failure before it cannot leave a state without its run. */
     if (!rc && a.save)
         rc = sw_cli_write_state(a.save, m, x, NULL, &e);

@@ -364,8 +364,7 @@ static int transverse(sw_model *coupled, sw_model *full, struct args *a, sw_err 
     sw_csv_model_provenance(f.fp, coupled);
     sw_csv_provenance(f.fp, "transverse", "%s, %zu heads; each eigenvalue occurs %zu times",
                       full->sys->name, tv.hs.H, tv.hs.H - 1);
-    sw_csv_provenance(f.fp, "solver", "%s rtol=%g atol=%g", a->c.o.solver, a->c.o.rtol,
-                      a->c.o.atol);
+    sw_csv_solver_provenance(f.fp, &a->c.o);
     fputs("t,loss", f.fp);
     for (size_t j = 0; j < R; j++)
         fprintf(f.fp, ",re_%zu", j + 1);

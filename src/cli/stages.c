@@ -122,8 +122,8 @@ int sw_cmd_stages(int argc, char **argv)
         goto done;
     sw_csv_provenance(f.fp, "stagewise", "%s", SW_VERSION);
     sw_csv_provenance(f.fp, "run", "%s", run);
-    sw_csv_provenance(f.fp, "max_slope", "%g", a.o.max_slope);
-    sw_csv_provenance(f.fp, "min_decades", "%g", a.o.min_decades);
+    sw_csv_provenance(f.fp, "max_slope", "%.17g", a.o.max_slope);
+    sw_csv_provenance(f.fp, "min_decades", "%.17g", a.o.min_decades);
     fputs("plateau,t_begin,t_end,level,theory,rel_diff,t_transition_after\n", f.fp);
 
     js = json_object_new_object();
@@ -163,10 +163,7 @@ int sw_cmd_stages(int argc, char **argv)
         json_object_array_add(jt, json_object_new_double(st.t_transition[k]));
     json_object_object_add(js, "plateaus", jp);
     json_object_object_add(js, "transitions", jt);
-    if (meta && (rc = sw_json_write(meta, js, &e)))
-        goto done;
-    if ((rc = sw_outfile_commit(&f, &e)) && meta)
-        remove(meta);
+    rc = sw_result_commit(&f, meta, js, &e);
 done:
     sw_outfile_abort(&f);
     json_object_put(js);

@@ -66,7 +66,7 @@ int sw_cli_train_option(sw_train_opts *o, int opt, const char *arg, sw_err *e)
 void sw_cli_train_provenance(FILE *fp, const sw_learner *l, const sw_train_opts *o)
 {
     sw_csv_provenance(fp, "task", "%s", l->task->name);
-    sw_csv_provenance(fp, "optim", "%s lr=%g steps=%zu batch=%zu n_train=%zu noise=%g",
+    sw_csv_provenance(fp, "optim", "%s lr=%.17g steps=%zu batch=%zu n_train=%zu noise=%.17g",
                       sw_optim_name(o->optim), o->lr, o->steps, o->batch, o->n_train, l->noise);
     sw_csv_provenance(fp, "time", "t = step * lr");
 }
@@ -330,17 +330,13 @@ int sw_cmd_train(int argc, char **argv)
     if ((rc = run(l, &a, theta, write_row, &sink, task->name, &st, &e)))
         goto out;
     double wall = sw_cli_now() - t1;
+    json_object *meta = NULL;
     if (meta_path) {
-        json_object *meta = metadata(l, &a, &st, wall);
+        meta = metadata(l, &a, &st, wall);
         json_object_object_add(meta, "wall_seconds_total", json_object_new_double(sw_cli_now() - t0));
-        rc = sw_json_write(meta_path, meta, &e);
-        json_object_put(meta);
-        if (rc)
-            goto out;
     }
-    rc = sw_outfile_commit(&csv, &e);
-    if (rc && meta_path)
-        remove(meta_path); /* keep the pair whole */
+    rc = sw_result_commit(&csv, meta_path, meta, &e);
+    json_object_put(meta);
     if (!rc && st.stopped_early)
         fprintf(stderr, "stagewise: stopped early at step %zu; kept step %zu (loss %.6g)\n",
                 st.steps, st.best_step, st.best_loss);

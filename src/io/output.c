@@ -172,6 +172,24 @@ json_object *sw_json_real(double x)
     return isfinite(x) ? json_object_new_double(x) : NULL;
 }
 
+int sw_result_commit(sw_outfile *csv, const char *meta_path, json_object *meta, sw_err *e)
+{
+    int rc = meta_path ? sw_json_write(meta_path, meta, e) : SW_OK;
+    if (rc) {
+        sw_outfile_abort(csv);
+        return rc;
+    }
+    rc = sw_outfile_commit(csv, e);
+    if (rc && meta_path)
+        remove(meta_path); /* no metadata without its data */
+    return rc;
+}
+
+void sw_csv_solver_provenance(FILE *fp, const sw_ode_opts *o)
+{
+    sw_csv_provenance(fp, "solver", "%s rtol=%.17g atol=%.17g", o->solver, o->rtol, o->atol);
+}
+
 int sw_json_write(const char *path, json_object *obj, sw_err *e)
 {
     sw_outfile f;
