@@ -90,7 +90,7 @@ static int spectrum(const sw_model *m, const char *where, const double *x, sw_er
             printf(" %.10g", sp.ev->re[i]);
         printf("; Morse index %zu\n", sp.morse);
     }
-    sw_spectrum_free(&sp);
+    sw_spectrum_clear(&sp);
     return rc;
 }
 
@@ -130,7 +130,7 @@ int main(void)
         rc = spectrum(m, "the end", x, &e);
     if (rc)
         fprintf(stderr, "saddle2d: %s\n", e.msg);
-    sw_traj_free(&traj);
+    sw_traj_clear(&traj);
     sw_ode_free(ode);
     sw_model_free(m);
     return rc;

@@ -270,9 +270,9 @@ static void bdf_follows_rk8pd_through_the_stages(void **state)
                   steps, dt, st.steps);
     assert_true(dl < 1e-4);
     assert_true(dt < dl / 10);
-    sw_traj_free(&ref);
-    sw_traj_free(&loose);
-    sw_traj_free(&tight);
+    sw_traj_clear(&ref);
+    sw_traj_clear(&loose);
+    sw_traj_clear(&tight);
     sw_model_free(m);
 }
 
@@ -297,8 +297,8 @@ static void bdf_matches_rk8pd_on_the_benchmark(void **state)
     assert_true(fabs(Lb - Lr) < 1e-5 * Lr);
     /* The final loss sits far below the last plateau: the run went through. */
     assert_true(Lr < 1e-3 * m->levels[2]);
-    sw_traj_free(&ref);
-    sw_traj_free(&b);
+    sw_traj_clear(&ref);
+    sw_traj_clear(&b);
     sw_model_free(m);
 }
 
@@ -375,7 +375,7 @@ static void event_is_located_on_the_interpolant(void **state)
         assert_true(tr.t[i] > tr.t[i - 1]);
     for (size_t i = 0; i + 1 < tr.n; i++)
         assert_true(fabs(tr.x[i] - exp(-tr.t[i])) < 1e-8);
-    sw_traj_free(&tr);
+    sw_traj_clear(&tr);
     sw_ode_free(w);
     sw_model_free(m);
 }

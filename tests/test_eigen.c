@@ -157,13 +157,13 @@ static void linear_saddle_spectrum(void **state)
     assert_int_equal(sw_eigen_dominant(sp.ev, 0, 0.9, 4, idx, w), 1);
     assert_string_equal(m->state_names[idx[0]], "x_2");
     assert_true(fabs(w[0] - 1) < 1e-15);
-    sw_spectrum_free(&sp);
+    sw_spectrum_clear(&sp);
     /* Forced central differences: the same spectrum to FD accuracy. */
     assert_int_equal(sw_spectrum_eval(m, x, 1, 1e-8, &sp, &e), SW_OK);
     assert_false(sp.analytic);
     assert_true(isnan(sp.fd_disagreement));
     assert_true(fabs(sp.ev->re[0] - 0.25) < 1e-9);
-    sw_spectrum_free(&sp);
+    sw_spectrum_clear(&sp);
     sw_model_free(m);
 }
 
@@ -197,7 +197,7 @@ static void analytic_jacobians_match_differences(void **state)
                 fail_msg("%s at t = %g: analytic and FD Jacobians differ by %g (d f(%s)/d %s)",
                          sys->name, times[k], sp.fd_disagreement,
                          m->state_names[sp.worst_row], m->state_names[sp.worst_col]);
-            sw_spectrum_free(&sp);
+            sw_spectrum_clear(&sp);
         }
         checked++;
         free(x);
@@ -345,7 +345,7 @@ static void transverse_decomposition(void **state)
     sw_eigen_free(full), sw_eigen_free(et), sw_eigen_free(es);
     free(u), free(v), free(xc), free(fc), free(x), free(f), free(flift), free(J), free(w);
     free(A), free(As);
-    sw_heads_free(&hs);
+    sw_heads_clear(&hs);
     sw_model_free(mc);
     sw_model_free(mr);
 }
@@ -375,7 +375,7 @@ static void heads_helpers(void **state)
         assert_true(fabs(s) < 1e-12);
     }
     free(x), free(v);
-    sw_heads_free(&hs);
+    sw_heads_clear(&hs);
     sw_model_free(m);
     m = swt_model("linear", NULL);
     assert_int_equal(sw_heads_find(m, &hs, &e), SW_EINPUT);
@@ -465,7 +465,7 @@ static void transverse_command(void **state)
     assert_true(swt_csv_at(&c, 39, "re_1") < 0.5 * swt_csv_at(&c, 30, "re_1"));
     sw_eigen_free(full);
     free(xc), free(x), free(J), free(w);
-    sw_heads_free(&hs);
+    sw_heads_clear(&hs);
     sw_model_free(mc), sw_model_free(mr);
     swt_csv_free(&c);
     unlink(path);

@@ -114,7 +114,7 @@ static void law_ranking(void **state)
          * errors, which chance alone exceeds once in 10^4. */
         for (size_t j = 0; j < r->k; j++)
             assert_true(fabs(r->p[j] - truth[law][j]) < r->hi[j] - r->lo[j]);
-        sw_escape_laws_free(laws);
+        sw_escape_laws_clear(laws);
     }
     /* Too few finite times: nothing fitted, said why. */
     for (size_t i = 3; i < n; i++)
@@ -124,7 +124,7 @@ static void law_ranking(void **state)
     assert_int_equal(sw_escape_fit(eps, T, n, laws, &best, &e), SW_OK);
     assert_int_equal(best, -1);
     assert_non_null(strstr(laws[0].why, "4 are needed"));
-    sw_escape_laws_free(laws);
+    sw_escape_laws_clear(laws);
     gsl_rng_free(rng);
     free(eps);
 }

@@ -84,7 +84,7 @@ static void linear_matches_closed_form(void **state)
     assert_true(fabs(r.aic - (N * log(rss / N) + 4)) < 1e-10);
     for (size_t i = 0; i < N; i++)
         assert_true(fabs(r.resid[i] - (y[i] - a - b * x[i])) < 1e-12);
-    sw_fit_result_free(&r);
+    sw_fit_result_clear(&r);
 }
 
 /* Few points (n = 8, 6 degrees of freedom): a normal quantile in place of
@@ -110,7 +110,7 @@ static void linear_interval_coverage(void **state)
         assert_int_equal(sw_fit_solve(&pb, &r, &e), SW_OK);
         hit_a += inside(&r, 0, 2);
         hit_b += inside(&r, 1, 0.7);
-        sw_fit_result_free(&r);
+        sw_fit_result_clear(&r);
     }
     gsl_rng_free(rng);
     assert_coverage(hit_a, "intercept (linear)");
@@ -156,8 +156,8 @@ static void nonlinear_agrees_with_linear(void **state)
     assert_true(swt_max_rel(a.cov, b.cov, 4, 1e-12) < 1e-7);
     assert_true(swt_max_rel(a.lo, b.lo, 2, 1e-12) < 1e-7);
     assert_true(fabs(a.aic - b.aic) < 1e-8);
-    sw_fit_result_free(&a);
-    sw_fit_result_free(&b);
+    sw_fit_result_clear(&a);
+    sw_fit_result_clear(&b);
 }
 
 /* y = C x^a + t0 with additive noise: nonlinear least squares. */
@@ -185,7 +185,7 @@ static void nonlinear_interval_coverage(void **state)
         hit[0] += inside(&r, 0, C);
         hit[1] += inside(&r, 1, a);
         hit[2] += inside(&r, 2, t0);
-        sw_fit_result_free(&r);
+        sw_fit_result_clear(&r);
     }
     gsl_rng_free(rng);
     assert_coverage(hit[0], "C (nonlinear)");
@@ -218,7 +218,7 @@ static void loglog_interval_coverage(void **state)
         hit[0] += inside(&r, 0, C);
         hit[1] += inside(&r, 1, a);
         hit[2] += inside(&r, 2, b);
-        sw_fit_result_free(&r);
+        sw_fit_result_clear(&r);
     }
     gsl_rng_free(rng);
     assert_coverage(hit[0], "C (log-log)");
@@ -260,7 +260,7 @@ static void bootstrap_agrees_with_t_interval(void **state)
     assert_int_equal(sw_fit_bootstrap(&pb, REPS, 42, lo2, hi2, &failed, &e), SW_OK);
     assert_memory_equal(lo, lo2, sizeof lo);
     assert_memory_equal(hi, hi2, sizeof hi);
-    sw_fit_result_free(&r);
+    sw_fit_result_clear(&r);
     free(X);
     free(y);
 }

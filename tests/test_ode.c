@@ -58,7 +58,7 @@ static double run_error(const char *solver, double rtol)
     }
     worst /= scale;
     assert_true(fabs(tr.t[tr.n - 1] - 5.0) == 0);
-    sw_traj_free(&tr);
+    sw_traj_clear(&tr);
     sw_ode_free(w);
     sw_model_free(m);
     return worst;
@@ -103,7 +103,7 @@ static double crossing(const char *A, const char *x0, const char *until)
     assert_true(st.event_hit);
     /* The run stops at the event and its last row is the event. */
     assert_true(tr.t[tr.n - 1] == st.event_t);
-    sw_traj_free(&tr);
+    sw_traj_clear(&tr);
     sw_ode_free(w);
     sw_model_free(m);
     return st.event_t;
@@ -143,7 +143,7 @@ static void log_grid_spans_requested_times(void **state)
     for (size_t i = 2; i < tr.n; i++)
         assert_true(fabs(tr.t[i] / tr.t[i - 1] - 10.0) < 1e-9);
     assert_true(st.steps > 0 && st.rhs_evals > st.steps);
-    sw_traj_free(&tr);
+    sw_traj_clear(&tr);
     sw_ode_free(w);
     sw_model_free(m);
 }

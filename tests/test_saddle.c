@@ -50,7 +50,7 @@ static void refines_linear_saddle(void **state)
     for (int i = 0; i < 3; i++)
         assert_true(fabs(r.x[i] - want[i]) < 1e-10 * fmax(1, fabs(want[i])));
     assert_true(r.residual <= 1e-10);
-    sw_saddle_free(&r);
+    sw_saddle_clear(&r);
     sw_model_free(m);
 }
 
@@ -69,7 +69,7 @@ static void no_fixed_point_is_not_invented(void **state)
     assert_false(r.finite);
     assert_false(r.runaway);
     assert_true(r.reason[0] != '\0');
-    sw_saddle_free(&r);
+    sw_saddle_clear(&r);
     sw_model_free(m);
 }
 
@@ -183,7 +183,7 @@ static void y_coupled_saddle_is_at_infinity(void **state)
                   r.x[r.off[0]] - x[r.off[0]]);
     assert_true(r.x[r.off[0]] - x[r.off[0]] > 0.5);
     assert_true(fabs(sum - sum0) < 1e-5);
-    sw_saddle_free(&r);
+    sw_saddle_clear(&r);
     free(x);
     sw_model_free(m);
 }
@@ -211,7 +211,7 @@ static void simplex_saddle_is_not_at_infinity(void **state)
     assert_int_equal(sw_saddle_refine(m, x, &so, &r, &e), SW_OK);
     print_message("y-simplex: finite %d, runaway %d, %s\n", r.finite, r.runaway, r.reason);
     assert_false(r.runaway);
-    sw_saddle_free(&r);
+    sw_saddle_clear(&r);
     free(x);
     sw_model_free(m);
 }

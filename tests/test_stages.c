@@ -49,7 +49,7 @@ static void finds_known_plateaus_and_transitions(void **state)
     for (size_t k = 0; k < 3; k++)
         if (fabs(st.t_transition[k] / tj[k] - 1) > 0.02)
             fail_msg("transition %zu at %g, built at %g", k, st.t_transition[k], tj[k]);
-    sw_stages_free(&st);
+    sw_stages_clear(&st);
 }
 
 /* A curve that falls to zero after its last plateau still has that final
@@ -71,7 +71,7 @@ static void final_drop_to_zero_counts(void **state)
     assert_int_equal(st.n_plateaus, 2);
     assert_int_equal(st.n_transitions, 2);
     assert_true(fabs(st.t_transition[1] / 1e4 - 1) < 0.02);
-    sw_stages_free(&st);
+    sw_stages_clear(&st);
 }
 
 /* The default y-reduced run (H = K = 3, gamma = 2, sigma = 0.01) passes
@@ -107,10 +107,10 @@ static void default_y_reduced_has_three_stages(void **state)
             fail_msg("plateau %zu at %g, L_%zu = %g", k, sg.plateaus[k].level, k, m->levels[k]);
     /* Stages come in order, each after the last. */
     assert_true(sg.t_transition[0] < sg.t_transition[1] && sg.t_transition[1] < sg.t_transition[2]);
-    sw_stages_free(&sg);
+    sw_stages_clear(&sg);
     free(L);
     free(x);
-    sw_traj_free(&tr);
+    sw_traj_clear(&tr);
     sw_ode_free(w);
     sw_model_free(m);
 }

@@ -248,7 +248,7 @@ static void stage_measure_is_the_detector_on_the_run(void **state)
     /* There is no second transition. */
     assert_true(isnan(swt_csv_at(&c, 0, "t_stage_2")));
     assert_true(swt_csv_at(&c, 0, "status") == 1);
-    sw_stages_free(&st);
+    sw_stages_clear(&st);
     swt_csv_free(&c);
     rm_rf(dir);
 }

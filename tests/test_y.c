@@ -165,8 +165,8 @@ static void reduced_follows_full(void **state)
         double worst = runs_disagree(mf, &tf, mr, &tr, 1e-6);
         print_message("%s: full vs reduced %.3g\n", overlaps[i], worst);
         assert_true(worst < 1e-7);
-        sw_traj_free(&tf);
-        sw_traj_free(&tr);
+        sw_traj_clear(&tf);
+        sw_traj_clear(&tr);
         free(xf);
         free(xr);
         sw_model_free(mf);
@@ -192,8 +192,8 @@ static void coupled_follows_symmetric_reduced(void **state)
         double worst = runs_disagree(mc, &tc, mr, &tr, 1e-6);
         print_message("%s: coupled vs reduced %.3g\n", overlaps[i], worst);
         assert_true(worst < 1e-8);
-        sw_traj_free(&tc);
-        sw_traj_free(&tr);
+        sw_traj_clear(&tc);
+        sw_traj_clear(&tr);
         free(xc);
         free(xr);
         sw_model_free(mc);
@@ -222,8 +222,8 @@ static void simplex_follows_logits(void **state)
         double worst = runs_disagree(ms, &ts, mr, &tr, 1e-6);
         print_message("%s: simplex vs logits %.3g\n", overlaps[i], worst);
         assert_true(worst < 1e-7);
-        sw_traj_free(&ts);
-        sw_traj_free(&tr);
+        sw_traj_clear(&ts);
+        sw_traj_clear(&tr);
         free(xs);
         free(xr);
         sw_model_free(ms);
@@ -353,7 +353,7 @@ static void loss_never_increases(void **state)
                   m->sys->loss(m, tr.x), prev);
     assert_true(worst <= 1e-9);
     assert_true(prev < 1e-2 * m->sys->loss(m, tr.x)); /* the flow went somewhere */
-    sw_traj_free(&tr);
+    sw_traj_clear(&tr);
     free(x);
     sw_model_free(m);
 }
@@ -405,7 +405,7 @@ static void default_run_passes_the_plateaus(void **state)
                       crossing_time(m, &tr, 0.5 * (m->levels[j] + m->levels[j + 1])));
     double Lend = m->sys->loss(m, tr.x + (tr.n - 1) * tr.dim);
     assert_true(Lend < 1e-3 * m->levels[0]);
-    sw_traj_free(&tr);
+    sw_traj_clear(&tr);
     free(x);
     sw_model_free(m);
 }
@@ -425,7 +425,7 @@ static void coupled_learns_one_pattern(void **state)
         double L = m->sys->loss(m, tr.x + (tr.n - 1) * tr.dim);
         print_message("%s: coupled loss %.8g, level %.8g\n", blocks[i][0], L, level);
         assert_true(fabs(L / level - 1) < 1e-3);
-        sw_traj_free(&tr);
+        sw_traj_clear(&tr);
         free(x);
         sw_model_free(m);
     }
@@ -450,7 +450,7 @@ static void symmetric_start_stays_on_first_plateau(void **state)
     double L = m->sys->loss(m, tr.x + (tr.n - 1) * tr.dim);
     print_message("loss at t = 4e5: L_1 (1 + %.3g)\n", L / L1 - 1);
     assert_true(L / L1 - 1 < 1e-6);
-    sw_traj_free(&tr);
+    sw_traj_clear(&tr);
     free(x);
     sw_model_free(m);
 }

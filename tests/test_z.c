@@ -292,8 +292,8 @@ static void reduced_matches_full(void **state)
         printf("# z-full vs z-reduced, tied=%d: worst difference %.3g\n", tied, worst);
         if (!(worst < 1e-7))
             fail_msg("tied=%d: z-full and z-reduced differ by %.3g", tied, worst);
-        sw_traj_free(&tf);
-        sw_traj_free(&trd);
+        sw_traj_clear(&tf);
+        sw_traj_clear(&trd);
         sw_model_free(mf);
         sw_model_free(mr);
     }
@@ -445,7 +445,7 @@ static void loss_never_increases(void **state)
             prev = l;
         }
         assert_true(prev < 0.01 * first); /* the run went through the escape */
-        sw_traj_free(&tr);
+        sw_traj_clear(&tr);
         sw_model_free(m);
     }
 }

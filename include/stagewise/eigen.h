@@ -67,10 +67,10 @@ typedef struct sw_spectrum {
 } sw_spectrum;
 
 /* force_fd: use central differences even where an analytic Jacobian
- * exists.  Free with sw_spectrum_free (safe after failure). */
+ * exists.  Free with sw_spectrum_clear (safe after failure). */
 int sw_spectrum_eval(const sw_model *m, const double *x, int force_fd, double zero_rel,
                      sw_spectrum *sp, sw_err *e);
-void sw_spectrum_free(sw_spectrum *sp);
+void sw_spectrum_clear(sw_spectrum *sp);
 
 /* Loss Hessian by central second differences of m->sys->loss, symmetric,
  * row-major.  Step per coordinate DBL_EPSILON^(1/4) max(|x_i|, 1) (the
@@ -90,7 +90,7 @@ typedef struct sw_heads {
 
 /* SW_EINPUT naming the system when its states carry no head structure. */
 int sw_heads_find(const sw_model *m, sw_heads *hs, sw_err *e);
-void sw_heads_free(sw_heads *hs);
+void sw_heads_clear(sw_heads *hs);
 /* Makes the heads identical by copying head 1 into every other head (for
  * the Y systems this is the start y-coupled takes). */
 void sw_heads_copy_first(const sw_heads *hs, double *x);

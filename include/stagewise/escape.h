@@ -62,10 +62,10 @@ typedef struct sw_escape_law {
 
 /* Fits every law to the finite times (at least four are needed).  *best is
  * the fitted law of least AIC, or -1 if none could be fitted.  Free with
- * sw_escape_laws_free. */
+ * sw_escape_laws_clear. */
 int sw_escape_fit(const double *eps, const double *times, size_t n,
                   sw_escape_law laws[SW_ESCAPE_NLAWS], int *best, sw_err *e);
-void sw_escape_laws_free(sw_escape_law laws[SW_ESCAPE_NLAWS]);
+void sw_escape_laws_clear(sw_escape_law laws[SW_ESCAPE_NLAWS]);
 /* A law's value at eps for parameters p. */
 double sw_escape_law_eval(int law, const double *p, double eps);
 

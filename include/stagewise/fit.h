@@ -49,10 +49,10 @@ typedef struct sw_fit_result {
 
 /* SW_EINPUT when n <= k (no degrees of freedom left for an interval) or the
  * design is rank deficient; SW_ENUMERIC when the nonlinear solver does not
- * converge.  r is allocated here; free it with sw_fit_result_free (also
+ * converge.  r is allocated here; free it with sw_fit_result_clear (also
  * safe after a failure). */
 int sw_fit_solve(const sw_fit_problem *pb, sw_fit_result *r, sw_err *e);
-void sw_fit_result_free(sw_fit_result *r);
+void sw_fit_result_clear(sw_fit_result *r);
 
 /* Percentile SW_FIT_LEVEL intervals from `reps` case-resampled refits
  * (gsl_rng_mt19937 seeded with seed).  Resamples whose fit fails (a

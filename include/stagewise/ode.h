@@ -83,7 +83,7 @@ int sw_ode_run(sw_ode *w, double *x, sw_ode_output out, void *user, sw_ode_stats
 /* A trajectory kept in memory: an sw_ode_output that appends (t, x) rows
  * (and fails, returning -1, when it cannot grow).
  * Zero-initialise with dim set, pass as user data, free with
- * sw_traj_free. */
+ * sw_traj_clear. */
 typedef struct sw_traj {
     size_t dim;
     size_t n, cap;
@@ -92,7 +92,7 @@ typedef struct sw_traj {
 } sw_traj;
 
 int sw_traj_record(double t, const double *x, void *traj);
-void sw_traj_free(sw_traj *tr);
+void sw_traj_clear(sw_traj *tr);
 
 #ifdef __cplusplus
 }

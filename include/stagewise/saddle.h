@@ -82,10 +82,10 @@ typedef struct sw_saddle {
 } sw_saddle;
 
 /* Refines from x0.  SW_OK whatever the outcome (read r); an error only when
- * memory runs out.  Free r with sw_saddle_free (safe after failure). */
+ * memory runs out.  Free r with sw_saddle_clear (safe after failure). */
 int sw_saddle_refine(sw_model *m, const double *x0, const sw_saddle_opts *o, sw_saddle *r,
                      sw_err *e);
-void sw_saddle_free(sw_saddle *r);
+void sw_saddle_clear(sw_saddle *r);
 
 #ifdef __cplusplus
 }

@@ -44,7 +44,7 @@ void sw_stages_opts_default(sw_stages_opts *o);
  * that reaches 0 is floored at the smallest positive value seen. */
 int sw_stages_detect(const double *t, const double *loss, size_t n, const sw_stages_opts *o,
                      sw_stages *out, sw_err *e);
-void sw_stages_free(sw_stages *s);
+void sw_stages_clear(sw_stages *s);
 
 #ifdef __cplusplus
 }

@@ -25,7 +25,7 @@ typedef struct sw_table {
  * header, a row with the wrong number of fields, a field that is not a
  * number ("nan" and "inf" are read as such: results may hold them). */
 int sw_table_read(const char *path, sw_table *tb, sw_err *e);
-void sw_table_free(sw_table *tb);
+void sw_table_clear(sw_table *tb);
 
 /* Column index by name, or -1. */
 int sw_table_col(const sw_table *tb, const char *name);

@@ -190,7 +190,7 @@ def integrate(system, *, t_end=None, points=None, grid=None, solver=None, rtol=N
         t = np.ctypeslib.as_array(traj.t, (n,)).copy() if n else np.empty(0)
         xs = np.ctypeslib.as_array(traj.x, (n, dim)).copy() if n else np.empty((0, dim))
     finally:
-        _lib.sw_traj_free(ctypes.byref(traj))
+        _lib.sw_traj_clear(ctypes.byref(traj))
         _lib.sw_ode_free(ode)
     cols = model.columns()
     table = np.empty((len(t), len(cols)))
@@ -229,7 +229,7 @@ def jacobian(system, *, at=None, fd=False, zero_tol=1e-8, **params):
                "fd_disagreement": sp.fd_disagreement, "state": x,
                "state_names": model.names(model.m.state_names, model.m.dim)}
     finally:
-        _lib.sw_spectrum_free(ctypes.byref(sp))
+        _lib.sw_spectrum_clear(ctypes.byref(sp))
     return out
 
 
@@ -343,7 +343,7 @@ def fit(data, y, law):
                "resid": np.ctypeslib.as_array(r.resid, (r.n,)).copy(),
                "log_space": bool(_lib.sw_law_log_space(ctypes.byref(lw)))}
     finally:
-        _lib.sw_fit_result_free(ctypes.byref(r))
+        _lib.sw_fit_result_clear(ctypes.byref(r))
     return out
 
 

@@ -16,7 +16,7 @@ int sw_escape_symmetric_base(const sw_model *m, double *x, sw_err *e)
     if (rc)
         return rc;
     sw_heads_copy_first(&hs, x);
-    sw_heads_free(&hs);
+    sw_heads_clear(&hs);
     return SW_OK;
 }
 
@@ -36,7 +36,7 @@ int sw_escape_random_direction(const sw_model *m, unsigned long seed, int break_
         if (rc)
             return rc;
         sw_heads_break(&hs, v);
-        sw_heads_free(&hs);
+        sw_heads_clear(&hs);
     }
     double norm = 0;
     for (size_t i = 0; i < m->dim; i++)
@@ -144,10 +144,10 @@ static void power_model(const double *p, const double *x, double *f, double *dfd
     }
 }
 
-void sw_escape_laws_free(sw_escape_law laws[SW_ESCAPE_NLAWS])
+void sw_escape_laws_clear(sw_escape_law laws[SW_ESCAPE_NLAWS])
 {
     for (int k = 0; k < SW_ESCAPE_NLAWS; k++)
-        sw_fit_result_free(&laws[k].fit);
+        sw_fit_result_clear(&laws[k].fit);
 }
 
 /* Straight-line fit of t against g(L) for the laws linear in (a, b). */
@@ -223,7 +223,7 @@ int sw_escape_fit(const double *eps, const double *times, size_t n,
                     p0[1] = r.p[1];
                     p0[2] = c;
                 }
-                sw_fit_result_free(&r);
+                sw_fit_result_clear(&r);
             }
         }
         sw_escape_law *pw = &laws[SW_ESCAPE_POWER];
@@ -239,7 +239,7 @@ int sw_escape_fit(const double *eps, const double *times, size_t n,
             snprintf(pw->why, sizeof pw->why,
                      "the exponent went to c = %.3g <= 0, where the law is not a power",
                      pw->fit.p[2]);
-            sw_fit_result_free(&pw->fit);
+            sw_fit_result_clear(&pw->fit);
         }
     }
     for (int k = 0; k < SW_ESCAPE_NLAWS; k++)

@@ -16,7 +16,7 @@
 
 #include "stagewise/fit.h"
 
-void sw_fit_result_free(sw_fit_result *r)
+void sw_fit_result_clear(sw_fit_result *r)
 {
     free(r->p);
     free(r->cov);
@@ -39,7 +39,7 @@ static int result_alloc(sw_fit_result *r, size_t n, size_t k)
     r->fitted = calloc(n, sizeof(double));
     r->resid = calloc(n, sizeof(double));
     if (!r->p || !r->cov || !r->lo || !r->hi || !r->fitted || !r->resid) {
-        sw_fit_result_free(r);
+        sw_fit_result_clear(r);
         return SW_EFAIL;
     }
     return SW_OK;
@@ -203,7 +203,7 @@ int sw_fit_solve(const sw_fit_problem *pb, sw_fit_result *r, sw_err *e)
         return sw_fail(e, SW_EFAIL, "out of memory");
     int rc = pb->model ? solve_nonlinear(pb, r, e) : solve_linear(pb, r, e);
     if (rc) {
-        sw_fit_result_free(r);
+        sw_fit_result_clear(r);
         return rc;
     }
     finish(pb, r);
@@ -242,7 +242,7 @@ int sw_fit_bootstrap(const sw_fit_problem *pb, size_t reps, unsigned long seed, 
         }
         memcpy(samples + good * k, r.p, k * sizeof *samples);
         good++;
-        sw_fit_result_free(&r);
+        sw_fit_result_clear(&r);
     }
     if (good < 2 || *failed * 10 > reps) {
         rc = sw_fail(e, SW_ENUMERIC, "bootstrap: %zu of %zu resampled fits failed", *failed,
@@ -483,7 +483,7 @@ static int law_start(const sw_law *law, const double *x, const double *y, size_t
     if (rc == SW_OK) {
         for (size_t j = 0; j < m; j++)
             p0[1 + j] = r.p[1 + j];
-        sw_fit_result_free(&r);
+        sw_fit_result_clear(&r);
         for (size_t i = 0; i < n; i++) {
             double prod = 1;
             for (size_t j = 0; j < m; j++)
@@ -498,7 +498,7 @@ static int law_start(const sw_law *law, const double *x, const double *y, size_t
             p0[k - 1] = r.p[1];
         }
     }
-    sw_fit_result_free(&r);
+    sw_fit_result_clear(&r);
     free(ys);
     free(D);
     return rc;

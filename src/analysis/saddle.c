@@ -147,8 +147,8 @@ int sw_point_locate(sw_model *m, const sw_ode_opts *o, const sw_point *p, double
         info->speed = sw_speed(m, x, f);
         info->loss = m->sys->loss(m, x);
     }
-    sw_stages_free(&st);
-    sw_traj_free(&tr);
+    sw_stages_clear(&st);
+    sw_traj_clear(&tr);
     sw_ode_free(ode);
     free(f);
     return rc;
@@ -161,7 +161,7 @@ void sw_saddle_opts_default(sw_saddle_opts *o)
     o->max_iter = 500;
 }
 
-void sw_saddle_free(sw_saddle *r)
+void sw_saddle_clear(sw_saddle *r)
 {
     free(r->x);
     free(r->off);
@@ -465,6 +465,6 @@ out:
     free(h.res);
     free(f);
     if (rc)
-        sw_saddle_free(r);
+        sw_saddle_clear(r);
     return rc;
 }

@@ -44,7 +44,7 @@ int sw_stages_detect(const double *t, const double *loss, size_t n, const sw_sta
     out->t_transition = malloc(m * sizeof *out->t_transition);
     if (!lt || !L || !ll || !slope || !slow || !out->plateaus || !out->t_transition) {
         free(lt), free(L), free(ll), free(slope), free(slow);
-        sw_stages_free(out);
+        sw_stages_clear(out);
         return sw_fail(e, SW_EFAIL, "out of memory");
     }
     double floor_ = INFINITY;
@@ -132,7 +132,7 @@ int sw_stages_detect(const double *t, const double *loss, size_t n, const sw_sta
     return SW_OK;
 }
 
-void sw_stages_free(sw_stages *s)
+void sw_stages_clear(sw_stages *s)
 {
     free(s->plateaus);
     free(s->t_transition);

@@ -218,7 +218,7 @@ static int measure_check(const sw_measure *ms, const sw_model *m, sw_err *e)
     if (ms->kind == SW_MEASURE_ESCAPE) {
         sw_heads hs;
         int rc = sw_heads_find(m, &hs, e);
-        sw_heads_free(&hs);
+        sw_heads_clear(&hs);
         return rc ? rc : sw_event_parse(m, ms->arg, &ev, e);
     }
     if (ms->kind == SW_MEASURE_LEVEL && m->n_levels < ms->k + 1)
@@ -555,7 +555,7 @@ static void eval_stage(const sw_sweep *s, const sw_model *m, const sw_traj *tr,
                  st.n_transitions == 1 ? "" : "s", ms->k);
         note(r, SW_POINT_UNREACHED, ms->column, msg);
     }
-    sw_stages_free(&st);
+    sw_stages_clear(&st);
 }
 
 static void eval_predict(const sw_model *m, double *values, sw_sweep_result *r)
@@ -656,7 +656,7 @@ int sw_sweep_eval(const sw_sweep *s, sw_sweep_result *r, sw_err *e)
     if (rc == SW_OK && s->o.predict)
         eval_predict(m, r->values + s->n_measures, r);
 done:
-    sw_traj_free(&tr);
+    sw_traj_clear(&tr);
     free(loss);
     free(x0);
     free(x);

@@ -104,13 +104,13 @@ static int make_base(sw_model *m, const struct args *a, double *x, char *what, s
                                        "(%s; `stagewise saddle` tells more); allowed here: "
                                        "symmetric, start, FILE",
                          m->sys->name, r.runaway ? "it lies at infinity" : r.reason);
-            sw_saddle_free(&r);
+            sw_saddle_clear(&r);
             return rc;
         }
         memcpy(x, r.x, m->dim * sizeof *x);
         snprintf(what, len, "saddle (fixed point refined from the start, |f|_inf = %.2g)",
                  r.residual);
-        sw_saddle_free(&r);
+        sw_saddle_clear(&r);
         return SW_OK;
     }
     if (strcmp(a->base, "start") == 0) {
@@ -393,8 +393,8 @@ int sw_cmd_escape(int argc, char **argv)
         rc = write_results(a.out, m, &a, what_base, what_dir, speed, &sp, eps, T, n, laws,
                            best, &e);
 out:
-    sw_escape_laws_free(laws);
-    sw_spectrum_free(&sp);
+    sw_escape_laws_clear(laws);
+    sw_spectrum_clear(&sp);
     free(eps);
     free(T);
     free(base);

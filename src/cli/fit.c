@@ -320,8 +320,8 @@ int sw_cmd_fit(int argc, char **argv)
     if (!a.out || strcmp(a.out, "-") != 0)
         print_table(path, &a, &law, &d, &r, blo, bhi);
 out:
-    sw_fit_result_free(&r);
-    sw_table_free(&tb);
+    sw_fit_result_clear(&r);
+    sw_table_clear(&tb);
     free(d.x);
     free(d.y);
     free(blo);

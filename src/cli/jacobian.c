@@ -288,7 +288,7 @@ static int report_point(sw_model *m, struct args *a, sw_err *e)
         json_object_put(o);
     }
     json_object_put(hess);
-    sw_spectrum_free(&sp);
+    sw_spectrum_clear(&sp);
     free(x);
     return rc;
 }
@@ -383,7 +383,7 @@ static int transverse(sw_model *coupled, sw_model *full, struct args *a, sw_err 
 out:
     sw_outfile_abort(&f);
     sw_ode_free(ode);
-    sw_heads_free(&tv.hs);
+    sw_heads_clear(&tv.hs);
     sw_eigen_free(tv.ev);
     free(tv.x);
     free(tv.J);

@@ -222,7 +222,7 @@ static void fit_of(const char *csv, const sw_table *tb, char *key, size_t klen, 
     if (src &&
         (sw_table_read(src, &stb, &e) == SW_OK || sw_table_read(beside, &stb, &e) == SW_OK)) {
         fixed_of(&stb, fixed, flen);
-        sw_table_free(&stb);
+        sw_table_clear(&stb);
     }
 }
 
@@ -342,12 +342,12 @@ int sw_cmd_plot(int argc, char **argv)
         if (i == first + 1 && *key && tb.cols > 0 && yname &&
             ((rc = gp_var(vars, sizeof vars, "xname", tb.names[0], &e)) ||
              (rc = gp_var(vars, sizeof vars, "yname", yname, &e)))) {
-            sw_table_free(&tb);
+            sw_table_clear(&tb);
             break;
         }
         if (!*fixed)
             fixed_of(&tb, fixed, sizeof fixed);
-        sw_table_free(&tb);
+        sw_table_clear(&tb);
         if (i == first + 1 && strcmp(fig, "escape") == 0 &&
             (rc = escape_keys(argv[i], vars, sizeof vars, &e)))
             break;

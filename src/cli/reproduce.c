@@ -185,7 +185,7 @@ static double csv_pick(const char *file, const char *col, pick_how how, const ch
             x = v;
         }
     }
-    sw_table_free(&tb);
+    sw_table_clear(&tb);
     return x;
 }
 
@@ -226,7 +226,7 @@ static void law_ratio(const char *file, const char *y, zlaw law, double r[3])
         r[0] = i == 0 || q < r[0] ? q : r[0];
         r[1] = i == 0 || q > r[1] ? q : r[1];
     }
-    sw_table_free(&tb);
+    sw_table_clear(&tb);
 }
 
 /* The first t at which some head holds pattern (or lag group) k: its
@@ -250,7 +250,7 @@ static double first_hold(const char *file, size_t k)
                 break;
             }
         }
-    sw_table_free(&tb);
+    sw_table_clear(&tb);
     return t;
 }
 
@@ -275,7 +275,7 @@ static double meta_value(const char *file, const char *key)
         const char *v = sw_table_meta(&tb, key);
         if (v)
             x = strtod(v, NULL);
-        sw_table_free(&tb);
+        sw_table_clear(&tb);
     }
     return x;
 }
@@ -823,7 +823,7 @@ static void stage_pattern(const char *file, const char *by, double val, size_t n
         else
             n[(t2 > 3 * t1 ? 1 : 0) + (t3 > 3 * t2 ? 2 : 0)]++;
     }
-    sw_table_free(&tb);
+    sw_table_clear(&tb);
 }
 
 static const char *pattern_text(repro *c, const size_t n[5])

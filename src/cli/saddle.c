@@ -206,8 +206,8 @@ int sw_cmd_saddle(int argc, char **argv)
     if (!r.finite && !r.runaway)
         rc = sw_fail(&e, SW_ENUMERIC, "saddle: %s", r.reason);
 out:
-    sw_spectrum_free(&sp);
-    sw_saddle_free(&r);
+    sw_spectrum_clear(&sp);
+    sw_saddle_clear(&r);
     free(x);
     free(f);
     sw_model_free(m);

@@ -167,8 +167,8 @@ int sw_cmd_stages(int argc, char **argv)
 done:
     sw_outfile_abort(&f);
     json_object_put(js);
-    sw_stages_free(&st);
-    sw_table_free(&tb);
+    sw_stages_clear(&st);
+    sw_table_clear(&tb);
     free(t), free(L), free(out), free(meta);
     return sw_cli_report(rc, &e);
 }

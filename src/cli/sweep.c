@@ -273,7 +273,7 @@ static int resume(struct results *R, const char *path, const char *head, sw_err 
         snprintf(key, sizeof key, "failure_%zu", pt);
         keep(R, pt, v, (int)v[s->n_values], sw_table_meta(&tb, key));
     }
-    sw_table_free(&tb);
+    sw_table_clear(&tb);
     return rc;
 }
 

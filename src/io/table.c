@@ -108,11 +108,11 @@ int sw_table_read(const char *path, sw_table *tb, sw_err *e)
     if (rc == SW_OK && !tb->names)
         rc = sw_fail(e, SW_EINPUT, "'%s' has no header row (is it a stagewise CSV?)", path);
     if (rc)
-        sw_table_free(tb);
+        sw_table_clear(tb);
     return rc;
 }
 
-void sw_table_free(sw_table *tb)
+void sw_table_clear(sw_table *tb)
 {
     for (size_t k = 0; tb->names && k < tb->cols; k++)
         free(tb->names[k]);

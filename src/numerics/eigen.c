@@ -242,7 +242,7 @@ size_t sw_eigen_dominant(const sw_eigen *ev, size_t j, double share, size_t max,
     return count;
 }
 
-void sw_spectrum_free(sw_spectrum *sp)
+void sw_spectrum_clear(sw_spectrum *sp)
 {
     free(sp->J);
     sw_eigen_free(sp->ev);
@@ -299,7 +299,7 @@ out:
     free(Jfd);
     free(work);
     if (rc)
-        sw_spectrum_free(sp);
+        sw_spectrum_clear(sp);
     return rc;
 }
 
@@ -355,7 +355,7 @@ static char *role_name(const char *name)
     return strdup(name);
 }
 
-void sw_heads_free(sw_heads *hs)
+void sw_heads_clear(sw_heads *hs)
 {
     if (hs->role)
         for (size_t r = 0; r < hs->roles; r++)
@@ -388,7 +388,7 @@ int sw_heads_find(const sw_model *m, sw_heads *hs, sw_err *e)
         ok = (hs->role[r] = role_name(m->state_names[r])) != NULL;
     }
     if (!ok) {
-        sw_heads_free(hs);
+        sw_heads_clear(hs);
         return sw_fail(e, SW_EFAIL, "out of memory");
     }
     return SW_OK;

@@ -457,7 +457,7 @@ int sw_traj_record(double t, const double *x, void *user)
     return 0;
 }
 
-void sw_traj_free(sw_traj *tr)
+void sw_traj_clear(sw_traj *tr)
 {
     free(tr->t);
     free(tr->x);

@@ -120,7 +120,7 @@ int sw_crosscheck_run(sw_model *ode, sw_learner *l, const sw_train_opts *o,
 out:
     sw_trainer_free(trn);
     sw_ode_free(w);
-    sw_traj_free(&tr);
+    sw_traj_clear(&tr);
     free(c.map);
     free(c.ode_row);
     free(c.train_row);
