@@ -1,0 +1,6 @@
+#include "stagewise/version.h"
+
+const char *sw_version(void)
+{
+    return STAGEWISE_VERSION;
+}
