@@ -5,7 +5,7 @@
  *
  * Call sw_init() once before anything else (error.h says why).
  *
- * Threads: after sw_init the library has no global mutable state, so
+ * Threads: after sw_init the library has no unsynchronised global state, so
  * separate objects may be used on separate threads at once (sweeps do
  * exactly that, one model and integrator per point).  The static
  * descriptions (sw_system, sw_task, sw_param_def) and parsed values

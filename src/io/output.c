@@ -1,6 +1,8 @@
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -25,24 +27,28 @@ int sw_outfile_open(sw_outfile *f, const char *path, sw_err *e)
         return SW_OK;
     }
     f->path = strdup(path);
-    size_t len = strlen(path) + 16;
+    size_t len = strlen(path) + 48;
     f->tmp = malloc(len);
     if (!f->path || !f->tmp) {
         sw_outfile_abort(f);
         return sw_fail(e, SW_EFAIL, "out of memory");
     }
-    snprintf(f->tmp, len, "%s.tmp.XXXXXX", path);
-    int fd = mkstemp(f->tmp);
-    /* mkstemp creates 0600; a result file gets the usual 0666 & ~umask. */
-    mode_t mask = umask(0);
-    umask(mask);
-    if (fd >= 0 && fchmod(fd, 0666 & ~mask) != 0) {
-        close(fd);
-        fd = -1;
+    /* A name no other process or thread uses (pid, then a counter), created
+     * exclusively with mode 0666 so that the kernel applies the umask: a
+     * result file gets 0666 & ~umask like any tool's output, and the
+     * library never reads the umask by setting it (that would briefly
+     * change it for every thread). */
+    static atomic_ulong serial;
+    int fd = -1;
+    for (int tries = 0; fd < 0 && tries < 100; tries++) {
+        snprintf(f->tmp, len, "%s.tmp.%ld.%lu", path, (long)getpid(),
+                 atomic_fetch_add(&serial, 1));
+        fd = open(f->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (fd < 0 && errno != EEXIST)
+            break;
     }
     if (fd < 0) {
         int err = errno;
-        unlink(f->tmp); /* created if only fchmod failed */
         free(f->tmp);
         f->tmp = NULL;
         sw_outfile_abort(f);
