@@ -27,6 +27,21 @@ grep -q '^prefix=${pcfiledir}' "$pc" ||
 libdir=$(dirname "$(find_one '*/lib*/libstagewise.so.0')")
 export LD_LIBRARY_PATH=$libdir
 
+# The man page holds every command's help; the completion completes commands,
+# systems and a command's options from the binary's own lists.
+man=$(find_one '*/man1/stagewise.1')
+for cmd in $("$bin" --help | awk '/^commands:/ {on = 1; next} on && NF == 0 {on = 0} on {print $1}'); do
+    grep -qx ".SS $cmd" "$man" || fail "the man page has no section for $cmd"
+done
+complete_words() {
+    bash -c 'source "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _stagewise
+             echo "${COMPREPLY[*]}"' _ "$(find_one '*/completions/stagewise')" "$@"
+}
+[ "$(complete_words stagewise inte)" = integrate ] || fail "completion: inte -> $(complete_words stagewise inte)"
+[ "$(complete_words stagewise escape y-r)" = y-reduced ] || fail "completion: no y-reduced"
+[ "$(complete_words stagewise integrate y-reduced --save)" = --save-state ] ||
+    fail "completion: integrate --save gives '$(complete_words stagewise integrate y-reduced --save)'"
+
 # The internal headers stay out of the installed API.
 for internal in bdf.h newton.h jacobian.h z.h markov.h report.h crosscheck.h softmax.h; do
     [ -z "$(find "$dest" -name "$internal")" ] || fail "internal header $internal installed"
