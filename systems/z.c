@@ -58,15 +58,20 @@ static int zcoef_init(const sw_z_shape *z, zcoef *c, sw_err *e)
 
 /* Both systems keep R's size and the tying; cross-parameter checks go
  * through sw_z_shape_check so the CLI and the library say the same. */
-static int zcoef_from_model(const sw_model *m, zcoef *c, sw_err *e)
+static sw_z_shape shape_of(const sw_model *m)
 {
-    sw_z_shape z = {
+    return (sw_z_shape){
         .d = (size_t)sw_model_get(m, "d"),
         .T = (size_t)sw_model_get(m, "T"),
         .B = (size_t)sw_model_get(m, "B"),
         .p = sw_model_get(m, "p"),
         .tied = (int)sw_model_get(m, "tied"),
     };
+}
+
+static int zcoef_from_model(const sw_model *m, zcoef *c, sw_err *e)
+{
+    sw_z_shape z = shape_of(m);
     return zcoef_init(&z, c, e);
 }
 
@@ -506,13 +511,7 @@ static void zf_init(const sw_model *m, double *x)
  * linearisation (z.h), from the shape parameters they share. */
 static int z_predict(const sw_model *m, double *lambda_plus, sw_err *e)
 {
-    sw_z_shape z = {
-        .d = (size_t)sw_model_get(m, "d"),
-        .T = (size_t)sw_model_get(m, "T"),
-        .B = (size_t)sw_model_get(m, "B"),
-        .p = sw_model_get(m, "p"),
-        .tied = (int)sw_model_get(m, "tied"),
-    };
+    sw_z_shape z = shape_of(m);
     return sw_z_lambda_plus(&z, lambda_plus, e);
 }
 

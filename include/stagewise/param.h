@@ -44,6 +44,13 @@ int sw_parse_real(const char *text, const char *what, double *out, sw_err *e);
 /* Like sw_parse_real, then checks lo <= x <= hi. */
 int sw_parse_real_in(const char *text, const char *what, double lo, double hi, double *out,
                      sw_err *e);
+/* text as one of the NULL-terminated names in allowed: *index is its
+ * position; SW_EINPUT naming what and the allowed names otherwise. */
+int sw_parse_choice(const char *text, const char *what, const char *const *allowed, int *index,
+                    sw_err *e);
+/* `linear` or `log`, the output grids of the integrator and the trainer:
+ * *log_grid 0 or 1. */
+int sw_parse_grid(const char *text, int *log_grid, sw_err *e);
 
 /* Writes the value in the form the parser reads back. */
 void sw_value_format(const sw_value *v, char *buf, size_t len);

@@ -31,6 +31,32 @@ int sw_parse_real_in(const char *text, const char *what, double lo, double hi, d
     return SW_OK;
 }
 
+int sw_parse_choice(const char *text, const char *what, const char *const *allowed, int *index,
+                    sw_err *e)
+{
+    char list[256] = "";
+    size_t used = 0;
+    for (int i = 0; allowed[i]; i++) {
+        if (strcmp(text, allowed[i]) == 0) {
+            *index = i;
+            return SW_OK;
+        }
+        if (used < sizeof list)
+            used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "",
+                                     allowed[i]);
+    }
+    return sw_fail(e, SW_EINPUT, "%s: '%s' is not allowed (allowed: %s)", what, text, list);
+}
+
+int sw_parse_grid(const char *text, int *log_grid, sw_err *e)
+{
+    static const char *const grids[] = {"log", "linear", NULL};
+    int i, rc = sw_parse_choice(text, "grid", grids, &i, e);
+    if (rc == SW_OK)
+        *log_grid = i == 0;
+    return rc;
+}
+
 static int parse_element(const sw_param_def *def, const char *text, double *x, sw_err *e)
 {
     int rc = sw_parse_real_in(text, def->name, def->lo, def->hi, x, e);

@@ -85,13 +85,8 @@ int sw_ode_opts_set(sw_ode_opts *o, const char *name, const char *value, sw_err 
         o->points = (size_t)v;
         return SW_OK;
     }
-    if (strcmp(name, "grid") == 0) {
-        if (strcmp(value, "log") && strcmp(value, "linear"))
-            return sw_fail(e, SW_EINPUT, "grid: '%s' is not allowed (allowed: log, linear)",
-                           value);
-        o->log_grid = strcmp(value, "log") == 0;
-        return SW_OK;
-    }
+    if (strcmp(name, "grid") == 0)
+        return sw_parse_grid(value, &o->log_grid, e);
     return sw_fail(e, SW_EINPUT, "unknown integrator option '%s' (allowed: solver, rtol, atol, "
                                  "h0, t-end, t-first, points, grid)", name);
 }

@@ -158,13 +158,8 @@ int sw_train_opts_set(sw_train_opts *o, const char *name, const char *value, sw_
             rc = sw_fail(e, SW_EINPUT, "lr: %s is out of range (0, 1e6]", value);
         return rc;
     }
-    if (strcmp(name, "grid") == 0) {
-        if (strcmp(value, "log") && strcmp(value, "linear"))
-            return sw_fail(e, SW_EINPUT, "grid: '%s' is not allowed (allowed: log, linear)",
-                           value);
-        o->log_grid = strcmp(value, "log") == 0;
-        return SW_OK;
-    }
+    if (strcmp(name, "grid") == 0)
+        return sw_parse_grid(value, &o->log_grid, e);
     if (strcmp(name, "steps") == 0)
         return parse_count(name, value, 1, &o->steps, e);
     if (strcmp(name, "batch") == 0)
