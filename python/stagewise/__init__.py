@@ -240,9 +240,9 @@ def sweep(system, axes, measures, *, predict=False, same_seed=False, threads=1, 
     parameter to its list as the command line writes it ('4:4096:11:log',
     '1,16,32') or to a sequence of numbers; measures is a list of measure
     strings ('plateau', 'final:loss', 'event:loss<=1', ...).  Returns a dict
-    of arrays in point order: "point", each axis, each measure's column (and
-    lambda_plus, t_scale with predict), "status"; and "reasons" of failed
-    points."""
+    of arrays in point order: "point", each axis, "point_seed" (systems with
+    a seed), each measure's column (and lambda_plus, t_scale with predict),
+    "status"; and "reasons" of failed points."""
     base = _Model(system, params)
     err = L.Err()
     sysp = base.m.sys
@@ -287,6 +287,8 @@ def sweep(system, axes, measures, *, predict=False, same_seed=False, threads=1, 
         out = {"point": np.arange(npts)}
         for a, name in enumerate(axes):
             out[name] = np.array([_lib.sw_sweep_axis_value(sp, a, p) for p in range(npts)])
+        if s.seed_param >= 0:
+            out["point_seed"] = np.array([_point_seed(sp, p) for p in range(npts)])
         for j in range(nv):
             out[_lib.sw_sweep_value_name(sp, j).decode()] = values[:, j]
         out["status"] = status
@@ -294,6 +296,16 @@ def sweep(system, axes, measures, *, predict=False, same_seed=False, threads=1, 
     finally:
         _lib.sw_sweep_free(sp)
     return out
+
+
+def _point_seed(sp, point):
+    """The seed a sweep point ran with, read off the point's own model."""
+    err = L.Err()
+    m = ctypes.POINTER(L.Model)()
+    _check(_lib.sw_sweep_model(sp, point, ctypes.byref(m), ctypes.byref(err)), err)
+    seed = m.contents.pv[sp.contents.seed_param].v[0]
+    _lib.sw_model_free(m)
+    return seed
 
 
 def _columns(data):

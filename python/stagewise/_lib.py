@@ -195,6 +195,7 @@ _protos = {
     "sw_sweep_free": (None, [P(Sweep)]),
     "sw_sweep_value_name": (ctypes.c_char_p, [P(Sweep), ctypes.c_size_t]),
     "sw_sweep_axis_value": (ctypes.c_double, [P(Sweep), ctypes.c_size_t, ctypes.c_size_t]),
+    "sw_sweep_model": (ctypes.c_int, [P(Sweep), ctypes.c_size_t, P(P(Model)), P(Err)]),
     "sw_sweep_run": (ctypes.c_int, [P(Sweep), c_size_t_p, ctypes.c_size_t, ctypes.c_int,
                                     ctypes.c_void_p, SWEEP_DONE, ctypes.c_void_p, P(Err)]),
     "sw_law_parse": (ctypes.c_int, [ctypes.c_char_p, P(Law), P(Err)]),

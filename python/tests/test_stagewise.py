@@ -73,6 +73,17 @@ def test_sweep_is_the_cli_sweep(tmp_path):
         assert np.array_equal(res[name], col), name
 
 
+def test_sweep_seeds_points_as_the_cli(tmp_path):
+    out = tmp_path / "sweep.csv"
+    cli("sweep", "z-full", "d=4", "T=8", "sigma=0.5,1", "--measure", "final:S", "--t-end", "5",
+        "--out", str(out))
+    ref = read_csv(out)
+    res = sw.sweep("z-full", {"d": 4, "T": 8, "sigma": "0.5,1"}, ["final:S"], t_end=5)
+    assert list(res)[:-1] == list(ref)
+    for name, col in ref.items():
+        assert np.array_equal(res[name], col), name
+
+
 def test_fit_is_the_cli_fit(tmp_path):
     data = tmp_path / "sweep.csv"
     cli("sweep", "z-reduced", "d=4,16,64", "T=64", "--measure", "plateau", "--t-end", "1e6",
