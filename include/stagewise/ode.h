@@ -70,6 +70,8 @@ typedef struct sw_ode_stats {
  * negative one says the callback failed, and the run ends with SW_EFAIL. */
 typedef int (*sw_ode_output)(double t, const double *x, void *user);
 
+/* A workspace for one model, used by one thread at a time; separate
+ * workspaces on separate models run in parallel (as sweep points do). */
 typedef struct sw_ode sw_ode;
 
 sw_ode *sw_ode_alloc(sw_model *m, const sw_ode_opts *o, sw_err *e);

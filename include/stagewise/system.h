@@ -86,6 +86,9 @@ typedef struct sw_system {
     const char *task;
 } sw_system;
 
+/* A model belongs to one thread at a time: rhs, jac, loss and observe may
+ * write scratch in ctx.  The sw_system it points to is static and may be
+ * shared (stagewise.h has the whole picture). */
 struct sw_model {
     const sw_system *sys;
     sw_value *pv; /* parameter values, in sys->params order */

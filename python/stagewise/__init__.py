@@ -157,12 +157,12 @@ def _ode_opts(model, t_end, points, grid, solver, rtol, atol, h0, t_first, until
     return o
 
 
-def _state(model, init):
+def _state(model, init, what="init"):
     if init is None:
         return model.initial_state()
     x = np.array(init, dtype=float).ravel()
     if x.size != model.m.dim:
-        raise InputError("init: %d values for %d states" % (x.size, model.m.dim), 2)
+        raise InputError("%s: %d values for %d states" % (what, x.size, model.m.dim), 2)
     return x
 
 
@@ -212,7 +212,7 @@ def jacobian(system, *, at=None, fd=False, zero_tol=1e-8, **params):
     `at`): the Jacobian, its eigenvalues by decreasing real part (complex),
     eigenvectors (rows), Morse index, near-zero count and zero threshold."""
     model = _Model(system, params)
-    x = _state(model, at)
+    x = _state(model, at, "at")
     sp = L.Spectrum()
     err = L.Err()
     try:
