@@ -102,6 +102,8 @@ cd "$work"
 
 fail() { echo "new-system: $*" >&2; exit 1; }
 "$sw" list | grep -q '^pair ' || fail "pair is not listed"
+"$sw" describe pair | grep -q 'predicted rate (sweep --predict) yes; heads 2 ' ||
+    fail "describe does not show the capabilities pair declares"
 
 # u_1 - u_2 grows like e^{3t}, u_1 + u_2 decays like e^{-t}.
 "$sw" integrate pair --t-end 1 --points 3 --rtol 1e-10 --atol 1e-12 --out run.csv 2>/dev/null

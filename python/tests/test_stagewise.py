@@ -35,6 +35,19 @@ def test_integrate_is_the_cli_trajectory(tmp_path):
     assert run["x"].shape == (200, len(run["state_names"]))
 
 
+def test_separate_runs_on_separate_threads_agree_with_one():
+    # ctypes lets go of the GIL during each library call, so these really
+    # run at once: separate models and integrators share nothing.
+    from concurrent.futures import ThreadPoolExecutor
+    args = [dict(H=h, seed=s) for h in (2, 3) for s in (1, 2)]
+    alone = [sw.integrate("y-reduced", t_end=1e3, **a)["loss"] for a in args]
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(lambda a: sw.integrate("y-reduced", t_end=1e3, **a)["loss"],
+                                 args * 2))
+    for i, loss in enumerate(together):
+        assert np.array_equal(loss, alone[i % len(args)])
+
+
 def test_integrate_takes_parameters_and_options_as_the_cli(tmp_path):
     out = tmp_path / "run.csv"
     cli("integrate", "linear", "A=-1,0,0,2", "x0=1,1e-3", "--t-end", "2", "--grid", "linear",
