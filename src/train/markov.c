@@ -6,9 +6,18 @@
  * table look-ups, and the model never forms a dense one-hot matrix: a
  * score is four entries of W_h, an attended input is a histogram over
  * tokens next to the attention row itself, and the score gradient
- * scatters back into the same four entries.  Only the value read-out,
- * logits = sum_h O_h V_h^T over a whole minibatch, is a real matrix
- * product, and goes to BLAS.
+ * scatters back into the same four entries.  The value read-out, logits =
+ * sum_h V_h o_h per query, runs over the first S + t + 1 entries of o_h
+ * only: the keys after the query's position t are zero.
+ *
+ * The score of key u for a query (token s, position t) splits into a token
+ * part W[s][x_u] + W[S+t][x_u] and a position part W[s][S+u] + W[S+t][S+u],
+ * so its exponential is a product of two factors that depend on the pair
+ * (s, t) only: a pass computes them once per pair it meets (S + t + 1
+ * exponentials) instead of t + 1 per query, and a query's attention row is
+ * then products of look-ups.  Likewise the score gradients of all queries of
+ * one pair add into the same two rows of W, so they are summed per pair
+ * first and added to W's rows once.
  *
  * A sequence holds N + 1 tokens x_0 .. x_N; query t predicts x_{t+1}.  The
  * first n = K m tokens are uniform, so the loss covers the P = N - n + 1
@@ -19,7 +28,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <gsl/gsl_cblas.h>
 #include <gsl/gsl_randist.h>
 
 #include "markov.h"
@@ -30,12 +38,19 @@
 /* Buffers of one forward (and backward) pass over up to cap sequences. */
 typedef struct mk_work {
     size_t cap;
-    double *O;     /* H x (cap P) x E: attended inputs */
-    double *alpha; /* H x (cap P) x N: attention rows (zero outside the window) */
+    /* H x (cap P) x E: attended inputs, the token histogram then the
+     * attention row itself (zero outside the window, never rewritten). */
+    double *O;
     double *L;     /* (cap P) x S: logits, then log-probabilities */
     double *dL;    /* (cap P) x S */
-    double *dO;    /* (cap P) x E, one head at a time */
+    double *dO;    /* E: one query's gradient of its attended input */
     double *dal;   /* N */
+    /* Per (query token, query position) pair of one head, NULL when too
+     * large (then every query takes its own exponentials): the two factors
+     * of the exponentiated scores (S and N entries), whether they are set
+     * yet, and the summed score gradient (E entries). */
+    double *ftok, *fpos, *gpair;
+    unsigned char *fset, *gset;
 } mk_work;
 
 typedef struct markov {
@@ -57,29 +72,53 @@ typedef struct markov {
 
 enum { EVAL_CHUNK = 64 };
 
+/* Pair tables beyond this many doubles are not worth their memory. */
+enum { PAIR_TABLE_MAX = 1 << 21 };
+
+/* The read-out loops are short products that the baseline x86-64 target
+ * runs two doubles at a time without FMA; a clone for AVX2 + FMA machines,
+ * picked at load time, runs them four at a time. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#define SW_VECTOR_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define SW_VECTOR_CLONES
+#endif
+
 static void work_free(mk_work *w)
 {
     free(w->O);
-    free(w->alpha);
     free(w->L);
     free(w->dL);
     free(w->dO);
     free(w->dal);
+    free(w->ftok);
+    free(w->fpos);
+    free(w->gpair);
+    free(w->fset);
+    free(w->gset);
     memset(w, 0, sizeof *w);
 }
 
 static int work_alloc(const markov *k, mk_work *w, size_t cap)
 {
     work_free(w);
-    size_t rows = cap * k->P;
+    size_t rows = cap * k->P, pairs = k->S * k->N;
     w->cap = cap;
-    w->O = malloc(k->H * rows * k->E * sizeof(double));
-    w->alpha = calloc(k->H * rows * k->N, sizeof(double));
+    w->O = calloc(k->H * rows * k->E, sizeof(double));
     w->L = malloc(rows * k->S * sizeof(double));
     w->dL = malloc(rows * k->S * sizeof(double));
-    w->dO = malloc(rows * k->E * sizeof(double));
+    w->dO = malloc(k->E * sizeof(double));
     w->dal = malloc(k->N * sizeof(double));
-    return w->O && w->alpha && w->L && w->dL && w->dO && w->dal ? SW_OK : SW_EFAIL;
+    if (!w->O || !w->L || !w->dL || !w->dO || !w->dal)
+        return SW_EFAIL;
+    if (pairs * 2 * k->E > PAIR_TABLE_MAX)
+        return SW_OK;
+    w->ftok = malloc(pairs * k->S * sizeof(double));
+    w->fpos = malloc(pairs * k->N * sizeof(double));
+    w->gpair = malloc(pairs * k->E * sizeof(double));
+    w->fset = malloc(pairs);
+    w->gset = malloc(pairs);
+    return w->ftok && w->fpos && w->gpair && w->fset && w->gset ? SW_OK : SW_EFAIL;
 }
 
 /* The chain's next-token logits after the prefix ending at x[t] (so for
@@ -120,37 +159,123 @@ static void sample_sequences(const markov *k, gsl_rng *r, size_t count, int *dst
     }
 }
 
+/* The attention row of the query at position t with token x[t] over keys
+ * lo..t, into a[lo..t], as exp(score) normalised. */
+static void attend_direct(const markov *k, const double *W, const int *x, size_t t, size_t lo,
+                          double *a)
+{
+    size_t S = k->S, E = k->E;
+    const double *Wq = W + (size_t)x[t] * E, *Wp = W + (S + t) * E;
+    for (size_t u = lo; u <= t; u++) {
+        size_t xu = (size_t)x[u];
+        a[u] = Wq[xu] + Wq[S + u] + Wp[xu] + Wp[S + u];
+    }
+    sw_softmax(a + lo, t + 1 - lo, a + lo);
+}
+
+/* The same through the pair's factors, computed on first use, each with its
+ * own maximum subtracted.  Where the product of the two maxima is not
+ * attained the sum can underflow; such a row is taken directly. */
+static void attend(const markov *k, mk_work *w, const double *W, const int *x, size_t t,
+                   size_t lo, double *a)
+{
+    size_t S = k->S, N = k->N, E = k->E, pair = (size_t)x[t] * N + t;
+    if (!w->ftok) {
+        attend_direct(k, W, x, t, lo, a);
+        return;
+    }
+    double *ft = w->ftok + pair * S, *fp = w->fpos + pair * N;
+    if (!w->fset[pair]) {
+        const double *Wq = W + (size_t)x[t] * E, *Wp = W + (S + t) * E;
+        for (size_t v = 0; v < S; v++)
+            ft[v] = Wq[v] + Wp[v];
+        for (size_t u = lo; u <= t; u++)
+            fp[u] = Wq[S + u] + Wp[S + u];
+        sw_softmax(ft, S, ft);
+        sw_softmax(fp + lo, t + 1 - lo, fp + lo);
+        w->fset[pair] = 1;
+    }
+    double z = 0;
+    for (size_t u = lo; u <= t; u++)
+        z += a[u] = ft[x[u]] * fp[u];
+    if (!(z > 1e-200)) {
+        attend_direct(k, W, x, t, lo, a);
+        return;
+    }
+    double iz = 1.0 / z;
+    for (size_t u = lo; u <= t; u++)
+        a[u] *= iz;
+}
+
+/* The value read-out of one query, l = beta l + V o, with o zero from
+ * entry len on (the keys after the query's position): the loops skip those
+ * columns, which a dense product over the minibatch cannot.  Four partial
+ * sums per dot product, so the compiler can keep them in one vector. */
+SW_VECTOR_CLONES
+static void readout(const markov *k, const double *V, const double *o, size_t len, double beta,
+                    double *l)
+{
+    size_t S = k->S, E = k->E;
+    for (size_t s = 0; s < S; s++) {
+        const double *v = V + s * E;
+        double p[4] = {0, 0, 0, 0};
+        size_t j = 0;
+        for (; j + 4 <= len; j += 4)
+            for (size_t q = 0; q < 4; q++)
+                p[q] += v[j + q] * o[j + q];
+        for (; j < len; j++)
+            p[0] += v[j] * o[j];
+        l[s] = beta * l[s] + ((p[0] + p[1]) + (p[2] + p[3]));
+    }
+}
+
+/* Its gradient for one query with logit gradient dl (weighted by scale):
+ * gV += scale dl o^T and dO = scale V^T dl, both over the first len
+ * columns only. */
+SW_VECTOR_CLONES
+static void back_readout(const markov *k, const double *V, const double *o, const double *dl,
+                         size_t len, double scale, double *gV, double *dO)
+{
+    size_t S = k->S, E = k->E;
+    memset(dO, 0, len * sizeof(double));
+    for (size_t s = 0; s < S; s++) {
+        double c = scale * dl[s];
+        const double *v = V + s * E;
+        double *gv = gV + s * E;
+        for (size_t j = 0; j < len; j++) {
+            gv[j] += c * o[j];
+            dO[j] += c * v[j];
+        }
+    }
+}
+
 /* Mean cross-entropy over the chain-sampled targets of count sequences;
- * leaves the attention rows in w->alpha and the log-probabilities in w->L.
- * With g non-NULL, also the gradient. */
+ * leaves the attention rows and histograms in w->O and the
+ * log-probabilities in w->L.  With g non-NULL, also the gradient. */
 static double forward_backward(const markov *k, mk_work *w, const double *theta, const int *tok,
                                size_t count, double *g)
 {
     size_t S = k->S, N = k->N, E = k->E, P = k->P, len = N + 1, rows = count * P;
+    size_t pairs = S * N;
     for (size_t h = 0; h < k->H; h++) {
         const double *W = theta + h * k->per_head;
-        double *O = w->O + h * w->cap * P * E, *al = w->alpha + h * w->cap * P * N;
-        memset(O, 0, rows * E * sizeof(double));
+        double *O = w->O + h * w->cap * P * E;
+        const double *V = W + E * E;
+        if (w->fset)
+            memset(w->fset, 0, pairs);
         for (size_t i = 0; i < count; i++) {
             const int *x = tok + i * len;
             for (size_t p = 0; p < P; p++) {
                 size_t t = k->n - 1 + p, r = i * P + p;
                 size_t lo = k->window && t + 1 > k->window ? t + 1 - k->window : 0;
-                const double *Wq = W + (size_t)x[t] * E, *Wp = W + (S + t) * E;
-                double *a = al + r * N, *o = O + r * E;
-                for (size_t u = lo; u <= t; u++) {
-                    size_t xu = (size_t)x[u];
-                    a[u] = Wq[xu] + Wq[S + u] + Wp[xu] + Wp[S + u];
-                }
-                sw_softmax(a + lo, t + 1 - lo, a + lo);
-                for (size_t u = lo; u <= t; u++) {
+                double *o = O + r * E, *a = o + S;
+                attend(k, w, W, x, t, lo, a);
+                memset(o, 0, S * sizeof(double));
+                for (size_t u = lo; u <= t; u++)
                     o[x[u]] += a[u];
-                    o[S + u] = a[u];
-                }
+                readout(k, V, o, S + t + 1, h ? 1.0 : 0.0, w->L + r * S);
             }
         }
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)S, (int)E, 1.0, O,
-                    (int)E, W + E * E, (int)E, h ? 1.0 : 0.0, w->L, (int)S);
     }
     double loss = 0, inv = 1.0 / (double)rows;
     for (size_t i = 0; i < count; i++)
@@ -168,31 +293,50 @@ static double forward_backward(const markov *k, mk_work *w, const double *theta,
 
     for (size_t h = 0; h < k->H; h++) {
         const double *W = theta + h * k->per_head, *V = W + E * E;
-        const double *O = w->O + h * w->cap * P * E, *al = w->alpha + h * w->cap * P * N;
+        const double *O = w->O + h * w->cap * P * E;
         double *gW = g + h * k->per_head, *gV = gW + E * E;
-        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)S, (int)E, (int)rows, inv,
-                    w->dL, (int)S, O, (int)E, 0.0, gV, (int)E);
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)E, (int)S, inv,
-                    w->dL, (int)S, V, (int)E, 0.0, w->dO, (int)E);
-        memset(gW, 0, E * E * sizeof(double));
+        memset(gW, 0, (E * E + S * E) * sizeof(double));
+        if (w->gset)
+            memset(w->gset, 0, pairs);
         for (size_t i = 0; i < count; i++) {
             const int *x = tok + i * len;
             for (size_t p = 0; p < P; p++) {
-                size_t t = k->n - 1 + p, r = i * P + p;
+                size_t t = k->n - 1 + p, r = i * P + p, pair = (size_t)x[t] * N + t;
                 size_t lo = k->window && t + 1 > k->window ? t + 1 - k->window : 0;
-                const double *a = al + r * N, *dO = w->dO + r * E;
-                double *gq = gW + (size_t)x[t] * E, *gp = gW + (S + t) * E;
+                const double *o = O + r * E, *a = o + S, *dl = w->dL + r * S;
+                double *dO = w->dO;
+                back_readout(k, V, o, dl, S + t + 1, inv, gV, dO);
                 for (size_t u = lo; u <= t; u++)
                     w->dal[u] = dO[x[u]] + dO[S + u];
                 sw_softmax_backward(a + lo, t + 1 - lo, w->dal + lo);
-                for (size_t u = lo; u <= t; u++) {
-                    size_t xu = (size_t)x[u];
-                    double dz = w->dal[u];
-                    gq[xu] += dz;
-                    gq[S + u] += dz;
-                    gp[xu] += dz;
-                    gp[S + u] += dz;
+                /* The query's rows of W are x[t] and S + t; without pair
+                 * sums, add into both directly. */
+                double *gq = w->gpair ? w->gpair + pair * E : gW + (size_t)x[t] * E;
+                if (w->gpair && !w->gset[pair]) {
+                    memset(gq, 0, E * sizeof(double));
+                    w->gset[pair] = 1;
                 }
+                for (size_t u = lo; u <= t; u++) {
+                    gq[x[u]] += w->dal[u];
+                    gq[S + u] += w->dal[u];
+                }
+                if (!w->gpair) {
+                    double *gp = gW + (S + t) * E;
+                    for (size_t u = lo; u <= t; u++) {
+                        gp[x[u]] += w->dal[u];
+                        gp[S + u] += w->dal[u];
+                    }
+                }
+            }
+        }
+        for (size_t pair = 0; w->gset && pair < pairs; pair++) {
+            if (!w->gset[pair])
+                continue;
+            const double *gs = w->gpair + pair * E;
+            double *gq = gW + (pair / N) * E, *gp = gW + (S + pair % N) * E;
+            for (size_t j = 0; j < E; j++) {
+                gq[j] += gs[j];
+                gp[j] += gs[j];
             }
         }
     }
@@ -408,7 +552,7 @@ static void observe_chunk(const markov *k, size_t first, size_t count, void *use
             for (size_t j = 0; j <= k->K; j++)
                 obs[j] += kl(k->truth + (pos * n_kl + j) * S, lp, S);
             for (size_t h = 0; h < k->H; h++) {
-                const double *a = k->ew.alpha + (h * k->ew.cap * P + r) * k->N;
+                const double *a = k->ew.O + (h * k->ew.cap * P + r) * k->E + S;
                 for (size_t j = 1; j <= k->n; j++) {
                     obs[lag + h * k->n + j - 1] += a[t + 1 - j];
                     obs[att + h * k->K + (j - 1) / k->m] += a[t + 1 - j];

@@ -1,0 +1,26 @@
+# Sourced by the bench scripts: the machine line and the spin control.
+#
+# The spin control runs one busy loop alone, then two at once, and prints
+# the wall time of each: on two free cores the pair takes as long as the one
+# (ratio 1.0); on a machine shared with other jobs it takes longer, and the
+# ratio says how much of a second core a two-thread measurement really had.
+
+machine_line() {
+    echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p' | head -1)," \
+         "load average $(cut -d' ' -f1-3 /proc/loadavg)"
+}
+
+spin_loop() {
+    awk 'BEGIN { for (i = 0; i < 2e7; i++) s += i; exit s < 0 }'
+}
+
+spin_control() {
+    local t0 t1 t2
+    t0=$(date +%s.%N)
+    spin_loop
+    t1=$(date +%s.%N)
+    spin_loop & spin_loop & wait
+    t2=$(date +%s.%N)
+    awk -v a="$(awk "BEGIN{print $t1 - $t0}")" -v b="$(awk "BEGIN{print $t2 - $t1}")" \
+        'BEGIN { printf "spin control: one busy loop %.3f s, two together %.3f s (ratio %.2f; 1.00 = two free cores)\n", a, b, b / a }'
+}
