@@ -63,11 +63,18 @@ typedef struct markov {
     size_t n_eval;
     int *eval; /* n_eval x (N+1) tokens */
     double *truth; /* n_eval x P x (K+1) x S: log-probs of the truncated truths j = 0..K */
+    double *truth_p; /* the same as probabilities, for the KL divergences */
     int compare;
     double *ref;   /* K x n_eval x P x S: restricted models' log-probs (compare = 1) */
+    double *ref_p; /* the same as probabilities */
     int *ref_set;  /* K */
     double *theta0;
     mk_work ew; /* for the held-out passes */
+    /* The last held-out pass's parameters, loss and observables: an
+     * evaluation asks for the loss and then the observables of the same
+     * parameters, and one pass gives both. */
+    double *seen_theta, *seen_obs, seen_loss;
+    int seen;
 } markov;
 
 enum { EVAL_CHUNK = 64 };
@@ -372,7 +379,11 @@ static void mk_teardown(sw_model *m)
     free(k->logit);
     free(k->eval);
     free(k->truth);
+    free(k->truth_p);
     free(k->ref);
+    free(k->ref_p);
+    free(k->seen_theta);
+    free(k->seen_obs);
     free(k->ref_set);
     free(k->theta0);
     work_free(&k->ew);
@@ -388,21 +399,26 @@ static int mk_build(sw_model *m, markov *k, sw_err *e)
     k->logit = malloc(S * sizeof(double));
     k->eval = malloc(k->n_eval * (k->N + 1) * sizeof(int));
     k->truth = malloc(k->n_eval * k->P * (k->K + 1) * S * sizeof(double));
+    k->truth_p = malloc(k->n_eval * k->P * (k->K + 1) * S * sizeof(double));
     k->theta0 = malloc(m->dim * sizeof(double));
+    k->seen_theta = malloc(m->dim * sizeof(double));
+    k->seen_obs = malloc(m->n_obs * sizeof(double));
     double *scratch = malloc(S * sizeof(double));
     gsl_rng *rt = sw_train_rng((unsigned long)sw_model_get(m, "seed"), SW_STREAM_TASK);
     gsl_rng *re = sw_train_rng((unsigned long)sw_model_get(m, "seed"), SW_STREAM_EVAL);
     gsl_rng *ri = sw_train_rng((unsigned long)sw_model_get(m, "seed"), SW_STREAM_INIT);
     int rc = SW_OK;
-    if (!k->lambda || !k->A || !k->logit || !k->eval || !k->truth || !k->theta0 || !scratch ||
+    if (!k->lambda || !k->A || !k->logit || !k->eval || !k->truth || !k->truth_p || !k->theta0 ||
+        !k->seen_theta || !k->seen_obs || !scratch ||
         !rt || !re || !ri || work_alloc(k, &k->ew, EVAL_CHUNK)) {
         rc = sw_fail(e, SW_EFAIL, "out of memory");
         goto out;
     }
     if (k->compare) {
         k->ref = malloc(k->K * k->n_eval * k->P * S * sizeof(double));
+        k->ref_p = malloc(k->K * k->n_eval * k->P * S * sizeof(double));
         k->ref_set = calloc(k->K, sizeof(int));
-        if (!k->ref || !k->ref_set) {
+        if (!k->ref || !k->ref_p || !k->ref_set) {
             rc = sw_fail(e, SW_EFAIL, "out of memory");
             goto out;
         }
@@ -428,7 +444,7 @@ static int mk_build(sw_model *m, markov *k, sw_err *e)
             for (size_t j = 0; j <= k->K; j++) {
                 double *q = k->truth + ((i * k->P + p) * (k->K + 1) + j) * S;
                 chain_logits(k, k->eval + i * (k->N + 1), k->n - 1 + p, j, q);
-                double lse = sw_softmax(q, S, scratch);
+                double lse = sw_softmax(q, S, q + (k->truth_p - k->truth));
                 for (size_t s = 0; s < S; s++)
                     q[s] -= lse;
             }
@@ -525,16 +541,13 @@ static double held_out(const sw_model *m, const double *theta, chunk_visit visit
     return loss / (double)k->n_eval;
 }
 
-static double mk_loss(const sw_model *m, const double *x)
-{
-    return held_out(m, x, NULL, NULL);
-}
-
-static double kl(const double *lq, const double *lp, size_t S)
+/* KL(q || p) from q's probabilities and log-probabilities and p's
+ * log-probabilities. */
+static double kl(const double *q, const double *lq, const double *lp, size_t S)
 {
     double s = 0;
     for (size_t i = 0; i < S; i++)
-        s += exp(lq[i]) * (lq[i] - lp[i]);
+        s += q[i] * (lq[i] - lp[i]);
     return s;
 }
 
@@ -550,7 +563,8 @@ static void observe_chunk(const markov *k, size_t first, size_t count, void *use
             size_t r = i * P + p, pos = (first + i) * P + p, t = k->n - 1 + p;
             const double *lp = k->ew.L + r * S;
             for (size_t j = 0; j <= k->K; j++)
-                obs[j] += kl(k->truth + (pos * n_kl + j) * S, lp, S);
+                obs[j] += kl(k->truth_p + (pos * n_kl + j) * S, k->truth + (pos * n_kl + j) * S,
+                             lp, S);
             for (size_t h = 0; h < k->H; h++) {
                 const double *a = k->ew.O + (h * k->ew.cap * P + r) * k->E + S;
                 for (size_t j = 1; j <= k->n; j++) {
@@ -558,20 +572,39 @@ static void observe_chunk(const markov *k, size_t first, size_t count, void *use
                     obs[att + h * k->K + (j - 1) / k->m] += a[t + 1 - j];
                 }
             }
-            for (size_t j = 0; k->compare && j < k->K; j++)
-                obs[ctx + j] += k->ref_set[j]
-                                    ? kl(k->ref + (j * k->n_eval * P + pos) * S, lp, S)
-                                    : NAN;
+            for (size_t j = 0; k->compare && j < k->K; j++) {
+                size_t at = (j * k->n_eval * P + pos) * S;
+                obs[ctx + j] += k->ref_set[j] ? kl(k->ref_p + at, k->ref + at, lp, S) : NAN;
+            }
         }
+}
+
+/* One held-out pass at x, unless the last one was at x. */
+static void evaluate(const sw_model *m, const double *x)
+{
+    markov *k = m->ctx;
+    if (k->seen && memcmp(k->seen_theta, x, m->dim * sizeof *x) == 0)
+        return;
+    memset(k->seen_obs, 0, m->n_obs * sizeof(double));
+    k->seen_loss = held_out(m, x, observe_chunk, k->seen_obs);
+    for (size_t i = 0; i < m->n_obs; i++)
+        k->seen_obs[i] /= (double)(k->n_eval * k->P);
+    memcpy(k->seen_theta, x, m->dim * sizeof *x);
+    k->seen = 1;
+}
+
+static double mk_loss(const sw_model *m, const double *x)
+{
+    const markov *k = m->ctx;
+    evaluate(m, x);
+    return k->seen_loss;
 }
 
 static void mk_observe(const sw_model *m, const double *x, double *obs)
 {
     const markov *k = m->ctx;
-    memset(obs, 0, m->n_obs * sizeof *obs);
-    held_out(m, x, observe_chunk, obs);
-    for (size_t i = 0; i < m->n_obs; i++)
-        obs[i] /= (double)(k->n_eval * k->P);
+    evaluate(m, x);
+    memcpy(obs, k->seen_obs, m->n_obs * sizeof *obs);
 }
 
 const double *sw_markov_features(const sw_model *m)
@@ -603,9 +636,12 @@ int sw_markov_set_reference(sw_model *m, size_t j, const double *logp, sw_err *e
     if (!k->compare || j < 1 || j > k->K)
         return sw_fail(e, SW_EINPUT, "reference %zu: the model has no column kl_ctx%zu "
                        "(allowed: compare = 1, 1 <= j <= K)", j, j);
-    memcpy(k->ref + (j - 1) * k->n_eval * k->P * k->S, logp,
-           k->n_eval * k->P * k->S * sizeof(double));
+    size_t n = k->n_eval * k->P * k->S, at = (j - 1) * n;
+    memcpy(k->ref + at, logp, n * sizeof(double));
+    for (size_t i = 0; i < n; i++)
+        k->ref_p[at + i] = exp(logp[i]);
     k->ref_set[j - 1] = 1;
+    k->seen = 0;
     return SW_OK;
 }
 
