@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <gsl/gsl_cblas.h>
+
 #include "systems.h"
 #include "y.h"
 
@@ -260,6 +262,10 @@ typedef struct y_newton {
     double *cap;       /* 3 nh x 3 nh: I - c Psi W^T Y, factored */
     size_t *cpiv;
     double *X; /* nh K rows of nh T: the columns of D^{-1} F */
+    double *JX;         /* nh K rows of nh T: J(s_h) applied to X's columns, head by head */
+    double *SR;         /* nh + K rows of T: s_1..s_nh, then rho_1..rho_K */
+    double *XSR;        /* nh K nh rows of nh + K: the products that make E X */
+    double *Zw, *Zc;    /* nh K x 3 nh: W^T and the capacitance solve for every column */
     double *S; /* nh K x nh K Schur complement, factored */
     size_t *spiv;
     double *ra, *qa, *jv; /* nh T scratch */
@@ -347,8 +353,9 @@ static void newton_free_gram(void *p)
         return;
     void *bufs[] = {ws->s,   ws->w,    ws->u,   ws->rho, ws->Grho, ws->sig, ws->Binv,
                     ws->blk, ws->inv,  ws->piv, ws->W,   ws->Y,    ws->Psi, ws->WtY,
-                    ws->cap, ws->cpiv, ws->X,   ws->S,   ws->spiv, ws->ra,  ws->qa,
-                    ws->jv,  ws->z,    ws->z2,  ws->bw,  ws->ew,   ws->mhg};
+                    ws->cap, ws->cpiv, ws->X,   ws->JX,  ws->SR,   ws->XSR, ws->Zw,
+                    ws->Zc,  ws->S,    ws->spiv, ws->ra, ws->qa,   ws->jv,  ws->z,
+                    ws->z2,  ws->bw,   ws->ew,  ws->mhg};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
         free(bufs[i]);
     free(ws);
@@ -367,7 +374,9 @@ static void *newton_alloc_gram(const sw_model *m)
         !D_ALLOC(blk, nh * nh) || !D_ALLOC(inv, nh * nh) || !D_ALLOC(piv, nh) ||
         !D_ALLOC(W, r * na) || !D_ALLOC(Y, r * na) || !D_ALLOC(Psi, r * r) ||
         !D_ALLOC(WtY, r * r) || !D_ALLOC(cap, r * r) || !D_ALLOC(cpiv, r) ||
-        !D_ALLOC(X, nv * na) || !D_ALLOC(S, nv * nv) || !D_ALLOC(spiv, nv) || !D_ALLOC(ra, na) ||
+        !D_ALLOC(X, nv * na) || !D_ALLOC(JX, nv * na) || !D_ALLOC(SR, (nh + K) * T) ||
+        !D_ALLOC(XSR, nv * nh * (nh + K)) || !D_ALLOC(Zw, nv * r) || !D_ALLOC(Zc, nv * r) ||
+        !D_ALLOC(S, nv * nv) || !D_ALLOC(spiv, nv) || !D_ALLOC(ra, na) ||
         !D_ALLOC(qa, na) || !D_ALLOC(jv, na) || !D_ALLOC(z, r) || !D_ALLOC(z2, r) ||
         !D_ALLOC(bw, nv) || !D_ALLOC(ew, nv) || !D_ALLOC(mhg, nh * nh)) {
         newton_free_gram(ws);
@@ -413,12 +422,8 @@ static void solve_logits(const sw_y *y, y_newton *ws, double *r)
     for (size_t i = 0; i < nr; i++)
         ws->z2[i] = ws->c * sw_y_dot(ws->Psi + i * nr, ws->z, nr);
     lu_solve(nr, ws->cap, ws->cpiv, ws->z2);
-    for (size_t i = 0; i < nr; i++) {
-        const double *Yi = ws->Y + i * na;
-        double zi = ws->z2[i];
-        for (size_t j = 0; j < na; j++)
-            r[j] += zi * Yi[j];
-    }
+    cblas_dgemv(CblasRowMajor, CblasTrans, (int)nr, (int)na, 1.0, ws->Y, (int)na, ws->z2, 1, 1.0,
+                r, 1);
 }
 
 /* out <- E v (nh K entries), E = N_wa = -c J_wa:
@@ -454,6 +459,55 @@ static void column_F(const sw_y *y, const y_newton *ws, size_t g, size_t l, doub
         sw_y_jvec(ws->s + h * T, T, o);
         for (size_t t = 0; t < T; t++)
             o[t] *= -ws->c;
+    }
+}
+
+/* The Schur complement S = A - E X, X = D^{-1} F, for all nh K columns at
+ * once: column by column it is one D^{-1} and one E per column, dominated
+ * by small dot products (nh^3 K T work in scalar loops); batched, the
+ * Woodbury terms and E become matrix products over all columns (BLAS).
+ * Column j = (g, l) of A is delta_kl (delta_hg + c n M_hg). */
+static void schur(const sw_y *y, y_newton *ws)
+{
+    size_t K = y->K, T = y->T, nh = y->nh, na = nh * T, nv = nh * K, nr = 3 * nh, ns = nh + K;
+    double c = ws->c, n = y->mult;
+    /* X = B^{-1} F, then the Woodbury correction Y (I - c Psi W^T Y)^{-1} c Psi W^T X. */
+    for (size_t g = 0; g < nh; g++)
+        for (size_t l = 0; l < K; l++) {
+            double *Xj = ws->X + (g * K + l) * na;
+            column_F(y, ws, g, l, Xj);
+            solve_blocks(y, ws, Xj);
+        }
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nv, (int)nr, (int)na, 1.0, ws->X,
+                (int)na, ws->W, (int)na, 0.0, ws->Zw, (int)nr);
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nv, (int)nr, (int)nr, c, ws->Zw,
+                (int)nr, ws->Psi, (int)nr, 0.0, ws->Zc, (int)nr);
+    for (size_t j = 0; j < nv; j++)
+        lu_solve(nr, ws->cap, ws->cpiv, ws->Zc + j * nr);
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nv, (int)na, (int)nr, 1.0, ws->Zc,
+                (int)nr, ws->Y, (int)na, 1.0, ws->X, (int)na);
+    /* E X as apply_E does it, with the dot products of every head block of
+     * J(s) X against s_1..s_nh and rho_1..rho_K in one product. */
+    memcpy(ws->JX, ws->X, nv * na * sizeof *ws->JX);
+    for (size_t j = 0; j < nv; j++)
+        for (size_t g = 0; g < nh; g++)
+            sw_y_jvec(ws->s + g * T, T, ws->JX + j * na + g * T);
+    memcpy(ws->SR, ws->s, na * sizeof *ws->SR);
+    memcpy(ws->SR + na, ws->rho, K * T * sizeof *ws->SR);
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(nv * nh), (int)ns, (int)T, 1.0,
+                ws->JX, (int)T, ws->SR, (int)T, 0.0, ws->XSR, (int)ns);
+    for (size_t j = 0; j < nv; j++) {
+        size_t g = j / K, l = j % K;
+        /* P[h * ns + i]: block h of J(s) X_j against row i of SR. */
+        const double *P = ws->XSR + j * nh * ns;
+        for (size_t h = 0; h < nh; h++)
+            for (size_t k = 0; k < K; k++) {
+                double acc = P[h * ns + nh + k];
+                for (size_t f = 0; f < nh; f++)
+                    acc -= n * ws->w[f * K + k] * P[f * ns + h];
+                double a = k == l ? (h == g) + c * n * y->M[h * nh + g] : 0;
+                ws->S[(h * K + k) * nv + j] = a + c * acc;
+            }
     }
 }
 
@@ -531,25 +585,23 @@ static int newton_setup_gram(const sw_model *m, void *p, const double *x, double
                 acc += ws->Psi[i * nr + l] * ws->WtY[l * nr + j];
             ws->cap[i * nr + j] = (i == j) - c * acc;
         }
+    /* Rows of the capacitance matrix scale with c and with the heads'
+     * gradients, so large steps made the pivot test (relative to the largest
+     * entry) decline well-conditioned systems.  Each row, with Psi's row
+     * that makes its right-hand side, is divided by its largest entry. */
+    for (size_t i = 0; i < nr; i++) {
+        double big = 0;
+        for (size_t j = 0; j < nr; j++)
+            big = fmax(big, fabs(ws->cap[i * nr + j]));
+        for (size_t j = 0; big > 0 && j < nr; j++) {
+            ws->cap[i * nr + j] /= big;
+            ws->Psi[i * nr + j] /= big;
+        }
+    }
     if (lu_factor(nr, ws->cap, ws->cpiv) < Y_PIVOT_MIN)
         return 1;
 
-    /* Column j = (g, l) of S is A e_j - E X_j, A_(hk),(gl) = delta_kl
-     * (delta_hg + c n M_hg). */
-    for (size_t g = 0; g < nh; g++)
-        for (size_t l = 0; l < K; l++) {
-            size_t j = g * K + l;
-            double *Xj = ws->X + j * na;
-            column_F(y, ws, g, l, Xj);
-            solve_logits(y, ws, Xj);
-            apply_E(y, ws, Xj, ws->ew);
-            for (size_t h = 0; h < nh; h++)
-                for (size_t k = 0; k < K; k++) {
-                    size_t i = h * K + k;
-                    double a = k == l ? (h == g) + c * n * y->M[h * nh + g] : 0;
-                    ws->S[i * nv + j] = a - ws->ew[i];
-                }
-        }
+    schur(y, ws);
     return lu_factor(nv, ws->S, ws->spiv) < Y_PIVOT_MIN;
 }
 
@@ -567,12 +619,8 @@ static void newton_solve_gram(const sw_model *m, void *p, double *b)
     for (size_t i = 0; i < nv; i++)
         ws->bw[i] -= ws->ew[i];
     lu_solve(nv, ws->S, ws->spiv, ws->bw);
-    for (size_t j = 0; j < nv; j++) {
-        const double *Xj = ws->X + j * na;
-        double zj = ws->bw[j];
-        for (size_t i = 0; i < na; i++)
-            ws->ra[i] -= zj * Xj[i];
-    }
+    cblas_dgemv(CblasRowMajor, CblasTrans, (int)nv, (int)na, -1.0, ws->X, (int)na, ws->bw, 1, 1.0,
+                ws->ra, 1);
     for (size_t h = 0; h < nh; h++) {
         memcpy(b + h * y->stride, ws->bw + h * K, K * sizeof *b);
         memcpy(b + h * y->stride + K, ws->ra + h * T, T * sizeof *b);
