@@ -52,7 +52,7 @@ def main():
     total = ru.ru_utime + ru.ru_stime
     main_cpu = seen.get(proc.pid, 0.0)
     others = sum(v for k, v in seen.items() if k != proc.pid)
-    print(f"threads={len(seen)} wall={wall:.3f} process_cpu={total:.3f} "
+    print(f"threads={len(seen)} wall={wall:.3f} process_cpu={total:.4f} "
           f"main_thread_cpu={main_cpu:.3f} other_threads_cpu={others:.3f} "
           f"ratio={total / main_cpu if main_cpu else float('nan'):.3f} "
           f"exit={os.waitstatus_to_exitcode(status)}")
