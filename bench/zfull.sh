@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# z-full (d = D, T = 256, default start) to t = T_END at rtol 1e-8, atol 1e-10:
+# stagewise's rk8pd against SciPy's DOP853 on literally the same vector field
+# (bench/zfull_peer.c through ctypes, bench/scipy_zfull.py) from the same start.
+# CPU seconds: stagewise's whole process and, "less start", minus the same
+# command to t = 1e-9; SciPy's the solve_ivp call.  Best of REPEATS each.
+# Needs a release build and python3-scipy (installed here if missing, as root).
+#   bash bench/zfull.sh [REPEATS] [BUILD_DIR] [T_END] [D]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source bench/common.sh
+repeats=${1:-3}
+build=${2:-build}
+tend=${3:-1e5}
+d=${4:-128}
+if ! dpkg-query -W -f='${Status}' python3-scipy 2>/dev/null | grep -q "install ok installed"; then
+    [ "$(id -u)" -eq 0 ] || { echo "bench/zfull.sh: install python3-scipy (as root)" >&2; exit 2; }
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-scipy >/dev/null
+fi
+ninja -C "$build" >/dev/null
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+params=(d=$d T=256)
+rtol=1e-8 atol=1e-10
+
+blas=$(readelf -d "$build/stagewise" | sed -n 's/.*runpath: \[\(.*\)\]/\1/p')
+cc -O2 -shared -fPIC -Iinclude -Isystems bench/zfull_peer.c "$build/libstagewise.a" \
+    -o "$work/zfull_peer.so" ${blas:+-L$blas -Wl,-rpath,$blas} -lopenblas \
+    $(pkg-config --libs gsl lapacke json-c inih) -fopenmp -lm
+
+best() {
+    local name=$1; shift
+    local line min="" out
+    for ((i = 0; i < repeats; i++)); do
+        out=$("$@")
+        local c=${out##*cpu=}; c=${c%% *}
+        if [ -z "$min" ] || awk "BEGIN{exit !($c < $min)}"; then min=$c; line=$out; fi
+    done
+    printf '%-18s %s\n' "$name" "$line"
+}
+
+sw() {
+    local te=$1
+    python3 bench/threadcpu.py "$build/stagewise" integrate z-full "${params[@]}" --rtol $rtol \
+        --atol $atol --t-end "$te" --points 2 --out "$work/r.csv" --meta "$work/r.json" >"$work/cpu"
+    python3 - "$work/r.json" "$work/r.csv" "$work/cpu" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))
+last = [l for l in open(sys.argv[2]) if not l.startswith("#")][-1].split(",")
+cpu = float(open(sys.argv[3]).read().split("process_cpu=")[1].split()[0])
+print(f"loss={float(last[1]):.12g} wall={m['wall_seconds']:.6f} cpu={cpu:.6f} "
+      f"steps={m['stats']['steps']} rhs_evals={m['stats']['rhs_evals']}")
+PY
+}
+
+echo "z-full ${params[*]} t_end=$tend rtol=$rtol atol=$atol; best of $repeats"
+machine_line
+spin_control
+{
+    best "stagewise rk8pd" sw "$tend"
+    best "scipy DOP853" /usr/bin/python3 bench/scipy_zfull.py "$work/zfull_peer.so" DOP853 $rtol $atol "$tend" "${params[@]}"
+    best "stagewise start" sw 1e-9
+} | tee "$work/rows"
+awk '{ for (i = 1; i <= NF; i++) { if ($i ~ /^cpu=/) c[NR] = substr($i, 5); if ($i ~ /^steps=/) s[NR] = substr($i, 7) } }
+     END {
+         printf "DOP853 / stagewise rk8pd: CPU %.1fx (whole process), %.1fx (less start); steps %.2fx\n",
+                c[2] / c[1], c[2] / (c[1] - c[3]), s[1] / s[2]
+     }' "$work/rows"
