@@ -84,8 +84,9 @@ enum { PAIR_TABLE_MAX = 1 << 21 };
 
 /* The read-out loops are short products that the baseline x86-64 target
  * runs two doubles at a time without FMA; a clone for AVX2 + FMA machines,
- * picked at load time, runs them four at a time. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+ * picked at load time (a glibc ifunc), runs them four at a time. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__GLIBC__) &&   \
+    !defined(__SANITIZE_ADDRESS__)
 #define SW_VECTOR_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
 #else
 #define SW_VECTOR_CLONES
