@@ -3,7 +3,7 @@
 # `stagewise train` writes (steps / wall time of the training loop, which
 # includes sampling fresh data every step and the evaluations).
 #   markov      the default configuration (S = 10, N = 32, K = 3, H = 3, Adam,
-#               batch 128), the reference run of docs/models.md
+#               batch 128), the reference run of docs/reproduce.md
 #   regression  y-full's defaults (H = K = 3, T = 16, d = 4), sgd, batch 64
 #   gd          regression with population gradients (no sampling)
 # Evaluations only at the first and last step, so the numbers are the
