@@ -39,10 +39,11 @@ params=(H=$hk K=$hk T=64 gamma=2 c=1)
 rtol=1e-8 atol=1e-10 tend=1e5
 
 # CVODE calls the library's own vector field: literally the same equations.
-# The BLAS the build links (see meson.build: the serial OpenBLAS where installed).
-blas=$(readelf -d "$build/stagewise" | sed -n 's/.*runpath: \[\(.*\)\]/\1/p')
-cc -O2 -Iinclude -Isystems bench/cvode_run.c "$build/libstagewise.a" -o "$work/cvode_run" \
-    ${blas:+-L$blas -Wl,-rpath,$blas} -lopenblas $(pkg-config --libs gsl lapacke json-c inih) -fopenmp -lm \
+# The shared libstagewise carries its own dependencies and their run path
+# (the serial OpenBLAS where installed, see meson.build).
+abs_build=$(cd "$build" && pwd)
+cc -O2 -Iinclude -Isystems bench/cvode_run.c -o "$work/cvode_run" \
+    -L"$abs_build" -Wl,-rpath,"$abs_build" -lstagewise $(pkg-config --cflags gsl json-c) -lm \
     -lsundials_cvode -lsundials_nvecserial -lsundials_sunlinsoldense -lsundials_sunmatrixdense
 
 # One common start: the default initial state, saved by a run to t = 1e-9.
@@ -84,7 +85,7 @@ spin_control
     [ "$hk" = 3 ] && best "stagewise rk8pd" sw rk8pd
     [ "$hk" = 3 ] && best "stagewise msbdf" sw msbdf
     best "stagewise bdf" sw bdf
-    best "cvode bdf" env ${blas:+LD_LIBRARY_PATH=$blas} "$work/cvode_run" y-reduced $rtol $atol $tend "$work/x0.txt" "${params[@]}"
+    best "cvode bdf" "$work/cvode_run" y-reduced $rtol $atol $tend "$work/x0.txt" "${params[@]}"
     best "scipy LSODA" /usr/bin/python3 bench/scipy_yreduced.py LSODA $hk $hk 64 2 1 $rtol $atol $tend "$work/x0.txt"
     [ "$hk" = 3 ] && best "scipy RK45" /usr/bin/python3 bench/scipy_yreduced.py RK45 3 3 64 2 1 $rtol $atol $tend "$work/x0.txt"
     true

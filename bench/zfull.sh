@@ -24,10 +24,9 @@ trap 'rm -rf "$work"' EXIT
 params=(d=$d T=256)
 rtol=1e-8 atol=1e-10
 
-blas=$(readelf -d "$build/stagewise" | sed -n 's/.*runpath: \[\(.*\)\]/\1/p')
-cc -O2 -shared -fPIC -Iinclude -Isystems bench/zfull_peer.c "$build/libstagewise.a" \
-    -o "$work/zfull_peer.so" ${blas:+-L$blas -Wl,-rpath,$blas} -lopenblas \
-    $(pkg-config --libs gsl lapacke json-c inih) -fopenmp -lm
+abs_build=$(cd "$build" && pwd)
+cc -O2 -shared -fPIC -Iinclude -Isystems bench/zfull_peer.c -o "$work/zfull_peer.so" \
+    -L"$abs_build" -Wl,-rpath,"$abs_build" -lstagewise $(pkg-config --cflags gsl json-c)
 
 best() {
     local name=$1; shift
