@@ -5,8 +5,10 @@
 
 #include "cli.h"
 #include "markov.h"
+#include "model.h"
 #include "stagewise/output.h"
 #include "train.h"
+#include "transformer.h"
 
 static const char help[] =
     "usage: stagewise train TASK [KEY=VALUE ...] [options]\n\n"
@@ -27,22 +29,29 @@ static const char help[] =
     "  --restricted     markov: first train models restricted to context j m\n"
     "                   (j = 1..K) with the same settings; columns kl_ctx<j> give the\n"
     "                   KL from each to the model being trained\n"
+    "  --threads N      tf-*: OpenMP threads inside a step (default 1); the numbers do\n"
+    "                   not depend on it\n"
     "  --init FILE      initial parameters, in the state order `describe` lists\n"
     "  --preset FILE    INI file of KEY = VALUE parameters (the command line wins)\n"
     "  --out FILE.csv   evaluations (default -, standard output)\n"
     "  --meta FILE.json settings, statistics, wall time and speed (default FILE.json\n"
     "                   beside --out; none for standard output)\n\n"
-    "markov parameters:\n";
+    "";
 
 static void print_help(void)
 {
     printf(help, sw_train_opts_help);
-    const sw_system *sys = sw_task_markov.sys;
-    for (size_t i = 0; i < sys->n_params; i++) {
-        const sw_param_def *d = &sys->params[i];
-        printf("  %-8s = %-6s %s\n", d->name, *d->def ? d->def : "(none)", d->doc);
+    const sw_task *own[] = {&sw_task_markov, &sw_task_tf_location, &sw_task_tf_recall,
+                            &sw_task_tf_markov};
+    for (size_t k = 0; k < sizeof own / sizeof own[0]; k++) {
+        const sw_system *sys = own[k]->sys;
+        printf("%s parameters:\n", sys->name);
+        for (size_t i = 0; i < sys->n_params; i++) {
+            const sw_param_def *d = &sys->params[i];
+            printf("  %-10s = %-6s %s\n", d->name, *d->def ? d->def : "(none)", d->doc);
+        }
+        printf("\n%s columns: %s\n\n", sys->name, sys->doc);
     }
-    printf("\nmarkov columns: %s\n", sys->doc);
 }
 
 /* ---- shared with crosscheck --------------------------------------------- */
@@ -94,12 +103,12 @@ json_object *sw_cli_train_json(const sw_train_opts *o, const sw_learner *l)
 
 struct args {
     sw_train_opts o;
-    double noise;
+    double noise, threads;
     int restricted;
     const char *init, *preset, *out, *meta;
 };
 
-enum { OPT_NOISE = 1, OPT_RESTRICTED, OPT_INIT, OPT_PRESET, OPT_OUT, OPT_META };
+enum { OPT_NOISE = 1, OPT_THREADS, OPT_RESTRICTED, OPT_INIT, OPT_PRESET, OPT_OUT, OPT_META };
 
 static int on_option(int opt, const char *arg, void *ctx, sw_err *e)
 {
@@ -107,6 +116,8 @@ static int on_option(int opt, const char *arg, void *ctx, sw_err *e)
     switch (opt) {
     case OPT_NOISE:
         return sw_parse_real_in(arg, "noise", 0, 1e6, &a->noise, e);
+    case OPT_THREADS:
+        return sw_parse_real_in(arg, "threads", 1, 256, &a->threads, e);
     case OPT_RESTRICTED:
         a->restricted = 1;
         return SW_OK;
@@ -150,6 +161,14 @@ static int build(const sw_task *task, const struct args *a, int n, char **words,
     return SW_OK;
 }
 
+/* The first evaluation step that meets each emergence criterion. */
+typedef struct emergence {
+    size_t n;
+    sw_tf_criterion c[2];
+    int col[2]; /* -1: loss, else the observable's index */
+    long step[2]; /* -1: not reached */
+} emergence;
+
 struct sink {
     FILE *fp;
     sw_learner *l;
@@ -157,7 +176,47 @@ struct sink {
     double lr;
     size_t steps;
     sw_progress bar;
+    emergence em;
 };
+
+static void emergence_init(emergence *em, const sw_model *m)
+{
+    const sw_task *tf[] = {&sw_task_tf_location, &sw_task_tf_recall, &sw_task_tf_markov};
+    em->n = 0;
+    for (size_t k = 0; k < 3; k++)
+        if (m->sys == tf[k]->sys)
+            em->n = sw_tf_emergence(m, em->c);
+    for (size_t i = 0; i < em->n; i++) {
+        em->col[i] = sw_model_obs_index(m, em->c[i].column);
+        em->step[i] = -1;
+    }
+}
+
+static void emergence_check(emergence *em, size_t step, double loss, const double *obs)
+{
+    for (size_t i = 0; i < em->n; i++) {
+        double v = em->col[i] < 0 ? loss : obs[em->col[i]];
+        if (em->step[i] < 0 && (em->c[i].below ? v <= em->c[i].threshold
+                                               : v >= em->c[i].threshold))
+            em->step[i] = (long)step;
+    }
+}
+
+static json_object *emergence_json(const emergence *em)
+{
+    json_object *a = json_object_new_array();
+    for (size_t i = 0; i < em->n; i++) {
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "column", json_object_new_string(em->c[i].column));
+        json_object_object_add(o, "threshold", json_object_new_double(em->c[i].threshold));
+        json_object_object_add(o, "direction", json_object_new_string(em->c[i].below ? "<=" : ">="));
+        json_object_object_add(o, "criterion", json_object_new_string(em->c[i].doc));
+        json_object_object_add(o, "step", em->step[i] >= 0 ? json_object_new_int64(em->step[i])
+                                                            : NULL);
+        json_object_array_add(a, o);
+    }
+    return a;
+}
 
 static int write_row(size_t step, const double *theta, double loss, double train_loss,
                      void *user)
@@ -169,6 +228,7 @@ static int write_row(size_t step, const double *theta, double loss, double train
     for (size_t i = 0; i < m->n_obs; i++)
         fprintf(s->fp, ",%.17g", s->obs[i]);
     fprintf(s->fp, ",%.17g,%zu\n", train_loss, step);
+    emergence_check(&s->em, step, loss, s->obs);
     return 0;
 }
 
@@ -232,7 +292,7 @@ static int train_restricted(const struct args *a, int n, char **words, sw_learne
 }
 
 static json_object *metadata(const sw_learner *l, const struct args *a, const sw_train_stats *st,
-                             double wall)
+                             const emergence *em, double wall)
 {
     const sw_model *m = l->m;
     json_object *o = json_object_new_object();
@@ -250,6 +310,8 @@ static json_object *metadata(const sw_learner *l, const struct args *a, const sw
     json_object_object_add(s, "best_step", json_object_new_int64((int64_t)st->best_step));
     json_object_object_add(s, "best_loss", json_object_new_double(st->best_loss));
     json_object_object_add(o, "stats", s);
+    if (em->n)
+        json_object_object_add(o, "emergence", emergence_json(em));
     json_object_object_add(o, "wall_seconds", json_object_new_double(wall));
     json_object_object_add(o, "steps_per_second",
                            json_object_new_double(wall > 0 ? (double)st->steps / wall : 0));
@@ -265,13 +327,14 @@ int sw_cmd_train(int argc, char **argv)
     struct option longopts[32] = {0};
     size_t k = sw_cli_train_longopts(longopts);
     longopts[k++] = (struct option){"noise", required_argument, 0, OPT_NOISE};
+    longopts[k++] = (struct option){"threads", required_argument, 0, OPT_THREADS};
     longopts[k++] = (struct option){"restricted", no_argument, 0, OPT_RESTRICTED};
     longopts[k++] = (struct option){"init", required_argument, 0, OPT_INIT};
     longopts[k++] = (struct option){"preset", required_argument, 0, OPT_PRESET};
     longopts[k++] = (struct option){"out", required_argument, 0, OPT_OUT};
     longopts[k++] = (struct option){"meta", required_argument, 0, OPT_META};
 
-    struct args a = {.out = "-"};
+    struct args a = {.out = "-", .threads = 1};
     sw_train_opts_default(&a.o);
     sw_err e;
     int first;
@@ -287,9 +350,13 @@ int sw_cmd_train(int argc, char **argv)
     if (a.restricted && task != &sw_task_markov)
         return sw_cli_die(SW_EINPUT, "restricted: only the markov task has restricted-context "
                           "models (allowed: markov)");
-    if (a.noise > 0 && task == &sw_task_markov)
-        return sw_cli_die(SW_EINPUT, "noise: markov targets are sampled tokens, not noisy "
-                          "values (allowed: regression, toy)");
+    if (a.noise > 0 && task != &sw_task_regression && task != &sw_task_toy)
+        return sw_cli_die(SW_EINPUT, "noise: %s targets have no noise option (allowed: "
+                          "regression, toy)", task->name);
+    if (a.threads != (int)a.threads)
+        return sw_cli_die(SW_EINPUT, "threads: %g is not an integer (allowed: 1 .. 256)",
+                          a.threads);
+    sw_tf_set_threads((int)a.threads);
 
     int n = argc - first - 1;
     char **words = argv + first + 1;
@@ -319,6 +386,7 @@ int sw_cmd_train(int argc, char **argv)
         goto out;
     sink.fp = csv.fp;
     sink.l = l;
+    emergence_init(&sink.em, m);
     sw_csv_model_provenance(csv.fp, m);
     sw_cli_train_provenance(csv.fp, l, &a.o);
     fputs("t,loss", csv.fp);
@@ -332,7 +400,7 @@ int sw_cmd_train(int argc, char **argv)
     double wall = sw_cli_now() - t1;
     json_object *meta = NULL;
     if (meta_path) {
-        meta = metadata(l, &a, &st, wall);
+        meta = metadata(l, &a, &st, &sink.em, wall);
         json_object_object_add(meta, "wall_seconds_total", json_object_new_double(sw_cli_now() - t0));
     }
     rc = sw_result_commit(&csv, meta_path, meta, &e);

@@ -730,3 +730,23 @@ const sw_task sw_task_markov = {
     .reserve = task_reserve,
     .grad = task_grad,
 };
+
+/* ---- the chain for other models (task tf-markov) ------------------------ */
+
+void sw_markov_sample(const sw_model *m, gsl_rng *r, size_t n, int *dst, double *logit)
+{
+    sample_sequences(m->ctx, r, n, dst, logit);
+}
+
+const int *sw_markov_held_out(const sw_model *m, size_t *n_eval)
+{
+    const markov *k = m->ctx;
+    *n_eval = k->n_eval;
+    return k->eval;
+}
+
+const double *sw_markov_truths(const sw_model *m)
+{
+    const markov *k = m->ctx;
+    return k->truth;
+}

@@ -8,6 +8,8 @@
 
 #include <stddef.h>
 
+#include <gsl/gsl_rng.h>
+
 #include "stagewise/error.h"
 #include "stagewise/system.h"
 
@@ -28,5 +30,14 @@ void sw_markov_predict(const sw_model *m, const double *theta, double *logp);
  * KL divergence from it to the model's predictions.  The model must have
  * compare = 1. */
 int sw_markov_set_reference(sw_model *m, size_t j, const double *logp, sw_err *e);
+
+/* The chain for a model trained on it elsewhere (task tf-markov): n
+ * sequences of N + 1 tokens into dst (logit: S doubles of scratch); the
+ * held-out sequences; and the log-probabilities of the truths truncated to
+ * groups <= j at every held-out predicted position (n_eval x P x (K+1) x
+ * S, j = 0..K innermost but one), as the kl_<j> columns use them. */
+void sw_markov_sample(const sw_model *m, gsl_rng *r, size_t n, int *dst, double *logit);
+const int *sw_markov_held_out(const sw_model *m, size_t *n_eval);
+const double *sw_markov_truths(const sw_model *m);
 
 #endif

@@ -8,8 +8,10 @@
 #include <gsl/gsl_randist.h>
 
 #include "stagewise/train.h"
+#include "transformer.h"
 
-static const sw_task *const tasks[] = {&sw_task_regression, &sw_task_toy, &sw_task_markov};
+static const sw_task *const tasks[] = {&sw_task_regression, &sw_task_toy,         &sw_task_markov,
+                                       &sw_task_tf_location, &sw_task_tf_recall, &sw_task_tf_markov};
 #define N_TASKS (sizeof tasks / sizeof tasks[0])
 
 const sw_task *sw_task_find(const char *name)
@@ -22,7 +24,7 @@ const sw_task *sw_task_find(const char *name)
 
 const char *sw_task_names(void)
 {
-    return "regression, toy, markov";
+    return "regression, toy, markov, tf-location, tf-recall, tf-markov";
 }
 
 int sw_learner_wrap(const sw_task *task, sw_model *m, sw_learner **out, sw_err *e)
