@@ -301,8 +301,10 @@ size_t TF(layout)(const sw_tf_config *c, sw_tf_block_off *blk, size_t *emb, size
                   size_t *out)
 {
     size_t D = c->D, HQ = c->H * c->dqk, o = 0;
+    /* Dense inputs get a bias: without one, and without positions, no
+     * query has a constant part to select the marked token with. */
     *emb = o;
-    o += (c->d_in ? c->d_in : c->vocab) * D;
+    o += (c->d_in ? c->d_in + 1 : c->vocab) * D;
     for (size_t l = 0; l < c->L; l++) {
         sw_tf_block_off b = {0};
         if (c->ln) {
@@ -463,6 +465,8 @@ void TF(net_init)(const TF(net) *net, R *theta, gsl_rng *r)
             }
         }
     }
+    for (size_t j = 0; c->d_in && j < c->D; j++)
+        theta[net->emb + c->d_in * c->D + j] = 0;
     for (size_t j = 0; c->ln && j < c->D; j++) {
         theta[net->lnf + j] = 1;
         theta[net->lnf + c->D + j] = 0;
@@ -497,6 +501,10 @@ double TF(net_forward)(TF(net) *net, const R *theta, const sw_tf_batch *b, size_
         for (size_t i = 0; i < rows * c->d_in; i++)
             net->xin[i] = (R)b->x[i];
         TF(linear_forward)(net->xin, rows, c->d_in, theta + net->emb, D, X0);
+        const R *bias = theta + net->emb + c->d_in * D;
+        for (size_t i = 0; i < rows; i++)
+            for (size_t j = 0; j < D; j++)
+                X0[i * D + j] += bias[j];
     } else {
         TF(embed_forward)(b->tok, rows, theta + net->emb, D, X0);
     }
@@ -626,6 +634,10 @@ void TF(net_backward)(TF(net) *net, const R *theta, const sw_tf_batch *b, size_t
     /* dOut now holds the gradient at the embedding's output. */
     if (c->d_in) {
         TF(linear_backward)(net->xin, rows, c->d_in, theta + net->emb, D, dOut, NULL, g + net->emb);
+        R *db = g + net->emb + c->d_in * D;
+        for (size_t i = 0; i < rows; i++)
+            for (size_t j = 0; j < D; j++)
+                db[j] += dOut[i * D + j];
     } else {
         TF(embed_backward)(b->tok, rows, D, dOut, g + net->emb);
     }

@@ -39,7 +39,12 @@ TF(net) *TF(net_alloc)(const sw_tf_config *c, size_t cap);
 void TF(net_free)(TF(net) *net);
 size_t TF(net_n_params)(const TF(net) *net);
 
-/* GPT-2-style start: weights N(0, 0.02^2), the projections into the
+/* Parameter order: the embedding (d_in x D, then a bias of D; or vocab x
+ * D), per block [ln1 g, b], Wq, Wk (D x H dqk), Wv, Wo (D x D), [ln2 g, b],
+ * [W1 (D x F), W2 (F x D)], then [final LayerNorm g, b] and the readout
+ * (D x d_out).  No other biases.
+ *
+ * GPT-2-style start: weights N(0, 0.02^2), the projections into the
  * residual stream (Wo, W2) scaled by 1/sqrt(2L), LayerNorm gains 1 and
  * biases 0.  Draws in parameter order from r. */
 void TF(net_init)(const TF(net) *net, tf_real *theta, gsl_rng *r);

@@ -564,7 +564,7 @@ static int tf_setup_kind(sw_model *m, tf_kind kind, sw_err *e)
     if (k->freeze) {
         size_t emb;
         sw_tf_layout(c, NULL, &emb, &(size_t){0}, &(size_t){0});
-        for (size_t i = 0; i < c->d_in; i++)
+        for (size_t i = 0; i <= c->d_in; i++) /* the bias row is zero */
             for (size_t j = 0; j < c->D; j++)
                 k->theta0[emb + i * c->D + j] = i == j;
     }
@@ -684,7 +684,7 @@ static double task_grad(sw_learner *l, const double *theta, const void *data, si
     for (size_t i = 0; i < k->n_params; i++)
         g[i] = t->g[i];
     if (k->freeze)
-        memset(g, 0, k->c.d_in * k->c.D * sizeof(double)); /* the embedding comes first */
+        memset(g, 0, (k->c.d_in + 1) * k->c.D * sizeof(double)); /* embedding and bias */
     return loss;
 }
 
@@ -719,6 +719,11 @@ sw_tf_batch sw_tf_task_pack(const sw_model *m, const void *data, size_t n, void 
 size_t sw_tf_task_pack_size(const sw_model *m, size_t n, int which)
 {
     return which ? pack_target_size(m->ctx, n) : pack_tok_size(m->ctx, n);
+}
+
+const float *sw_tf_location_teacher(const sw_model *m)
+{
+    return ((const tfk *)m->ctx)->Ws;
 }
 
 size_t sw_tf_emergence(const sw_model *m, sw_tf_criterion out[2])

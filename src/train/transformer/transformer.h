@@ -20,6 +20,9 @@ const sw_tf_config *sw_tf_task_config(const sw_model *m);
 sw_tf_batch sw_tf_task_pack(const sw_model *m, const void *data, size_t n, void *in, void *out);
 size_t sw_tf_task_pack_size(const sw_model *m, size_t n, int which);
 
+/* tf-location's teacher W* (d x d, row-major): y = W* x_rel. */
+const float *sw_tf_location_teacher(const sw_model *m);
+
 /* When attention has emerged: the first evaluation where column (loss or
  * an observable) is <= threshold (below) or >= threshold (!below). */
 typedef struct sw_tf_criterion {
