@@ -101,8 +101,8 @@ void TF(attention_backward)(const tf_real *Q, const tf_real *K, const tf_real *V
 void TF(embed_forward)(const int *tok, size_t n, const tf_real *E, size_t D, tf_real *Y);
 void TF(embed_backward)(const int *tok, size_t n, size_t D, const tf_real *dY, tf_real *dE);
 
-/* The fixed sinusoidal encoding (T x D) of Vaswani et al., added to X. */
-void TF(positions_add)(size_t n, size_t T, size_t D, tf_real *X);
+/* The fixed sinusoidal encoding of Vaswani et al. (T x D) into PE. */
+void TF(positions)(size_t T, size_t D, tf_real *PE);
 
 /* Losses over n rows of width k: the mean, and into dZ the gradient of
  * the mean (overwritten).  ce_loss turns Z into log-probabilities. */
