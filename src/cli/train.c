@@ -2,6 +2,7 @@
  * the CSV schema of `integrate` so the two overlay. */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
 #include "markov.h"
@@ -318,6 +319,15 @@ static json_object *metadata(const sw_learner *l, const struct args *a, const sw
     return o;
 }
 
+/* CPU time of the process, every thread: beside the wall time, it shows
+ * what a run costs on a shared machine. */
+static double cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
 int sw_cmd_train(int argc, char **argv)
 {
     if (sw_cli_wants_help(argc, argv)) {
@@ -394,20 +404,29 @@ int sw_cmd_train(int argc, char **argv)
         fprintf(csv.fp, ",%s", m->obs_names[i]);
     fputs(",train_loss,step\n", csv.fp);
     sw_train_stats st;
-    double t1 = sw_cli_now();
+    double t1 = sw_cli_now(), c1 = cpu_now();
     if ((rc = run(l, &a, theta, write_row, &sink, task->name, &st, &e)))
         goto out;
-    double wall = sw_cli_now() - t1;
+    double wall = sw_cli_now() - t1, cpu = cpu_now() - c1;
     json_object *meta = NULL;
     if (meta_path) {
         meta = metadata(l, &a, &st, &sink.em, wall);
         json_object_object_add(meta, "wall_seconds_total", json_object_new_double(sw_cli_now() - t0));
+        json_object_object_add(meta, "cpu_seconds", json_object_new_double(cpu));
     }
     rc = sw_result_commit(&csv, meta_path, meta, &e);
     json_object_put(meta);
     if (!rc && st.stopped_early)
         fprintf(stderr, "stagewise: stopped early at step %zu; kept step %zu (loss %.6g)\n",
                 st.steps, st.best_step, st.best_loss);
+    for (size_t i = 0; !rc && i < sink.em.n; i++) {
+        if (sink.em.step[i] >= 0)
+            fprintf(stderr, "stagewise: emergence at step %ld: %s\n", sink.em.step[i],
+                    sink.em.c[i].doc);
+        else
+            fprintf(stderr, "stagewise: no emergence within %zu steps: %s\n", st.steps,
+                    sink.em.c[i].doc);
+    }
 out:
     sw_outfile_abort(&csv);
     free(meta_path);

@@ -36,13 +36,16 @@
  * |u| = 9 tanh is 1 in float. */
 static inline float exp_fast(float x)
 {
-    x = x < -87 ? -87 : x > 88 ? 88 : x;
+    x = x < 88 ? x : 88;
+    x = x > -87 ? x : -87;
     float t = x * 1.44269504f;
-    int k = (int)(t + (t >= 0 ? 0.5f : -0.5f));
-    float r = (t - (float)k) * 0.693147181f;
+    /* Round to nearest by the 1.5 * 2^23 trick: branch-free, so it
+     * vectorises. */
+    float k = (t + 12582912.0f) - 12582912.0f;
+    float r = (t - k) * 0.693147181f;
     float p = 1 + r * (1 + r * (0.5f + r * (1.0f / 6 + r * (1.0f / 24 + r * (1.0f / 120 +
                                                                           r * (1.0f / 720))))));
-    int bits = (k + 127) << 23;
+    int bits = ((int)k + 127) << 23;
     float s;
     memcpy(&s, &bits, sizeof s);
     return p * s;
@@ -50,7 +53,8 @@ static inline float exp_fast(float x)
 
 static inline float tanh_fast(float u)
 {
-    u = u > 9 ? 9 : u < -9 ? -9 : u;
+    u = u < 9 ? u : 9;
+    u = u > -9 ? u : -9;
     float e = exp_fast(2 * u);
     return (e - 1) / (e + 1);
 }
@@ -167,7 +171,7 @@ void TF(layernorm_backward)(const R *X, size_t n, size_t D, const R *g, const R 
 
 void TF(gelu_forward)(const R *X, size_t n, R *Y)
 {
-#pragma omp parallel for simd schedule(static) num_threads(n_threads) if (n_threads > 1 && n >= 65536)
+#pragma omp parallel for simd schedule(static) num_threads(n_threads) if (parallel : n_threads > 1 && n >= 65536)
     for (size_t i = 0; i < n; i++) {
         R x = X[i];
         Y[i] = (R)0.5 * x * (1 + TANH((R)GELU_C * (x + (R)0.044715 * x * x * x)));
@@ -176,7 +180,7 @@ void TF(gelu_forward)(const R *X, size_t n, R *Y)
 
 void TF(gelu_backward)(const R *X, size_t n, const R *dY, R *dX)
 {
-#pragma omp parallel for simd schedule(static) num_threads(n_threads) if (n_threads > 1 && n >= 65536)
+#pragma omp parallel for simd schedule(static) num_threads(n_threads) if (parallel : n_threads > 1 && n >= 65536)
     for (size_t i = 0; i < n; i++) {
         R x = X[i], u = (R)GELU_C * (x + (R)0.044715 * x * x * x);
         R th = TANH(u);
