@@ -11,7 +11,9 @@
 # all with batch 32.  First a spin control: two busy loops together against
 # one (1.0: two free cores; 2.0: one core's worth for both).  PyTorch runs
 # with OMP_WAIT_POLICY=PASSIVE and torch.set_num_threads, so its idle threads
-# sleep instead of spinning on the shared machine.  GFLOP/s counts the
+# sleep instead of spinning on the shared machine, and OPENBLAS_NUM_THREADS,
+# since its products go to the same OpenBLAS as ours.  Speedup is PyTorch's
+# time over ours: wall, then CPU.  GFLOP/s (wall) counts the
 # products of the forward pass times 3 (forward + backward).
 #   bash bench/transformer.sh [BUILD_DIR] [STEPS_SCALE]
 set -euo pipefail
@@ -66,34 +68,64 @@ configs = [
     ("small", "location", dict(L=2, heads=2, d_model=64, d_qk=32, mlp=1, d=16, T=32), 400),
 ]
 
-def ours(task, c, threads, steps):
+def ours(task, c, threads, steps, *extra):
     words = [f"{k}={v}" for k, v in c.items() if k != "batch"]
     out = os.path.join(work, "r.csv")
     # Evaluations at the first and last step only, on 32 test sequences.
     cmd = [sw, "train", "tf-" + task, *words, "n_test=32", "--optim", "adam", "--lr", "1e-4",
            "--batch", str(c["batch"]), "--steps", str(steps), "--eval-every", str(steps),
-           "--threads", str(threads), "--out", out]
+           "--threads", str(threads), "--out", out, *extra]
     subprocess.run(cmd, check=True, stderr=subprocess.DEVNULL)
     m = json.load(open(os.path.join(work, "r.json")))
     # The training loop's wall and CPU time, as the reference times its loop.
-    return m["wall_seconds"] / steps, m["cpu_seconds"] / steps
+    return m["wall_seconds"] / steps, m["cpu_seconds"] / steps, m.get("profile")
 
 def theirs(task, c, threads, steps):
     cmd = ["/usr/bin/python3", "bench/transformer_torch.py", task, str(threads), str(steps),
            *[f"{k}={v}" for k, v in c.items()]]
-    r = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
+    # torch.set_num_threads does not reach the OpenBLAS it calls for its
+    # products (Debian's torch links the system libblas): cap it too.
+    env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads))
+    r = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True,
+                                  env=env).stdout)
     return r["wall"] / steps, r["cpu"] / steps
 
 print(f"{'config':<11} {'thr':>3} {'ours ms/step':>12} {'cpu':>7} {'GFLOP/s':>8}   "
-      f"{'torch ms/step':>13} {'cpu':>7} {'GFLOP/s':>8}   {'speedup':>7}")
+      f"{'torch ms/step':>13} {'cpu':>7} {'GFLOP/s':>8}   {'speedup':>7} {'(cpu)':>6}")
 for name, task, c, steps in configs:
     c = dict(c, batch=32)
     steps = max(2, int(steps * scale))
     f = flops(c, task)
     for threads in (1, 2):
-        ow, oc = ours(task, c, threads, steps)
+        ow, oc = ours(task, c, threads, steps)[:2]
         tw, tc = theirs(task, c, threads, steps)
         print(f"{name:<11} {threads:>3} {1e3 * ow:>12.1f} {1e3 * oc:>7.1f} {f / ow / 1e9:>8.1f}   "
-              f"{1e3 * tw:>13.1f} {1e3 * tc:>7.1f} {f / tw / 1e9:>8.1f}   {tw / ow:>6.2f}x",
+              f"{1e3 * tw:>13.1f} {1e3 * tc:>7.1f} {f / tw / 1e9:>8.1f}   {tw / ow:>6.2f}x"
+              f" {tc / oc:>5.2f}x",
               flush=True)
+
+# Where our time goes, one thread: each phase's CPU time per step and its
+# products per CPU second, against what OpenBLAS's sgemm reaches on one large
+# product here (a 2048^3 multiply through PyTorch, which calls the same
+# OpenBLAS), and the rest of a step (Adam in double, sampling, conversions).
+peak = subprocess.run(["/usr/bin/python3", "-c", '''
+import time, torch
+torch.set_num_threads(1)
+a = torch.randn(2048, 2048); b = torch.randn(2048, 2048); a @ b
+t = time.process_time(); [a @ b for _ in range(5)]
+print(5 * 2 * 2048 ** 3 / (time.process_time() - t) / 1e9)'''], check=True, capture_output=True,
+    text=True, env=dict(os.environ, OPENBLAS_NUM_THREADS="1")).stdout
+print(f"\nOpenBLAS sgemm 2048^3, one thread: {float(peak):.1f} GFLOP per CPU second")
+print(f"{'config':<11} " + " ".join(f"{p:>17}" for p in
+      ["proj fwd", "attn fwd", "mlp fwd", "other fwd", "proj bwd", "attn bwd", "mlp bwd",
+       "other bwd", "rest"]))
+for name, task, c, steps in configs:
+    c = dict(c, batch=32)
+    steps = max(2, int(steps * scale))
+    _, oc, prof = ours(task, c, 1, steps, "--profile")
+    cells = [f"{1e3 * p['cpu_seconds'] / steps:6.1f}ms {p['gflop_per_second']:5.1f}GF/s"
+             for p in prof]
+    rest = oc - sum(p["cpu_seconds"] for p in prof) / steps
+    print(f"{name:<11} " + " ".join(f"{x:>17}" for x in cells) + f" {1e3 * rest:>9.1f}ms",
+          flush=True)
 PY

@@ -32,6 +32,9 @@ static const char help[] =
     "                   KL from each to the model being trained\n"
     "  --threads N      tf-*: OpenMP threads inside a step (default 1); the numbers do\n"
     "                   not depend on it\n"
+    "  --profile        tf-*: time the model's phases (projections, attention, MLP,\n"
+    "                   other; forward and backward, evaluations included) and add\n"
+    "                   CPU seconds, GFLOP and GFLOP per CPU second of each to the JSON\n"
     "  --init FILE      initial parameters, in the state order `describe` lists\n"
     "  --preset FILE    INI file of KEY = VALUE parameters (the command line wins)\n"
     "  --out FILE.csv   evaluations (default -, standard output)\n"
@@ -105,11 +108,12 @@ json_object *sw_cli_train_json(const sw_train_opts *o, const sw_learner *l)
 struct args {
     sw_train_opts o;
     double noise, threads;
+    int profile;
     int restricted;
     const char *init, *preset, *out, *meta;
 };
 
-enum { OPT_NOISE = 1, OPT_THREADS, OPT_RESTRICTED, OPT_INIT, OPT_PRESET, OPT_OUT, OPT_META };
+enum { OPT_NOISE = 1, OPT_THREADS, OPT_PROFILE, OPT_RESTRICTED, OPT_INIT, OPT_PRESET, OPT_OUT, OPT_META };
 
 static int on_option(int opt, const char *arg, void *ctx, sw_err *e)
 {
@@ -119,6 +123,9 @@ static int on_option(int opt, const char *arg, void *ctx, sw_err *e)
         return sw_parse_real_in(arg, "noise", 0, 1e6, &a->noise, e);
     case OPT_THREADS:
         return sw_parse_real_in(arg, "threads", 1, 256, &a->threads, e);
+    case OPT_PROFILE:
+        a->profile = 1;
+        return SW_OK;
     case OPT_RESTRICTED:
         a->restricted = 1;
         return SW_OK;
@@ -319,6 +326,23 @@ static json_object *metadata(const sw_learner *l, const struct args *a, const sw
     return o;
 }
 
+static json_object *profile_json(void)
+{
+    double sec[SW_TF_PHASES], flop[SW_TF_PHASES];
+    sw_tf_profile_read(sec, flop);
+    json_object *arr = json_object_new_array();
+    for (int k = 0; k < SW_TF_PHASES; k++) {
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "phase", json_object_new_string(sw_tf_phase_names[k]));
+        json_object_object_add(o, "cpu_seconds", json_object_new_double(sec[k]));
+        json_object_object_add(o, "gflop", json_object_new_double(1e-9 * flop[k]));
+        json_object_object_add(o, "gflop_per_second",
+                               json_object_new_double(sec[k] > 0 ? 1e-9 * flop[k] / sec[k] : 0));
+        json_object_array_add(arr, o);
+    }
+    return arr;
+}
+
 /* CPU time of the process, every thread: beside the wall time, it shows
  * what a run costs on a shared machine. */
 static double cpu_now(void)
@@ -338,6 +362,7 @@ int sw_cmd_train(int argc, char **argv)
     size_t k = sw_cli_train_longopts(longopts);
     longopts[k++] = (struct option){"noise", required_argument, 0, OPT_NOISE};
     longopts[k++] = (struct option){"threads", required_argument, 0, OPT_THREADS};
+    longopts[k++] = (struct option){"profile", no_argument, 0, OPT_PROFILE};
     longopts[k++] = (struct option){"restricted", no_argument, 0, OPT_RESTRICTED};
     longopts[k++] = (struct option){"init", required_argument, 0, OPT_INIT};
     longopts[k++] = (struct option){"preset", required_argument, 0, OPT_PRESET};
@@ -367,6 +392,7 @@ int sw_cmd_train(int argc, char **argv)
         return sw_cli_die(SW_EINPUT, "threads: %g is not an integer (allowed: 1 .. 256)",
                           a.threads);
     sw_tf_set_threads((int)a.threads);
+    sw_tf_profile(a.profile);
 
     int n = argc - first - 1;
     char **words = argv + first + 1;
@@ -413,6 +439,8 @@ int sw_cmd_train(int argc, char **argv)
         meta = metadata(l, &a, &st, &sink.em, wall);
         json_object_object_add(meta, "wall_seconds_total", json_object_new_double(sw_cli_now() - t0));
         json_object_object_add(meta, "cpu_seconds", json_object_new_double(cpu));
+        if (a.profile)
+            json_object_object_add(meta, "profile", profile_json());
     }
     rc = sw_result_commit(&csv, meta_path, meta, &e);
     json_object_put(meta);

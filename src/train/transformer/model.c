@@ -1,7 +1,7 @@
 /* The transformer's layers and the net that chains them (see model.h).
  *
  * Threads: the big products split their rows (or, for weight gradients,
- * their output columns) into chunks of a fixed size, and attention runs
+ * their output columns) into pieces fixed by the shape, and attention runs
  * one sequence per iteration, so every number is computed by the same
  * operations in the same order whatever the thread count.  Sums over rows
  * that would race (LayerNorm gains, token embeddings) stay serial: they
@@ -9,6 +9,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <gsl/gsl_cblas.h>
 #include <gsl/gsl_randist.h>
@@ -22,7 +23,7 @@
 #define TANH tanh
 #else
 #define GEMM cblas_sgemm
-#define EXP expf
+#define EXP exp_fast
 #define SQRT sqrtf
 #define TANH tanh_fast
 #endif
@@ -62,9 +63,19 @@ static inline float tanh_fast(float u)
 
 typedef tf_real R;
 
-/* Large enough that OpenBLAS packs each weight matrix a few times per
- * product, not once per 128 rows (packing cost 10% of a step then). */
-enum { ROW_CHUNK = 512, COL_CHUNK = 256 };
+/* A product is split into at most MAX_SPLIT pieces of at least MIN_ROWS
+ * rows (MIN_COLS columns for weight gradients), a split that depends on
+ * the shape only, never on the thread count.  Fewer, larger pieces run
+ * faster on one thread: OpenBLAS packs the shared operand once per piece
+ * (128-row pieces cost a quarter of the forward products' time). */
+enum { MAX_SPLIT = 4, MIN_ROWS = 512, MIN_COLS = 128 };
+
+static size_t piece(size_t m, size_t min)
+{
+    size_t k = m / min;
+    k = k < 1 ? 1 : k > MAX_SPLIT ? MAX_SPLIT : k;
+    return (m + k - 1) / k;
+}
 
 /* Threads of the parallel loops: 1 unless asked (sw_tf_set_threads), since
  * OpenMP threads spinning at barriers cost more than they give on a
@@ -76,6 +87,71 @@ void TF(set_threads)(int n)
     n_threads = n > 0 ? n : 1;
 }
 
+/* ---- where the time goes (sw_tf_profile) -------------------------------- */
+
+static struct {
+    int on, cur;
+    double t_mark;
+    double sec[SW_TF_PHASES], flop[SW_TF_PHASES];
+} prof;
+
+const char *const TF(phase_names)[SW_TF_PHASES] = {
+    "projections fwd", "attention fwd", "mlp fwd", "other fwd",
+    "projections bwd", "attention bwd", "mlp bwd", "other bwd"};
+
+/* CPU time of the process (all threads): on a shared machine wall time
+ * measures the neighbours as much as the code. */
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Closes the running phase and opens ph (-1: none). */
+static void mark(int ph)
+{
+    if (!prof.on)
+        return;
+    double t = now();
+    if (prof.cur >= 0)
+        prof.sec[prof.cur] += t - prof.t_mark;
+    prof.cur = ph;
+    prof.t_mark = t;
+}
+
+void TF(profile)(int on)
+{
+    memset(&prof, 0, sizeof prof);
+    prof.on = on;
+    prof.cur = -1;
+}
+
+void TF(profile_read)(double sec[SW_TF_PHASES], double flop[SW_TF_PHASES])
+{
+    memcpy(sec, prof.sec, sizeof prof.sec);
+    memcpy(flop, prof.flop, sizeof prof.flop);
+}
+
+/* The products of one forward pass of n sequences by phase; a backward
+ * pass does twice each (input and weight gradients). */
+static void count_flops(const sw_tf_config *c, size_t n, int backward)
+{
+    if (!prof.on)
+        return;
+    double T = (double)c->T, D = (double)c->D, HQ = (double)(c->H * c->dqk), N = (double)n;
+    double f[4] = {0, 0, 0, 2 * N * T * (double)c->d_in * D};
+    for (size_t l = 0; l < c->L; l++) {
+        double Tq = l + 1 == c->L ? (double)(c->T - c->q0) : T;
+        f[0] += 2 * N * (T * D * (HQ + D) + Tq * D * HQ + Tq * D * D);
+        f[1] += 2 * N * (double)c->H * Tq * T * (double)(c->dqk + c->D / c->H);
+        f[2] += 4 * N * Tq * D * (double)c->F;
+    }
+    f[3] += 2 * N * (double)(c->T - c->q0) * D * (double)c->d_out;
+    for (int k = 0; k < 4; k++)
+        prof.flop[k + 4 * backward] += (backward ? 2 : 1) * f[k];
+}
+
 /* ---- products ---------------------------------------------------------- */
 
 /* C (m x n) = A (m x k) op(B) + beta C, op(B) = B (k x n) or B^T (B: n x k),
@@ -83,10 +159,11 @@ void TF(set_threads)(int n)
 static void mm_rows(int transB, size_t m, size_t k, size_t n, const R *A, size_t lda,
                     const R *B, size_t ldb, R beta, R *C, size_t ldc)
 {
-    long chunks = (long)((m + ROW_CHUNK - 1) / ROW_CHUNK);
+    size_t step = piece(m, MIN_ROWS);
+    long chunks = (long)((m + step - 1) / step);
 #pragma omp parallel for schedule(static) num_threads(n_threads) if (n_threads > 1 && chunks > 1)
     for (long c = 0; c < chunks; c++) {
-        size_t r0 = (size_t)c * ROW_CHUNK, rn = m - r0 < ROW_CHUNK ? m - r0 : ROW_CHUNK;
+        size_t r0 = (size_t)c * step, rn = m - r0 < step ? m - r0 : step;
         GEMM(CblasRowMajor, CblasNoTrans, transB ? CblasTrans : CblasNoTrans, (int)rn, (int)n,
              (int)k, 1, A + r0 * lda, (int)lda, B, (int)ldb, beta, C + r0 * ldc, (int)ldc);
     }
@@ -97,10 +174,11 @@ static void mm_rows(int transB, size_t m, size_t k, size_t n, const R *A, size_t
 static void mm_tn(size_t m, size_t k, size_t n, const R *A, size_t lda, const R *B, size_t ldb,
                   R *C, size_t ldc)
 {
-    long chunks = (long)((n + COL_CHUNK - 1) / COL_CHUNK);
+    size_t step = piece(n, MIN_COLS);
+    long chunks = (long)((n + step - 1) / step);
 #pragma omp parallel for schedule(static) num_threads(n_threads) if (n_threads > 1 && chunks > 1)
     for (long c = 0; c < chunks; c++) {
-        size_t c0 = (size_t)c * COL_CHUNK, cn = n - c0 < COL_CHUNK ? n - c0 : COL_CHUNK;
+        size_t c0 = (size_t)c * step, cn = n - c0 < step ? n - c0 : step;
         GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, (int)k, (int)cn, (int)m, 1, A, (int)lda,
              B + c0, (int)ldb, 1, C + c0, (int)ldc);
     }
@@ -195,11 +273,14 @@ static void softmax_row(R *s, size_t len, size_t T)
     R mx = s[0];
     for (size_t j = 1; j < len; j++)
         mx = s[j] > mx ? s[j] : mx;
+    for (size_t j = 0; j < len; j++) /* apart from the sum, so it vectorises */
+        s[j] = EXP(s[j] - mx);
     R z = 0;
     for (size_t j = 0; j < len; j++)
-        z += (s[j] = EXP(s[j] - mx));
+        z += s[j];
+    R inv = 1 / z;
     for (size_t j = 0; j < len; j++)
-        s[j] /= z;
+        s[j] *= inv;
     memset(s + len, 0, (T - len) * sizeof(R));
 }
 
@@ -533,6 +614,8 @@ double TF(net_forward)(TF(net) *net, const R *theta, const sw_tf_batch *b, size_
     size_t T = c->T, D = c->D, H = c->H, dqk = c->dqk, HQ = H * dqk, dv = D / H, F = c->F;
     size_t rows = n * T;
     net->n_cur = n;
+    count_flops(c, n, 0);
+    mark(3);
     R *X0 = net->act[0].X;
     if (c->d_in) {
         /* Dense inputs arrive as floats; the double build widens them. */
@@ -560,23 +643,29 @@ double TF(net_forward)(TF(net) *net, const R *theta, const sw_tf_batch *b, size_
             gather(a->A, n, T, q0, D, a->Aq);
             gather(a->X, n, T, q0, D, a->Xq);
         }
+        mark(0);
         TF(linear_forward)(a->Aq, rq, D, theta + o->Wq, HQ, a->Q);
         TF(linear_forward)(a->A, rows, D, theta + o->Wk, HQ, a->K);
         TF(linear_forward)(a->A, rows, D, theta + o->Wv, D, a->V);
+        mark(1);
 #pragma omp parallel for schedule(static) num_threads(n_threads) if (n_threads > 1 && n > 1)
         for (size_t i = 0; i < n; i++)
             TF(attention_forward)(a->Q + i * Tq * HQ, a->K + i * T * HQ, a->V + i * T * D, T, q0,
                                   H, dqk, dv, a->P + i * H * Tq * T, a->O + i * Tq * D);
+        mark(0);
         memcpy(a->X1, a->Xq, rq * D * sizeof(R));
         mm_rows(0, rq, D, D, a->O, D, theta + o->Wo, D, 1, a->X1, D);
+        mark(3);
         if (F) {
             if (c->ln)
                 TF(layernorm_forward)(a->X1, rq, D, theta + o->ln2_g, theta + o->ln2_b, a->Bn,
                                       a->m2, a->r2);
+            mark(2);
             TF(linear_forward)(a->Bn, rq, D, theta + o->W1, F, a->Hh);
             TF(gelu_forward)(a->Hh, rq * F, a->G);
             memcpy(a->Y, a->X1, rq * D * sizeof(R));
             mm_rows(0, rq, F, D, a->G, F, theta + o->W2, D, 1, a->Y, D);
+            mark(3);
         }
     }
     size_t rq = n * (T - c->q0);
@@ -584,8 +673,10 @@ double TF(net_forward)(TF(net) *net, const R *theta, const sw_tf_batch *b, size_
         TF(layernorm_forward)(net->act[c->L - 1].Y, rq, D, theta + net->lnf,
                               theta + net->lnf + D, net->Nf, net->mf, net->rf);
     TF(linear_forward)(net->Nf, rq, D, theta + net->out, c->d_out, net->Z);
-    return c->loss == SW_TF_MSE ? TF(mse_loss)(net->Z, b->y, rq, c->d_out, net->dZ)
-                                : TF(ce_loss)(net->Z, b->target, rq, c->d_out, net->dZ);
+    double loss = c->loss == SW_TF_MSE ? TF(mse_loss)(net->Z, b->y, rq, c->d_out, net->dZ)
+                                       : TF(ce_loss)(net->Z, b->target, rq, c->d_out, net->dZ);
+    mark(-1);
+    return loss;
 }
 
 void TF(net_backward)(TF(net) *net, const R *theta, const sw_tf_batch *b, size_t n, R *g)
@@ -593,6 +684,8 @@ void TF(net_backward)(TF(net) *net, const R *theta, const sw_tf_batch *b, size_t
     const sw_tf_config *c = &net->c;
     size_t T = c->T, D = c->D, H = c->H, dqk = c->dqk, HQ = H * dqk, dv = D / H, F = c->F;
     size_t rows = n * T, rq = n * (T - c->q0);
+    count_flops(c, n, 1);
+    mark(7);
     memset(g, 0, net->n_params * sizeof(R));
     R *dOut = net->gOut, *dIn = net->gIn;
     memset(dOut, 0, rq * D * sizeof(R));
@@ -615,6 +708,7 @@ void TF(net_backward)(TF(net) *net, const R *theta, const sw_tf_batch *b, size_t
         R *dX1 = net->g1;
         memcpy(dX1, dOut, rq * D * sizeof(R));
         if (F) {
+            mark(6);
             R *dG = net->gH;
             memset(dG, 0, rq * F * sizeof(R));
             TF(linear_backward)(a->G, rq, F, theta + o->W2, D, dOut, dG, g + o->W2);
@@ -624,6 +718,7 @@ void TF(net_backward)(TF(net) *net, const R *theta, const sw_tf_batch *b, size_t
             if (c->ln) {
                 memset(net->g2, 0, rq * D * sizeof(R));
                 TF(linear_backward)(a->Bn, rq, D, theta + o->W1, F, dHh, net->g2, g + o->W1);
+                mark(7);
                 TF(layernorm_backward)(a->X1, rq, D, theta + o->ln2_g, a->m2, a->r2, net->g2,
                                        dX1, g + o->ln2_g, g + o->ln2_b);
             } else {
@@ -633,7 +728,9 @@ void TF(net_backward)(TF(net) *net, const R *theta, const sw_tf_batch *b, size_t
         /* Attention: the residual passes dX1 to the query rows of X. */
         R *dO = net->g3;
         memset(dO, 0, rq * D * sizeof(R));
+        mark(4);
         TF(linear_backward)(a->O, rq, D, theta + o->Wo, D, dX1, dO, g + o->Wo);
+        mark(5);
         memset(net->gQ, 0, rq * HQ * sizeof(R));
         memset(net->gK, 0, rows * HQ * sizeof(R));
         memset(net->gV, 0, rows * D * sizeof(R));
@@ -643,6 +740,7 @@ void TF(net_backward)(TF(net) *net, const R *theta, const sw_tf_batch *b, size_t
                                    q0, H, dqk, dv, a->P + i * H * Tq * T, dO + i * Tq * D,
                                    net->gP + i * T * T, net->gQ + i * Tq * HQ,
                                    net->gK + i * T * HQ, net->gV + i * T * D);
+        mark(7);
         /* dIn: the residual, then (through LayerNorm 1) the projections. */
         memset(dIn, 0, rows * D * sizeof(R));
         if (Tq < T)
@@ -654,6 +752,7 @@ void TF(net_backward)(TF(net) *net, const R *theta, const sw_tf_batch *b, size_t
             dA = net->g2;
             memset(dA, 0, rows * D * sizeof(R));
         }
+        mark(4);
         TF(linear_backward)(a->A, rows, D, theta + o->Wk, HQ, net->gK, dA, g + o->Wk);
         TF(linear_backward)(a->A, rows, D, theta + o->Wv, D, net->gV, dA, g + o->Wv);
         if (Tq < T) {
@@ -663,6 +762,7 @@ void TF(net_backward)(TF(net) *net, const R *theta, const sw_tf_batch *b, size_t
         } else {
             TF(linear_backward)(a->Aq, rq, D, theta + o->Wq, HQ, net->gQ, dA, g + o->Wq);
         }
+        mark(7);
         if (c->ln)
             TF(layernorm_backward)(a->X, rows, D, theta + o->ln1_g, a->m1, a->r1, dA, dIn,
                                    g + o->ln1_g, g + o->ln1_b);
@@ -680,6 +780,7 @@ void TF(net_backward)(TF(net) *net, const R *theta, const sw_tf_batch *b, size_t
     } else {
         TF(embed_backward)(b->tok, rows, D, dOut, g + net->emb);
     }
+    mark(-1);
 }
 
 const R *TF(net_attention)(const TF(net) *net, size_t l, size_t h, size_t i, size_t *rows)

@@ -61,6 +61,15 @@ const tf_real *TF(net_attention)(const TF(net) *net, size_t l, size_t h, size_t 
                                  size_t *rows);
 const tf_real *TF(net_output)(const TF(net) *net);
 
+/* Where the time goes: with profiling on, forward and backward passes add
+ * their CPU time (all threads) and their products' floating-point operations to eight
+ * phases (projections, attention, MLP, other; forward then backward),
+ * named by sw_tf_phase_names.  sw_tf_profile(1) clears and starts. */
+enum { SW_TF_PHASES = 8 };
+extern const char *const TF(phase_names)[SW_TF_PHASES];
+void TF(profile)(int on);
+void TF(profile_read)(double sec[SW_TF_PHASES], double flop[SW_TF_PHASES]);
+
 /* Threads of the OpenMP loops (default 1); the numbers do not depend on it. */
 void TF(set_threads)(int n);
 
