@@ -32,6 +32,8 @@ static const char help[] =
     "                   KL from each to the model being trained\n"
     "  --threads N      tf-*: OpenMP threads inside a step (default 1); the numbers do\n"
     "                   not depend on it\n"
+    "  --stop-at-emergence  tf-location, tf-recall: end the run at the evaluation\n"
+    "                   where every emergence criterion has been met\n"
     "  --profile        tf-*: time the model's phases (projections, attention, MLP,\n"
     "                   other; forward and backward, evaluations included) and add\n"
     "                   CPU seconds, GFLOP and GFLOP per CPU second of each to the JSON\n"
@@ -108,12 +110,12 @@ json_object *sw_cli_train_json(const sw_train_opts *o, const sw_learner *l)
 struct args {
     sw_train_opts o;
     double noise, threads;
-    int profile;
+    int profile, stop_at_emergence;
     int restricted;
     const char *init, *preset, *out, *meta;
 };
 
-enum { OPT_NOISE = 1, OPT_THREADS, OPT_PROFILE, OPT_RESTRICTED, OPT_INIT, OPT_PRESET, OPT_OUT, OPT_META };
+enum { OPT_NOISE = 1, OPT_THREADS, OPT_PROFILE, OPT_STOP_EMERGED, OPT_RESTRICTED, OPT_INIT, OPT_PRESET, OPT_OUT, OPT_META };
 
 static int on_option(int opt, const char *arg, void *ctx, sw_err *e)
 {
@@ -123,6 +125,9 @@ static int on_option(int opt, const char *arg, void *ctx, sw_err *e)
         return sw_parse_real_in(arg, "noise", 0, 1e6, &a->noise, e);
     case OPT_THREADS:
         return sw_parse_real_in(arg, "threads", 1, 256, &a->threads, e);
+    case OPT_STOP_EMERGED:
+        a->stop_at_emergence = 1;
+        return SW_OK;
     case OPT_PROFILE:
         a->profile = 1;
         return SW_OK;
@@ -178,6 +183,7 @@ typedef struct emergence {
 } emergence;
 
 struct sink {
+    int stop_at_emergence;
     FILE *fp;
     sw_learner *l;
     double *obs;
@@ -237,6 +243,13 @@ static int write_row(size_t step, const double *theta, double loss, double train
         fprintf(s->fp, ",%.17g", s->obs[i]);
     fprintf(s->fp, ",%.17g,%zu\n", train_loss, step);
     emergence_check(&s->em, step, loss, s->obs);
+    if (s->stop_at_emergence && s->em.n) {
+        size_t met = 0;
+        for (size_t i = 0; i < s->em.n; i++)
+            met += s->em.step[i] >= 0;
+        if (met == s->em.n)
+            return 1;
+    }
     return 0;
 }
 
@@ -363,6 +376,7 @@ int sw_cmd_train(int argc, char **argv)
     longopts[k++] = (struct option){"noise", required_argument, 0, OPT_NOISE};
     longopts[k++] = (struct option){"threads", required_argument, 0, OPT_THREADS};
     longopts[k++] = (struct option){"profile", no_argument, 0, OPT_PROFILE};
+    longopts[k++] = (struct option){"stop-at-emergence", no_argument, 0, OPT_STOP_EMERGED};
     longopts[k++] = (struct option){"restricted", no_argument, 0, OPT_RESTRICTED};
     longopts[k++] = (struct option){"init", required_argument, 0, OPT_INIT};
     longopts[k++] = (struct option){"preset", required_argument, 0, OPT_PRESET};
@@ -423,6 +437,12 @@ int sw_cmd_train(int argc, char **argv)
     sink.fp = csv.fp;
     sink.l = l;
     emergence_init(&sink.em, m);
+    sink.stop_at_emergence = a.stop_at_emergence;
+    if (a.stop_at_emergence && !sink.em.n) {
+        rc = sw_fail(&e, SW_EINPUT, "stop-at-emergence: %s has no emergence criterion "
+                     "(allowed: tf-location, tf-recall)", task->name);
+        goto out;
+    }
     sw_csv_model_provenance(csv.fp, m);
     sw_cli_train_provenance(csv.fp, l, &a.o);
     fputs("t,loss", csv.fp);
