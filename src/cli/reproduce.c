@@ -1043,7 +1043,7 @@ static void section_transformer(repro *c)
         return; /* two points fix a power law exactly: nothing to fit */
     const char *fit = fit_row(c, law, "t_emerge", "C * T^a", 1, "exponent of T (d = 8)", 0.80,
                               "0.80 (Adam, L=2, heads=4, d_model=256, lr 1e-4)",
-                              "outside: but small model, lr 1e-3, one seed per T");
+                              "outside the interval; small model, lr 1e-3, one seed per T");
     if (fit && !step(c, "plot", "fit", fit, "--set", "keys=emergence step", "--set",
                      "xlabel=T (sequence length)", "--set",
                      "ylabel=optimiser steps until test loss <= 0.1", "--set",
