@@ -524,6 +524,37 @@ static void cli_trains_and_reports_emergence(void **state)
     free(dir);
 }
 
+/* tf-markov learns in the order of the markov task: its KL to the truth
+ * truncated to the first lag group is smallest first, then to the first
+ * two, then to all three; where each is smallest it is the smallest of
+ * the three. */
+static void markov_stages_in_order(void **state)
+{
+    (void)state;
+    char *dir = swt_tmpdir(), path[600];
+    assert_int_equal(swt_run(NULL, NULL, "train tf-markov N=12 d_model=48 d_qk=16 n_eval=64 "
+                                         "--optim adam --lr 1e-2 --batch 32 --steps 800 "
+                                         "--eval-every 10 --out %s/mk.csv", dir), 0);
+    snprintf(path, sizeof path, "%s/mk.csv", dir);
+    swt_csv c;
+    assert_int_equal(swt_csv_read(path, &c), 0);
+    size_t best[4] = {0};
+    char name[3][8] = {"kl_1", "kl_2", "kl_3"};
+    for (size_t j = 1; j <= 3; j++)
+        for (size_t r = 0; r < c.rows; r++)
+            if (swt_csv_at(&c, r, name[j - 1]) < swt_csv_at(&c, best[j], name[j - 1]))
+                best[j] = r;
+    assert_true(best[1] < best[2] && best[2] < best[3]);
+    for (size_t j = 1; j <= 3; j++)
+        for (size_t i = 1; i <= 3; i++)
+            if (i != j && !(swt_csv_at(&c, best[j], name[j - 1]) <
+                            swt_csv_at(&c, best[j], name[i - 1])))
+                fail_msg("at step %g, where kl_%zu is smallest, kl_%zu is smaller",
+                         swt_csv_at(&c, best[j], "step"), j, i);
+    swt_csv_free(&c);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -533,6 +564,7 @@ int main(void)
         cmocka_unit_test(hand_set_model_solves_location),
         cmocka_unit_test(toy_equivalence_at_uniform_attention),
         cmocka_unit_test(cli_trains_and_reports_emergence),
+        cmocka_unit_test(markov_stages_in_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
