@@ -4,6 +4,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <cblas.h>
+
 #include "cli.h"
 #include "markov.h"
 #include "model.h"
@@ -31,7 +33,7 @@ static const char help[] =
     "                   (j = 1..K) with the same settings; columns kl_ctx<j> give the\n"
     "                   KL from each to the model being trained\n"
     "  --threads N      tf-*: OpenMP threads inside a step (default 1); the numbers do\n"
-    "                   not depend on it\n"
+    "                   not depend on it.  N > 1 needs a threaded OpenBLAS build\n"
     "  --stop-at-emergence  tf-location, tf-recall: end the run at the evaluation\n"
     "                   where every emergence criterion has been met\n"
     "  --profile        tf-*: time the model's phases (projections, attention, MLP,\n"
@@ -405,6 +407,14 @@ int sw_cmd_train(int argc, char **argv)
     if (a.threads != (int)a.threads)
         return sw_cli_die(SW_EINPUT, "threads: %g is not an integer (allowed: 1 .. 256)",
                           a.threads);
+    /* A serial OpenBLAS (Debian's openblas-serial, which meson prefers
+     * when installed) shares its buffers between calls: products from two
+     * threads at once corrupt each other.  Only a threaded build may be
+     * called concurrently. */
+    if (a.threads > 1 && openblas_get_parallel() == 0)
+        return sw_cli_die(SW_EINPUT, "threads: the OpenBLAS this build links is the serial "
+                          "one, which cannot run products from several threads at once "
+                          "(allowed: 1; or build against the pthreads OpenBLAS)");
     sw_tf_set_threads((int)a.threads);
     sw_tf_profile(a.profile);
 
