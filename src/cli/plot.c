@@ -132,6 +132,7 @@ static void levels_of(const sw_table *tb, char *buf, size_t len)
 struct args {
     const char *out;
     char sets[8192]; /* the --set variables, as gnuplot assignments */
+    int has_x, has_ys; /* the xy figure cannot draw without them */
 };
 
 /* Names the scripts reserve for what plot itself passes. */
@@ -292,6 +293,8 @@ static int on_option(int opt, const char *arg, void *ctx, sw_err *e)
                        arg);
     char name[64];
     snprintf(name, sizeof name, "%.*s", (int)(len < 63 ? len : 63), arg);
+    a->has_x |= strcmp(name, "x") == 0;
+    a->has_ys |= strcmp(name, "ys") == 0;
     return gp_var(a->sets, sizeof a->sets, name, eq + 1, e);
 }
 
@@ -323,6 +326,10 @@ int sw_cmd_plot(int argc, char **argv)
     if (access(script, R_OK) != 0)
         return sw_cli_die(SW_EINPUT, "unknown figure '%s', or its script %s is missing "
                                      "(figures: " FIGURES ")", fig, script);
+
+    if (strcmp(fig, "xy") == 0 && !(a.has_x && a.has_ys))
+        return sw_cli_die(SW_EINPUT, "plot xy needs --set x=EXPR and --set 'ys=EXPR|...' "
+                                     "(gnuplot expressions such as column(\"t\"))");
 
     /* Every input must be a readable result before gnuplot sees it. */
     char vars[32768] = "", cols[4096] = "", kls[1024] = "", levels[2048] = "";
