@@ -27,6 +27,15 @@ grep -q '^prefix=${pcfiledir}' "$pc" ||
 libdir=$(dirname "$(find_one '*/lib*/libstagewise.so.0')")
 export LD_LIBRARY_PATH=$libdir
 
+# Installed, the library and the binary load the same OpenBLAS as in the
+# build tree (the serial one when the build found it), not the alternatives'.
+if ldd "$build/stagewise" | grep -q 'libopenblas.so.0 => .*openblas-serial/'; then
+    for obj in "$bin" "$libdir/libstagewise.so.0"; do
+        ldd "$obj" | grep -q 'libopenblas.so.0 => .*openblas-serial/' ||
+            fail "installed $(basename "$obj") does not load the serial OpenBLAS: $(ldd "$obj" | grep openblas)"
+    done
+fi
+
 # The man page holds every command's help; the completion completes commands,
 # systems and a command's options from the binary's own lists.
 man=$(find_one '*/man1/stagewise.1')
