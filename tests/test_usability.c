@@ -295,6 +295,10 @@ static void plot_takes_variables(void **state)
                              png), 2);
     assert_non_null(strstr(err, "plot xy needs --set x=EXPR"));
     free(err);
+    /* a run where a crosscheck result belongs: named, exit 2 */
+    assert_int_equal(swt_run(NULL, &err, "plot crosscheck %s --out %s", csv, png), 2);
+    assert_non_null(strstr(err, "has no column 'loss_train' (allowed: a `crosscheck --out` CSV)"));
+    free(err);
     assert_int_equal(swt_run(NULL, NULL, "plot xy %s --set 'x=column(\"t\")' --set "
                                          "'ys=column(\"loss\")|column(\"loss_p0\")' --set logx=1 "
                                          "--out %s", csv, png), 0);
