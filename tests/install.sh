@@ -48,6 +48,8 @@ complete_words() {
 }
 [ "$(complete_words stagewise inte)" = integrate ] || fail "completion: inte -> $(complete_words stagewise inte)"
 [ "$(complete_words stagewise escape y-r)" = y-reduced ] || fail "completion: no y-reduced"
+[ "$(complete_words stagewise help rep)" = reproduce ] || fail "completion: help rep -> $(complete_words stagewise help rep)"
+[ "$(complete_words stagewise vers)" = version ] || fail "completion: no version"
 [ "$(complete_words stagewise integrate y-reduced --save)" = --save-state ] ||
     fail "completion: integrate --save gives '$(complete_words stagewise integrate y-reduced --save)'"
 
