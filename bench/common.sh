@@ -24,3 +24,16 @@ spin_control() {
     awk -v a="$(awk "BEGIN{print $t1 - $t0}")" -v b="$(awk "BEGIN{print $t2 - $t1}")" \
         'BEGIN { printf "spin control: one busy loop %.3f s, two together %.3f s (ratio %.2f; 1.00 = two free cores)\n", a, b, b / a }'
 }
+
+# NAME CMD...: runs CMD $repeats times and prints the line of the run with
+# the least CPU time (its output's cpu=), the least disturbed one.
+best() {
+    local name=$1; shift
+    local line min="" out
+    for ((i = 0; i < repeats; i++)); do
+        out=$("$@")
+        local c=${out##*cpu=}; c=${c%% *}
+        if [ -z "$min" ] || awk "BEGIN{exit !($c < $min)}"; then min=$c; line=$out; fi
+    done
+    printf '%-18s %s\n' "$name" "$line"
+}

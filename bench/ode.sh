@@ -50,18 +50,6 @@ cc -O2 -Iinclude -Isystems bench/cvode_run.c -o "$work/cvode_run" \
 "$build/stagewise" integrate y-reduced "${params[@]}" --t-end 1e-9 --points 2 --out /dev/null \
     --meta /dev/null --save-state "$work/x0.txt"
 
-# Best (minimum) CPU time over the repeats: the least disturbed run.
-best() {
-    local name=$1; shift
-    local line min="" out
-    for ((i = 0; i < repeats; i++)); do
-        out=$("$@")
-        local c=${out##*cpu=}; c=${c%% *}
-        if [ -z "$min" ] || awk "BEGIN{exit !($c < $min)}"; then min=$c; line=$out; fi
-    done
-    printf '%-18s %s\n' "$name" "$line"
-}
-
 sw() {
     local solver=$1 tend=${2:-$tend}
     python3 bench/threadcpu.py "$build/stagewise" integrate y-reduced "${params[@]}" \

@@ -28,17 +28,6 @@ abs_build=$(cd "$build" && pwd)
 cc -O2 -shared -fPIC -Iinclude -Isystems bench/zfull_peer.c -o "$work/zfull_peer.so" \
     -L"$abs_build" -Wl,-rpath,"$abs_build" -lstagewise $(pkg-config --cflags gsl json-c)
 
-best() {
-    local name=$1; shift
-    local line min="" out
-    for ((i = 0; i < repeats; i++)); do
-        out=$("$@")
-        local c=${out##*cpu=}; c=${c%% *}
-        if [ -z "$min" ] || awk "BEGIN{exit !($c < $min)}"; then min=$c; line=$out; fi
-    done
-    printf '%-18s %s\n' "$name" "$line"
-}
-
 sw() {
     local te=$1
     python3 bench/threadcpu.py "$build/stagewise" integrate z-full "${params[@]}" --rtol $rtol \

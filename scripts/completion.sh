@@ -14,7 +14,11 @@ echo "_stagewise()"
 echo "{"
 echo '    local cur=${COMP_WORDS[COMP_CWORD]} opts="" takes_system=0'
 echo '    if [ "$COMP_CWORD" -eq 1 ]; then'
-echo "        COMPREPLY=(\$(compgen -W \"$(echo $commands) --help --version\" -- \"\$cur\"))"
+echo "        COMPREPLY=(\$(compgen -W \"$(echo $commands) help version --help --version --quiet\" -- \"\$cur\"))"
+echo '        return'
+echo '    fi'
+echo '    if [ "$COMP_CWORD" -eq 2 ] && [ "${COMP_WORDS[1]}" = help ]; then'
+echo "        COMPREPLY=(\$(compgen -W \"$(echo $commands)\" -- \"\$cur\"))"
 echo '        return'
 echo '    fi'
 echo '    case ${COMP_WORDS[1]} in'
@@ -25,7 +29,7 @@ for cmd in $commands; do
         { grep -oE -- '--[a-z][a-z0-9-]*' || true; } | sort -u | tr '\n' ' ')
     system=0
     printf '%s\n' "$help" | head -1 | grep -qE "stagewise $cmd (SYSTEM|COUPLED)" && system=1
-    opts="--help $opts"
+    opts="--help --quiet $opts"  # --quiet: global, taken anywhere
     echo "    $cmd) opts=\"${opts% }\" takes_system=$system ;;"
 done
 echo '    esac'

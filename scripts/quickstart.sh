@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(gcc pkg-config meson ninja-build libgsl-dev liblapacke-dev libopenblas-serial-dev
+packages=(gcc pkg-config meson ninja-build libgsl-dev liblapacke-dev libopenblas-openmp-dev
           libcmocka-dev libjson-c-dev libinih-dev gnuplot-nox python3-numpy python3-pytest)
 
 install_missing() {

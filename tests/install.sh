@@ -27,6 +27,15 @@ grep -q '^prefix=${pcfiledir}' "$pc" ||
 libdir=$(dirname "$(find_one '*/lib*/libstagewise.so.0')")
 export LD_LIBRARY_PATH=$libdir
 
+# Installed, the library and the binary load the same OpenBLAS as in the
+# build tree (the OpenMP one when the build found it), not the alternatives'.
+if ldd "$build/stagewise" | grep -q 'libopenblas.so.0 => .*openblas-openmp/'; then
+    for obj in "$bin" "$libdir/libstagewise.so.0"; do
+        ldd "$obj" | grep -q 'libopenblas.so.0 => .*openblas-openmp/' ||
+            fail "installed $(basename "$obj") does not load the OpenMP OpenBLAS: $(ldd "$obj" | grep openblas)"
+    done
+fi
+
 # The man page holds every command's help; the completion completes commands,
 # systems and a command's options from the binary's own lists.
 man=$(find_one '*/man1/stagewise.1')
@@ -39,6 +48,8 @@ complete_words() {
 }
 [ "$(complete_words stagewise inte)" = integrate ] || fail "completion: inte -> $(complete_words stagewise inte)"
 [ "$(complete_words stagewise escape y-r)" = y-reduced ] || fail "completion: no y-reduced"
+[ "$(complete_words stagewise help rep)" = reproduce ] || fail "completion: help rep -> $(complete_words stagewise help rep)"
+[ "$(complete_words stagewise vers)" = version ] || fail "completion: no version"
 [ "$(complete_words stagewise integrate y-reduced --save)" = --save-state ] ||
     fail "completion: integrate --save gives '$(complete_words stagewise integrate y-reduced --save)'"
 

@@ -113,6 +113,9 @@ static void help_version_and_tasks(void **state)
     assert_string_equal(a, b);
     free(a);
     free(b);
+    assert_int_equal(swt_run(NULL, &a, "help describe integrate"), 2);
+    assert_non_null(strstr(a, "help takes one COMMAND"));
+    free(a);
     assert_int_equal(swt_run(&a, NULL, "version"), 0);
     assert_int_equal(swt_run(&b, NULL, "--version"), 0);
     assert_string_equal(a, b);
@@ -286,6 +289,15 @@ static void plot_takes_variables(void **state)
     assert_int_equal(swt_run(NULL, &err, "plot xy %s --set out=x --out %s", csv, png), 2);
     assert_non_null(strstr(err, "--set 'out=x' is not NAME=VALUE"));
     assert_null(strchr(strchr(err, '\n') + 1, '\n')); /* one line */
+    free(err);
+    /* without ys gnuplot would stop on an undefined variable, exit 1 */
+    assert_int_equal(swt_run(NULL, &err, "plot xy %s --set 'x=column(\"t\")' --out %s", csv,
+                             png), 2);
+    assert_non_null(strstr(err, "plot xy needs --set x=EXPR"));
+    free(err);
+    /* a run where a crosscheck result belongs: named, exit 2 */
+    assert_int_equal(swt_run(NULL, &err, "plot crosscheck %s --out %s", csv, png), 2);
+    assert_non_null(strstr(err, "has no column 'loss_train' (allowed: a `crosscheck --out` CSV)"));
     free(err);
     assert_int_equal(swt_run(NULL, NULL, "plot xy %s --set 'x=column(\"t\")' --set "
                                          "'ys=column(\"loss\")|column(\"loss_p0\")' --set logx=1 "

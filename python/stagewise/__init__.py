@@ -160,7 +160,11 @@ def _ode_opts(model, t_end, points, grid, solver, rtol, atol, h0, t_first, until
 def _state(model, init, what="init"):
     if init is None:
         return model.initial_state()
-    x = np.array(init, dtype=float).ravel()
+    try:
+        x = np.array(init, dtype=float).ravel()
+    except (TypeError, ValueError):
+        raise InputError("%s: %r is not a state vector (%d numbers in the order `describe` "
+                         "lists)" % (what, init, model.m.dim), 2) from None
     if x.size != model.m.dim:
         raise InputError("%s: %d values for %d states" % (what, x.size, model.m.dim), 2)
     return x

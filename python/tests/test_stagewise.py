@@ -141,6 +141,8 @@ def test_train_is_the_cli_run(tmp_path):
     (lambda: sw.fit({"d": [1.0, 2, 3], "y": [1.0, 2, 3]}, y="y", law="C * "),
      None),
     (lambda: sw.train("toy", lr=-1), ["train", "toy", "--lr", "-1"]),
+    (lambda: sw.jacobian("linear", at="plateau:1"), None),
+    (lambda: sw.integrate("linear", init=[1, 2, 3]), None),
 ])
 def test_errors_carry_the_library_message(call, args):
     with pytest.raises(sw.InputError) as exc:

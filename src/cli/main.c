@@ -65,6 +65,10 @@ int main(int argc, char **argv)
     }
     /* `help COMMAND` is `COMMAND --help`. */
     char help_flag[] = "--help";
+    if (strcmp(argv[1], "help") == 0 && argc > 3) {
+        fprintf(stderr, "stagewise: help takes one COMMAND, not %d words\n", argc - 2);
+        return 2;
+    }
     if (strcmp(argv[1], "help") == 0 && argc == 3) {
         argv[1] = argv[2];
         argv[2] = help_flag;

@@ -129,9 +129,34 @@ static void levels_of(const sw_table *tb, char *buf, size_t len)
         used += (size_t)snprintf(buf + used, len - used, "%s%.17g", j ? " " : "", lv[j]);
 }
 
+/* A column each input of a figure must have, and what that input is: a
+ * wrong file is bad input (exit 2), not a gnuplot failure. */
+static const struct {
+    const char *fig, *col, *what;
+} needs[] = {
+    {"stages", "loss", "an `integrate` CSV"},
+    {"competitive", "loss", "an `integrate` CSV"},
+    {"escape", "t_escape", "an `escape` CSV"},
+    {"fit", "fitted", "a `fit` CSV"},
+    {"markov", "kl_0", "a `train markov` CSV"},
+    {"fig5", "kl_0", "a `train markov` CSV"},
+    {"crosscheck", "loss_train", "a `crosscheck --out` CSV"},
+    {"crosscheck", "max_dev", "a `crosscheck --out` CSV"},
+};
+
+static int check_input(const char *fig, const char *path, const sw_table *tb, sw_err *e)
+{
+    for (size_t i = 0; i < sizeof needs / sizeof *needs; i++)
+        if (strcmp(fig, needs[i].fig) == 0 && sw_table_col(tb, needs[i].col) < 0)
+            return sw_fail(e, SW_EINPUT, "plot %s: %s has no column '%s' (allowed: %s)", fig,
+                           path, needs[i].col, needs[i].what);
+    return SW_OK;
+}
+
 struct args {
     const char *out;
     char sets[8192]; /* the --set variables, as gnuplot assignments */
+    int has_x, has_ys; /* the xy figure cannot draw without them */
 };
 
 /* Names the scripts reserve for what plot itself passes. */
@@ -292,6 +317,8 @@ static int on_option(int opt, const char *arg, void *ctx, sw_err *e)
                        arg);
     char name[64];
     snprintf(name, sizeof name, "%.*s", (int)(len < 63 ? len : 63), arg);
+    a->has_x |= strcmp(name, "x") == 0;
+    a->has_ys |= strcmp(name, "ys") == 0;
     return gp_var(a->sets, sizeof a->sets, name, eq + 1, e);
 }
 
@@ -324,12 +351,20 @@ int sw_cmd_plot(int argc, char **argv)
         return sw_cli_die(SW_EINPUT, "unknown figure '%s', or its script %s is missing "
                                      "(figures: " FIGURES ")", fig, script);
 
+    if (strcmp(fig, "xy") == 0 && !(a.has_x && a.has_ys))
+        return sw_cli_die(SW_EINPUT, "plot xy needs --set x=EXPR and --set 'ys=EXPR|...' "
+                                     "(gnuplot expressions such as column(\"t\"))");
+
     /* Every input must be a readable result before gnuplot sees it. */
     char vars[32768] = "", cols[4096] = "", kls[1024] = "", levels[2048] = "";
     for (int i = first + 1; i < argc && rc == SW_OK; i++) {
         sw_table tb;
         if ((rc = sw_table_read(argv[i], &tb, &e)))
             break;
+        if ((rc = check_input(fig, argv[i], &tb, &e))) {
+            sw_table_clear(&tb);
+            break;
+        }
         if (i == first + 1) {
             columns_like(&tb, is_att, cols, sizeof cols);
             columns_like(&tb, is_kl, kls, sizeof kls);

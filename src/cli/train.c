@@ -407,14 +407,14 @@ int sw_cmd_train(int argc, char **argv)
     if (a.threads != (int)a.threads)
         return sw_cli_die(SW_EINPUT, "threads: %g is not an integer (allowed: 1 .. 256)",
                           a.threads);
-    /* A serial OpenBLAS (Debian's openblas-serial, which meson prefers
-     * when installed) shares its buffers between calls: products from two
-     * threads at once corrupt each other.  Only a threaded build may be
-     * called concurrently. */
+    /* A serial OpenBLAS (Debian's openblas-serial, when pkg-config's
+     * `openblas` resolves to it) shares its buffers between calls: products
+     * from two threads at once corrupt each other.  Only a threaded build
+     * may be called concurrently. */
     if (a.threads > 1 && openblas_get_parallel() == 0)
         return sw_cli_die(SW_EINPUT, "threads: the OpenBLAS this build links is the serial "
                           "one, which cannot run products from several threads at once "
-                          "(allowed: 1; or build against the pthreads OpenBLAS)");
+                          "(allowed: 1; or build against the OpenMP or pthreads OpenBLAS)");
     sw_tf_set_threads((int)a.threads);
     sw_tf_profile(a.profile);
 

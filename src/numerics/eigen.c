@@ -369,10 +369,17 @@ int sw_heads_find(const sw_model *m, sw_heads *hs, sw_err *e)
 {
     memset(hs, 0, sizeof *hs);
     size_t n = m->dim, H = m->sys->heads ? m->sys->heads(m) : 0;
-    if (H == 0)
+    if (H == 0) {
+        /* The list from the registry, so a new system with heads is named too. */
+        char with[256] = "";
+        for (size_t i = 0, used = 0; i < sw_system_count() && used < sizeof with; i++)
+            if (sw_system_at(i)->heads)
+                used += (size_t)snprintf(with + used, sizeof with - used, "%s%s",
+                                         used ? ", " : "", sw_system_at(i)->name);
         return sw_fail(e, SW_EINPUT, "system %s has no heads: it declares no head layout "
-                                     "(systems with heads: y-full, y-reduced, y-simplex)",
-                       m->sys->name);
+                                     "(systems with heads: %s)",
+                       m->sys->name, with);
+    }
     if (H < 2 || n % H != 0)
         return sw_fail(e, SW_EINPUT, "system %s: %zu heads do not split %zu states evenly "
                                      "(need at least 2 heads)",
