@@ -37,6 +37,11 @@ typedef struct sw_value {
  * out->v is allocated (free with free()) and out->n set. */
 int sw_param_parse(const sw_param_def *def, const char *text, sw_value *out, sw_err *e);
 
+/* Checks a value built from numbers rather than text (a sweep point)
+ * against def as sw_param_parse would: one element unless def is a list,
+ * each finite, in range and, for an integer, whole. */
+int sw_value_check(const sw_param_def *def, const sw_value *v, sw_err *e);
+
 /* Parses one real number, the whole of text, finite.  what names the value
  * in the error message. */
 int sw_parse_real(const char *text, const char *what, double *out, sw_err *e);

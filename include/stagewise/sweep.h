@@ -21,6 +21,7 @@
 #include "stagewise/param.h"
 #include "stagewise/stages.h"
 #include "stagewise/system.h"
+#include "stagewise/train.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -71,7 +72,12 @@ typedef struct sw_measure {
  * escape:EPS:COND is one point of `stagewise escape --base symmetric
  * --direction random` (escape.h): from the start with every head a copy of
  * head 1, plus EPS times a unit gaussian direction (mt19937 seeded with the
- * point's seed) stripped of its symmetric part, the time until COND. */
+ * point's seed) stripped of its symmetric part, the time until COND.
+ *
+ * In a training sweep (sw_sweep_opts.task) event, plateau and level give
+ * the first evaluation step at which their condition holds on the loss the
+ * trainer evaluates (population or held-out) or an observable, and final
+ * the last evaluation's value; stage and escape are ODE-only. */
 int sw_measure_parse(const char *text, sw_measure *ms, sw_err *e);
 
 /* Outcome of one point. */
@@ -96,13 +102,17 @@ typedef struct sw_sweep_opts {
     int same_seed;         /* every point keeps the seed as given: common random
                               numbers, e.g. the same initial logits across a gamma
                               sweep, at the price of independent replicates */
+    const sw_task *task;   /* NULL: each point integrates its model's flow; else
+                              each point trains task's model (task->sys) */
+    sw_train_opts train;   /* with task */
+    double noise;          /* with task: the learner's label noise */
 } sw_sweep_opts;
 
 void sw_sweep_opts_default(sw_sweep_opts *o);
 
 typedef struct sw_sweep {
     const sw_system *sys;
-    char **base; /* every parameter's value as text, as the base model had it */
+    sw_value *base; /* every parameter's value, as the base model had it */
     int seed_param; /* index of `seed`, or -1 */
     size_t n_axes;
     sw_sweep_axis *axes;
@@ -125,6 +135,9 @@ int sw_sweep_alloc(const sw_model *base, size_t n_axes, sw_sweep_axis *axes,
                    sw_sweep **out, sw_err *e);
 void sw_sweep_free(sw_sweep *s);
 
+/* Training sweeps: the measures' columns say `step_` where ODE sweeps say
+ * `t_` (step_event, step_plateau, step_level_K). */
+
 /* Column name of value j (0 <= j < n_values). */
 const char *sw_sweep_value_name(const sw_sweep *s, size_t j);
 /* Value of axis a at point `point`. */
@@ -139,7 +152,8 @@ typedef struct sw_sweep_result {
     char reason[256];
 } sw_sweep_result;
 
-/* Evaluates every measure on the model of r->point from its initial state.
+/* Evaluates every measure on the model of r->point from its initial state
+ * (a training sweep trains it once, from the task's initial parameters).
  * A measure that fails is NaN with its status and reason; the return value
  * is nonzero only when nothing could be tried (out of memory). */
 int sw_sweep_eval(const sw_sweep *s, sw_sweep_result *r, sw_err *e);

@@ -113,6 +113,9 @@ const char *sw_system_names(void);
  * values first and command-line values after them. */
 int sw_model_alloc(const sw_system *sys, size_t n, const char *const *keys,
                    const char *const *values, sw_model **out, sw_err *e);
+/* Builds a model from values (pv: one per parameter, in sys->params
+ * order, copied), checked as the parser would check their text. */
+int sw_model_alloc_values(const sw_system *sys, const sw_value *pv, sw_model **out, sw_err *e);
 void sw_model_free(sw_model *m);
 
 /* Index of the named parameter in sys->params, or -1. */

@@ -57,6 +57,23 @@ int sw_parse_grid(const char *text, int *log_grid, sw_err *e)
     return rc;
 }
 
+int sw_value_check(const sw_param_def *def, const sw_value *v, sw_err *e)
+{
+    if (def->kind != SW_PARAM_LIST && v->n != 1)
+        return sw_fail(e, SW_EINPUT, "%s: needs one value, not %zu", def->name, v->n);
+    for (size_t i = 0; i < v->n; i++) {
+        double x = v->v[i];
+        if (!isfinite(x))
+            return sw_fail(e, SW_EINPUT, "%s: %g is not a finite number", def->name, x);
+        if (x < def->lo || x > def->hi)
+            return sw_fail(e, SW_EINPUT, "%s: %.15g is out of range [%g, %g]", def->name, x,
+                           def->lo, def->hi);
+        if (def->kind == SW_PARAM_INT && x != floor(x))
+            return sw_fail(e, SW_EINPUT, "%s: %.15g is not an integer", def->name, x);
+    }
+    return SW_OK;
+}
+
 static int parse_element(const sw_param_def *def, const char *text, double *x, sw_err *e)
 {
     int rc = sw_parse_real_in(text, def->name, def->lo, def->hi, x, e);

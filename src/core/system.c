@@ -39,6 +39,34 @@ static void param_names(const sw_system *sys, char *buf, size_t len)
     }
 }
 
+/* An empty model of sys: parameter slots, no values yet. */
+static sw_model *model_new(const sw_system *sys)
+{
+    sw_model *m = calloc(1, sizeof *m);
+    if (!m)
+        return NULL;
+    m->sys = sys;
+    m->pv = calloc(sys->n_params ? sys->n_params : 1, sizeof *m->pv);
+    if (!m->pv) {
+        free(m);
+        return NULL;
+    }
+    return m;
+}
+
+/* The common end of both constructors: m->pv is filled and checked. */
+static int model_setup(sw_model *m, int rc, sw_model **out, sw_err *e)
+{
+    if (rc == SW_OK)
+        rc = m->sys->setup(m, e);
+    if (rc) {
+        sw_model_free(m);
+        return rc;
+    }
+    *out = m;
+    return SW_OK;
+}
+
 int sw_model_alloc(const sw_system *sys, size_t n, const char *const *keys,
                    const char *const *values, sw_model **out, sw_err *e)
 {
@@ -46,15 +74,8 @@ int sw_model_alloc(const sw_system *sys, size_t n, const char *const *keys,
     /* The last occurrence of a key wins: find it before parsing so that an
      * overridden preset value is never even looked at. */
     const char **text = calloc(sys->n_params ? sys->n_params : 1, sizeof *text);
-    sw_model *m = calloc(1, sizeof *m);
+    sw_model *m = model_new(sys);
     if (!text || !m) {
-        free(text);
-        free(m);
-        return sw_fail(e, SW_EFAIL, "out of memory");
-    }
-    m->sys = sys;
-    m->pv = calloc(sys->n_params ? sys->n_params : 1, sizeof *m->pv);
-    if (!m->pv) {
         free(text);
         sw_model_free(m);
         return sw_fail(e, SW_EFAIL, "out of memory");
@@ -75,14 +96,29 @@ int sw_model_alloc(const sw_system *sys, size_t n, const char *const *keys,
         rc = sw_param_parse(&sys->params[i], text[i] ? text[i] : sys->params[i].def, &m->pv[i],
                             e);
     free(text);
-    if (rc == SW_OK)
-        rc = sys->setup(m, e);
-    if (rc) {
-        sw_model_free(m);
-        return rc;
+    return model_setup(m, rc, out, e);
+}
+
+int sw_model_alloc_values(const sw_system *sys, const sw_value *pv, sw_model **out, sw_err *e)
+{
+    *out = NULL;
+    sw_model *m = model_new(sys);
+    if (!m)
+        return sw_fail(e, SW_EFAIL, "out of memory");
+    int rc = SW_OK;
+    for (size_t i = 0; i < sys->n_params && rc == SW_OK; i++) {
+        sw_value *v = &m->pv[i];
+        if ((rc = sw_value_check(&sys->params[i], &pv[i], e)))
+            break;
+        v->v = malloc((pv[i].n ? pv[i].n : 1) * sizeof *v->v);
+        if (!v->v) {
+            rc = sw_fail(e, SW_EFAIL, "out of memory");
+            break;
+        }
+        v->n = pv[i].n;
+        memcpy(v->v, pv[i].v, pv[i].n * sizeof *v->v);
     }
-    *out = m;
-    return SW_OK;
+    return model_setup(m, rc, out, e);
 }
 
 static void free_names(char **names, size_t n)
