@@ -9,8 +9,11 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -501,6 +504,8 @@ static void bad_input_exits_2_and_leaves_nothing(void **state)
         {"y-reduced --measure escape:1e-3", "is not escape:EPS"},
         {"linear n=1 b=0 x0=1 A=-1 --measure plateau --predict", "declares no predicted rate"},
         {"linear n=1 b=0 x0=1 A=-1 --measure plateau --threads 0", "threads"},
+        {"linear n=1 b=0 x0=1 A=-1 --measure plateau --threads 1024",
+         "threads: 1024 is out of range"},
         {"linear n=1 b=0 x0=1 A=-1 --measure plateau --until 'loss<=1'", "until"},
         {"linear n=1 b=0 x0=1 A=-1", "at least one --measure"},
         {"z-reduced T=32 B=1,16,32 --measure plateau",
@@ -561,6 +566,188 @@ static void numerical_failure_is_recorded_not_fatal(void **state)
     rm_rf(dir);
 }
 
+/* ---- hardening: torn rows, bad statuses, locks, syncs ------------------------- */
+
+static const char small[] = "sweep linear n=1 b=0 x0=1 A=-1:-0.5:6 --measure final:x_1 "
+                            "--measure plateau --t-end 1";
+
+static void put_file(const char *path, const char *text, size_t n)
+{
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    assert_int_equal(fwrite(text, 1, n, fp), n);
+    assert_int_equal(fclose(fp), 0);
+}
+
+/* Bytes of text up to the end of its k-th data row (the header row not
+ * counted). */
+static size_t rows_end(const char *text, size_t k)
+{
+    const char *p = text;
+    size_t seen = 0;
+    int header = 1;
+    while (*p) {
+        const char *nl = strchr(p, '\n');
+        assert_non_null(nl);
+        if (*p != '#') {
+            if (header)
+                header = 0;
+            else if (++seen > k)
+                break;
+        }
+        p = nl + 1;
+    }
+    return (size_t)(p - text);
+}
+
+/* A kill -9 or a crash mid-append leaves half a row (no newline) or a row
+ * short of fields; resuming drops it, says so, and computes that point
+ * again: the file ends identical to an uninterrupted run's. */
+static void torn_last_row_is_dropped_and_recomputed(void **state)
+{
+    (void)state;
+    char *dir = swt_tmpdir();
+    char whole[512], part[512];
+    snprintf(whole, sizeof whole, "%s/whole.csv", dir);
+    snprintf(part, sizeof part, "%s/part.csv", dir);
+    run_ok(0, "%s --threads 1 --out %s", small, whole);
+    char *w = swt_slurp(whole);
+    size_t three = rows_end(w, 3), four = rows_end(w, 4);
+    const char *row4 = w + three;
+    const char *second_comma = strchr(strchr(row4, ',') + 1, ',');
+    struct {
+        const char *what;
+        char text[8192];
+        size_t n;
+    } cases[3];
+    /* half of row 4, no newline */
+    cases[0].what = "half a row";
+    memcpy(cases[0].text, w, three + 5);
+    cases[0].n = three + 5;
+    /* row 4 cut after two fields, newline kept */
+    cases[1].what = "a short row";
+    memcpy(cases[1].text, w, (size_t)(second_comma - w));
+    cases[1].text[second_comma - w] = '\n';
+    cases[1].n = (size_t)(second_comma - w) + 1;
+    /* row 4 whole but its newline missing */
+    cases[2].what = "a row without its newline";
+    memcpy(cases[2].text, w, four - 1);
+    cases[2].n = four - 1;
+    for (size_t i = 0; i < 3; i++) {
+        assert_true(cases[i].n < sizeof cases[i].text);
+        put_file(part, cases[i].text, cases[i].n);
+        char *err = NULL;
+        int rc = swt_run(NULL, &err, "%s --threads 2 --out %s", small, part);
+        if (rc != 0 || !strstr(err, "dropped a torn last row"))
+            fail_msg("%s: exit %d: %s", cases[i].what, rc, err);
+        assert_non_null(strstr(err, "3 of 6 points"));
+        free(err);
+        char *p = swt_slurp(part);
+        if (strcmp(p, w) != 0)
+            fail_msg("%s: the resumed file differs from the whole run's", cases[i].what);
+        free(p);
+    }
+    free(w);
+    rm_rf(dir);
+}
+
+/* A status that is not a code (huge, nan, negative, fractional) is bad
+ * input: exit 2 with one line naming it, the file untouched; never a cast
+ * of 1e300 or nan to int. */
+static void a_resumed_status_must_be_a_code(void **state)
+{
+    (void)state;
+    char *dir = swt_tmpdir();
+    char whole[512], part[512];
+    snprintf(whole, sizeof whole, "%s/whole.csv", dir);
+    snprintf(part, sizeof part, "%s/part.csv", dir);
+    run_ok(0, "%s --threads 1 --out %s", small, whole);
+    char *w = swt_slurp(whole);
+    size_t two = rows_end(w, 2);
+    const char *bad[] = {"1e300", "nan", "-1", "0.5", "3", "inf"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        /* rows 1 and 2, their status replaced */
+        char text[8192];
+        assert_true(two < sizeof text - 32);
+        memcpy(text, w, two);
+        char *last_comma = text + two - 1;
+        while (*last_comma != ',')
+            last_comma--;
+        int n = snprintf(last_comma + 1, 32, "%s\n", bad[i]);
+        size_t len = (size_t)(last_comma + 1 - text) + (size_t)n;
+        put_file(part, text, len);
+        char *err = NULL;
+        int rc = swt_run(NULL, &err, "%s --out %s", small, part);
+        if (rc != 2 || !strstr(err, "is not a status") || strchr(err, '\n')[1] != '\0')
+            fail_msg("status %s: exit %d: %s", bad[i], rc, err);
+        free(err);
+        char *p = swt_slurp(part);
+        assert_int_equal(strlen(p), len);
+        assert_memory_equal(p, text, len);
+        free(p);
+    }
+    free(w);
+    rm_rf(dir);
+}
+
+/* While one sweep holds the file, a second into it is refused (exit 2,
+ * one line) instead of computing every point beside the first. */
+static void a_second_sweep_into_a_busy_file_is_refused(void **state)
+{
+    (void)state;
+    char *dir = swt_tmpdir();
+    char out[512];
+    snprintf(out, sizeof out, "%s/busy.csv", dir);
+    int fd = open(out, O_RDWR | O_CREAT, 0666);
+    assert_true(fd >= 0);
+    assert_int_equal(flock(fd, LOCK_EX), 0); /* as a running sweep holds it */
+    char *err = NULL;
+    int rc = swt_run(NULL, &err, "%s --out %s", small, out);
+    if (rc != 2 || !strstr(err, "in use by another sweep") || strchr(err, '\n')[1] != '\0')
+        fail_msg("exit %d: %s", rc, err);
+    free(err);
+    struct stat st;
+    assert_int_equal(stat(out, &st), 0);
+    assert_int_equal(st.st_size, 0);
+    close(fd); /* the first sweep ends */
+    run_ok(0, "%s --out %s", small, out);
+    swt_csv c;
+    assert_int_equal(swt_csv_read(out, &c), 0);
+    assert_int_equal(c.rows, 6);
+    swt_csv_free(&c);
+    rm_rf(dir);
+}
+
+/* Every finished row is synced before it counts (a machine crash loses at
+ * most the row in flight): one fdatasync per point, seen by strace. */
+static void every_row_is_synced(void **state)
+{
+    (void)state;
+    if (system("strace -o /dev/null true >/dev/null 2>&1") != 0) {
+        printf("# skipped: strace is missing or cannot trace here\n");
+        return;
+    }
+    char *dir = swt_tmpdir();
+    char bin[600];
+    stagewise_path(bin, sizeof bin);
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd,
+             "strace -f -qq -e trace=fdatasync -o %s/trace %s %s --threads 2 --out %s/s.csv "
+             ">/dev/null 2>&1",
+             dir, bin, small, dir);
+    assert_int_equal(system(cmd), 0);
+    snprintf(cmd, sizeof cmd, "%s/trace", dir);
+    char *trace = swt_slurp(cmd);
+    assert_non_null(trace);
+    size_t syncs = 0;
+    for (const char *p = trace; (p = strstr(p, "fdatasync(")); p++)
+        syncs++;
+    free(trace);
+    if (syncs < 6)
+        fail_msg("%zu fdatasync calls for 6 rows", syncs);
+    rm_rf(dir);
+}
+
 /* ---- prediction ------------------------------------------------------------- */
 
 /* docs/math.md's worked example: d = 16, T = 64, B = 1, p = 0 has
@@ -599,6 +786,10 @@ int main(void)
         cmocka_unit_test(bad_input_exits_2_and_leaves_nothing),
         cmocka_unit_test(numerical_failure_is_recorded_not_fatal),
         cmocka_unit_test(predict_gives_the_start_eigenvalue),
+        cmocka_unit_test(torn_last_row_is_dropped_and_recomputed),
+        cmocka_unit_test(a_resumed_status_must_be_a_code),
+        cmocka_unit_test(a_second_sweep_into_a_busy_file_is_refused),
+        cmocka_unit_test(every_row_is_synced),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,10 +2,14 @@
  * parallel, appended as each point finishes, resumable after an
  * interruption, and finally rewritten in point order. */
 #include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
 #include <math.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #ifdef _OPENMP
@@ -58,15 +62,18 @@ static const char help[] =
     "--same-seed every point keeps seed itself (the same random start wherever the\n"
     "state has the same shape: smoother curves, no independent replicates). A seed\n"
     "list (seed=1:10:10) gives replicates either way.\n\n"
-    "Resuming: each finished point is appended to FILE.csv at once. Running the\n"
-    "same command again skips the points already there; once every point is done\n"
-    "the file is rewritten in point order, so it is the same whatever the threads\n"
-    "or interruptions. A file written by a different sweep is refused. Ctrl-C stops\n"
-    "after the points under way (twice: at once); nothing finished is lost.\n\n"
+    "Resuming: each finished point is appended to FILE.csv at once and synced to\n"
+    "disk. Running the same command again skips the points already there; once\n"
+    "every point is done the file is rewritten in point order, so it is the same\n"
+    "whatever the threads or interruptions. A file written by a different sweep is\n"
+    "refused; a last row cut short (kill -9, a crash) is dropped and its point\n"
+    "computed again. The file is locked while a sweep runs: a second sweep into it\n"
+    "exits 2. Ctrl-C stops after the points under way (twice: at once); nothing\n"
+    "finished is lost.\n\n"
     "options:\n"
     "  --measure WHAT   what to measure (required, repeatable)\n"
     "  --out FILE.csv   the result (required; a file, to append to and resume)\n"
-    "  --threads N      OpenMP threads (default: every core)\n"
+    "  --threads N      OpenMP threads, 1 to 4 x the cores (default: every core)\n"
     "  --same-seed      every point runs with seed as given (see Seeds)\n"
     "  --predict        Z systems: lambda_plus, the largest eigenvalue of the exact\n"
     "                   start Jacobian of (alpha, beta, Delta a), and t_scale =\n"
@@ -85,6 +92,15 @@ struct args {
     int predict;
 };
 
+static int default_threads(void)
+{
+#ifdef _OPENMP
+    return omp_get_num_procs();
+#else
+    return 1;
+#endif
+}
+
 static int on_option(int opt, const char *arg, void *ctx, sw_err *e)
 {
     struct args *a = ctx;
@@ -98,7 +114,9 @@ static int on_option(int opt, const char *arg, void *ctx, sw_err *e)
         a->measures[a->n_measures++] = arg;
         return SW_OK;
     case 'j':
-        if (sw_parse_real_in(arg, "threads", 1, 1024, &a->threads, e))
+        /* More threads than that only contend (and libgomp may fail to
+         * start them, ending the process from inside). */
+        if (sw_parse_real_in(arg, "threads", 1, 4 * default_threads(), &a->threads, e))
             return SW_EINPUT;
         if (a->threads != floor(a->threads))
             return sw_fail(e, SW_EINPUT, "threads: '%s' is not an integer", arg);
@@ -218,75 +236,217 @@ static char *head_text(const sw_sweep *s)
     return fclose(fp) == 0 ? buf : NULL;
 }
 
-/* Checks that the existing file at path was written by this very sweep
- * (it starts with head) and takes over its rows. */
-static int resume(struct results *R, const char *path, const char *head, sw_err *e)
+/* ---- the output file -------------------------------------------------------- */
+
+/* The output is locked (flock) from before it is read until the sweep
+ * ends, so a second sweep into the same file is refused rather than
+ * computing every point again beside the first.  The lock is on the file
+ * the path names: the final rewrite renames a new file into place, which
+ * a sweep started later locks afresh. */
+static int lock_out(const char *path, int *fd_out, sw_err *e)
 {
-    FILE *fp = fopen(path, "r");
-    if (!fp)
-        return sw_fail(e, SW_EINPUT, "out: cannot read '%s': %s", path, strerror(errno));
-    size_t n = strlen(head);
-    char *got = calloc(n + 1, 1);
-    if (!got) {
-        fclose(fp);
-        return sw_fail(e, SW_EFAIL, "out of memory");
+    for (int tries = 0; tries < 8; tries++) {
+        int fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
+        if (fd < 0)
+            return sw_fail(e, SW_EINPUT, "out: cannot open '%s': %s", path, strerror(errno));
+        struct stat a, b;
+        if (fstat(fd, &a) != 0 || !S_ISREG(a.st_mode)) {
+            close(fd);
+            return sw_fail(e, SW_EINPUT, "out: '%s' is not a regular file (allowed: a file, "
+                                         "which sweep appends to and resumes from)",
+                           path);
+        }
+        if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+            int err = errno;
+            close(fd);
+            if (err == EWOULDBLOCK)
+                return sw_fail(e, SW_EINPUT, "out: '%s' is in use by another sweep (allowed: "
+                                             "wait for it to end, or another --out)",
+                               path);
+            return sw_fail(e, SW_EINPUT, "out: cannot lock '%s': %s", path, strerror(err));
+        }
+        /* Still the file the path names, not one a finishing sweep replaced? */
+        if (stat(path, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev) {
+            *fd_out = fd;
+            return SW_OK;
+        }
+        close(fd);
     }
-    size_t k = fread(got, 1, n, fp);
-    fclose(fp);
-    if (k != n || memcmp(got, head, n) != 0) {
+    return sw_fail(e, SW_EFAIL, "out: '%s' keeps being replaced; is another sweep finishing it?",
+                   path);
+}
+
+/* The whole file behind fd, its size in *len. */
+static char *slurp(int fd, size_t *len, sw_err *e)
+{
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        sw_fail(e, SW_EFAIL, "out: cannot stat: %s", strerror(errno));
+        return NULL;
+    }
+    char *buf = malloc((size_t)st.st_size + 1);
+    if (!buf) {
+        sw_fail(e, SW_EFAIL, "out of memory");
+        return NULL;
+    }
+    size_t got = 0;
+    while (got < (size_t)st.st_size) {
+        ssize_t k = pread(fd, buf + got, (size_t)st.st_size - got, (off_t)got);
+        if (k <= 0) {
+            sw_fail(e, SW_EFAIL, "out: cannot read: %s", k ? strerror(errno) : "file shrank");
+            free(buf);
+            return NULL;
+        }
+        got += (size_t)k;
+    }
+    buf[got] = '\0';
+    *len = got;
+    return buf;
+}
+
+static int write_all(int fd, const char *buf, size_t n)
+{
+    while (n) {
+        ssize_t k = write(fd, buf, n);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return -1;
+        buf += k;
+        n -= (size_t)k;
+    }
+    return 0;
+}
+
+/* A head-only file, synced with its directory entry, so that even a
+ * machine crash leaves a file the same command recognises. */
+static int write_head(int fd, const char *path, const char *head, sw_err *e)
+{
+    if (ftruncate(fd, 0) != 0 || write_all(fd, head, strlen(head)) != 0 || fsync(fd) != 0)
+        return sw_fail(e, SW_EFAIL, "cannot write '%s': %s", path, strerror(errno));
+    char *dir = strdup(path);
+    if (!dir)
+        return sw_fail(e, SW_EFAIL, "out of memory");
+    int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    free(dir);
+    if (dfd >= 0) {
+        fsync(dfd);
+        close(dfd);
+    }
+    return SW_OK;
+}
+
+/* Fields of a data row: point, axes, point_seed, values, status. */
+static size_t row_fields(const sw_sweep *s)
+{
+    return 1 + s->n_axes + (s->seed_param >= 0) + s->n_values + 1;
+}
+
+/* Where the file's intact part ends: a kill or a crash while a row was
+ * appended can leave a last line without its newline, or a row without
+ * all its fields; that line goes (its point is computed again). */
+static size_t intact_end(const sw_sweep *s, const char *buf, size_t len, size_t head_len)
+{
+    size_t end = len;
+    while (end > head_len && buf[end - 1] != '\n')
+        end--;
+    if (end <= head_len)
+        return head_len;
+    size_t start = end - 1;
+    while (start > head_len && buf[start - 1] != '\n')
+        start--;
+    if (buf[start] == '#')
+        return end;
+    size_t fields = 1;
+    for (size_t i = start; i < end - 1; i++)
+        fields += buf[i] == ',';
+    return fields == row_fields(s) ? end : start;
+}
+
+/* A data row of the file against the point it names: its coordinates
+ * must be the point's, its status one of the codes. */
+static int check_row(const sw_sweep *s, const sw_table *tb, size_t r, const char *path,
+                     size_t *pt, sw_err *e)
+{
+    double p = sw_table_at(tb, r, 0);
+    if (!(p >= 0 && p < (double)s->n_points && p == floor(p)))
+        return sw_fail(e, SW_EINPUT, "out: '%s' data row %zu: point %g is not in this sweep "
+                                     "(allowed: 0 to %zu)",
+                       path, r + 1, p, s->n_points - 1);
+    *pt = (size_t)p;
+    for (size_t a = 0; a < s->n_axes; a++)
+        if (sw_table_at(tb, r, (int)(1 + a)) != sw_sweep_axis_value(s, a, *pt))
+            return sw_fail(e, SW_EINPUT, "out: '%s' data row %zu: %s is not point %zu's",
+                           path, r + 1, tb->names[1 + a], *pt);
+    double st = sw_table_at(tb, r, (int)tb->cols - 1);
+    if (!(st == SW_POINT_OK || st == SW_POINT_UNREACHED || st == SW_POINT_NUMERIC))
+        return sw_fail(e, SW_EINPUT, "out: '%s' data row %zu: status %g is not a status "
+                                     "(allowed: " SW_POINT_STATUS_DOC ")",
+                       path, r + 1, st);
+    return SW_OK;
+}
+
+/* Checks that the file behind fd (locked) was written by this very sweep
+ * (it starts with head), drops a torn last row, and takes over the rows.
+ * An empty file, or one holding part of the head only (a first run killed
+ * while writing it), starts afresh. */
+static int resume(struct results *R, int fd, const char *path, const char *head, sw_err *e)
+{
+    const sw_sweep *s = R->s;
+    size_t len, n = strlen(head);
+    char *got = slurp(fd, &len, e);
+    if (!got)
+        return SW_EFAIL;
+    if (len < n && memcmp(got, head, len) == 0) {
+        free(got);
+        return write_head(fd, path, head, e);
+    }
+    if (memcmp(got, head, n) != 0) {
         /* Name the first line that differs: usually all the user needs. */
         size_t i = 0, line = 0;
-        while (i < k && got[i] == head[i])
+        while (i < len && got[i] == head[i])
             i++;
         while (line < i && head[i - line - 1] != '\n')
             line++;
         const char *want = head + i - line;
         int wl = (int)strcspn(want, "\n");
-        int rc = sw_fail(e, SW_EINPUT,
-                         "out: '%s' holds a different sweep (this one needs the line '%.*s' "
-                         "there); allowed: the same command, or another --out",
-                         path, wl, want);
         free(got);
-        return rc;
+        return sw_fail(e, SW_EINPUT,
+                       "out: '%s' holds a different sweep (this one needs the line '%.*s' "
+                       "there); allowed: the same command, or another --out",
+                       path, wl, want);
     }
+    size_t end = intact_end(s, got, len, n);
     free(got);
+    if (end < len) {
+        if (ftruncate(fd, (off_t)end) != 0 || fsync(fd) != 0)
+            return sw_fail(e, SW_EFAIL, "cannot cut the torn last row of '%s': %s", path,
+                           strerror(errno));
+        fprintf(stderr, "stagewise: resuming: dropped a torn last row of %s (%zu bytes); its "
+                        "point is computed again\n",
+                path, len - end);
+    }
 
     sw_table tb;
     int rc = sw_table_read(path, &tb, e);
     if (rc)
         return rc;
-    const sw_sweep *s = R->s;
     size_t first_value = 1 + s->n_axes + (s->seed_param >= 0);
     for (size_t r = 0; r < tb.rows && rc == SW_OK; r++) {
-        double p = sw_table_at(&tb, r, 0);
-        if (!(p >= 0 && p < (double)s->n_points && p == floor(p))) {
-            rc = sw_fail(e, SW_EINPUT, "out: '%s' data row %zu: point %g is not in this sweep "
-                                       "(allowed: 0 to %zu)",
-                         path, r + 1, p, s->n_points - 1);
-            break;
-        }
-        size_t pt = (size_t)p;
-        if (R->have[pt])
+        size_t pt = 0;
+        if ((rc = check_row(s, &tb, r, path, &pt, e)) || R->have[pt])
             continue;
         double *v = tb.v + r * tb.cols + first_value;
+        int status = (int)v[s->n_values];
         char key[40];
         snprintf(key, sizeof key, "failure_%zu", pt);
-        keep(R, pt, v, (int)v[s->n_values], sw_table_meta(&tb, key));
+        const char *reason = sw_table_meta(&tb, key);
+        /* A failed row whose reason line was cut off is computed again. */
+        if (status == SW_POINT_OK || reason)
+            keep(R, pt, v, status, reason);
     }
     sw_table_clear(&tb);
     return rc;
-}
-
-/* A fresh file: the head alone, in place at once (temp + rename), so an
- * interrupted first run still leaves a file that a rerun recognises. */
-static int start_file(const sw_sweep *s, const char *path, sw_err *e)
-{
-    sw_outfile f;
-    int rc = sw_outfile_open(&f, path, e);
-    if (rc)
-        return rc;
-    sw_sweep_write_head(s, f.fp);
-    return sw_outfile_commit(&f, e);
 }
 
 /* All points done: the file again, in point order, atomically. */
@@ -322,10 +482,10 @@ static int on_point(const sw_sweep_result *r, void *user, sw_err *e)
     struct sink *k = user;
     keep(k->R, r->point, r->values, r->status, r->reason);
     sw_sweep_write_row(k->R->s, r, k->fp);
-    /* One write(2) per row, before the point counts as done: a killed
-     * process loses no finished point.  No fsync: it would guard against a
-     * machine crash only, at five times the cost of a z-reduced point. */
-    if (fflush(k->fp) != 0)
+    /* One write(2) per row, synced before the point counts as done: a
+     * killed process loses no finished point, a machine crash at most the
+     * row in flight (which a resume drops). */
+    if (fflush(k->fp) != 0 || fdatasync(fileno(k->fp)) != 0)
         return sw_fail(e, SW_EFAIL, "cannot append to '%s': %s", k->path, strerror(errno));
     k->done++;
     snprintf(k->label, sizeof k->label, "sweep %zu/%zu", k->done, k->todo);
@@ -341,9 +501,9 @@ static void on_signal(int sig)
     interrupted = 1;
 }
 
-/* Runs the points not yet in R, appending each to path. */
-static int run_points(const sw_sweep *s, struct results *R, const char *path, int threads,
-                      sw_err *e)
+/* Runs the points not yet in R, appending each to the file behind fd. */
+static int run_points(const sw_sweep *s, struct results *R, int fd, const char *path,
+                      int threads, sw_err *e)
 {
     size_t n = 0;
     size_t *todo = malloc((s->n_points ? s->n_points : 1) * sizeof *todo);
@@ -352,36 +512,35 @@ static int run_points(const sw_sweep *s, struct results *R, const char *path, in
     for (size_t p = 0; p < s->n_points; p++)
         if (!R->have[p])
             todo[n++] = p;
-    FILE *fp = n ? fopen(path, "a") : NULL;
+    /* A second descriptor of the locked file: closing it keeps the lock. */
+    int dfd = n ? dup(fd) : -1;
+    FILE *fp = dfd >= 0 ? fdopen(dfd, "a") : NULL;
+    if (dfd >= 0 && !fp)
+        close(dfd);
     if (n && !fp) {
         free(todo);
         return sw_fail(e, SW_EINPUT, "out: cannot append to '%s': %s", path, strerror(errno));
     }
     struct sink k = {R, fp, path, 0, n, {0}, "sweep"};
-    struct sigaction sa = {0}, old_int, old_term;
+    struct sigaction sa = {0}, old_int, old_term, old_hup;
     sa.sa_handler = on_signal;
     sa.sa_flags = SA_RESETHAND; /* a second Ctrl-C ends the process at once */
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
+    sigaction(SIGHUP, &sa, &old_hup);
     sw_progress_begin(&k.bar, k.label);
-    int rc = n ? sw_sweep_run(s, todo, n, threads, &interrupted, on_point, &k, e) : SW_OK;
+    /* No idle threads for a short list. */
+    int nt = (size_t)threads < n ? threads : (int)n;
+    int rc = n ? sw_sweep_run(s, todo, n, nt, &interrupted, on_point, &k, e) : SW_OK;
     sw_progress_end(&k.bar);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
+    sigaction(SIGHUP, &old_hup, NULL);
     if (fp && fclose(fp) != 0 && rc == SW_OK)
         rc = sw_fail(e, SW_EFAIL, "cannot append to '%s': %s", path, strerror(errno));
     free(todo);
     return rc;
-}
-
-static int default_threads(void)
-{
-#ifdef _OPENMP
-    return omp_get_num_procs();
-#else
-    return 1;
-#endif
 }
 
 int sw_cmd_sweep(int argc, char **argv)
@@ -418,6 +577,7 @@ int sw_cmd_sweep(int argc, char **argv)
     sw_sweep *s = NULL;
     struct results R = {0};
     char *head = NULL;
+    int fd = -1;
     int n_words = argc - first - 1;
     sw_sweep_axis *axes = calloc((size_t)n_words + 1, sizeof *axes);
     size_t n_axes = 0;
@@ -443,19 +603,15 @@ int sw_cmd_sweep(int argc, char **argv)
         rc = sw_fail(&e, SW_EFAIL, "out of memory");
         goto out;
     }
-    if (access(a.out, F_OK) == 0) {
-        if ((rc = resume(&R, a.out, head, &e)))
-            goto out;
-        if (R.n_have)
-            fprintf(stderr, "stagewise: resuming: %zu of %zu points are in %s already\n",
-                    R.n_have, s->n_points, a.out);
-    } else if ((rc = start_file(s, a.out, &e))) {
+    if ((rc = lock_out(a.out, &fd, &e)) || (rc = resume(&R, fd, a.out, head, &e)))
         goto out;
-    }
+    if (R.n_have)
+        fprintf(stderr, "stagewise: resuming: %zu of %zu points are in %s already\n", R.n_have,
+                s->n_points, a.out);
 
     size_t had = R.n_have;
     double t0 = sw_cli_now();
-    if ((rc = run_points(s, &R, a.out, (int)a.threads, &e)))
+    if ((rc = run_points(s, &R, fd, a.out, (int)a.threads, &e)))
         goto out;
     double wall = sw_cli_now() - t0;
     if (R.n_have < s->n_points) {
@@ -475,6 +631,8 @@ int sw_cmd_sweep(int argc, char **argv)
                         "the failure_POINT lines of %s)\n",
                 R.n_failed, s->n_points, s->n_points == 1 ? " has" : "s have", a.out);
 out:
+    if (fd >= 0)
+        close(fd); /* the lock goes with it, after the final rewrite */
     results_free(&R);
     free(head);
     sw_sweep_free(s);
