@@ -512,6 +512,15 @@ static void bad_input_exits_2_and_leaves_nothing(void **state)
          "point 2 (T=32, B=32): B: 32 is out of range"},
         {"z-reduced T=32 T=64 --measure plateau", "given twice"},
         {"nosuch --measure plateau", "unknown system"},
+        {"train:nosuch d=4 --measure plateau", "unknown task 'nosuch'"},
+        {"train:toy d=4 --measure stage:1", "is for ODE sweeps"},
+        {"train:toy d=4 --measure 'escape:1e-3:loss<=1'", "is for ODE sweeps"},
+        {"train:toy d=4 --measure plateau --t-end 10", "t-end: not used by a training sweep"},
+        {"train:toy d=4 --measure plateau --lr 0", "lr: 0 is out of range"},
+        {"z-full d=4 --measure plateau --lr 0.1", "lr: a training option"},
+        {"z-full d=4 --measure plateau --noise 0.1", "noise: for training sweeps only"},
+        {"train:toy d=4 --measure plateau --summary /nonexistent/s.csv", "needs replicates"},
+        {"train:toy d=4 --measure 'event:nosuch<=1'", "nosuch"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char *dir = swt_tmpdir();
@@ -748,6 +757,126 @@ static void every_row_is_synced(void **state)
     rm_rf(dir);
 }
 
+/* ---- training sweeps ----------------------------------------------------------- */
+
+static const char toy_opts[] = "--optim sgd --batch 8 --lr 0.1 --steps 600 --eval-every 10";
+
+/* First row of a train CSV whose loss is <= thr: its step, or -1. */
+static double first_step_below(const swt_csv *c, double thr)
+{
+    for (size_t i = 0; i < c->rows; i++)
+        if (swt_csv_at(c, i, "loss") <= thr)
+            return swt_csv_at(c, i, "step");
+    return -1;
+}
+
+/* A training point is `stagewise train` with the point's seed: its
+ * emergence step is the first evaluation at or below the threshold in that
+ * run's CSV, its final loss the CSV's last, its plateau step the first at
+ * half the initial loss; with only conditions to meet, the run stops early
+ * and finds the same step. */
+static void a_training_point_is_the_train_run(void **state)
+{
+    (void)state;
+    char *dir = swt_tmpdir();
+    run_ok(0,
+           "sweep train:toy d=4 T=16 seed=3 --same-seed --measure 'event:loss<=0.1' --measure "
+           "final:loss --measure plateau --measure final:S %s --out %s/sw.csv",
+           toy_opts, dir);
+    run_ok(0, "sweep train:toy d=4 T=16 seed=3 --same-seed --measure 'event:loss<=0.1' %s "
+              "--out %s/early.csv",
+           toy_opts, dir);
+    run_ok(0, "train toy d=4 T=16 seed=3 %s --out %s/tr.csv", toy_opts, dir);
+    char p[512];
+    swt_csv sw, early, tr;
+    snprintf(p, sizeof p, "%s/sw.csv", dir);
+    assert_int_equal(swt_csv_read(p, &sw), 0);
+    snprintf(p, sizeof p, "%s/early.csv", dir);
+    assert_int_equal(swt_csv_read(p, &early), 0);
+    snprintf(p, sizeof p, "%s/tr.csv", dir);
+    assert_int_equal(swt_csv_read(p, &tr), 0);
+    double want = first_step_below(&tr, 0.1);
+    assert_true(want > 0 && want < 600);
+    assert_true(swt_csv_at(&sw, 0, "step_event") == want);
+    assert_true(swt_csv_at(&early, 0, "step_event") == want);
+    assert_true(swt_csv_at(&sw, 0, "step_plateau") ==
+                first_step_below(&tr, 0.5 * swt_csv_at(&tr, 0, "loss")));
+    assert_true(swt_csv_at(&sw, 0, "final_loss") == swt_csv_at(&tr, tr.rows - 1, "loss"));
+    assert_true(swt_csv_at(&sw, 0, "final_S") == swt_csv_at(&tr, tr.rows - 1, "S"));
+    assert_true(swt_csv_at(&sw, 0, "status") == 0);
+    swt_csv_free(&sw);
+    swt_csv_free(&early);
+    swt_csv_free(&tr);
+
+    /* Not reached by --steps: nan, status 1 and the reason. */
+    run_ok(0, "sweep train:toy d=4 T=16 --measure 'event:loss<=1e-9' %s --out %s/no.csv",
+           toy_opts, dir);
+    snprintf(p, sizeof p, "%s/no.csv", dir);
+    char *text = swt_slurp(p);
+    assert_non_null(strstr(text, "# failure_0 = step_event: loss<=1e-9 not reached by step 600"));
+    free(text);
+    rm_rf(dir);
+}
+
+/* Seeds as an axis on 1 and 2 threads: the same file, byte for byte, with
+ * replicates that differ; the summary's medians and quartiles are the
+ * order statistics of each group's column. */
+static void training_sweeps_are_deterministic_and_summarised(void **state)
+{
+    (void)state;
+    char *dir = swt_tmpdir();
+    const char *args = "sweep train:toy d=4,6 T=16 seed=1:4:4 --measure 'event:loss<=0.1' "
+                       "--measure final:loss --measure 'event:loss<=-1'";
+    run_ok(0, "%s %s --threads 1 --out %s/one.csv --summary %s/sum.csv", args, toy_opts, dir,
+           dir);
+    run_ok(0, "%s %s --threads 2 --out %s/two.csv", args, toy_opts, dir);
+    char p1[512], p2[512], ps[512];
+    snprintf(p1, sizeof p1, "%s/one.csv", dir);
+    snprintf(p2, sizeof p2, "%s/two.csv", dir);
+    snprintf(ps, sizeof ps, "%s/sum.csv", dir);
+    char *a = swt_slurp(p1), *b = swt_slurp(p2);
+    assert_string_equal(a, b);
+    free(a);
+    free(b);
+
+    swt_csv c, s;
+    assert_int_equal(swt_csv_read(p1, &c), 0);
+    assert_int_equal(swt_csv_read(ps, &s), 0);
+    assert_int_equal(c.rows, 8);
+    assert_int_equal(s.rows, 2);
+    for (size_t g = 0; g < 2; g++) {
+        double x[4];
+        for (size_t k = 0; k < 4; k++)
+            x[k] = swt_csv_at(&c, 4 * g + k, "final_loss");
+        assert_true(x[0] != x[1] && x[1] != x[2]); /* the seeds matter */
+        for (size_t i = 1; i < 4; i++) /* insertion sort */
+            for (size_t j = i; j > 0 && x[j - 1] > x[j]; j--) {
+                double t = x[j];
+                x[j] = x[j - 1];
+                x[j - 1] = t;
+            }
+        /* n = 4: the median halves x[1], x[2]; q25 at 0.75 of x[0]..x[1] */
+        assert_true(swt_csv_at(&s, g, "d") == (g ? 6 : 4));
+        assert_true(swt_csv_at(&s, g, "replicates") == 4);
+        assert_true(fabs(swt_csv_at(&s, g, "final_loss_median") - (x[1] + x[2]) / 2) <
+                    1e-15 * x[3]);
+        assert_true(fabs(swt_csv_at(&s, g, "final_loss_q25") - (x[0] + 0.75 * (x[1] - x[0]))) <
+                    1e-15 * x[3]);
+        assert_true(fabs(swt_csv_at(&s, g, "final_loss_q75") - (x[2] + 0.25 * (x[3] - x[2]))) <
+                    1e-15 * x[3]);
+        assert_true(swt_csv_at(&s, g, "final_loss_n") == 4);
+        /* never reached: no statistic, no replicate with a value */
+        assert_true(isnan(swt_csv_at(&s, g, "step_event_2_median")));
+        assert_true(swt_csv_at(&s, g, "step_event_2_n") == 0);
+        /* d = 6 emerges after the 600 steps: none of its seeds has a value */
+        assert_true(swt_csv_at(&s, g, "step_event_n") == (g ? 0 : 4));
+        assert_true(isnan(swt_csv_at(&s, g, "step_event_median")) == (g == 1));
+    }
+    swt_csv_free(&c);
+    swt_csv_free(&s);
+    rm_rf(dir);
+}
+
 /* ---- prediction ------------------------------------------------------------- */
 
 /* docs/math.md's worked example: d = 16, T = 64, B = 1, p = 0 has
@@ -790,6 +919,8 @@ int main(void)
         cmocka_unit_test(a_resumed_status_must_be_a_code),
         cmocka_unit_test(a_second_sweep_into_a_busy_file_is_refused),
         cmocka_unit_test(every_row_is_synced),
+        cmocka_unit_test(a_training_point_is_the_train_run),
+        cmocka_unit_test(training_sweeps_are_deterministic_and_summarised),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -87,8 +87,8 @@ enum {
     SW_POINT_NUMERIC = 2    /* the integration failed */
 };
 #define SW_POINT_STATUS_DOC                                                                    \
-    "0 ok, 1 not reached (event not reached by t-end, or fewer transitions), "                 \
-    "2 numerical failure"
+    "0 ok, 1 not reached (event not reached by t-end or the last step, or fewer "              \
+    "transitions), 2 numerical failure"
 
 typedef struct sw_sweep_axis {
     int param; /* index into sys->params */
@@ -177,6 +177,15 @@ void sw_sweep_write_head(const sw_sweep *s, FILE *fp);
 /* One point's row; a point with a nonzero status is followed by a line
  * `# failure_POINT = reason`, which the table reader keeps as provenance. */
 void sw_sweep_write_row(const sw_sweep *s, const sw_sweep_result *r, FILE *fp);
+
+/* Replicates summarised (sweep_summary.c): for every setting of the axes
+ * other than seed, the median and quartiles of each value over the seed
+ * axis and how many replicates have one; a replicate without a value
+ * (not reached, failed) counts as later than every other.  values holds
+ * every point's values in point order (n_points x n_values).  The file
+ * starts with the sweep's provenance.  SW_EINPUT without a seed axis. */
+int sw_sweep_summary_check(const sw_sweep *s, sw_err *e);
+int sw_sweep_write_summary(const sw_sweep *s, const double *values, FILE *fp, sw_err *e);
 
 #ifdef __cplusplus
 }

@@ -303,7 +303,7 @@ static void put_train(FILE *fp, const sw_sweep *s)
                 t->patience);
 }
 
-void sw_sweep_write_head(const sw_sweep *s, FILE *fp)
+void sw_sweep_write_provenance(const sw_sweep *s, FILE *fp)
 {
     const sw_system *sys = s->sys;
     char t1[32], t2[32], t3[32];
@@ -353,6 +353,12 @@ void sw_sweep_write_head(const sw_sweep *s, FILE *fp)
     fputs("# status = " SW_POINT_STATUS_DOC "; the reason of a nonzero status is on a line "
           "`# failure_POINT = ...`\n",
           fp);
+}
+
+void sw_sweep_write_head(const sw_sweep *s, FILE *fp)
+{
+    const sw_system *sys = s->sys;
+    sw_sweep_write_provenance(s, fp);
     fputs("point", fp);
     for (size_t a = 0; a < s->n_axes; a++)
         fprintf(fp, ",%s", sys->params[s->axes[a].param].name);

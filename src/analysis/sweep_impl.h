@@ -22,4 +22,8 @@ int sw_sweep_measure_check(const sw_sweep *s, const sw_measure *ms, const sw_mod
  * (lambda_plus); SW_EINPUT naming the systems that can. */
 int sw_sweep_predict_check(const sw_system *sys, sw_err *e);
 
+/* The `# key = value` lines of sw_sweep_write_head, without the header
+ * row: the sweep's identity, which derived files (the summary) repeat. */
+void sw_sweep_write_provenance(const sw_sweep *s, FILE *fp);
+
 #endif

@@ -20,11 +20,14 @@
 #include "stagewise/output.h"
 #include "stagewise/sweep.h"
 #include "stagewise/table.h"
+#include "train.h"
 
 static const char help[] =
-    "usage: stagewise sweep SYSTEM KEY=LIST ... --measure WHAT --out FILE [options]\n\n"
+    "usage: stagewise sweep SYSTEM KEY=LIST ... --measure WHAT --out FILE [options]\n"
+    "       stagewise sweep train:TASK KEY=LIST ... --measure WHAT --out FILE [options]\n\n"
     "Measures WHAT at every point of the Cartesian product of the lists, each point\n"
-    "integrated from the system's own initial state, and writes one row per point:\n"
+    "integrated from the system's own initial state (or, with train:TASK, trained\n"
+    "as `stagewise train TASK` trains it), and writes one row per point:\n"
     "point, the swept parameters, point_seed (systems with a seed), one column per\n"
     "measure, lambda_plus and t_scale with --predict, status.\n\n"
     "lists:\n"
@@ -57,6 +60,21 @@ static const char help[] =
     "its value is nan, its status 1 (not reached by t-end, or fewer transitions) or\n"
     "2 (numerical failure), and a line `# failure_POINT = reason` follows its row;\n"
     "the sweep exits 0 and counts the failed points on standard error.\n\n"
+    "Training sweeps (train:TASK, TASK as `stagewise train` lists them; the KEYs are\n"
+    "the task's parameters): every point is one training run from the task's initial\n"
+    "parameters for its seed. event, plateau and level give the emergence step: the\n"
+    "first evaluation step at which the condition holds on the loss the trainer\n"
+    "evaluates (population or held-out) or on an observable (columns step_event,\n"
+    "step_plateau, step_level_K; the resolution is the evaluation grid, --eval-every\n"
+    "or --grid log --points N); final:OBS is the value at the last evaluation. A run\n"
+    "stops once every condition holds, unless a final measure needs it all; one not\n"
+    "reached by --steps is nan with status 1. stage and escape are for ODEs only.\n"
+    "Seeds as an axis (seed=1:8:8) give replicates; --summary FILE then writes, per\n"
+    "setting of the other axes, the median and quartiles of every column over the\n"
+    "seeds (C_median, C_q25, C_q75, and C_n, the seeds with a value; a seed without\n"
+    "one counts as later than all others): `stagewise fit FILE --y\n"
+    "step_event_median --law 'C * d^a'` fits the medians. --summary works for ODE\n"
+    "sweeps with a seed axis too.\n\n"
     "Seeds: for a system with a seed parameter, point i runs with a seed hashed\n"
     "(splitmix64) from seed and i, so no result depends on the thread count; with\n"
     "--same-seed every point keeps seed itself (the same random start wherever the\n"
@@ -73,24 +91,45 @@ static const char help[] =
     "options:\n"
     "  --measure WHAT   what to measure (required, repeatable)\n"
     "  --out FILE.csv   the result (required; a file, to append to and resume)\n"
+    "  --summary FILE.csv  medians and quartiles over the seed axis (see above)\n"
     "  --threads N      OpenMP threads, 1 to 4 x the cores (default: every core)\n"
     "  --same-seed      every point runs with seed as given (see Seeds)\n"
     "  --predict        Z systems: lambda_plus, the largest eigenvalue of the exact\n"
     "                   start Jacobian of (alpha, beta, Delta a), and t_scale =\n"
-    "                   1/lambda_plus, the escape time scale it predicts\n" SW_CLI_ODE_HELP
-    "  (--init and --until do not apply: use --measure event:...)\n";
+    "                   1/lambda_plus, the escape time scale it predicts\n\n"
+    "ODE options:\n" SW_CLI_ODE_HELP
+    "  (--init and --until do not apply: use --measure event:...)\n\n"
+    "training options (train:TASK; --points and --grid are the evaluations here):\n"
+    "%s"
+    "  --noise X        regression, toy: std of Gaussian noise added to each target\n"
+    "                   entry (default 0)\n";
 
 #define MAX_MEASURES 16
 
+/* Options that mean one thing for an ODE sweep and another (or nothing)
+ * for a training sweep wait here until the target is known. */
+struct pending {
+    int opt;
+    const char *arg;
+};
+
 struct args {
     sw_cli_ode c;
+    sw_train_opts train;
     int same_seed;
-    const char *out;
+    const char *out, *summary;
     const char *measures[MAX_MEASURES];
     size_t n_measures;
     double threads;
+    double noise;
+    int has_noise;
     int predict;
+    struct pending pend[64];
+    size_t n_pend;
 };
+
+enum { OPT_OUT = 'o', OPT_MEASURE = 'm', OPT_THREADS = 'j', OPT_PREDICT = 'p',
+       OPT_SAME_SEED = 's', OPT_SUMMARY = 2000, OPT_NOISE };
 
 static int default_threads(void)
 {
@@ -105,15 +144,18 @@ static int on_option(int opt, const char *arg, void *ctx, sw_err *e)
 {
     struct args *a = ctx;
     switch (opt) {
-    case 'o':
+    case OPT_OUT:
         a->out = arg;
         return SW_OK;
-    case 'm':
+    case OPT_SUMMARY:
+        a->summary = arg;
+        return SW_OK;
+    case OPT_MEASURE:
         if (a->n_measures == MAX_MEASURES)
             return sw_fail(e, SW_EINPUT, "measure: at most %d measures", MAX_MEASURES);
         a->measures[a->n_measures++] = arg;
         return SW_OK;
-    case 'j':
+    case OPT_THREADS:
         /* More threads than that only contend (and libgomp may fail to
          * start them, ending the process from inside). */
         if (sw_parse_real_in(arg, "threads", 1, 4 * default_threads(), &a->threads, e))
@@ -121,19 +163,65 @@ static int on_option(int opt, const char *arg, void *ctx, sw_err *e)
         if (a->threads != floor(a->threads))
             return sw_fail(e, SW_EINPUT, "threads: '%s' is not an integer", arg);
         return SW_OK;
-    case 'p':
+    case OPT_PREDICT:
         a->predict = 1;
         return SW_OK;
-    case 's':
+    case OPT_SAME_SEED:
         a->same_seed = 1;
         return SW_OK;
+    case OPT_NOISE:
+        a->has_noise = 1;
+        return sw_parse_real_in(arg, "noise", 0, 1e6, &a->noise, e);
     case SW_OPT_INIT:
     case SW_OPT_UNTIL:
         return sw_fail(e, SW_EINPUT, "%s: not used by sweep (each point starts from its own "
                                      "initial state; allowed: --measure event:'OBS<=X')",
                        opt == SW_OPT_INIT ? "init" : "until");
+    case SW_OPT_PRESET:
+        return sw_cli_ode_option(&a->c, opt, arg, e);
     }
-    return sw_cli_ode_option(&a->c, opt, arg, e);
+    if (a->n_pend == sizeof a->pend / sizeof a->pend[0])
+        return sw_fail(e, SW_EINPUT, "too many options");
+    a->pend[a->n_pend++] = (struct pending){opt, arg};
+    return SW_OK;
+}
+
+static const char *option_name(const struct option *longopts, int opt)
+{
+    for (; longopts->name; longopts++)
+        if (longopts->val == opt)
+            return longopts->name;
+    return "?";
+}
+
+/* The waiting options, now that the sweep is known to integrate (task
+ * NULL) or to train: --points and --grid are the trainer's evaluations in
+ * a training sweep, the solver's output grid otherwise. */
+static int apply_pending(struct args *a, const sw_task *task, const struct option *longopts,
+                         sw_err *e)
+{
+    if (!task && a->has_noise)
+        return sw_fail(e, SW_EINPUT, "noise: for training sweeps only (allowed: train:TASK)");
+    for (size_t i = 0; i < a->n_pend; i++) {
+        int opt = a->pend[i].opt;
+        const char *arg = a->pend[i].arg, *name = option_name(longopts, opt);
+        int train_opt = opt >= SW_OPT_TRAIN && opt <= SW_OPT_TRAIN_MAX;
+        int rc;
+        if (!task && train_opt)
+            rc = sw_fail(e, SW_EINPUT, "%s: a training option (allowed with train:TASK)", name);
+        else if (!task)
+            rc = sw_cli_ode_option(&a->c, opt, arg, e);
+        else if (train_opt || opt == SW_OPT_POINTS || opt == SW_OPT_GRID)
+            rc = sw_train_opts_set(&a->train, name, arg, e);
+        else
+            rc = sw_fail(e, SW_EINPUT,
+                         "%s: not used by a training sweep (allowed: the training options; "
+                         "its length is --steps)",
+                         name);
+        if (rc)
+            return rc;
+    }
+    return SW_OK;
 }
 
 /* Splits the KEY=... words into axes (real and integer parameters, ranges
@@ -543,23 +631,58 @@ static int run_points(const sw_sweep *s, struct results *R, int fd, const char *
     return rc;
 }
 
+/* The summary beside the result: medians and quartiles over seeds. */
+static int write_summary(const struct results *R, const char *path, sw_err *e)
+{
+    sw_outfile f;
+    int rc = sw_outfile_open(&f, path, e);
+    if (rc)
+        return rc;
+    if ((rc = sw_sweep_write_summary(R->s, R->values, f.fp, e))) {
+        sw_outfile_abort(&f);
+        return rc;
+    }
+    return sw_outfile_commit(&f, e);
+}
+
+/* SYSTEM, or train:TASK (then *task is set and *sys is the task's). */
+static int target(const char *word, const sw_system **sys, const sw_task **task, sw_err *e)
+{
+    *task = NULL;
+    if (strncmp(word, "train:", 6) != 0)
+        return sw_cli_system(word, sys, e);
+    if (!(*task = sw_task_find(word + 6)))
+        return sw_fail(e, SW_EINPUT, "unknown task '%s' (allowed: train:TASK with TASK one of %s)",
+                       word + 6, sw_task_names());
+    *sys = (*task)->sys;
+    return SW_OK;
+}
+
 int sw_cmd_sweep(int argc, char **argv)
 {
     if (sw_cli_wants_help(argc, argv)) {
-        fputs(help, stdout);
+        printf(help, sw_train_opts_help);
         return 0;
     }
-    static const struct option longopts[] = {
+    struct option longopts[32 + SW_OPT_TRAIN_MAX - SW_OPT_TRAIN + 1] = {
         SW_CLI_ODE_OPTIONS,
-        {"out", required_argument, 0, 'o'},
-        {"measure", required_argument, 0, 'm'},
-        {"threads", required_argument, 0, 'j'},
-        {"predict", no_argument, 0, 'p'},
-        {"same-seed", no_argument, 0, 's'},
-        {0, 0, 0, 0},
+        {"out", required_argument, 0, OPT_OUT},
+        {"measure", required_argument, 0, OPT_MEASURE},
+        {"threads", required_argument, 0, OPT_THREADS},
+        {"predict", no_argument, 0, OPT_PREDICT},
+        {"same-seed", no_argument, 0, OPT_SAME_SEED},
+        {"summary", required_argument, 0, OPT_SUMMARY},
+        {"noise", required_argument, 0, OPT_NOISE},
     };
+    /* After the ODE options, so --points and --grid parse as theirs (and
+     * mean the trainer's in a training sweep: apply_pending). */
+    size_t n_own = 0;
+    while (longopts[n_own].name)
+        n_own++;
+    sw_cli_train_longopts(longopts + n_own);
     struct args a = {0};
     sw_cli_ode_default(&a.c);
+    sw_train_opts_default(&a.train);
     a.threads = default_threads();
     sw_err e;
     int first;
@@ -567,12 +690,14 @@ int sw_cmd_sweep(int argc, char **argv)
     if (rc)
         return sw_cli_report(rc, &e);
     if (first >= argc)
-        return sw_cli_die(SW_EINPUT, "sweep needs a SYSTEM (allowed: %s)", sw_system_names());
+        return sw_cli_die(SW_EINPUT, "sweep needs a SYSTEM or train:TASK (allowed: %s; tasks %s)",
+                          sw_system_names(), sw_task_names());
     if (!a.out || strcmp(a.out, "-") == 0)
         return sw_cli_die(SW_EINPUT, "out: sweep needs --out FILE.csv (allowed: a file, which "
                                      "it appends to and resumes from)");
 
     const sw_system *sys;
+    const sw_task *task;
     sw_model *base = NULL;
     sw_sweep *s = NULL;
     struct results R = {0};
@@ -583,11 +708,12 @@ int sw_cmd_sweep(int argc, char **argv)
     size_t n_axes = 0;
     if (!axes)
         return sw_cli_die(SW_EFAIL, "out of memory");
-    if ((rc = sw_cli_system(argv[first], &sys, &e)))
+    if ((rc = target(argv[first], &sys, &task, &e)) ||
+        (rc = apply_pending(&a, task, longopts, &e)))
         goto out;
     if ((rc = build_base(sys, a.c.preset, n_words, argv + first + 1, axes, &n_axes, &base,
                          &e)) ||
-        (rc = sw_ode_opts_check(&a.c.o, &e))) {
+        (rc = task ? SW_OK : sw_ode_opts_check(&a.c.o, &e))) {
         for (size_t i = 0; i < n_axes; i++)
             free(axes[i].values.v);
         goto out;
@@ -597,8 +723,17 @@ int sw_cmd_sweep(int argc, char **argv)
     so.ode = a.c.o;
     so.predict = a.predict;
     so.same_seed = a.same_seed;
-    if ((rc = sw_sweep_alloc(base, n_axes, axes, a.n_measures, a.measures, &so, &s, &e)))
+    so.task = task;
+    so.train = a.train;
+    so.noise = a.noise;
+    if ((rc = sw_sweep_alloc(base, n_axes, axes, a.n_measures, a.measures, &so, &s, &e)) ||
+        (a.summary && (rc = sw_sweep_summary_check(s, &e))))
         goto out;
+    if (a.summary && strcmp(a.summary, a.out) == 0) {
+        rc = sw_fail(&e, SW_EINPUT, "summary: '%s' is the --out file (allowed: another file)",
+                     a.summary);
+        goto out;
+    }
     if (!(head = head_text(s)) || results_alloc(&R, s)) {
         rc = sw_fail(&e, SW_EFAIL, "out of memory");
         goto out;
@@ -620,7 +755,7 @@ int sw_cmd_sweep(int argc, char **argv)
                      R.n_have, s->n_points, a.out);
         goto out;
     }
-    if ((rc = finish_file(&R, a.out, &e)))
+    if ((rc = finish_file(&R, a.out, &e)) || (a.summary && (rc = write_summary(&R, a.summary, &e))))
         goto out;
     size_t ran = R.n_have - had;
     printf("sweep: %zu point%s (%zu computed in %.3f s on %d thread%s, %.4g points/s) -> %s\n",
