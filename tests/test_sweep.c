@@ -352,18 +352,6 @@ static void one_and_two_threads_write_the_same_file(void **state)
     rm_rf(dir);
 }
 
-/* The binary beside this test's directory (the helpers keep SW_BIN to
- * themselves; this test needs the path to exec it and own the pid). */
-static void stagewise_path(char *buf, size_t len)
-{
-    ssize_t n = readlink("/proc/self/exe", buf, len - 16);
-    assert_true(n > 0);
-    buf[n] = '\0';
-    for (int up = 0; up < 2; up++)
-        *strrchr(buf, '/') = '\0';
-    strcat(buf, "/stagewise");
-}
-
 static size_t data_rows(const char *path)
 {
     FILE *fp = fopen(path, "r");
@@ -392,8 +380,7 @@ static void killed_sweep_resumes_to_the_same_file(void **state)
                           "--measure", "final:x_1", "--measure", "plateau", "--t-end", "1",
                           "--points", "20000", "--grid", "linear", "--threads", "2", "--out",
                           part, NULL};
-    char bin[600];
-    stagewise_path(bin, sizeof bin);
+    const char *bin = swt_bin();
     assert_true(swt_file_exists(bin));
     pid_t pid = fork();
     assert_true(pid >= 0);
@@ -737,8 +724,7 @@ static void every_row_is_synced(void **state)
         return;
     }
     char *dir = swt_tmpdir();
-    char bin[600];
-    stagewise_path(bin, sizeof bin);
+    const char *bin = swt_bin();
     char cmd[2048];
     snprintf(cmd, sizeof cmd,
              "strace -f -qq -e trace=fdatasync -o %s/trace %s %s --threads 2 --out %s/s.csv "

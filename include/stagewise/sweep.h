@@ -169,6 +169,15 @@ typedef int (*sw_sweep_done)(const sw_sweep_result *r, void *user, sw_err *e);
 int sw_sweep_run(const sw_sweep *s, const size_t *todo, size_t n, int threads,
                  volatile sig_atomic_t *stop, sw_sweep_done done, void *user, sw_err *e);
 
+/* Where the points of a run come from: sets *point and returns 1, or
+ * returns 0 when there are no more.  Called from every thread at once
+ * (src must take care of that). */
+typedef int (*sw_sweep_next)(void *src, size_t *point);
+/* sw_sweep_run over the points next hands out (a queue shared with other
+ * processes, say), each thread asking for its next when it is free. */
+int sw_sweep_run_from(const sw_sweep *s, sw_sweep_next next, void *src, int threads,
+                      volatile sig_atomic_t *stop, sw_sweep_done done, void *user, sw_err *e);
+
 /* The provenance lines and header row of the sweep's CSV: version, system,
  * every parameter (fixed value or list), seeding, measures, solver and grid,
  * status codes; then `point,<axes>[,point_seed],<values>,status`.  Two

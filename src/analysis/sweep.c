@@ -237,8 +237,8 @@ int sw_sweep_alloc(const sw_model *base, size_t n_axes, sw_sweep_axis *axes,
 
 /* ---- many points ------------------------------------------------------------ */
 
-int sw_sweep_run(const sw_sweep *s, const size_t *todo, size_t n, int threads,
-                 volatile sig_atomic_t *stop, sw_sweep_done done, void *user, sw_err *e)
+int sw_sweep_run_from(const sw_sweep *s, sw_sweep_next next, void *src, int threads,
+                      volatile sig_atomic_t *stop, sw_sweep_done done, void *user, sw_err *e)
 {
     /* Once, before the threads: sw_ode_alloc repeats it, harmlessly. */
     gsl_set_error_handler_off();
@@ -247,14 +247,14 @@ int sw_sweep_run(const sw_sweep *s, const size_t *todo, size_t n, int threads,
 #pragma omp parallel num_threads(threads)
     {
         double *values = malloc((s->n_values ? s->n_values : 1) * sizeof *values);
-#pragma omp for schedule(dynamic, 1)
-        for (size_t i = 0; i < n; i++) {
+        for (;;) {
             int h;
+            size_t point;
 #pragma omp atomic read
             h = halt;
-            if (h || (stop && *stop))
-                continue;
-            sw_sweep_result r = {.point = todo[i], .values = values};
+            if (h || (stop && *stop) || !next(src, &point))
+                break;
+            sw_sweep_result r = {.point = point, .values = values};
             sw_err pe;
             int prc = values ? sw_sweep_eval(s, &r, &pe) : sw_fail(&pe, SW_EFAIL, "out of memory");
 #pragma omp critical(sw_sweep_done)
@@ -274,6 +274,31 @@ int sw_sweep_run(const sw_sweep *s, const size_t *todo, size_t n, int threads,
         free(values);
     }
     return rc;
+}
+
+/* A list's points, handed out in order to whichever thread asks. */
+struct list_src {
+    const size_t *todo;
+    size_t n, next;
+};
+
+static int list_next(void *src, size_t *point)
+{
+    struct list_src *l = src;
+    size_t i;
+#pragma omp atomic capture
+    i = l->next++;
+    if (i >= l->n)
+        return 0;
+    *point = l->todo[i];
+    return 1;
+}
+
+int sw_sweep_run(const sw_sweep *s, const size_t *todo, size_t n, int threads,
+                 volatile sig_atomic_t *stop, sw_sweep_done done, void *user, sw_err *e)
+{
+    struct list_src l = {todo, n, 0};
+    return sw_sweep_run_from(s, list_next, &l, threads, stop, done, user, e);
 }
 
 /* A parameter value as the parser reads it back. */

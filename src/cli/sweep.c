@@ -21,6 +21,7 @@
 #include "stagewise/sweep.h"
 #include "stagewise/table.h"
 #include "train.h"
+#include "mpi_sweep.h"
 
 static const char help[] =
     "usage: stagewise sweep SYSTEM KEY=LIST ... --measure WHAT --out FILE [options]\n"
@@ -538,7 +539,8 @@ static int resume(struct results *R, int fd, const char *path, const char *head,
 }
 
 /* All points done: the file again, in point order, atomically. */
-static int finish_file(const struct results *R, const char *path, sw_err *e)
+static int finish_file(const sw_mpi_world *w, const struct results *R, const char *path,
+                       sw_err *e)
 {
     const sw_sweep *s = R->s;
     sw_outfile f;
@@ -553,6 +555,10 @@ static int finish_file(const struct results *R, const char *path, sw_err *e)
             snprintf(r.reason, sizeof r.reason, "%s", R->reason[p]);
         sw_sweep_write_row(s, &r, f.fp);
     }
+    /* Last, outside the head a resume compares: the rows are the same
+     * whatever ran them, this line alone says what did. */
+    if (w->on)
+        fprintf(f.fp, "# mpi_ranks = %d (the run that completed this file)\n", w->size);
     return sw_outfile_commit(&f, e);
 }
 
@@ -589,9 +595,30 @@ static void on_signal(int sig)
     interrupted = 1;
 }
 
-/* Runs the points not yet in R, appending each to the file behind fd. */
-static int run_points(const sw_sweep *s, struct results *R, int fd, const char *path,
-                      int threads, sw_err *e)
+/* Ctrl-C, kill and hang-up stop the sweep after the points under way; a
+ * second signal ends the process at once. */
+static void catch_signals(struct sigaction old[3])
+{
+    static const int sigs[3] = {SIGINT, SIGTERM, SIGHUP};
+    struct sigaction sa = {0};
+    sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESETHAND;
+    sigemptyset(&sa.sa_mask);
+    for (int i = 0; i < 3; i++)
+        sigaction(sigs[i], &sa, &old[i]);
+}
+
+static void release_signals(struct sigaction old[3])
+{
+    static const int sigs[3] = {SIGINT, SIGTERM, SIGHUP};
+    for (int i = 0; i < 3; i++)
+        sigaction(sigs[i], &old[i], NULL);
+}
+
+/* Runs the points not yet in R, appending each to the file behind fd; with
+ * other MPI ranks, on theirs too. */
+static int run_points(const sw_mpi_world *w, const sw_sweep *s, struct results *R, int fd,
+                      const char *path, int threads, sw_err *e)
 {
     size_t n = 0;
     size_t *todo = malloc((s->n_points ? s->n_points : 1) * sizeof *todo);
@@ -610,21 +637,15 @@ static int run_points(const sw_sweep *s, struct results *R, int fd, const char *
         return sw_fail(e, SW_EINPUT, "out: cannot append to '%s': %s", path, strerror(errno));
     }
     struct sink k = {R, fp, path, 0, n, {0}, "sweep"};
-    struct sigaction sa = {0}, old_int, old_term, old_hup;
-    sa.sa_handler = on_signal;
-    sa.sa_flags = SA_RESETHAND; /* a second Ctrl-C ends the process at once */
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
-    sigaction(SIGHUP, &sa, &old_hup);
     sw_progress_begin(&k.bar, k.label);
     /* No idle threads for a short list. */
-    int nt = (size_t)threads < n ? threads : (int)n;
-    int rc = n ? sw_sweep_run(s, todo, n, nt, &interrupted, on_point, &k, e) : SW_OK;
+    int nt = (size_t)threads < n ? threads : n ? (int)n : 1;
+    int rc = SW_OK;
+    if (w->size > 1) /* the other ranks wait for points, or for word that there are none */
+        rc = sw_mpi_sweep_lead(w, s, todo, n, nt, &interrupted, on_point, &k, e);
+    else if (n)
+        rc = sw_sweep_run(s, todo, n, nt, &interrupted, on_point, &k, e);
     sw_progress_end(&k.bar);
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
-    sigaction(SIGHUP, &old_hup, NULL);
     if (fp && fclose(fp) != 0 && rc == SW_OK)
         rc = sw_fail(e, SW_EFAIL, "cannot append to '%s': %s", path, strerror(errno));
     free(todo);
@@ -658,12 +679,66 @@ static int target(const char *word, const sw_system **sys, const sw_task **task,
     return SW_OK;
 }
 
-int sw_cmd_sweep(int argc, char **argv)
+/* Everything the sweep needs before its file: built alike on every rank. */
+struct setup {
+    const sw_system *sys;
+    const sw_task *task;
+    sw_model *base;
+    sw_sweep *s;
+    char *head;
+    struct results R;
+};
+
+static void setup_free(struct setup *S)
 {
-    if (sw_cli_wants_help(argc, argv)) {
-        printf(help, sw_train_opts_help);
-        return 0;
+    results_free(&S->R);
+    free(S->head);
+    sw_sweep_free(S->s);
+    sw_model_free(S->base);
+}
+
+static int set_up(struct args *a, const struct option *longopts, int n_words, char **words,
+                  const char *target_word, struct setup *S, sw_err *e)
+{
+    sw_sweep_axis *axes = calloc((size_t)n_words + 1, sizeof *axes);
+    size_t n_axes = 0;
+    if (!axes)
+        return sw_fail(e, SW_EFAIL, "out of memory");
+    int rc;
+    if ((rc = target(target_word, &S->sys, &S->task, e)) ||
+        (rc = apply_pending(a, S->task, longopts, e))) {
+        free(axes);
+        return rc;
     }
+    if ((rc = build_base(S->sys, a->c.preset, n_words, words, axes, &n_axes, &S->base, e)) ||
+        (rc = S->task ? SW_OK : sw_ode_opts_check(&a->c.o, e))) {
+        for (size_t i = 0; i < n_axes; i++)
+            free(axes[i].values.v);
+        free(axes);
+        return rc;
+    }
+    sw_sweep_opts so;
+    sw_sweep_opts_default(&so);
+    so.ode = a->c.o;
+    so.predict = a->predict;
+    so.same_seed = a->same_seed;
+    so.task = S->task;
+    so.train = a->train;
+    so.noise = a->noise;
+    rc = sw_sweep_alloc(S->base, n_axes, axes, a->n_measures, a->measures, &so, &S->s, e);
+    free(axes);
+    if (rc || (a->summary && (rc = sw_sweep_summary_check(S->s, e))))
+        return rc;
+    if (a->summary && strcmp(a->summary, a->out) == 0)
+        return sw_fail(e, SW_EINPUT, "summary: '%s' is the --out file (allowed: another file)",
+                       a->summary);
+    if (!(S->head = head_text(S->s)) || results_alloc(&S->R, S->s))
+        return sw_fail(e, SW_EFAIL, "out of memory");
+    return SW_OK;
+}
+
+static int sweep(const sw_mpi_world *w, int argc, char **argv, sw_err *e)
+{
     struct option longopts[32 + SW_OPT_TRAIN_MAX - SW_OPT_TRAIN + 1] = {
         SW_CLI_ODE_OPTIONS,
         {"out", required_argument, 0, OPT_OUT},
@@ -684,94 +759,90 @@ int sw_cmd_sweep(int argc, char **argv)
     sw_cli_ode_default(&a.c);
     sw_train_opts_default(&a.train);
     a.threads = default_threads();
-    sw_err e;
     int first;
-    int rc = sw_cli_getopt(argc, argv, longopts, on_option, &a, &first, &e);
+    struct setup S = {0};
+    int rc = sw_cli_getopt(argc, argv, longopts, on_option, &a, &first, e);
+    if (rc == SW_OK && first >= argc)
+        rc = sw_fail(e, SW_EINPUT, "sweep needs a SYSTEM or train:TASK (allowed: %s; tasks %s)",
+                     sw_system_names(), sw_task_names());
+    if (rc == SW_OK && (!a.out || strcmp(a.out, "-") == 0))
+        rc = sw_fail(e, SW_EINPUT, "out: sweep needs --out FILE.csv (allowed: a file, which "
+                                   "it appends to and resumes from)");
+    if (rc == SW_OK)
+        rc = set_up(&a, longopts, argc - first - 1, argv + first + 1, argv[first], &S, e);
+    /* Every rank built the same sweep, or none goes on. */
+    int all = sw_mpi_agree(w, rc);
+    if (all && !rc)
+        rc = sw_fail(e, all, "another MPI rank could not set up the sweep");
     if (rc)
-        return sw_cli_report(rc, &e);
-    if (first >= argc)
-        return sw_cli_die(SW_EINPUT, "sweep needs a SYSTEM or train:TASK (allowed: %s; tasks %s)",
-                          sw_system_names(), sw_task_names());
-    if (!a.out || strcmp(a.out, "-") == 0)
-        return sw_cli_die(SW_EINPUT, "out: sweep needs --out FILE.csv (allowed: a file, which "
-                                     "it appends to and resumes from)");
+        goto out;
 
-    const sw_system *sys;
-    const sw_task *task;
-    sw_model *base = NULL;
-    sw_sweep *s = NULL;
-    struct results R = {0};
-    char *head = NULL;
+    /* Rank 0 alone touches the file. */
+    const sw_sweep *s = S.s;
+    struct results *R = &S.R;
     int fd = -1;
-    int n_words = argc - first - 1;
-    sw_sweep_axis *axes = calloc((size_t)n_words + 1, sizeof *axes);
-    size_t n_axes = 0;
-    if (!axes)
-        return sw_cli_die(SW_EFAIL, "out of memory");
-    if ((rc = target(argv[first], &sys, &task, &e)) ||
-        (rc = apply_pending(&a, task, longopts, &e)))
-        goto out;
-    if ((rc = build_base(sys, a.c.preset, n_words, argv + first + 1, axes, &n_axes, &base,
-                         &e)) ||
-        (rc = task ? SW_OK : sw_ode_opts_check(&a.c.o, &e))) {
-        for (size_t i = 0; i < n_axes; i++)
-            free(axes[i].values.v);
-        goto out;
-    }
-    sw_sweep_opts so;
-    sw_sweep_opts_default(&so);
-    so.ode = a.c.o;
-    so.predict = a.predict;
-    so.same_seed = a.same_seed;
-    so.task = task;
-    so.train = a.train;
-    so.noise = a.noise;
-    if ((rc = sw_sweep_alloc(base, n_axes, axes, a.n_measures, a.measures, &so, &s, &e)) ||
-        (a.summary && (rc = sw_sweep_summary_check(s, &e))))
-        goto out;
-    if (a.summary && strcmp(a.summary, a.out) == 0) {
-        rc = sw_fail(&e, SW_EINPUT, "summary: '%s' is the --out file (allowed: another file)",
-                     a.summary);
-        goto out;
-    }
-    if (!(head = head_text(s)) || results_alloc(&R, s)) {
-        rc = sw_fail(&e, SW_EFAIL, "out of memory");
-        goto out;
-    }
-    if ((rc = lock_out(a.out, &fd, &e)) || (rc = resume(&R, fd, a.out, head, &e)))
-        goto out;
-    if (R.n_have)
-        fprintf(stderr, "stagewise: resuming: %zu of %zu points are in %s already\n", R.n_have,
+    if (w->rank == 0 && (rc = lock_out(a.out, &fd, e)) == SW_OK &&
+        (rc = resume(R, fd, a.out, S.head, e)) == SW_OK && R->n_have)
+        fprintf(stderr, "stagewise: resuming: %zu of %zu points are in %s already\n", R->n_have,
                 s->n_points, a.out);
-
-    size_t had = R.n_have;
-    double t0 = sw_cli_now();
-    if ((rc = run_points(s, &R, fd, a.out, (int)a.threads, &e)))
-        goto out;
-    double wall = sw_cli_now() - t0;
-    if (R.n_have < s->n_points) {
-        rc = sw_fail(&e, SW_EFAIL,
-                     "interrupted: %zu of %zu points are in %s; the same command resumes",
-                     R.n_have, s->n_points, a.out);
-        goto out;
+    if (sw_mpi_share(w, rc) != SW_OK) {
+        rc = rc ? rc : SW_EFAIL;
+        goto out_fd;
     }
-    if ((rc = finish_file(&R, a.out, &e)) || (a.summary && (rc = write_summary(&R, a.summary, &e))))
-        goto out;
-    size_t ran = R.n_have - had;
-    printf("sweep: %zu point%s (%zu computed in %.3f s on %d thread%s, %.4g points/s) -> %s\n",
-           s->n_points, s->n_points == 1 ? "" : "s", ran, wall, (int)a.threads,
-           a.threads == 1 ? "" : "s", ran && wall > 0 ? (double)ran / wall : 0.0, a.out);
-    if (R.n_failed)
+
+    size_t had = R->n_have;
+    double t0 = sw_cli_now();
+    struct sigaction old[3];
+    catch_signals(old);
+    rc = w->rank ? sw_mpi_sweep_follow(w, s, (int)a.threads, &interrupted, e)
+                 : run_points(w, s, R, fd, a.out, (int)a.threads, e);
+    release_signals(old);
+    if (rc || w->rank)
+        goto out_fd;
+    double wall = sw_cli_now() - t0;
+    if (R->n_have < s->n_points) {
+        rc = sw_fail(e, SW_EFAIL,
+                     "interrupted: %zu of %zu points are in %s; the same command resumes",
+                     R->n_have, s->n_points, a.out);
+        goto out_fd;
+    }
+    if ((rc = finish_file(w, R, a.out, e)) ||
+        (a.summary && (rc = write_summary(R, a.summary, e))))
+        goto out_fd;
+    size_t ran = R->n_have - had;
+    char where[64];
+    snprintf(where, sizeof where, "%d thread%s", (int)a.threads, a.threads == 1 ? "" : "s");
+    if (w->size > 1)
+        snprintf(where, sizeof where, "%d ranks x %d thread%s", w->size, (int)a.threads,
+                 a.threads == 1 ? "" : "s");
+    printf("sweep: %zu point%s (%zu computed in %.3f s on %s, %.4g points/s) -> %s\n",
+           s->n_points, s->n_points == 1 ? "" : "s", ran, wall, where,
+           ran && wall > 0 ? (double)ran / wall : 0.0, a.out);
+    if (R->n_failed)
         fprintf(stderr, "stagewise: %zu of %zu point%s no value (status column; reasons on "
                         "the failure_POINT lines of %s)\n",
-                R.n_failed, s->n_points, s->n_points == 1 ? " has" : "s have", a.out);
-out:
+                R->n_failed, s->n_points, s->n_points == 1 ? " has" : "s have", a.out);
+out_fd:
     if (fd >= 0)
         close(fd); /* the lock goes with it, after the final rewrite */
-    results_free(&R);
-    free(head);
-    sw_sweep_free(s);
-    sw_model_free(base);
-    free(axes);
-    return sw_cli_report(rc, &e);
+out:
+    setup_free(&S);
+    return rc;
+}
+
+int sw_cmd_sweep(int argc, char **argv)
+{
+    if (sw_cli_wants_help(argc, argv)) {
+        printf(help, sw_train_opts_help);
+        return 0;
+    }
+    sw_mpi_world w;
+    sw_err e;
+    int rc = sw_mpi_init(&argc, &argv, &w, &e);
+    if (rc == SW_OK)
+        rc = sweep(&w, argc, argv, &e);
+    /* Rank 0 speaks for the job; the others fail (or not) quietly. */
+    int quiet = w.rank != 0;
+    sw_mpi_finalize(&w);
+    return quiet ? rc : sw_cli_report(rc, &e);
 }
