@@ -736,18 +736,15 @@ static void appended_rows_are_synced(void **state)
     snprintf(cmd, sizeof cmd, "%s/trace", dir);
     FILE *fp = fopen(cmd, "r");
     assert_non_null(fp);
-    /* Lines "PID call(FD, ...) = ..." in time order; rows start with a
-     * digit: `write(FD, "3,`. */
+    /* Lines "[PID ]call(FD, ...) = ..." in time order (the PID once there
+     * are threads); rows start with a digit: `write(FD, "3,`. */
     char line[8192];
     int fd = -1, synced_after_last_row = 0, renamed = 0;
     size_t rows = 0, syncs = 0;
     while (fgets(line, sizeof line, fp) && !renamed) {
-        const char *call = strchr(line, ' ');
+        const char *call = line + strspn(line, "0123456789 ");
         int f;
         char c;
-        if (!call)
-            continue;
-        call++;
         if (sscanf(call, "write(%d, \"%c", &f, &c) == 2 && c >= '0' && c <= '9') {
             if (fd < 0)
                 fd = f;

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Sweep throughput across MPI ranks on this machine: points per second for
+# one process and for mpirun -n 1, 2, 4 (one thread per rank), CPU time per
+# point, and a spin control.
+#   grid: 400 points of z-full (d = 2..21 x T = 8..512, log), plateau time:
+#         2 ms a point or so, uneven (cost grows with d^2 + T).
+# "loop" is the sweep's own count (first point to last: MPI start-up
+# excluded), "wall" the whole command, "cpu/pt" user + system time of the
+# command and every rank (they are its children) per point.  Best of REPEATS
+# by loop time, each run into a fresh file.
+# Spin control: one busy loop alone, then two at once; the ratio of their
+# wall times says how many cores the machine really offered meanwhile (1.0:
+# two free cores, 2.0: one).
+# Needs a release build with MPI in build/ (scripts/quickstart.sh), or BUILD=dir.
+#   bash bench/sweep_mpi.sh [REPEATS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repeats=${1:-3}
+build=${BUILD:-build}
+ninja -C "$build" >/dev/null
+bin=$build/stagewise
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+mpirun=(mpirun --oversubscribe --bind-to none)
+[ "$(id -u)" -eq 0 ] && mpirun+=(--allow-run-as-root)
+
+grid=(z-full d=2:21:20 T=8:512:20:log sigma=0.01 --measure plateau --t-end 1e6 --threads 1)
+points=400
+
+spin() { awk 'BEGIN { for (i = 0; i < 4e7; i++) s += i; print s > "/dev/null" }'; }
+spin_control() {
+    local t0 t1 t2
+    t0=$(date +%s.%N); spin; t1=$(date +%s.%N)
+    spin & spin & wait
+    t2=$(date +%s.%N)
+    awk -v a="$t0" -v b="$t1" -v c="$t2" \
+        'BEGIN { printf "spin control: one loop %.2f s, two at once %.2f s, ratio %.2f\n", b - a, c - b, (c - b) / (b - a) }'
+}
+
+# "LOOP WALL CPU" of the run with the best loop time.
+best() {
+    local best_loop="" line="" out t0 t1 l w cpu
+    for ((i = 0; i < repeats; i++)); do
+        rm -f "$work/s.csv"
+        t0=$(date +%s.%N)
+        out=$( { /usr/bin/time -f "%U %S" -o "$work/time" "$@" "$bin" sweep "${grid[@]}" \
+                   --out "$work/s.csv"; } 2>/dev/null)
+        t1=$(date +%s.%N)
+        l=${out#*computed in }; l=${l%% s*}
+        w=$(awk "BEGIN{print $t1 - $t0}")
+        cpu=$(awk '{print $1 + $2}' "$work/time")
+        if [ -z "$best_loop" ] || awk "BEGIN{exit !($l < $best_loop)}"; then
+            best_loop=$l
+            line="$l $w $cpu"
+        fi
+    done
+    echo "$line"
+}
+
+row() {
+    local name=$1; shift
+    local r
+    r=$(best "$@")
+    awk -v n="$name" -v p="$points" -v r="$r" -v base="${base:-}" 'BEGIN {
+        split(r, a, " ")
+        if (base == "") base = a[1]
+        printf "%-16s loop %6.3f s %7.1f points/s  x%.2f   wall %6.3f s   cpu/pt %6.2f ms\n",
+               n, a[1], p / a[1], base / a[1], a[2], 1000 * a[3] / p }'
+    [ -z "${base:-}" ] && base=$(echo "$r" | cut -d' ' -f1)
+    return 0
+}
+
+echo "stagewise sweep across MPI ranks, $points z-full points, best of $repeats;" \
+     "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+spin_control
+base=""
+row "1 process"
+row "mpirun -n 1" "${mpirun[@]}" -n 1
+row "mpirun -n 2" "${mpirun[@]}" -n 2
+row "mpirun -n 4" "${mpirun[@]}" -n 4
+spin_control
