@@ -179,8 +179,8 @@ int sw_sweep_run_from(const sw_sweep *s, sw_sweep_next next, void *src, int thre
                       volatile sig_atomic_t *stop, sw_sweep_done done, void *user, sw_err *e);
 
 /* The provenance lines and header row of the sweep's CSV: version, system,
- * every parameter (fixed value or list), seeding, measures, solver and grid,
- * status codes; then `point,<axes>[,point_seed],<values>,status`.  Two
+ * every parameter (fixed value or list), seeding, measures, solver and grid
+ * (a training sweep: task and trainer settings), status codes; then `point,<axes>[,point_seed],<values>,status`.  Two
  * sweeps write the same text exactly when they compute the same points. */
 void sw_sweep_write_head(const sw_sweep *s, FILE *fp);
 /* One point's row; a point with a nonzero status is followed by a line

@@ -6,6 +6,10 @@
 
 #include <gsl/gsl_errno.h>
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 #include "stagewise/sweep.h"
 #include "sweep_impl.h"
 
@@ -246,6 +250,12 @@ int sw_sweep_run_from(const sw_sweep *s, sw_sweep_next next, void *src, int thre
     (void)threads; /* without OpenMP the loop below runs on one thread */
 #pragma omp parallel num_threads(threads)
     {
+#ifdef _OPENMP
+        /* A point is one thread's: a parallel region inside it (a trainer's)
+         * runs on that thread alone, with --threads 1 as with 8, so no
+         * result depends on the thread count. */
+        omp_set_num_threads(1);
+#endif
         double *values = malloc((s->n_values ? s->n_values : 1) * sizeof *values);
         for (;;) {
             int h;
