@@ -361,7 +361,8 @@ void sw_sweep_write_provenance(const sw_sweep *s, FILE *fp)
     } else if (s->seed_param >= 0) {
         const sw_param_def *d = &sys->params[s->seed_param];
         fprintf(fp, "# point_seed = %s + splitmix64(splitmix64(seed) ^ point) mod %s\n",
-                sw_sweep_num(d->lo, t1), sw_sweep_num(fmin(d->hi - d->lo + 1, 9007199254740992.0), t2));
+                sw_sweep_num(d->lo, t1),
+                sw_sweep_num(fmin(d->hi - d->lo + 1, 9007199254740992.0), t2));
     }
     for (size_t j = 0; j < s->n_measures; j++)
         fprintf(fp, "# %s = %s\n", s->measures[j].column, s->measures[j].text);
@@ -373,15 +374,17 @@ void sw_sweep_write_provenance(const sw_sweep *s, FILE *fp)
     if (s->o.task)
         put_train(fp, s);
     else
-        fprintf(fp, "# solver = %s rtol=%s atol=%s h0=%s\n", o->solver, sw_sweep_num(o->rtol, t1),
-            sw_sweep_num(o->atol, t2), sw_sweep_num(o->h0, t3));
+        fprintf(fp, "# solver = %s rtol=%s atol=%s h0=%s\n", o->solver,
+                sw_sweep_num(o->rtol, t1), sw_sweep_num(o->atol, t2), sw_sweep_num(o->h0, t3));
     if (!s->o.task)
-        fprintf(fp, "# grid = t_end=%s points=%zu %s t_first=%s\n", sw_sweep_num(o->t_end, t1), o->points,
-            o->log_grid ? "log" : "linear", sw_sweep_num(o->t_first, t2));
+        fprintf(fp, "# grid = t_end=%s points=%zu %s t_first=%s\n",
+                sw_sweep_num(o->t_end, t1), o->points, o->log_grid ? "log" : "linear",
+                sw_sweep_num(o->t_first, t2));
     for (size_t j = 0; j < s->n_measures; j++)
         if (s->measures[j].kind == SW_MEASURE_STAGE) {
             fprintf(fp, "# stages = max_slope=%s min_decades=%s min_drop=%s\n",
-                    sw_sweep_num(s->o.stages.max_slope, t1), sw_sweep_num(s->o.stages.min_decades, t2),
+                    sw_sweep_num(s->o.stages.max_slope, t1),
+                    sw_sweep_num(s->o.stages.min_decades, t2),
                     sw_sweep_num(s->o.stages.min_drop, t3));
             break;
         }

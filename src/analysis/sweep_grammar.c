@@ -136,7 +136,8 @@ int sw_measure_parse(const char *text, sw_measure *ms, sw_err *e)
         return SW_OK;
     }
     if (!arg || !*arg)
-        return sw_fail(e, SW_EINPUT, "measure: '%s' is not a measure (%s)", text, sw_measure_allowed);
+        return sw_fail(e, SW_EINPUT, "measure: '%s' is not a measure (%s)", text,
+                       sw_measure_allowed);
     if (strlen(arg) >= sizeof ms->arg)
         return sw_fail(e, SW_EINPUT, "measure: '%.40s...' is too long", text);
     int escape = klen == 6 && strncmp(text, "escape", 6) == 0;

@@ -131,7 +131,8 @@ static int settle(const sw_sweep *s, const sw_measure *ms, const char *cond, int
         return rc;
     } else if (isnan(t)) {
         char msg[160], tmp[32];
-        snprintf(msg, sizeof msg, "%s not reached by t-end = %s", cond, sw_sweep_num(s->o.ode.t_end, tmp));
+        snprintf(msg, sizeof msg, "%s not reached by t-end = %s", cond,
+                 sw_sweep_num(s->o.ode.t_end, tmp));
         note(r, SW_POINT_UNREACHED, ms->column, msg);
     } else {
         *value = t;
