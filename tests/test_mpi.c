@@ -172,6 +172,15 @@ static pid_t rank_pid(pid_t mpirun, int rank)
     return found;
 }
 
+/* Output rows per point: what makes a point last long enough (some 30 ms)
+ * for the kill to land mid-sweep; the sanitizers' build is slower by
+ * itself. */
+#ifdef __SANITIZE_ADDRESS__
+#define POINT_ROWS "8000"
+#else
+#define POINT_ROWS "30000"
+#endif
+
 /* Rank 1 killed (SIGKILL) once a few points are in: mpirun ends the job,
  * the file keeps what rank 0 received, each point once.  Two ranks then
  * finish it, computing exactly the missing points, into the file one
@@ -182,7 +191,7 @@ static void a_killed_rank_resumes_on_two(void **state)
     char *dir = swt_tmpdir();
     enum { N = 60 };
     const char *args = "sweep linear n=1 b=0 x0=1 A=-1:-0.5:60 --measure final:x_1 --measure "
-                       "plateau --t-end 1 --points 30000 --grid linear --threads 1";
+                       "plateau --t-end 1 --points " POINT_ROWS " --grid linear --threads 1";
     char part[600], cmd[2048];
     snprintf(part, sizeof part, "%s/part.csv", dir);
     snprintf(cmd, sizeof cmd, "exec " MPIRUN " -n 3 %s %s --out %s >/dev/null 2>&1", swt_bin(),

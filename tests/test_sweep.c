@@ -686,6 +686,36 @@ static void a_resumed_status_must_be_a_code(void **state)
     rm_rf(dir);
 }
 
+/* A file shorter than this sweep's head: part of the head (a first run
+ * killed while writing it) starts afresh; anything else is another file
+ * and is refused, untouched. */
+static void a_short_file_is_a_partial_head_or_refused(void **state)
+{
+    (void)state;
+    char *dir = swt_tmpdir();
+    char whole[512], part[512];
+    snprintf(whole, sizeof whole, "%s/whole.csv", dir);
+    snprintf(part, sizeof part, "%s/part.csv", dir);
+    run_ok(0, "%s --threads 1 --out %s", small, whole);
+    char *w = swt_slurp(whole);
+    put_file(part, w, 10);
+    run_ok(0, "%s --threads 1 --out %s", small, part);
+    char *p = swt_slurp(part);
+    assert_string_equal(p, w);
+    free(p);
+    put_file(part, "x,y\n1,2\n", 8);
+    char *err = NULL;
+    int rc = swt_run(NULL, &err, "%s --out %s", small, part);
+    if (rc != 2 || !strstr(err, "holds a different sweep"))
+        fail_msg("exit %d: %s", rc, err);
+    free(err);
+    p = swt_slurp(part);
+    assert_string_equal(p, "x,y\n1,2\n");
+    free(p);
+    free(w);
+    rm_rf(dir);
+}
+
 /* While one sweep holds the file, a second into it is refused (exit 2,
  * one line) instead of computing every point beside the first. */
 static void a_second_sweep_into_a_busy_file_is_refused(void **state)
@@ -924,6 +954,7 @@ int main(void)
         cmocka_unit_test(predict_gives_the_start_eigenvalue),
         cmocka_unit_test(torn_last_row_is_dropped_and_recomputed),
         cmocka_unit_test(a_resumed_status_must_be_a_code),
+        cmocka_unit_test(a_short_file_is_a_partial_head_or_refused),
         cmocka_unit_test(a_second_sweep_into_a_busy_file_is_refused),
         cmocka_unit_test(appended_rows_are_synced),
         cmocka_unit_test(a_training_point_is_the_train_run),

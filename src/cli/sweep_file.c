@@ -220,7 +220,7 @@ int sw_sweep_out_resume(sw_sweep_results *R, int fd, const char *path, const cha
         free(got);
         return write_head(fd, path, head, e);
     }
-    if (memcmp(got, head, n) != 0) {
+    if (len < n || memcmp(got, head, n) != 0) {
         /* Name the first line that differs: usually all the user needs. */
         size_t i = 0, line = 0;
         while (i < len && got[i] == head[i])
