@@ -314,22 +314,22 @@ static void on_signal(int sig)
 
 /* Ctrl-C, kill and hang-up stop the sweep after the points under way; a
  * second signal ends the process at once. */
+static const int stop_signals[3] = {SIGINT, SIGTERM, SIGHUP};
+
 static void catch_signals(struct sigaction old[3])
 {
-    static const int sigs[3] = {SIGINT, SIGTERM, SIGHUP};
     struct sigaction sa = {0};
     sa.sa_handler = on_signal;
     sa.sa_flags = SA_RESETHAND;
     sigemptyset(&sa.sa_mask);
     for (int i = 0; i < 3; i++)
-        sigaction(sigs[i], &sa, &old[i]);
+        sigaction(stop_signals[i], &sa, &old[i]);
 }
 
 static void release_signals(struct sigaction old[3])
 {
-    static const int sigs[3] = {SIGINT, SIGTERM, SIGHUP};
     for (int i = 0; i < 3; i++)
-        sigaction(sigs[i], &old[i], NULL);
+        sigaction(stop_signals[i], &old[i], NULL);
 }
 
 /* Runs the points not yet in R, appending each to the file behind fd; with
