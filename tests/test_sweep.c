@@ -855,8 +855,8 @@ static void a_training_point_is_the_train_run(void **state)
     rm_rf(dir);
 }
 
-/* Seeds as an axis on 1 and 2 threads: the same file, byte for byte, with
- * replicates that differ; the summary's medians and quartiles are the
+/* Seeds as an axis on 1 and 2 threads, and resumed: the same file, byte
+ * for byte, with replicates that differ; the summary's medians and quartiles are the
  * order statistics of each group's column. */
 static void training_sweeps_are_deterministic_and_summarised(void **state)
 {
@@ -873,8 +873,20 @@ static void training_sweeps_are_deterministic_and_summarised(void **state)
     snprintf(ps, sizeof ps, "%s/sum.csv", dir);
     char *a = swt_slurp(p1), *b = swt_slurp(p2);
     assert_string_equal(a, b);
+    /* Resumed from its first three rows (and half the fourth): the same. */
+    put_file(p2, a, rows_end(a, 3) + 7);
+    run_ok(0, "%s %s --threads 2 --out %s", args, toy_opts, p2);
+    free(b);
+    b = swt_slurp(p2);
+    assert_string_equal(a, b);
     free(a);
     free(b);
+    /* Other trainer settings are another sweep. */
+    char *err = NULL;
+    int rc = swt_run(NULL, &err, "%s %s --lr 0.2 --out %s", args, toy_opts, p2);
+    if (rc != 2 || !strstr(err, "holds a different sweep") || !strstr(err, "lr=0.2"))
+        fail_msg("--lr 0.2 into an lr 0.1 sweep: exit %d: %s", rc, err);
+    free(err);
 
     swt_csv c, s;
     assert_int_equal(swt_csv_read(p1, &c), 0);
