@@ -282,8 +282,7 @@ struct sink {
     FILE *fp; /* the output, opened for appending */
     const char *path;
     size_t done, todo;
-    sw_progress bar;
-    char label[64]; /* the bar's label, "sweep 12/400" */
+    sw_progress bar; /* counts every rank's points */
     sw_syncer sync;
 };
 
@@ -299,7 +298,6 @@ static int on_point(const sw_sweep_result *r, void *user, sw_err *e)
         return sw_fail(e, SW_EFAIL, "cannot append to '%s': %s", k->path, strerror(errno));
     sw_syncer_note(&k->sync);
     k->done++;
-    snprintf(k->label, sizeof k->label, "sweep %zu/%zu", k->done, k->todo);
     sw_progress_update(&k->bar, (double)k->done / (double)k->todo);
     return SW_OK;
 }
@@ -353,13 +351,14 @@ static int run_points(const sw_mpi_world *w, const sw_sweep *s, sw_sweep_results
         free(todo);
         return sw_fail(e, SW_EINPUT, "out: cannot append to '%s': %s", path, strerror(errno));
     }
-    struct sink k = {R, fp, path, 0, n, {0}, "sweep", {0}};
+    struct sink k = {R, fp, path, 0, n, {0}, {0}};
     if (fp && sw_syncer_start(&k.sync, fileno(fp)) != 0) {
         fclose(fp);
         free(todo);
         return sw_fail(e, SW_EFAIL, "cannot start the thread that syncs '%s'", path);
     }
-    sw_progress_begin(&k.bar, k.label);
+    sw_progress_begin(&k.bar, "sweep");
+    sw_progress_total(&k.bar, n, "points");
     /* No idle threads for a short list. */
     int nt = (size_t)threads < n ? threads : n ? (int)n : 1;
     int rc = SW_OK;
