@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -509,8 +510,9 @@ static void bad_input_exits_2_and_leaves_nothing(void **state)
         {"train:toy d=4 --measure plateau --summary /nonexistent/s.csv", "needs replicates"},
         {"train:toy d=4 --measure 'event:nosuch<=1'", "nosuch"},
     };
+    /* One directory for all: every case must leave it empty. */
+    char *dir = swt_tmpdir();
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        char *dir = swt_tmpdir();
         char *err = NULL;
         int rc = swt_run(NULL, &err, "sweep %s --out %s/x.csv", cases[i].args, dir);
         if (rc != 2 || !err || !strstr(err, cases[i].needle))
@@ -522,8 +524,14 @@ static void bad_input_exits_2_and_leaves_nothing(void **state)
         snprintf(path, sizeof path, "%s/x.csv", dir);
         assert_false(swt_file_exists(path));
         free(err);
-        rm_rf(dir);
     }
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    for (struct dirent *de; (de = readdir(d));)
+        if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+            fail_msg("a refused sweep left '%s'", de->d_name);
+    closedir(d);
+    rm_rf(dir);
     char *err = NULL;
     assert_int_equal(swt_run(NULL, &err, "sweep linear --measure plateau"), 2);
     assert_non_null(strstr(err, "--out"));
