@@ -93,11 +93,6 @@ class StagesOpts(ctypes.Structure):
                 ("min_drop", ctypes.c_double)]
 
 
-class SweepOpts(ctypes.Structure):
-    _fields_ = [("ode", OdeOpts), ("stages", StagesOpts), ("predict", ctypes.c_int),
-                ("same_seed", ctypes.c_int)]
-
-
 class SweepAxis(ctypes.Structure):
     _fields_ = [("param", ctypes.c_int), ("values", Value)]
 
@@ -108,7 +103,7 @@ class SweepResult(ctypes.Structure):
 
 
 class Sweep(ctypes.Structure):
-    _fields_ = [("sys", ctypes.POINTER(System)), ("base", c_char_pp),
+    _fields_ = [("sys", ctypes.POINTER(System)), ("base", ctypes.POINTER(Value)),
                 ("seed_param", ctypes.c_int), ("n_axes", ctypes.c_size_t),
                 ("axes", ctypes.POINTER(SweepAxis)), ("n_points", ctypes.c_size_t),
                 ("n_measures", ctypes.c_size_t), ("measures", ctypes.c_void_p),
@@ -151,6 +146,12 @@ class TrainOpts(ctypes.Structure):
                 ("eps", ctypes.c_double), ("eval_every", ctypes.c_size_t),
                 ("log_grid", ctypes.c_int), ("points", ctypes.c_size_t),
                 ("patience", ctypes.c_size_t)]
+
+
+class SweepOpts(ctypes.Structure):
+    _fields_ = [("ode", OdeOpts), ("stages", StagesOpts), ("predict", ctypes.c_int),
+                ("same_seed", ctypes.c_int), ("task", ctypes.c_void_p), ("train", TrainOpts),
+                ("noise", ctypes.c_double)]
 
 
 class TrainStats(ctypes.Structure):

@@ -4,8 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <gsl/gsl_errno.h>
-
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -244,8 +242,6 @@ int sw_sweep_alloc(const sw_model *base, size_t n_axes, sw_sweep_axis *axes,
 int sw_sweep_run_from(const sw_sweep *s, sw_sweep_next next, void *src, int threads,
                       volatile sig_atomic_t *stop, sw_sweep_done done, void *user, sw_err *e)
 {
-    /* Once, before the threads: sw_ode_alloc repeats it, harmlessly. */
-    gsl_set_error_handler_off();
     int rc = SW_OK, halt = 0;
     (void)threads; /* without OpenMP the loop below runs on one thread */
 #pragma omp parallel num_threads(threads)

@@ -10,7 +10,6 @@
 #include "stagewise/escape.h"
 #include "stagewise/sweep.h"
 #include "sweep_impl.h"
-#include "z.h"
 
 /* Names of an observable-reading measure resolved against one model. */
 int sw_sweep_measure_check(const sw_sweep *s, const sw_measure *ms, const sw_model *m,
@@ -27,7 +26,7 @@ int sw_sweep_measure_check(const sw_sweep *s, const sw_measure *ms, const sw_mod
     if (ms->kind == SW_MEASURE_ESCAPE) {
         sw_heads hs;
         int rc = sw_heads_find(m, &hs, e);
-        sw_heads_free(&hs);
+        sw_heads_clear(&hs);
         return rc ? rc : sw_event_parse(m, ms->arg, &ev, e);
     }
     if (ms->kind == SW_MEASURE_LEVEL && m->n_levels < ms->k + 1)
@@ -63,33 +62,21 @@ static void note(sw_sweep_result *r, int status, const char *column, const char 
 
 /* ---- the start-Jacobian prediction ----------------------------------------- */
 
-/* The one place that knows which systems have a prediction. */
-static int is_z(const sw_system *sys)
-{
-    return strcmp(sys->name, "z-reduced") == 0 || strcmp(sys->name, "z-full") == 0;
-}
-
+/* The system declares its predicted rate (sw_system.predict). */
 int sw_sweep_predict_check(const sw_system *sys, sw_err *e)
 {
-    if (is_z(sys))
+    if (sys->predict)
         return SW_OK;
     return sw_fail(e, SW_EINPUT,
-                   "predict: 1/lambda+ is known for the Z systems only (allowed: z-reduced, "
-                   "z-full; this sweep is over %s)",
+                   "predict: %s declares no predicted rate lambda+ (allowed: a system with "
+                   "a predict hook, such as z-reduced and z-full)",
                    sys->name);
 }
 
 static void eval_predict(const sw_model *m, double *values, sw_sweep_result *r)
 {
-    sw_z_shape z = {
-        .d = (size_t)sw_model_get(m, "d"),
-        .T = (size_t)sw_model_get(m, "T"),
-        .B = (size_t)sw_model_get(m, "B"),
-        .p = sw_model_get(m, "p"),
-        .tied = (int)sw_model_get(m, "tied"),
-    };
     sw_err ze;
-    if (sw_z_lambda_plus(&z, &values[0], &ze)) {
+    if (m->sys->predict(m, &values[0], &ze)) {
         note(r, SW_POINT_NUMERIC, "lambda_plus", ze.msg);
         return;
     }
@@ -204,7 +191,7 @@ static void eval_stage(const sw_sweep *s, const sw_model *m, const sw_traj *tr,
                  st.n_transitions == 1 ? "" : "s", ms->k);
         note(r, SW_POINT_UNREACHED, ms->column, msg);
     }
-    sw_stages_free(&st);
+    sw_stages_clear(&st);
 }
 
 /* The ODE measures of one point: its model m, the values into r. */
@@ -287,7 +274,7 @@ static int eval_ode(const sw_sweep *s, sw_model *m, sw_sweep_result *r, sw_err *
         }
     }
 done:
-    sw_traj_free(&tr);
+    sw_traj_clear(&tr);
     free(loss);
     free(x0);
     free(x);

@@ -264,7 +264,7 @@ int sw_sweep_out_resume(sw_sweep_results *R, int fd, const char *path, const cha
         if (status == SW_POINT_OK || reason)
             sw_sweep_results_keep(R, pt, v, status, reason);
     }
-    sw_table_free(&tb);
+    sw_table_clear(&tb);
     return rc;
 }
 
