@@ -749,6 +749,38 @@ static void a_second_sweep_into_a_busy_file_is_refused(void **state)
     assert_int_equal(swt_csv_read(out, &c), 0);
     assert_int_equal(c.rows, 6);
     swt_csv_free(&c);
+
+    /* Two real sweeps: the second starts while the first runs. */
+    snprintf(out, sizeof out, "%s/race.csv", dir);
+    const char *argv[] = {"stagewise", "sweep", "linear", "n=1", "b=0", "x0=1", "A=-1:-0.5:60",
+                          "--measure", "final:x_1", "--t-end", "1", "--points", "20000",
+                          "--grid", "linear", "--threads", "1", "--out", out, NULL};
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        if (!freopen("/dev/null", "w", stdout) || !freopen("/dev/null", "w", stderr))
+            _exit(126);
+        execv(swt_bin(), (char *const *)argv);
+        _exit(127);
+    }
+    for (int i = 0; i < 20000 && data_rows(out) < 1; i++) {
+        struct timespec ts = {0, 200000};
+        nanosleep(&ts, NULL);
+    }
+    err = NULL;
+    rc = swt_run(NULL, &err,
+                 "sweep linear n=1 b=0 x0=1 A=-1:-0.5:60 --measure final:x_1 --t-end 1 "
+                 "--points 20000 --grid linear --threads 1 --out %s",
+                 out);
+    size_t rows_then = data_rows(out);
+    int st2;
+    waitpid(pid, &st2, 0);
+    if (rc != 2 || !strstr(err, "in use by another sweep"))
+        fail_msg("a second sweep while the first had %zu rows: exit %d: %s", rows_then, rc,
+                 err);
+    free(err);
+    assert_true(WIFEXITED(st2) && WEXITSTATUS(st2) == 0);
+    assert_int_equal(data_rows(out), 60);
     rm_rf(dir);
 }
 
