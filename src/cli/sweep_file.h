@@ -43,10 +43,10 @@ int sw_sweep_out_summary(const sw_sweep_results *R, const char *path, sw_err *e)
 
 /* Rows reach the disk in the background: one fdatasync after another,
  * each covering every row appended while the previous one ran (group
- * commit).  A sync costs milliseconds on an ordinary disk, a hundred
- * z-reduced points; waiting for it after every row made cheap sweeps a
- * hundred times slower.  A machine crash loses the rows of the last
- * sync, a kill none (they are written at once). */
+ * commit).  A sync costs milliseconds on an ordinary disk, dozens of
+ * z-reduced points; waiting for it after every row made the 400-point
+ * z-reduced grid over ten times slower here.  A machine crash loses the
+ * rows of the last sync, a kill none (they are written at once). */
 typedef struct sw_syncer {
     pthread_t thread;
     pthread_mutex_t lock;
