@@ -176,7 +176,7 @@ static pid_t rank_pid(pid_t mpirun, int rank)
  * for the kill to land mid-sweep; the sanitizers' build is slower by
  * itself. */
 #ifdef __SANITIZE_ADDRESS__
-#define POINT_ROWS "8000"
+#define POINT_ROWS "15000"
 #else
 #define POINT_ROWS "30000"
 #endif
@@ -202,12 +202,17 @@ static void a_killed_rank_resumes_on_two(void **state)
         execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
         _exit(127);
     }
+    /* Rank 1 first (finding it takes a pgrep), then the moment four rows
+     * are in: the kill lands early, however fast the points are. */
     pid_t victim = -1;
     for (int i = 0; i < 3000 && victim < 0; i++) {
         struct timespec ts = {0, 10000000};
         nanosleep(&ts, NULL);
-        if (distinct_rows(part, N) >= 4)
-            victim = rank_pid(pid, 1);
+        victim = rank_pid(pid, 1);
+    }
+    for (int i = 0; i < 100000 && victim > 0 && distinct_rows(part, N) < 4; i++) {
+        struct timespec ts = {0, 200000};
+        nanosleep(&ts, NULL);
     }
     assert_true(victim > 0);
     assert_int_equal(kill(victim, SIGKILL), 0);
