@@ -18,6 +18,8 @@
 #   bash bench/sweep_mpi.sh [REPEATS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=bench/common.sh
+. bench/common.sh
 repeats=${1:-3}
 build=${BUILD:-build}
 ninja -C "$build" >/dev/null
@@ -31,16 +33,6 @@ grid=(z-full d=2:21:20 T=8:512:20:log sigma=0.01 --measure plateau --t-end 1e6 -
 points=400
 # One cheap point: what a command costs beyond its points (start-up, MPI_Init).
 tiny=(z-full d=2 T=8 sigma=0.01 --measure plateau --t-end 1e6 --threads 1)
-
-spin() { awk 'BEGIN { for (i = 0; i < 4e7; i++) s += i; print s > "/dev/null" }'; }
-spin_control() {
-    local t0 t1 t2
-    t0=$(date +%s.%N); spin; t1=$(date +%s.%N)
-    spin & spin & wait
-    t2=$(date +%s.%N)
-    awk -v a="$t0" -v b="$t1" -v c="$t2" \
-        'BEGIN { printf "spin control: one loop %.2f s, two at once %.2f s, ratio %.2f\n", b - a, c - b, (c - b) / (b - a) }'
-}
 
 # One run: "LOOP WALL CPU".
 once() {
@@ -58,9 +50,8 @@ once() {
 
 names=("1 process" "mpirun -n 1" "mpirun -n 2" "mpirun -n 4")
 launch=("" "${mpirun[*]} -n 1" "${mpirun[*]} -n 2" "${mpirun[*]} -n 4")
-echo "stagewise sweep across MPI ranks, $points z-full points, best of $repeats;" \
-     "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
-echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "stagewise sweep across MPI ranks, $points z-full points, best of $repeats"
+machine_line
 spin_control
 # Round robin: every configuration once per round, so the machine's load
 # (shared with other jobs) weighs on all alike; the best round of each.
