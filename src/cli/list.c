@@ -66,8 +66,13 @@ int sw_cmd_describe(int argc, char **argv)
            "need 2 or more); trainer task (crosscheck) %s\n",
            sys->predict ? "yes" : "no", H, sys->task ? sys->task : "none");
     printf("\nstate (%zu entries, the order of --init):\n ", m->dim);
-    for (size_t i = 0; i < m->dim; i++)
-        printf(" %s", m->state_names[i]);
+    /* A trainer-only model (the transformer's flat parameter vector) names
+     * no entry: a million "(null)" words would help nobody. */
+    if (m->dim && m->state_names && m->state_names[0])
+        for (size_t i = 0; i < m->dim; i++)
+            printf(" %s", m->state_names[i]);
+    else
+        printf(" not named entry by entry (a flat parameter vector)");
     printf("\n\ncolumns: t loss");
     for (size_t i = 0; i < m->n_obs; i++)
         printf(" %s", m->obs_names[i]);
