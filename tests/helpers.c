@@ -52,7 +52,8 @@ int swt_file_exists(const char *path)
 
 const char *swt_bin(void)
 {
-    return SW_BIN;
+    const char *b = getenv("SWT_BIN");
+    return b && *b ? b : SW_BIN;
 }
 
 int swt_run(char **out, char **err, const char *fmt, ...)
@@ -63,7 +64,7 @@ int swt_run(char **out, char **err, const char *fmt, ...)
     vsnprintf(args, sizeof args, fmt, ap);
     va_end(ap);
     char *dir = swt_tmpdir();
-    snprintf(cmd, sizeof cmd, "%s %s >%s/out 2>%s/err </dev/null", SW_BIN, args, dir, dir);
+    snprintf(cmd, sizeof cmd, "%s %s >%s/out 2>%s/err </dev/null", swt_bin(), args, dir, dir);
     int st = system(cmd);
     char path[512];
     snprintf(path, sizeof path, "%s/out", dir);

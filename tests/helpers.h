@@ -7,13 +7,14 @@
 
 #include "stagewise/system.h"
 
+/* The binary under test: $SWT_BIN if set (to run a suite against another
+ * build, e.g. an older one), else the one built beside the tests. */
+const char *swt_bin(void);
+
 /* Runs `stagewise ARGS` through /bin/sh (ARGS is shell text), capturing
  * standard output and error (caller frees; either pointer may be NULL).
  * Returns the exit status, or -1 if the command could not be run. */
 int swt_run(char **out, char **err, const char *fmt, ...) SW_PRINTF(3, 4);
-
-/* The stagewise binary under test (for commands that must wrap it). */
-const char *swt_bin(void);
 
 /* A CSV file as the CLI writes it: provenance lines skipped, header kept. */
 typedef struct swt_csv {
