@@ -98,7 +98,8 @@ static void bad_init_files(void **state)
     snprintf(shortf, sizeof shortf, "%s/short.txt", dir);
     write_file(shortf, "# one value, linear needs two\n1.0\n");
     snprintf(args, sizeof args, "linear --init %s", sub);
-    expect_failure(2, "init: cannot read", args);
+    expect_failure(2, "init: '", args);
+    expect_failure(2, "isdir' is a directory (allowed: a file)", args);
     snprintf(args, sizeof args, "linear --init %s", bad);
     expect_failure(2, "init: 'zwei' in", args);
     snprintf(args, sizeof args, "linear --init %s", shortf);

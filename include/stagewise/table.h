@@ -34,8 +34,10 @@ int sw_table_need(const sw_table *tb, const char *name, const char *path, int *c
 /* Provenance value of key, or NULL. */
 const char *sw_table_meta(const sw_table *tb, const char *key);
 /* The theoretical plateau levels the run recorded (`# level_j = ...`, in
- * order from j = 0), at most cap of them; returns how many. */
-size_t sw_table_levels(const sw_table *tb, double *lv, size_t cap);
+ * order from j = 0), at most cap of them, into lv; *n says how many.
+ * SW_EINPUT naming the line when a level is not a finite number. */
+int sw_table_levels(const sw_table *tb, const char *path, double *lv, size_t cap, size_t *n,
+                    sw_err *e);
 
 static inline double sw_table_at(const sw_table *tb, size_t row, int col)
 {

@@ -6,9 +6,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <ini.h>
-
 #include "cli.h"
+#include "lines.h"
+#include "preset.h"
+#include "stagewise/budget.h"
 #include "stagewise/output.h"
 
 int sw_cli_report(int code, const sw_err *e)
@@ -79,10 +80,9 @@ static void kv_free(kv_list *l)
     free(l->values);
 }
 
-static int ini_entry(void *user, const char *section, const char *name, const char *value)
+static int preset_entry(void *user, const char *key, const char *value)
 {
-    (void)section; /* sections only group keys for the reader */
-    return kv_push(user, name, strlen(name), value) == SW_OK;
+    return kv_push(user, key, strlen(key), value);
 }
 
 int sw_cli_model(const sw_system *sys, const char *preset, int n, char *const *words,
@@ -90,13 +90,8 @@ int sw_cli_model(const sw_system *sys, const char *preset, int n, char *const *w
 {
     kv_list kv = {0};
     int rc = SW_OK;
-    if (preset) {
-        int line = ini_parse(preset, ini_entry, &kv);
-        if (line == -1)
-            rc = sw_fail(e, SW_EINPUT, "preset: cannot read '%s': %s", preset, strerror(errno));
-        else if (line != 0)
-            rc = sw_fail(e, SW_EINPUT, "preset: '%s' line %d is not KEY = VALUE", preset, line);
-    }
+    if (preset)
+        rc = sw_preset_read(preset, preset_entry, &kv, e);
     for (int i = 0; i < n && rc == SW_OK; i++) {
         const char *eq = strchr(words[i], '=');
         if (!eq || eq == words[i])
@@ -118,33 +113,34 @@ int sw_cli_init_state(const sw_model *m, const char *file, double *x, sw_err *e)
         m->sys->init(m, x);
         return SW_OK;
     }
-    FILE *fp = fopen(file, "r");
-    if (!fp)
-        return sw_fail(e, SW_EINPUT, "init: cannot read '%s': %s", file, strerror(errno));
-    size_t count = 0, cap = 0;
-    int rc = SW_OK;
-    /* getline: a state of any size may stand on one line. */
-    char *line = NULL;
-    while (rc == SW_OK && getline(&line, &cap, fp) != -1) {
+    sw_lines r;
+    int rc = sw_lines_open(&r, file, "init", SW_DATA_MAX_LINE, SW_DATA_MAX_BYTES, e);
+    if (rc)
+        return rc;
+    size_t count = 0;
+    char *line;
+    while ((rc = sw_lines_next(&r, &line, e)) == SW_OK && line) {
         char *hash = strchr(line, '#');
         if (hash)
             *hash = '\0';
-        for (char *tok = strtok(line, " \t\r\n,"); tok && rc == SW_OK;
-             tok = strtok(NULL, " \t\r\n,")) {
+        char *save = NULL;
+        for (char *tok = strtok_r(line, " \t\r,", &save); tok && rc == SW_OK;
+             tok = strtok_r(NULL, " \t\r,", &save)) {
             double v;
-            if (sw_parse_real(tok, "init", &v, e))
-                rc = sw_fail(e, SW_EINPUT, "init: '%s' in '%s' is not a finite number", tok,
-                             file);
+            if ((rc = sw_parse_real(tok, "init", &v, e))) {
+                /* The parser's verdict, after its "init: 'TOKEN' ". */
+                char why[sizeof e->msg];
+                snprintf(why, sizeof why, "%s", e->msg + strlen("init: '' ") + strlen(tok));
+                rc = sw_fail(e, SW_EINPUT, "init: '%s' in '%s' line %ld %s", tok, file, r.lineno,
+                             why);
+            }
             else if (count < m->dim)
                 x[count++] = v;
             else
                 count++;
         }
     }
-    if (rc == SW_OK && ferror(fp))
-        rc = sw_fail(e, SW_EINPUT, "init: cannot read '%s'", file);
-    free(line);
-    fclose(fp);
+    sw_lines_close(&r);
     if (rc == SW_OK && count != m->dim)
         rc = sw_fail(e, SW_EINPUT, "init: '%s' has %zu values, system %s needs %zu", file, count,
                      m->sys->name, m->dim);
@@ -163,6 +159,16 @@ int sw_cli_write_state(const char *path, const sw_model *m, const double *x, con
     for (size_t i = 0; i < m->dim; i++)
         fprintf(f.fp, "%.17g  # %s\n", x[i], m->state_names[i]);
     return sw_outfile_commit(&f, e);
+}
+
+int sw_cli_outputs_check(const sw_cli_output *outs, size_t n, sw_err *e)
+{
+    for (size_t i = 0; i < n; i++) {
+        int rc = outs[i].path ? sw_outfile_check(outs[i].path, outs[i].what, e) : SW_OK;
+        if (rc)
+            return rc;
+    }
+    return SW_OK;
 }
 
 void sw_cli_ode_default(sw_cli_ode *c)
@@ -198,6 +204,15 @@ int sw_cli_ode_option(sw_cli_ode *c, int opt, const char *arg, sw_err *e)
     case SW_OPT_UNTIL:
         c->until = arg;
         return SW_OK;
+    case SW_OPT_MAX_STEPS:
+        if ((rc = sw_parse_real_in(arg, "max-steps", 1, 1e15, &v, e)))
+            return rc;
+        o->max_steps = (unsigned long)v;
+        return SW_OK;
+    case SW_OPT_MAX_WORK:
+        return sw_parse_real_in(arg, "max-work", 1, INFINITY, &o->max_work, e);
+    case SW_OPT_MAX_MEMORY:
+        return sw_parse_bytes(arg, "max-memory", &o->max_memory, e);
     default:
         return -1;
     }
@@ -206,7 +221,7 @@ int sw_cli_ode_option(sw_cli_ode *c, int opt, const char *arg, sw_err *e)
 /* After the model exists: parses --until against its observables. */
 static int ode_finish(sw_cli_ode *c, const sw_model *m, sw_err *e)
 {
-    int rc = sw_ode_opts_check(&c->o, e);
+    int rc = sw_ode_budget(m, &c->o, e);
     if (rc == SW_OK && c->until)
         rc = sw_event_parse(m, c->until, &c->o.until, e);
     return rc;
@@ -239,6 +254,16 @@ int sw_cli_ode_model(int argc, char **argv, int first, sw_cli_ode *c, sw_model *
         (rc = sw_cli_model(sys, c->preset, argc - first - 1, argv + first + 1, m, e)))
         return rc;
     return ode_finish(c, *m, e);
+}
+
+int sw_cli_dense_budget(const sw_model *m, const sw_cli_ode *c, int matrices, const char *cmd,
+                        sw_err *e)
+{
+    char what[160];
+    snprintf(what, sizeof what, "%s on %s (%zu coordinates, %d dense %zu x %zu matrices)", cmd,
+             m->sys->name, m->dim, matrices, m->dim, m->dim);
+    double n = (double)m->dim;
+    return sw_budget_memory(matrices * n * n * sizeof(double), c->o.max_memory, what, e);
 }
 
 int sw_cli_wants_help(int argc, char **argv)

@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lines.h"
+#include "stagewise/param.h"
 #include "stagewise/table.h"
 
 static char *trim(char *s)
@@ -32,7 +34,7 @@ static int push_meta(sw_table *tb, char *line)
     tb->meta_key[tb->n_meta] = strdup(trim(line + 1));
     tb->meta_val[tb->n_meta] = strdup(trim(eq + 1));
     tb->n_meta++;
-    return SW_OK;
+    return tb->meta_key[tb->n_meta - 1] && tb->meta_val[tb->n_meta - 1] ? SW_OK : SW_EFAIL;
 }
 
 static int read_header(sw_table *tb, char *line)
@@ -45,23 +47,27 @@ static int read_header(sw_table *tb, char *line)
         return SW_EFAIL;
     char *save = NULL;
     size_t k = 0;
-    for (char *f = strtok_r(line, ",", &save); f && k < tb->cols; f = strtok_r(NULL, ",", &save))
-        tb->names[k++] = strdup(trim(f));
+    for (char *f = strtok_r(line, ",", &save); f && k < tb->cols; f = strtok_r(NULL, ",", &save)) {
+        char *name = trim(f);
+        if (!*name)
+            break;
+        if (!(tb->names[k++] = strdup(name)))
+            return SW_EFAIL;
+    }
     return k == tb->cols ? SW_OK : SW_EINPUT;
 }
 
 int sw_table_read(const char *path, sw_table *tb, sw_err *e)
 {
     memset(tb, 0, sizeof *tb);
-    FILE *fp = fopen(path, "r");
-    if (!fp)
-        return sw_fail(e, SW_EINPUT, "cannot read '%s': %s", path, strerror(errno));
-    char *line = NULL;
-    size_t len = 0, cap = 0;
-    long lineno = 0;
-    int rc = SW_OK;
-    while (rc == SW_OK && getline(&line, &len, fp) != -1) {
-        lineno++;
+    sw_lines r;
+    int rc = sw_lines_open(&r, path, NULL, SW_DATA_MAX_LINE, SW_DATA_MAX_BYTES, e);
+    if (rc)
+        return rc;
+    char *line;
+    size_t cap = 0;
+    while (rc == SW_OK && (rc = sw_lines_next(&r, &line, e)) == SW_OK && line) {
+        long lineno = r.lineno;
         char *s = trim(line);
         if (!*s)
             continue;
@@ -71,13 +77,22 @@ int sw_table_read(const char *path, sw_table *tb, sw_err *e)
             continue;
         }
         if (!tb->names) {
-            if (read_header(tb, s))
+            char *end;
+            strtod(s, &end);
+            if (end != s && (*end == ',' || *end == '\0'))
+                rc = sw_fail(e, SW_EINPUT, "'%s' line %ld: numbers where the header row of "
+                                           "column names belongs (is it a stagewise CSV?)",
+                             path, lineno);
+            else if ((rc = read_header(tb, s)) == SW_EFAIL)
+                rc = sw_fail(e, SW_EFAIL, "out of memory");
+            else if (rc)
                 rc = sw_fail(e, SW_EINPUT, "'%s' line %ld: empty column name in the header",
                              path, lineno);
             continue;
         }
         if (tb->rows == cap) {
-            cap = cap ? 2 * cap : 256;
+            /* The first block holds about 64k numbers, however wide the rows. */
+            cap = cap ? 2 * cap : 1 + 65536 / tb->cols;
             double *nv = realloc(tb->v, cap * tb->cols * sizeof *nv);
             if (!nv) {
                 rc = sw_fail(e, SW_EFAIL, "out of memory");
@@ -101,10 +116,7 @@ int sw_table_read(const char *path, sw_table *tb, sw_err *e)
         }
         tb->rows++;
     }
-    free(line);
-    if (rc == SW_OK && ferror(fp))
-        rc = sw_fail(e, SW_EINPUT, "cannot read '%s'", path);
-    fclose(fp);
+    sw_lines_close(&r);
     if (rc == SW_OK && !tb->names)
         rc = sw_fail(e, SW_EINPUT, "'%s' has no header row (is it a stagewise CSV?)", path);
     if (rc)
@@ -157,16 +169,19 @@ const char *sw_table_meta(const sw_table *tb, const char *key)
     return NULL;
 }
 
-size_t sw_table_levels(const sw_table *tb, double *lv, size_t cap)
+int sw_table_levels(const sw_table *tb, const char *path, double *lv, size_t cap, size_t *n,
+                    sw_err *e)
 {
-    size_t n = 0;
-    for (; n < cap; n++) {
+    for (*n = 0; *n < cap; (*n)++) {
         char key[32];
-        snprintf(key, sizeof key, "level_%zu", n);
+        snprintf(key, sizeof key, "level_%zu", *n);
         const char *v = sw_table_meta(tb, key);
         if (!v)
             break;
-        lv[n] = strtod(v, NULL);
+        char what[300];
+        snprintf(what, sizeof what, "'%s' provenance %s", path, key);
+        if (sw_parse_real(v, what, &lv[*n], e))
+            return SW_EINPUT;
     }
-    return n;
+    return SW_OK;
 }
