@@ -400,13 +400,14 @@ static void plot_checks_its_inputs(void **state)
     expect(2, "in.csv' has 1 row(s) with t > 0 (of 2); its log axis needs at least 2", dir,
            "plot stages %s --out %s", in, png);
     write_text(in, "t,los\n1,1\n2,0.5\n");
-    expect(2, "plot stages: '", dir, "plot stages %s --out %s", in, png);
-    expect(2, "in.csv' has no column 'loss' (columns: t, los)", dir, "plot stages %s --out %s",
-           in, png);
+    expect(2, "plot stages: ", dir, "plot stages %s --out %s", in, png);
+    expect(2, "in.csv has no column 'loss' (allowed: an `integrate` CSV)", dir,
+           "plot stages %s --out %s", in, png);
     write_text(in, "t,loss\n-2,1\n-1,0.5\n0,0.25\n");
     expect(2, "has 0 row(s) with t > 0 (of 3)", dir, "plot stages %s --out %s", in, png);
     write_text(in, "t,loss\n1,1\n2,0.5\n");
-    expect(2, "in.csv' has no column 'eps'", dir, "plot escape %s --out %s", in, png);
+    expect(2, "in.csv has no column 'eps' (allowed: an `escape` CSV)", dir,
+           "plot escape %s --out %s", in, png);
     expect(2, "plot competitive takes 2 input file(s), got 1", dir,
            "plot competitive %s --out %s", in, png);
     expect(2, "out: the file name is empty", dir, "plot stages %s --out ''", in);

@@ -19,7 +19,7 @@ extern "C" {
 typedef struct sw_outfile {
     FILE *fp;
     char *path; /* final name; NULL for standard output */
-    char *tmp;  /* temporary name while open */
+    char *tmp;  /* temporary name while open; NULL when written in place */
 } sw_outfile;
 
 /* "-" means standard output; it and any existing non-regular file (a
@@ -30,6 +30,19 @@ int sw_outfile_open(sw_outfile *f, const char *path, sw_err *e);
 int sw_outfile_commit(sw_outfile *f, sw_err *e);
 /* Closes and removes the temporary file; safe on a never-opened file. */
 void sw_outfile_abort(sw_outfile *f);
+/* Takes back a result this run committed (the other half of a pair whose
+ * second file failed): removes path only when it is a regular file, never
+ * a device or FIFO it was written through (/dev/null). */
+void sw_outfile_discard(const char *path);
+/* Before a run: whether path can be written at its end (creates and
+ * removes the temporary file), so a bad output fails at once instead of
+ * after the work and no output of a run is written unless all can be.
+ * what names the option in the message ("out", "save-state"). */
+int sw_outfile_check(const char *path, const char *what, sw_err *e);
+/* Removes every temporary file still open, from any thread or a signal
+ * handler (async-signal-safe); the command line calls it on SIGINT, SIGTERM
+ * and SIGHUP, and at exit. */
+void sw_outfile_cleanup(void);
 
 /* A result is a CSV and, unless meta_path is NULL, its JSON metadata:
  * written as a pair, both or neither.  csv is open and fully written; meta

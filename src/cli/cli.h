@@ -34,6 +34,13 @@ int sw_cli_init_state(const sw_model *m, const char *file, double *x, sw_err *e)
 int sw_cli_write_state(const char *path, const sw_model *m, const double *x, const char *header,
                        sw_err *e);
 
+/* A command's output files, by option name; a NULL path is not given. */
+typedef struct sw_cli_output {
+    const char *what, *path;
+} sw_cli_output;
+/* sw_outfile_check on each given path, before the command does any work. */
+int sw_cli_outputs_check(const sw_cli_output *outs, size_t n, sw_err *e);
+
 /* Integration options, as getopt_long entries and their handler. */
 enum {
     SW_OPT_SOLVER = 1000,
@@ -47,6 +54,9 @@ enum {
     SW_OPT_INIT,
     SW_OPT_PRESET,
     SW_OPT_UNTIL,
+    SW_OPT_MAX_STEPS,
+    SW_OPT_MAX_WORK,
+    SW_OPT_MAX_MEMORY,
     SW_OPT_LAST
 };
 
@@ -58,7 +68,10 @@ enum {
         {"points", required_argument, 0, SW_OPT_POINTS},                                         \
         {"grid", required_argument, 0, SW_OPT_GRID}, {"init", required_argument, 0, SW_OPT_INIT}, \
         {"preset", required_argument, 0, SW_OPT_PRESET},                                         \
-        {"until", required_argument, 0, SW_OPT_UNTIL}
+        {"until", required_argument, 0, SW_OPT_UNTIL},                                           \
+        {"max-steps", required_argument, 0, SW_OPT_MAX_STEPS},                                   \
+        {"max-work", required_argument, 0, SW_OPT_MAX_WORK},                                     \
+        {"max-memory", required_argument, 0, SW_OPT_MAX_MEMORY}
 
 #define SW_CLI_ODE_HELP                                                                        \
     "  --solver NAME    GSL stepper: rk2 rk4 rkf45 rkck rk8pd rk1imp rk2imp rk4imp\n"          \
@@ -76,7 +89,13 @@ enum {
     "  --init FILE      initial state: dim numbers in the order `describe` lists\n"            \
     "  --preset FILE    INI file of KEY = VALUE parameters (the command line wins)\n"          \
     "  --until 'OBS<=X' stop when loss or an observable crosses X (also >=); the\n"            \
-    "                   crossing is located inside the step to solver tolerance\n"
+    "                   crossing is located inside the step to solver tolerance\n"      \
+    "  --max-steps N    step budget: more steps end the run with exit 3 (default 1e6)\n"   \
+    "  --max-work N     work budget in coordinate evaluations (one vector-field call on\n" \
+    "                   a state of dim coordinates is dim); a request that needs more is\n"\
+    "                   refused, a run that uses more ends with exit 3 (default 1e9)\n"    \
+    "  --max-memory SIZE  refuse a request whose estimated memory is larger; bytes with\n" \
+    "                   an optional K, M, G, T suffix (default half the machine's memory)\n"
 
 typedef struct sw_cli_ode {
     sw_ode_opts o;
@@ -133,6 +152,12 @@ void sw_progress_update(sw_progress *p, double frac);
 void sw_progress_end(sw_progress *p);
 
 double sw_cli_now(void);
+
+/* Refuses (SW_EINPUT) a command that holds `matrices` dense dim x dim
+ * matrices (a Jacobian, its eigenvectors, a Newton solver's) when they do
+ * not fit c's --max-memory: before any of them is allocated. */
+int sw_cli_dense_budget(const sw_model *m, const sw_cli_ode *c, int matrices, const char *cmd,
+                        sw_err *e);
 
 /* Points and spectra, shared by jacobian and saddle (src/cli/jacobian.c).
  * sw_cli_point parses POINT (saddle.h), reads the start (c->init) or the

@@ -125,12 +125,18 @@ static int make_base(sw_model *m, const struct args *a, double *x, char *what, s
     return sw_cli_init_state(m, a->base, x, e);
 }
 
+/* Scaled by the largest entry first: squares of entries near 1e200 would
+ * overflow to inf and make the unit vector zero. */
 static double norm2(const double *v, size_t n)
 {
-    double s = 0;
+    double big = 0, s = 0;
     for (size_t i = 0; i < n; i++)
-        s += v[i] * v[i];
-    return sqrt(s);
+        big = fmax(big, fabs(v[i]));
+    if (!(big > 0))
+        return big;
+    for (size_t i = 0; i < n; i++)
+        s += (v[i] / big) * (v[i] / big);
+    return big * sqrt(s);
 }
 
 /* The unit direction into v. */
@@ -343,6 +349,10 @@ int sw_cmd_escape(int argc, char **argv)
     int first, rc = sw_cli_getopt(argc, argv, longopts, on_option, &a, &first, &e);
     if (rc)
         return sw_cli_report(rc, &e);
+    /* Every output is checked before any work: all of them or none. */
+    const sw_cli_output outs[] = {{"out", a.out}};
+    if ((rc = sw_cli_outputs_check(outs, sizeof outs / sizeof outs[0], &e)))
+        return sw_cli_report(rc, &e);
     if (first >= argc)
         return sw_cli_die(SW_EINPUT, "escape needs a SYSTEM (allowed: %s)", sw_system_names());
     if (!a.c.until)
@@ -358,7 +368,8 @@ int sw_cmd_escape(int argc, char **argv)
     int best = -1;
     char what_base[256], what_dir[256];
     if ((rc = sw_escape_parse_eps(a.eps, &eps, &n, &e)) ||
-        (rc = sw_cli_ode_model(argc, argv, first, &a.c, &m, &e)))
+        (rc = sw_cli_ode_model(argc, argv, first, &a.c, &m, &e)) ||
+        (rc = sw_cli_dense_budget(m, &a.c, 6, "escape", &e)))
         goto out;
     T = malloc(n * sizeof *T);
     base = malloc(m->dim * sizeof *base);

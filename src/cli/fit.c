@@ -279,6 +279,10 @@ int sw_cmd_fit(int argc, char **argv)
     int first, rc = sw_cli_getopt(argc, argv, longopts, on_option, &a, &first, &e);
     if (rc)
         return sw_cli_report(rc, &e);
+    /* Every output is checked before any work: all of them or none. */
+    const sw_cli_output outs[] = {{"out", a.out}};
+    if ((rc = sw_cli_outputs_check(outs, sizeof outs / sizeof outs[0], &e)))
+        return sw_cli_report(rc, &e);
     if (argc - first != 1)
         return sw_cli_die(SW_EINPUT, "fit needs exactly one FILE.csv (got %d)", argc - first);
     if (!a.y || !a.law)

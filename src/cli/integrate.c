@@ -112,6 +112,10 @@ int sw_cmd_integrate(int argc, char **argv)
     int rc = sw_cli_getopt(argc, argv, longopts, on_option, &a, &first, &e);
     if (rc)
         return sw_cli_report(rc, &e);
+    /* Every output is checked before any work: all of them or none. */
+    const sw_cli_output outs[] = {{"out", a.out}, {"meta", a.meta}, {"save-state", a.save}};
+    if ((rc = sw_cli_outputs_check(outs, sizeof outs / sizeof outs[0], &e)))
+        return sw_cli_report(rc, &e);
     if (first >= argc)
         return sw_cli_die(SW_EINPUT, "integrate needs a SYSTEM (allowed: %s)", sw_system_names());
 

@@ -416,6 +416,10 @@ int sw_cmd_jacobian(int argc, char **argv)
     int first, rc = sw_cli_getopt(argc, argv, longopts, on_option, &a, &first, &e);
     if (rc)
         return sw_cli_report(rc, &e);
+    /* Every output is checked before any work: all of them or none. */
+    const sw_cli_output outs[] = {{"out", a.out}, {"json", a.json}};
+    if ((rc = sw_cli_outputs_check(outs, sizeof outs / sizeof outs[0], &e)))
+        return sw_cli_report(rc, &e);
     if (first >= argc)
         return sw_cli_die(SW_EINPUT, "jacobian needs a SYSTEM (allowed: %s)", sw_system_names());
     if (a.out && !a.transverse)
@@ -423,7 +427,8 @@ int sw_cmd_jacobian(int argc, char **argv)
                                      "output, --json FILE for JSON)");
     const sw_system *sys2 = NULL;
     sw_model *m = NULL, *m2 = NULL;
-    if ((rc = sw_cli_ode_model(argc, argv, first, &a.c, &m, &e)))
+    if ((rc = sw_cli_ode_model(argc, argv, first, &a.c, &m, &e)) ||
+        (rc = sw_cli_dense_budget(m, &a.c, 6, "jacobian", &e)))
         goto out;
     if (a.transverse) {
         if ((rc = sw_cli_system(a.transverse, &sys2, &e)) ||

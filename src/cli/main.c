@@ -1,10 +1,15 @@
 /* stagewise: one binary, one file per subcommand (git's builtin/ layout). */
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cblas.h>
+#include <gsl/gsl_errno.h>
 
 #include "cli.h"
+#include "stagewise/output.h"
 
 static const struct {
     const char *name;
@@ -41,7 +46,29 @@ static void usage(FILE *fp)
                 "\nexit status: 0 ok, 2 bad usage or input, 3 numerical failure, 1 other\n");
 }
 
-int main(int argc, char **argv)
+/* An interrupted run keeps the previous result and leaves no temporary
+ * file: remove them, then die of the signal as if unhandled. */
+static void on_signal(int sig)
+{
+    sw_outfile_cleanup();
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+/* Output to standard output is part of the result: a failed write (a full
+ * disk, a closed pipe) must not end in exit status 0. */
+static int finish(int rc)
+{
+    errno = 0;
+    if ((fflush(stdout) != 0 || ferror(stdout)) && rc == 0) {
+        fprintf(stderr, "stagewise: cannot write to standard output: %s\n",
+                errno ? strerror(errno) : "write error");
+        return 1;
+    }
+    return rc;
+}
+
+static int run(int argc, char **argv)
 {
     /* Our matrices are small (a few hundred rows at most): OpenBLAS's
      * worker threads only spin and yield on them (measured 1.8x slower on
@@ -90,4 +117,21 @@ int main(int argc, char **argv)
         fprintf(stderr, " %s", commands[i].name);
     fprintf(stderr, ", help, version)\n");
     return 2;
+}
+
+int main(int argc, char **argv)
+{
+    /* The library reports every GSL failure through return codes; GSL's
+     * default handler would abort the process instead.  Set once, here,
+     * for the whole process (library calls leave process state alone). */
+    gsl_set_error_handler_off();
+    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+        struct sigaction old;
+        /* A signal the caller ignores (nohup) stays ignored. */
+        if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler != SIG_IGN)
+            signal(sigs[i], on_signal);
+    }
+    atexit(sw_outfile_cleanup);
+    return finish(run(argc, argv));
 }

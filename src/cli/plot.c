@@ -120,36 +120,67 @@ static int is_kl(const char *name)
 }
 
 /* The run's theoretical levels L_j, space-separated, for the guides. */
-static void levels_of(const sw_table *tb, char *buf, size_t len)
+static int levels_of(const sw_table *tb, const char *path, char *buf, size_t len, sw_err *e)
 {
     double lv[64];
-    size_t n = sw_table_levels(tb, lv, 64), used = 0;
+    size_t n, used = 0;
     buf[0] = '\0';
-    for (size_t j = 0; j < n && used < len; j++)
+    int rc = sw_table_levels(tb, path, lv, 64, &n, e);
+    for (size_t j = 0; rc == SW_OK && j < n && used < len; j++)
         used += (size_t)snprintf(buf + used, len - used, "%s%.17g", j ? " " : "", lv[j]);
+    return rc;
 }
 
-/* A column each input of a figure must have, and what that input is: a
- * wrong file is bad input (exit 2), not a gnuplot failure. */
-static const struct {
-    const char *fig, *col, *what;
-} needs[] = {
-    {"stages", "loss", "an `integrate` CSV"},
-    {"competitive", "loss", "an `integrate` CSV"},
-    {"escape", "t_escape", "an `escape` CSV"},
-    {"fit", "fitted", "a `fit` CSV"},
-    {"markov", "kl_0", "a `train markov` CSV"},
-    {"fig5", "kl_0", "a `train markov` CSV"},
-    {"crosscheck", "loss_train", "a `crosscheck --out` CSV"},
-    {"crosscheck", "max_dev", "a `crosscheck --out` CSV"},
+/* What each figure's script reads, checked before gnuplot runs so a wrong
+ * input is one line and exit 2, not a gnuplot error or a blank figure
+ * (xy reads what --set names, and is left to gnuplot).  The column log is
+ * on a log axis: it needs two rows above zero (a run's t = 0 row is
+ * skipped by gnuplot, as intended). */
+static const struct figure {
+    const char *name;
+    int n_in;                    /* inputs it takes (0: any number >= 1) */
+    const char *cols[6];         /* columns every input must have */
+    const char *log;             /* column on a log axis, or NULL */
+    int (*family)(const char *); /* a column family it needs one of, or NULL */
+    const char *family_name;
+    const char *what;            /* the result it reads, for the message */
+} figures[] = {
+    {"stages", 1, {"t", "loss"}, "t", NULL, NULL, "an `integrate` CSV"},
+    {"competitive", 2, {"t", "loss"}, "t", NULL, NULL, "an `integrate` CSV"},
+    {"escape", 1, {"eps", "t_escape", "law_log", "law_log2", "law_power"}, "eps", NULL, NULL,
+     "an `escape` CSV"},
+    {"fit", 0, {"observed", "fitted"}, "observed", NULL, NULL, "a `fit` CSV"},
+    {"markov", 1, {"t"}, "t", is_kl, "kl_<j>", "a `train markov` CSV"},
+    {"crosscheck", 0, {"t", "loss", "loss_train", "max_dev"}, "max_dev", NULL, NULL,
+     "a `crosscheck --out` CSV"},
+    {"fig5", 0, {"t", "loss"}, "loss", is_kl, "kl_<j>", "a `train markov` CSV"},
 };
 
-static int check_input(const char *fig, const char *path, const sw_table *tb, sw_err *e)
+static int check_input(const struct figure *fg, const char *path, const sw_table *tb, sw_err *e)
 {
-    for (size_t i = 0; i < sizeof needs / sizeof *needs; i++)
-        if (strcmp(fig, needs[i].fig) == 0 && sw_table_col(tb, needs[i].col) < 0)
-            return sw_fail(e, SW_EINPUT, "plot %s: %s has no column '%s' (allowed: %s)", fig,
-                           path, needs[i].col, needs[i].what);
+    int col;
+    for (size_t c = 0; c < sizeof fg->cols / sizeof fg->cols[0] && fg->cols[c]; c++)
+        if (sw_table_col(tb, fg->cols[c]) < 0)
+            return sw_fail(e, SW_EINPUT, "plot %s: %s has no column '%s' (allowed: %s)",
+                           fg->name, path, fg->cols[c], fg->what);
+    if (fg->family) {
+        size_t k = 0;
+        while (k < tb->cols && !fg->family(tb->names[k]))
+            k++;
+        if (k == tb->cols)
+            return sw_fail(e, SW_EINPUT, "plot %s: %s has no %s column (allowed: %s)", fg->name,
+                           path, fg->family_name, fg->what);
+    }
+    if (fg->log) {
+        col = sw_table_col(tb, fg->log);
+        size_t positive = 0;
+        for (size_t r = 0; r < tb->rows; r++)
+            positive += sw_table_at(tb, r, col) > 0;
+        if (positive < 2)
+            return sw_fail(e, SW_EINPUT, "plot %s: '%s' has %zu row(s) with %s > 0 (of %zu); "
+                                         "its log axis needs at least 2",
+                           fg->name, path, positive, fg->log, tb->rows);
+    }
     return SW_OK;
 }
 
@@ -343,7 +374,16 @@ int sw_cmd_plot(int argc, char **argv)
     if (!out || strcmp(out, "-") == 0)
         return sw_cli_die(SW_EINPUT, "plot needs --out FILE.png (a file: gnuplot cannot draw "
                                      "to standard output here)");
+    if ((rc = sw_outfile_check(out, "out", &e)))
+        return sw_cli_report(rc, &e);
     const char *fig = argv[first];
+    const struct figure *fg = NULL;
+    for (size_t i = 0; i < sizeof figures / sizeof figures[0]; i++)
+        if (strcmp(figures[i].name, fig) == 0)
+            fg = &figures[i];
+    if (fg && fg->n_in && fg->n_in != argc - first - 1)
+        return sw_cli_die(SW_EINPUT, "plot %s takes %d input file(s), got %d", fig, fg->n_in,
+                          argc - first - 1);
     char dir[4096], script[4200];
     plots_dir(dir, sizeof dir);
     snprintf(script, sizeof script, "%s/%s.gp", dir, fig);
@@ -361,14 +401,17 @@ int sw_cmd_plot(int argc, char **argv)
         sw_table tb;
         if ((rc = sw_table_read(argv[i], &tb, &e)))
             break;
-        if ((rc = check_input(fig, argv[i], &tb, &e))) {
+        if (fg && (rc = check_input(fg, argv[i], &tb, &e))) {
             sw_table_clear(&tb);
             break;
         }
         if (i == first + 1) {
             columns_like(&tb, is_att, cols, sizeof cols);
             columns_like(&tb, is_kl, kls, sizeof kls);
-            levels_of(&tb, levels, sizeof levels);
+            if ((rc = levels_of(&tb, argv[i], levels, sizeof levels, &e))) {
+                sw_table_free(&tb);
+                break;
+            }
         }
         char name[16], key[512] = "", fixed[512] = "";
         fit_of(argv[i], &tb, key, sizeof key, fixed, sizeof fixed);
@@ -399,7 +442,11 @@ int sw_cmd_plot(int argc, char **argv)
         return sw_cli_report(rc, &e);
     char nin[16];
     snprintf(nin, sizeof nin, "%d", argc - first - 1);
-    sw_outfile f;
+    /* gnuplot does not report a failed write (a full disk, /dev/full), so
+     * it always draws into a regular temporary file: the result's own, or
+     * for a destination written in place (a device) a scratch one whose
+     * bytes are then copied there with every write checked. */
+    sw_outfile f, scratch = {0};
     if ((rc = gp_var(vars, sizeof vars, "n", nin, &e)) ||
         (rc = gp_var(vars, sizeof vars, "atts", cols, &e)) ||
         (rc = gp_var(vars, sizeof vars, "kls", kls, &e)) ||
@@ -407,37 +454,59 @@ int sw_cmd_plot(int argc, char **argv)
         (rc = sw_outfile_open(&f, out, &e)))
         return sw_cli_report(rc, &e);
     if (strlen(vars) + strlen(a.sets) >= sizeof vars) {
-        sw_outfile_abort(&f);
-        return sw_cli_die(SW_EINPUT, "plot: arguments too long");
+        rc = sw_fail(&e, SW_EINPUT, "plot: arguments too long");
+        goto done;
     }
     strcat(vars, a.sets);
-    /* gnuplot writes the file; a device is written in place (no tmp). */
-    fclose(f.fp);
-    f.fp = NULL;
-    /* f.tmp is NULL when the destination is a device written in place. */
-    if ((rc = gp_var(vars, sizeof vars, "out", f.tmp ? f.tmp : out, &e))) {
-        sw_outfile_abort(&f);
-        return sw_cli_report(rc, &e);
+    if (f.tmp) {
+        fclose(f.fp);
+        f.fp = NULL;
+    } else {
+        const char *tmpdir = getenv("TMPDIR");
+        char path[4200];
+        snprintf(path, sizeof path, "%s/stagewise-plot", tmpdir && *tmpdir ? tmpdir : "/tmp");
+        if ((rc = sw_outfile_open(&scratch, path, &e)))
+            goto done;
+        fclose(scratch.fp);
+        scratch.fp = NULL;
     }
+    if ((rc = gp_var(vars, sizeof vars, "out", f.tmp ? f.tmp : scratch.tmp, &e)))
+        goto done;
 
     char *args[] = {"gnuplot", "-e", vars, script, NULL};
     pid_t pid;
     int err = posix_spawnp(&pid, "gnuplot", NULL, NULL, args, environ);
     if (err) {
-        sw_outfile_abort(&f);
-        return sw_cli_die(SW_EFAIL, "cannot run gnuplot (%s): install it (apt-get install "
-                                    "gnuplot-nox); the data files are kept",
-                          strerror(err));
+        rc = sw_fail(&e, SW_EFAIL, "cannot run gnuplot (%s): install it (apt-get install "
+                                   "gnuplot-nox); the data files are kept",
+                     strerror(err));
+        goto done;
     }
     int status;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
         ;
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        sw_outfile_abort(&f);
-        return sw_cli_die(SW_EFAIL, "gnuplot failed on %s (its messages are above); the data "
-                                    "files are kept",
-                          script);
+        rc = sw_fail(&e, SW_EFAIL, "gnuplot failed on %s (its messages are above); the data "
+                                   "files are kept",
+                     script);
+        goto done;
     }
-    rc = sw_outfile_commit(&f, &e);
+    if (scratch.tmp) {
+        FILE *in = fopen(scratch.tmp, "rb");
+        char buf[65536];
+        size_t k;
+        while (rc == SW_OK && in && (k = fread(buf, 1, sizeof buf, in)) > 0)
+            if (fwrite(buf, 1, k, f.fp) != k)
+                rc = sw_fail(&e, SW_EFAIL, "cannot write '%s': %s", out, strerror(errno));
+        if (rc == SW_OK && (!in || ferror(in)))
+            rc = sw_fail(&e, SW_EFAIL, "cannot read gnuplot's picture '%s'", scratch.tmp);
+        if (in)
+            fclose(in);
+    }
+    if (rc == SW_OK)
+        rc = sw_outfile_commit(&f, &e);
+done:
+    sw_outfile_abort(&scratch);
+    sw_outfile_abort(&f);
     return sw_cli_report(rc, &e);
 }

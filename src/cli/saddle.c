@@ -126,6 +126,10 @@ int sw_cmd_saddle(int argc, char **argv)
     int first, rc = sw_cli_getopt(argc, argv, longopts, on_option, &a, &first, &e);
     if (rc)
         return sw_cli_report(rc, &e);
+    /* Every output is checked before any work: all of them or none. */
+    const sw_cli_output outs[] = {{"out", a.out}, {"json", a.json}};
+    if ((rc = sw_cli_outputs_check(outs, sizeof outs / sizeof outs[0], &e)))
+        return sw_cli_report(rc, &e);
     if (first >= argc)
         return sw_cli_die(SW_EINPUT, "saddle needs a SYSTEM (allowed: %s)", sw_system_names());
 
@@ -135,7 +139,8 @@ int sw_cmd_saddle(int argc, char **argv)
     sw_spectrum sp = {0};
     sw_point p;
     sw_point_info info;
-    if ((rc = sw_cli_ode_model(argc, argv, first, &a.c, &m, &e)))
+    if ((rc = sw_cli_ode_model(argc, argv, first, &a.c, &m, &e)) ||
+        (rc = sw_cli_dense_budget(m, &a.c, 8, "saddle", &e)))
         goto out;
     x = malloc(m->dim * sizeof *x);
     f = malloc(m->dim * sizeof *f);

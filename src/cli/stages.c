@@ -77,6 +77,10 @@ int sw_cmd_stages(int argc, char **argv)
     int first, rc = sw_cli_getopt(argc, argv, longopts, on_option, &a, &first, &e);
     if (rc)
         return sw_cli_report(rc, &e);
+    /* Every output is checked before any work: all of them or none. */
+    const sw_cli_output outs[] = {{"out", a.out}};
+    if ((rc = sw_cli_outputs_check(outs, sizeof outs / sizeof outs[0], &e)))
+        return sw_cli_report(rc, &e);
     if (argc - first != 1)
         return sw_cli_die(SW_EINPUT, "stages needs exactly one RUN.csv (got %d)", argc - first);
     const char *run = argv[first];
@@ -107,12 +111,22 @@ int sw_cmd_stages(int argc, char **argv)
                          run, i + 1);
             goto done;
         }
+        /* Plateaus are read on log loss, and a squared error is never
+         * negative: such a row is not a loss curve. */
+        if (!(L[i] > 0)) {
+            rc = sw_fail(&e, SW_EINPUT, "'%s' row %zu: loss %g is not positive (allowed: "
+                                        "loss > 0, plateaus are found on log loss)",
+                         run, i + 1, L[i]);
+            goto done;
+        }
     }
     if ((rc = sw_stages_detect(t, L, tb.rows, &a.o, &st, &e)))
         goto done;
 
     double lv[64];
-    size_t nlv = sw_table_levels(&tb, lv, 64);
+    size_t nlv;
+    if ((rc = sw_table_levels(&tb, run, lv, 64, &nlv, &e)))
+        goto done;
     out = a.out ? strdup(a.out) : sw_path_derived(run, ".stages.csv");
     if (!out) {
         rc = sw_fail(&e, SW_EFAIL, "out of memory");

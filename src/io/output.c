@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -10,6 +11,102 @@
 
 #include "stagewise/output.h"
 
+/* Temporary names still on disk, for sw_outfile_cleanup to remove from a
+ * signal handler: a fixed table of pointers claimed and released
+ * atomically, since the handler may run at any point. */
+#define N_PENDING 64
+static char *_Atomic pending[N_PENDING];
+
+static void pending_add(char *tmp)
+{
+    for (size_t i = 0; i < N_PENDING; i++) {
+        char *none = NULL;
+        if (atomic_compare_exchange_strong(&pending[i], &none, tmp))
+            return;
+    }
+    /* A full table only loses the cleanup on a signal, never a result. */
+}
+
+static void pending_remove(const char *tmp)
+{
+    for (size_t i = 0; i < N_PENDING; i++) {
+        char *want = (char *)tmp;
+        if (atomic_compare_exchange_strong(&pending[i], &want, NULL))
+            return;
+    }
+}
+
+void sw_outfile_cleanup(void)
+{
+    for (size_t i = 0; i < N_PENDING; i++) {
+        char *tmp = atomic_exchange(&pending[i], NULL);
+        if (tmp)
+            unlink(tmp); /* async-signal-safe; the name itself is never freed here */
+    }
+}
+
+/* PATH.tmp.PID.N: a name no other process or thread uses (pid, then a
+ * counter), the file name part shortened when the suffix would push it past
+ * NAME_MAX (a valid long name must not fail for our suffix). */
+static char *temp_name(const char *path)
+{
+    static atomic_ulong serial;
+    char suffix[64];
+    snprintf(suffix, sizeof suffix, ".tmp.%ld.%lu", (long)getpid(),
+             atomic_fetch_add(&serial, 1));
+    const char *slash = strrchr(path, '/');
+    size_t dir = slash ? (size_t)(slash - path) + 1 : 0, base = strlen(path) - dir;
+    size_t ns = strlen(suffix);
+    if (base + ns > NAME_MAX)
+        base = NAME_MAX - ns;
+    char *tmp = malloc(dir + base + ns + 1);
+    if (tmp) {
+        memcpy(tmp, path, dir + base);
+        memcpy(tmp + dir + base, suffix, ns + 1);
+    }
+    return tmp;
+}
+
+static int in_place(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && !S_ISREG(st.st_mode);
+}
+
+void sw_outfile_discard(const char *path)
+{
+    struct stat st;
+    if (strcmp(path, "-") != 0 && lstat(path, &st) == 0 && S_ISREG(st.st_mode))
+        unlink(path);
+}
+
+int sw_outfile_check(const char *path, const char *what, sw_err *e)
+{
+    if (!*path)
+        return sw_fail(e, SW_EINPUT, "%s: the file name is empty (allowed: a file name, or - "
+                                     "for standard output)",
+                       what);
+    if (strcmp(path, "-") == 0)
+        return SW_OK;
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        return sw_fail(e, SW_EINPUT, "%s: '%s' is a directory (allowed: a file name)", what,
+                       path);
+    if (in_place(path))
+        return access(path, W_OK) == 0
+                   ? SW_OK
+                   : sw_fail(e, SW_EINPUT, "%s: cannot write '%s': %s", what, path,
+                             strerror(errno));
+    /* The surest test is the one the run will do at the end: make the
+     * temporary file beside it, and remove it again. */
+    sw_outfile f;
+    sw_err why;
+    if (sw_outfile_open(&f, path, &why))
+        return sw_fail(e, SW_EINPUT, "%s: %s", what, why.msg);
+    sw_outfile_abort(&f);
+    return SW_OK;
+}
+
 int sw_outfile_open(sw_outfile *f, const char *path, sw_err *e)
 {
     memset(f, 0, sizeof *f);
@@ -17,36 +114,39 @@ int sw_outfile_open(sw_outfile *f, const char *path, sw_err *e)
         f->fp = stdout;
         return SW_OK;
     }
+    if (!*path)
+        return sw_fail(e, SW_EINPUT, "cannot write '': the file name is empty");
+    f->path = strdup(path);
+    if (!f->path)
+        return sw_fail(e, SW_EFAIL, "out of memory");
     /* A device or pipe (/dev/null, a FIFO) is written in place: renaming a
      * file over it would replace the device node itself. */
-    struct stat st;
-    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+    if (in_place(path)) {
         f->fp = fopen(path, "w");
-        if (!f->fp)
-            return sw_fail(e, SW_EINPUT, "cannot write '%s': %s", path, strerror(errno));
+        if (!f->fp) {
+            int err = errno;
+            sw_outfile_abort(f);
+            return sw_fail(e, SW_EINPUT, "cannot write '%s': %s", path, strerror(err));
+        }
         return SW_OK;
     }
-    f->path = strdup(path);
-    size_t len = strlen(path) + 48;
-    f->tmp = malloc(len);
-    if (!f->path || !f->tmp) {
-        sw_outfile_abort(f);
-        return sw_fail(e, SW_EFAIL, "out of memory");
-    }
-    /* A name no other process or thread uses (pid, then a counter), created
-     * exclusively with mode 0666 so that the kernel applies the umask: a
-     * result file gets 0666 & ~umask like any tool's output, and the
-     * library never reads the umask by setting it (that would briefly
+    /* Created exclusively with mode 0666 so that the kernel applies the
+     * umask: a result file gets 0666 & ~umask like any tool's output, and
+     * the library never reads the umask by setting it (that would briefly
      * change it for every thread). */
-    static atomic_ulong serial;
     int fd = -1;
     for (int tries = 0; fd < 0 && tries < 100; tries++) {
-        snprintf(f->tmp, len, "%s.tmp.%ld.%lu", path, (long)getpid(),
-                 atomic_fetch_add(&serial, 1));
+        free(f->tmp);
+        if (!(f->tmp = temp_name(path))) {
+            sw_outfile_abort(f);
+            return sw_fail(e, SW_EFAIL, "out of memory");
+        }
         fd = open(f->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
         if (fd < 0 && errno != EEXIST)
             break;
     }
+    if (fd >= 0)
+        pending_add(f->tmp);
     if (fd < 0) {
         int err = errno;
         free(f->tmp);
@@ -56,37 +156,43 @@ int sw_outfile_open(sw_outfile *f, const char *path, sw_err *e)
     }
     f->fp = fdopen(fd, "w");
     if (!f->fp) {
+        int err = errno;
         close(fd);
         sw_outfile_abort(f);
-        return sw_fail(e, SW_EFAIL, "cannot write '%s': %s", path, strerror(errno));
+        return sw_fail(e, SW_EFAIL, "cannot write '%s': %s", path, strerror(err));
     }
     return SW_OK;
 }
 
 int sw_outfile_commit(sw_outfile *f, sw_err *e)
 {
-    if (!f->path) { /* standard output or a file written in place */
-        if (!f->fp) /* written by another process (a plot to a device) */
-            return SW_OK;
-        int bad = fflush(f->fp) != 0 || ferror(f->fp);
-        if (f->fp != stdout)
-            bad |= fclose(f->fp) != 0;
-        f->fp = NULL;
-        return bad ? sw_fail(e, SW_EFAIL, "cannot write to standard output") : SW_OK;
-    }
-    /* fp is NULL when another process wrote the temporary file (a plot). */
-    int bad = 0;
+    int bad = 0, err = 0;
+    /* fp is NULL when another process wrote the file (a plot). */
     if (f->fp) {
-        bad = ferror(f->fp);
-        bad |= fclose(f->fp) != 0;
+        errno = 0;
+        bad = fflush(f->fp) != 0 || ferror(f->fp);
+        err = errno;
+        if (f->fp != stdout) {
+            if (fclose(f->fp) != 0 && !bad) {
+                bad = 1;
+                err = errno;
+            }
+        }
         f->fp = NULL;
     }
-    if (bad || rename(f->tmp, f->path) != 0) {
-        int err = errno;
-        sw_outfile_abort(f);
-        return sw_fail(e, SW_EFAIL, "cannot write '%s': %s", f->path ? f->path : "?",
-                       strerror(err));
+    if (!bad && f->tmp && rename(f->tmp, f->path) != 0) {
+        bad = 1;
+        err = errno;
     }
+    if (bad) {
+        const char *why = err ? strerror(err) : "write error";
+        int rc = f->path ? sw_fail(e, SW_EFAIL, "cannot write '%s': %s", f->path, why)
+                         : sw_fail(e, SW_EFAIL, "cannot write to standard output: %s", why);
+        sw_outfile_abort(f);
+        return rc;
+    }
+    if (f->tmp)
+        pending_remove(f->tmp);
     free(f->tmp);
     free(f->path);
     f->tmp = f->path = NULL;
@@ -97,8 +203,10 @@ void sw_outfile_abort(sw_outfile *f)
 {
     if (f->fp && f->fp != stdout)
         fclose(f->fp);
-    if (f->tmp)
+    if (f->tmp) {
+        pending_remove(f->tmp);
         unlink(f->tmp);
+    }
     free(f->tmp);
     free(f->path);
     memset(f, 0, sizeof *f);
@@ -187,7 +295,7 @@ int sw_result_commit(sw_outfile *csv, const char *meta_path, json_object *meta, 
     }
     rc = sw_outfile_commit(csv, e);
     if (rc && meta_path)
-        remove(meta_path); /* no metadata without its data */
+        sw_outfile_discard(meta_path); /* no metadata without its data; never a device */
     return rc;
 }
 
