@@ -41,7 +41,15 @@ typedef struct sw_ode_opts {
     size_t points;  /* output rows, t = 0 included */
     int log_grid;
     sw_event until;
+    /* Budgets (budget.h): a run past max_steps steps or max_work coordinate
+     * evaluations ends with SW_ENUMERIC; sw_ode_alloc refuses a request whose
+     * memory (bytes) or least work is over its limit. */
+    unsigned long max_steps;
+    double max_work, max_memory;
 } sw_ode_opts;
+
+/* The smallest rtol accepted: a few hundred ulps. */
+#define SW_ODE_RTOL_FLOOR 1e-14
 
 void sw_ode_opts_default(sw_ode_opts *o);
 /* One setting by its command-line name (solver, rtol, atol, h0, t-end,
@@ -51,6 +59,12 @@ void sw_ode_opts_default(sw_ode_opts *o);
 int sw_ode_opts_set(sw_ode_opts *o, const char *name, const char *value, sw_err *e);
 /* Checks the options against each other; the message names the option. */
 int sw_ode_opts_check(const sw_ode_opts *o, sw_err *e);
+
+/* The options checked, then the memory and the least work of a run of m
+ * estimated against the budgets: SW_EINPUT naming the limit and the
+ * estimate.  sw_ode_alloc calls it; a caller may call it first to refuse a
+ * request before doing anything else. */
+int sw_ode_budget(const sw_model *m, const sw_ode_opts *o, sw_err *e);
 
 /* Comma-separated stepper names, and whether name is one of them. */
 const char *sw_ode_solver_names(void);

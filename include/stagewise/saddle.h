@@ -52,7 +52,8 @@ typedef struct sw_point_info {
 /* x holds the start on entry (for SW_POINT_FILE the caller has read the
  * file into it) and the point on return.  Time, plateau and slowest points
  * integrate from x with o (its grid is where the slowest point is looked
- * for; t=X ignores o's t-end, points and until).  SW_EINPUT for a plateau
+ * for; t=X ignores o's points and until, and must not pass its t-end).
+ * SW_EINPUT for a t past t-end, or a plateau
  * the run does not have. */
 int sw_point_locate(sw_model *m, const sw_ode_opts *o, const sw_point *p, double *x,
                     sw_point_info *info, sw_err *e);

@@ -103,6 +103,7 @@ typedef struct sw_train_opts {
     int log_grid;
     size_t points;
     size_t patience; /* early stopping: evaluations without a better loss; 0 off */
+    double max_work, max_memory; /* budgets (budget.h), checked before allocating */
 } sw_train_opts;
 
 void sw_train_opts_default(sw_train_opts *o);

@@ -89,13 +89,19 @@ int sw_point_locate(sw_model *m, const sw_ode_opts *o, const sw_point *p, double
     sw_traj tr = {.dim = n};
     sw_stages st = {0};
     sw_ode_stats stats;
+    if (p->kind == SW_POINT_TIME && p->t > o->t_end) {
+        free(f);
+        return sw_fail(e, SW_EINPUT, "point t=%g is past t-end %g (allowed: 0 to t-end; raise "
+                                     "--t-end to go further)",
+                       p->t, o->t_end);
+    }
     if (p->kind == SW_POINT_TIME && p->t > 0) {
         sw_ode_opts to = *o;
         to.t_end = p->t;
         to.t_first = 0;
         to.points = 2;
         to.until.active = 0;
-        if (!(ode = sw_ode_alloc(m, &to, e)))
+        if ((rc = sw_ode_budget(m, &to, e)) == SW_OK && !(ode = sw_ode_alloc(m, &to, e)))
             rc = SW_EFAIL;
         else
             rc = sw_ode_run(ode, x, NULL, NULL, &stats, e);

@@ -1,6 +1,7 @@
 #include "stagewise/param.h"
 
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,8 +15,18 @@ int sw_parse_real(const char *text, const char *what, double *out, sw_err *e)
     if (end == text || *end != '\0')
         return sw_fail(e, SW_EINPUT, "%s: '%s' is not a number", what, text);
     /* strtod accepts "nan" and "inf"; a parameter never means either. */
-    if (!isfinite(x) || errno == ERANGE)
+    if (isnan(x) || (isinf(x) && errno != ERANGE))
         return sw_fail(e, SW_EINPUT, "%s: '%s' is not a finite number", what, text);
+    if (isinf(x))
+        return sw_fail(e, SW_EINPUT, "%s: '%s' is too large for a double (allowed magnitude: "
+                                     "up to %g)",
+                       what, text, DBL_MAX);
+    /* ERANGE with a finite result is underflow: a subnormal is a value
+     * (kept), a number that rounds to zero is refused, not silently 0. */
+    if (errno == ERANGE && x == 0)
+        return sw_fail(e, SW_EINPUT, "%s: '%s' is too small for a double, it would round to 0 "
+                                     "(allowed: 0, or a magnitude from %g)",
+                       what, text, 4.9406564584124654e-324);
     *out = x;
     return SW_OK;
 }

@@ -371,6 +371,11 @@ double sw_bdf_time(const sw_bdf *b)
     return b->t;
 }
 
+double sw_bdf_step_size(const sw_bdf *b)
+{
+    return b->h;
+}
+
 const double *sw_bdf_state(const sw_bdf *b)
 {
     return b->D;

@@ -54,6 +54,8 @@ int sw_bdf_reset(sw_bdf *b, double t, const double *x, double h0, sw_err *e);
 int sw_bdf_step(sw_bdf *b, double bound, sw_err *e);
 
 double sw_bdf_time(const sw_bdf *b);
+/* The step size it will try next. */
+double sw_bdf_step_size(const sw_bdf *b);
 const double *sw_bdf_state(const sw_bdf *b);
 
 /* The solution at tau inside the last step, into x. */

@@ -9,19 +9,23 @@
 
 #include "bdf.h"
 #include "jacobian.h"
+#include "stagewise/budget.h"
 #include "stagewise/ode.h"
 
-/* type NULL: stagewise's own BDF (bdf.h). */
+/* type NULL: stagewise's own BDF (bdf.h).  For the budgets: vector-field
+ * evaluations a step costs at least, and the dim x dim matrices the
+ * stepper holds (0: explicit, it holds vectors only). */
 static const struct {
     const char *name;
     const gsl_odeiv2_step_type **type;
+    int evals, matrices;
 } solvers[] = {
-    {"rk2", &gsl_odeiv2_step_rk2},       {"rk4", &gsl_odeiv2_step_rk4},
-    {"rkf45", &gsl_odeiv2_step_rkf45},   {"rkck", &gsl_odeiv2_step_rkck},
-    {"rk8pd", &gsl_odeiv2_step_rk8pd},   {"rk1imp", &gsl_odeiv2_step_rk1imp},
-    {"rk2imp", &gsl_odeiv2_step_rk2imp}, {"rk4imp", &gsl_odeiv2_step_rk4imp},
-    {"bsimp", &gsl_odeiv2_step_bsimp},   {"msadams", &gsl_odeiv2_step_msadams},
-    {"msbdf", &gsl_odeiv2_step_msbdf},   {"bdf", NULL},
+    {"rk2", &gsl_odeiv2_step_rk2, 3, 0},       {"rk4", &gsl_odeiv2_step_rk4, 12, 0},
+    {"rkf45", &gsl_odeiv2_step_rkf45, 6, 0},   {"rkck", &gsl_odeiv2_step_rkck, 6, 0},
+    {"rk8pd", &gsl_odeiv2_step_rk8pd, 13, 0},  {"rk1imp", &gsl_odeiv2_step_rk1imp, 1, 3},
+    {"rk2imp", &gsl_odeiv2_step_rk2imp, 1, 3}, {"rk4imp", &gsl_odeiv2_step_rk4imp, 2, 3},
+    {"bsimp", &gsl_odeiv2_step_bsimp, 1, 4},   {"msadams", &gsl_odeiv2_step_msadams, 1, 0},
+    {"msbdf", &gsl_odeiv2_step_msbdf, 1, 3},   {"bdf", NULL, 1, 2},
 };
 #define N_SOLVERS (sizeof solvers / sizeof solvers[0])
 
@@ -54,6 +58,9 @@ void sw_ode_opts_default(sw_ode_opts *o)
     o->t_first = 0; /* 0: the smaller of t_end * 1e-6 and 1e-2 */
     o->points = 200;
     o->log_grid = 1;
+    o->max_steps = SW_BUDGET_STEPS_DEFAULT;
+    o->max_work = SW_BUDGET_WORK_DEFAULT;
+    o->max_memory = sw_budget_memory_default();
 }
 
 int sw_ode_opts_set(sw_ode_opts *o, const char *name, const char *value, sw_err *e)
@@ -98,6 +105,12 @@ int sw_ode_opts_check(const sw_ode_opts *o, sw_err *e)
                        sw_ode_solver_names());
     if (!(o->rtol > 0 && o->rtol < 1))
         return sw_fail(e, SW_EINPUT, "rtol: %g is out of range (0, 1)", o->rtol);
+    /* Below this no double-precision step can pass the error test: the run
+     * would only shrink its steps until it underflows or never ends. */
+    if (o->rtol < SW_ODE_RTOL_FLOOR)
+        return sw_fail(e, SW_EINPUT, "rtol: %g is below the floor %g that double precision "
+                                     "can meet (allowed: [%g, 1))",
+                       o->rtol, SW_ODE_RTOL_FLOOR, SW_ODE_RTOL_FLOOR);
     if (!(o->atol >= 0) || !isfinite(o->atol))
         return sw_fail(e, SW_EINPUT, "atol: %g is out of range [0, inf)", o->atol);
     if (!(o->h0 > 0) || !isfinite(o->h0))
@@ -108,7 +121,39 @@ int sw_ode_opts_check(const sw_ode_opts *o, sw_err *e)
         return sw_fail(e, SW_EINPUT, "t-first: %g is out of range (0, t-end)", o->t_first);
     if (o->points < 2)
         return sw_fail(e, SW_EINPUT, "points: %zu is out of range [2, inf)", o->points);
+    if (o->max_steps < 1)
+        return sw_fail(e, SW_EINPUT, "max-steps: 0 is out of range [1, inf)");
     return SW_OK;
+}
+
+int sw_ode_budget(const sw_model *m, const sw_ode_opts *o, sw_err *e)
+{
+    int rc = sw_ode_opts_check(o, e);
+    if (rc)
+        return rc;
+    int k = solver_index(o->solver);
+    double n = (double)m->dim, d = sizeof(double);
+    /* Vectors: the stepper's stages and scratch (at most about 20 per
+     * stage count), ours (5); the output grid; the dense matrices. */
+    double bytes = d * (n * (20 + 2.0 * solvers[k].evals) + (double)o->points) +
+                   d * solvers[k].matrices * n * n;
+    char what[160];
+    snprintf(what, sizeof what, "integrating %s (%zu coordinates, solver %s, %zu points)",
+             m->sys->name, m->dim, o->solver, o->points);
+    if ((rc = sw_budget_memory(bytes, o->max_memory, what, e)))
+        return rc;
+    /* GSL's steppers stop at every output time, so at least one step per
+     * interval; an implicit stepper also needs a Jacobian, by central
+     * differences (2 dim evaluations) unless the system has its own. */
+    double steps = solvers[k].type ? (double)(o->points - 1) : 1;
+    if (steps > (double)o->max_steps)
+        return sw_fail(e, SW_EINPUT, "%s needs at least %zu steps (one per output time), over "
+                                     "the step budget of %lu (--max-steps raises it)",
+                       what, o->points - 1, o->max_steps);
+    double work = steps * solvers[k].evals * n;
+    if (solvers[k].matrices && !m->sys->jac)
+        work += 2 * n * n;
+    return sw_budget_work(work, o->max_work, what, e);
 }
 
 int sw_event_parse(const sw_model *m, const char *text, sw_event *ev, sw_err *e)
@@ -165,6 +210,7 @@ struct sw_ode {
     double *obs;          /* n_obs */
     double *grid;         /* points */
     unsigned long rhs_evals, jac_evals;
+    double window_t, window_step; /* the crawl check's last window (over_budget) */
 };
 
 static int gsl_rhs(double t, const double *x, double *f, void *p)
@@ -187,7 +233,7 @@ static int gsl_jac(double t, const double *x, double *J, double *dfdt, void *p)
 
 sw_ode *sw_ode_alloc(sw_model *m, const sw_ode_opts *o, sw_err *e)
 {
-    if (sw_ode_opts_check(o, e))
+    if (sw_ode_budget(m, o, e))
         return NULL;
     sw_ode *w = calloc(1, sizeof *w);
     if (!w) {
@@ -307,6 +353,63 @@ static int locate_event(sw_ode *w, double t0, double t1, double *x, double *t_ev
     return SW_OK;
 }
 
+/* The run's budgets: a step count and work (coordinate evaluations), so a
+ * run whose steps shrink to nothing ends with a message, not never. */
+/* Steps per window of the crawl check. */
+enum { CRAWL_WINDOW = 10000 };
+
+/* The run's budgets: a step count and work (coordinate evaluations), so a
+ * run whose steps shrink to nothing ends with a message, not never.  A run
+ * that will plainly not make it ends early: when the mean step of the last
+ * window has stopped growing (a stiff problem's explicit steps sit at their
+ * stability limit) and t-end at that pace is more steps away than the
+ * budget has left.  Steps only grow on a plateau, so no run that would
+ * finish within the budget is stopped. */
+static int over_budget(sw_ode *w, const sw_ode_stats *st, double t, double h, sw_err *e)
+{
+    unsigned long evals = w->rhs_evals;
+    if (w->bdf) {
+        sw_bdf_stats bs;
+        sw_bdf_stats_get(w->bdf, &bs);
+        evals = bs.rhs_evals;
+        h = sw_bdf_step_size(w->bdf);
+    }
+    double work = (double)evals * (double)w->m->dim;
+    int steps_out = st->steps >= w->o.max_steps, crawl = 0;
+    double pace = 0, need = 0;
+    if (st->steps % CRAWL_WINDOW == 0) {
+        pace = (t - w->window_t) / CRAWL_WINDOW;
+        need = (w->o.t_end - t) / pace;
+        crawl = w->window_step > 0 && pace <= 2 * w->window_step &&
+                need > (double)(w->o.max_steps - st->steps);
+        w->window_t = t;
+        w->window_step = pace;
+    }
+    if (!steps_out && !crawl && work <= w->o.max_work)
+        return SW_OK;
+    int k = solver_index(w->o.solver);
+    char budget[160];
+    if (crawl)
+        snprintf(budget, sizeof budget, "step budget of %lu steps (--max-steps) cannot reach "
+                 "t-end %g: at the mean step %.3g of the last %d, that is %.3g more steps; "
+                 "stopped", w->o.max_steps, w->o.t_end, pace, CRAWL_WINDOW, need);
+    else if (steps_out)
+        snprintf(budget, sizeof budget, "step budget of %lu steps (--max-steps) used up",
+                 w->o.max_steps);
+    else
+        snprintf(budget, sizeof budget, "work budget of %.3g coordinate evaluations "
+                 "(--max-work) used up", w->o.max_work);
+    /* Steps far shorter than the horizon from an explicit stepper: the
+     * usual cause is stiffness, which the implicit ones handle. */
+    if (solvers[k].matrices == 0)
+        return sw_fail(e, SW_ENUMERIC, "%s at t = %.17g (step size %.3g): the explicit solver "
+                                       "%s is crawling, the system looks stiff; try --solver bdf",
+                       budget, t, h, w->o.solver);
+    return sw_fail(e, SW_ENUMERIC, "%s at t = %.17g (step size %.3g); raise the budget or "
+                                   "loosen --rtol/--atol",
+                   budget, t, h);
+}
+
 static int finite_state(const double *x, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -353,6 +456,7 @@ int sw_ode_run(sw_ode *w, double *x, sw_ode_output out, void *user, sw_ode_stats
         st = &unused;
     memset(st, 0, sizeof *st);
     w->rhs_evals = w->jac_evals = 0;
+    w->window_t = w->window_step = 0;
     double t = 0, h = w->o.h0;
     int rc = SW_OK;
     const sw_event *ev = &w->o.until;
@@ -384,6 +488,8 @@ int sw_ode_run(sw_ode *w, double *x, sw_ode_output out, void *user, sw_ode_stats
         if ((rc = advance(w, &t, bound, &h, x, e)))
             goto done;
         st->steps++;
+        if ((rc = over_budget(w, st, t, h, e)))
+            goto done;
         if (!finite_state(x, n)) {
             rc = sw_fail(e, SW_ENUMERIC, "non-finite state at t = %.17g", t);
             goto done;

@@ -7,6 +7,7 @@
 
 #include <gsl/gsl_randist.h>
 
+#include "stagewise/budget.h"
 #include "stagewise/train.h"
 #include "transformer.h"
 
@@ -96,8 +97,13 @@ gsl_rng *sw_train_rng(unsigned long seed, int stream)
 
 /* ---- settings ---------------------------------------------------------- */
 
-const char *const sw_train_opt_names[] = {"optim",  "lr",         "steps", "batch",    "n-train",
-                                          "eval-every", "grid",   "points", "patience", NULL};
+/* Samples per gradient call: bounds the task's workspace (a Markov
+ * minibatch holds every attention matrix) whatever the batch size. */
+enum { CHUNK = 256 };
+
+const char *const sw_train_opt_names[] = {"optim",    "lr",      "steps",    "batch",
+                                          "n-train",  "eval-every", "grid", "points",
+                                          "patience", "max-work", "max-memory", NULL};
 
 const char sw_train_opts_help[] =
     "  --optim NAME     gd (full batch: population gradient, or the whole training\n"
@@ -111,7 +117,11 @@ const char sw_train_opts_help[] =
     "  --grid linear|log  evaluation steps evenly spaced, or log-spaced (default linear)\n"
     "  --points N       evaluations on the log grid, step 0 included (default 200)\n"
     "  --patience N     early stopping: stop after N evaluations without a lower\n"
-    "                   held-out loss and keep the best parameters (default 0, off)\n";
+    "                   held-out loss and keep the best parameters (default 0, off)\n"
+    "  --max-work N     refuse a run of more than N coordinate evaluations, counted\n"
+    "                   as steps x samples per step x parameters (default 1e9)\n"
+    "  --max-memory SIZE  refuse a run whose estimated memory is larger; bytes with an\n"
+    "                   optional K, M, G, T suffix (default half the machine's memory)\n";
 
 void sw_train_opts_default(sw_train_opts *o)
 {
@@ -124,6 +134,8 @@ void sw_train_opts_default(sw_train_opts *o)
     o->beta2 = 0.999;
     o->eps = 1e-8;
     o->points = 200;
+    o->max_work = SW_BUDGET_WORK_DEFAULT;
+    o->max_memory = sw_budget_memory_default();
 }
 
 const char *sw_optim_name(sw_optim o)
@@ -174,9 +186,13 @@ int sw_train_opts_set(sw_train_opts *o, const char *name, const char *value, sw_
         return parse_count(name, value, 2, &o->points, e);
     if (strcmp(name, "patience") == 0)
         return parse_count(name, value, 0, &o->patience, e);
+    if (strcmp(name, "max-work") == 0)
+        return sw_parse_real_in(value, name, 1, INFINITY, &o->max_work, e);
+    if (strcmp(name, "max-memory") == 0)
+        return sw_parse_bytes(value, name, &o->max_memory, e);
     return sw_fail(e, SW_EINPUT,
                    "unknown training option '%s' (allowed: optim, lr, steps, batch, n-train, "
-                   "eval-every, grid, points, patience)",
+                   "eval-every, grid, points, patience, max-work, max-memory)",
                    name);
 }
 
@@ -195,7 +211,21 @@ int sw_train_opts_check(const sw_train_opts *o, const sw_learner *l, sw_err *e)
     if (o->log_grid && o->points > o->steps + 1)
         return sw_fail(e, SW_EINPUT, "points: %zu exceeds steps + 1 = %zu on a log grid",
                        o->points, o->steps + 1);
-    return SW_OK;
+    /* Budgets, before anything is allocated: the training set, one chunk,
+     * the evaluation schedule and the optimiser's vectors; the work. */
+    double per_step = (double)(o->optim == SW_OPTIM_GD ? o->n_train : o->batch);
+    double ssize = (double)l->task->sample_size(l), dim = (double)m->dim;
+    double evals = o->log_grid ? (double)o->points : (double)o->steps / sw_train_eval_every(o);
+    double bytes = (double)o->n_train * (ssize + sizeof(size_t)) +
+                   fmin(fmax(per_step, 1), CHUNK) * ssize + (evals + 2) * sizeof(size_t) +
+                   6 * dim * sizeof(double);
+    char what[160];
+    snprintf(what, sizeof what, "training %s (%zu parameters, %zu steps of %.0f samples)",
+             m->sys->name, m->dim, o->steps, fmax(per_step, 1));
+    int rc = sw_budget_memory(bytes, o->max_memory, what, e);
+    if (rc == SW_OK)
+        rc = sw_budget_work((double)o->steps * fmax(per_step, 1) * dim, o->max_work, what, e);
+    return rc;
 }
 
 size_t sw_train_eval_every(const sw_train_opts *o)
@@ -232,10 +262,6 @@ size_t *sw_train_schedule(const sw_train_opts *o, size_t *n)
 }
 
 /* ---- the loop ---------------------------------------------------------- */
-
-/* Samples per gradient call: bounds the task's workspace (a Markov
- * minibatch holds every attention matrix) whatever the batch size. */
-enum { CHUNK = 256 };
 
 struct sw_trainer {
     sw_learner *l;
