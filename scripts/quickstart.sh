@@ -3,13 +3,14 @@
 # build, then either run the main job or the whole test suite.
 #
 #   bash scripts/quickstart.sh run    # install, build, run the main job
-#   bash scripts/quickstart.sh test   # install, build, test (plain and ASan+UBSan)
+#   bash scripts/quickstart.sh test   # install, build, test (plain and ASan+UBSan, fuzz)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(gcc pkg-config meson ninja-build libgsl-dev liblapacke-dev libopenblas-openmp-dev
           libcmocka-dev libjson-c-dev gnuplot-nox python3-numpy python3-pytest
-          libopenmpi-dev openmpi-bin strace)
+          libopenmpi-dev openmpi-bin strace clang-14
+          libclang-rt-14-dev)
 
 install_missing() {
     local missing=() p
@@ -74,6 +75,19 @@ test)
     # Sanitizers need their runtime linked into every object: lundef off.
     build build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debugoptimized
     UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 run_suite build-asan
+    # The readers of user files under libFuzzer + ASan/UBSan, a few seconds
+    # each (docs/reliability.md); one test per target.
+    log=$(mktemp)
+    bash scripts/fuzz.sh 3 2>&1 | tee "$log" || true
+    summary=$(grep '^fuzz: ' "$log" | tail -1 || true)
+    rm -f "$log"
+    if [ -n "$summary" ]; then
+        passed=$((passed + $(echo "$summary" | awk '{print $2}')))
+        failed=$((failed + $(echo "$summary" | awk '{print $4}')))
+    else
+        echo "quickstart: no fuzz summary" >&2
+        failed=$((failed + 1))
+    fi
     echo "tests: $passed passed, $failed failed"
     [ "$failed" -eq 0 ]
     ;;

@@ -119,7 +119,7 @@ int sw_cli_init_state(const sw_model *m, const char *file, double *x, sw_err *e)
         return rc;
     size_t count = 0;
     char *line;
-    while ((rc = sw_lines_next(&r, &line, e)) == SW_OK && line) {
+    while (rc == SW_OK && (rc = sw_lines_next(&r, &line, e)) == SW_OK && line) {
         char *hash = strchr(line, '#');
         if (hash)
             *hash = '\0';

@@ -53,9 +53,15 @@ int sw_lines_next(sw_lines *r, char **line, sw_err *e)
         c = getc_unlocked(r->fp);
         if (c == EOF || c == '\n')
             break;
+        /* Text has no control bytes but tab and CR; refusing them keeps
+         * binary junk (and terminal escapes) out of every later message. */
         if (c == '\0')
             return sw_fail(e, SW_EINPUT, "%s%s'%s' line %ld holds a NUL byte (is it a text file?)",
                            PREFIX(r), r->path, lineno);
+        if ((c < 0x20 && c != '\t' && c != '\r' && c != '\f') || c == 0x7f)
+            return sw_fail(e, SW_EINPUT, "%s%s'%s' line %ld holds the control byte 0x%02x (is "
+                                         "it a text file?)",
+                           PREFIX(r), r->path, lineno, c);
         if (++r->bytes > r->max_bytes)
             return sw_fail(e, SW_EINPUT, "%s%s'%s' is longer than the limit of %llu bytes",
                            PREFIX(r), r->path, r->max_bytes);

@@ -33,8 +33,8 @@ int sw_lines_open(sw_lines *r, const char *path, const char *what, size_t max_li
                   unsigned long long max_bytes, sw_err *e);
 /* The next line, without its line end, in *line (owned by r, valid until the
  * next call); *line = NULL at the end.  SW_EINPUT naming the file and line
- * for a NUL byte, a line longer than max_line, a file longer than
- * max_bytes, or a read error. */
+ * for a NUL or other control byte (all but tab, CR, form feed), a line
+ * longer than max_line, a file longer than max_bytes, or a read error. */
 int sw_lines_next(sw_lines *r, char **line, sw_err *e);
 void sw_lines_close(sw_lines *r);
 
