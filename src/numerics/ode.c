@@ -362,8 +362,8 @@ enum { CRAWL_WINDOW = 10000 };
  * run whose steps shrink to nothing ends with a message, not never.  A run
  * that will plainly not make it ends early: when the mean step of the last
  * window has stopped growing (a stiff problem's explicit steps sit at their
- * stability limit) and t-end at that pace is more steps away than the
- * budget has left.  Steps only grow on a plateau, so no run that would
+ * stability limit) and t-end at that pace is ten times more steps away than
+ * the budget has left.  Steps only grow on a plateau, so no run that would
  * finish within the budget is stopped. */
 static int over_budget(sw_ode *w, const sw_ode_stats *st, double t, double h, sw_err *e)
 {
@@ -380,8 +380,10 @@ static int over_budget(sw_ode *w, const sw_ode_stats *st, double t, double h, sw
     if (st->steps % CRAWL_WINDOW == 0) {
         pace = (t - w->window_t) / CRAWL_WINDOW;
         need = (w->o.t_end - t) / pace;
+        /* Ten times the steps left: a long stretch of short steps inside
+         * a transition must not end a run that then speeds up. */
         crawl = w->window_step > 0 && pace <= 2 * w->window_step &&
-                need > (double)(w->o.max_steps - st->steps);
+                need > 10 * (double)(w->o.max_steps - st->steps);
         w->window_t = t;
         w->window_step = pace;
     }
