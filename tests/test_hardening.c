@@ -113,7 +113,7 @@ static void preset_means_what_it_says(void **state)
     snprintf(sub, sizeof sub, "%s/sub", dir);
 
     /* A comment longer than libinih's 200-byte buffer: its tail is not a
-     * pair.  linear's default x0 is 1,0.001. */
+     * pair.  linear's default x0 is 1,0. */
     char text[400] = "#";
     memset(text + 1, 'x', 197);
     strcpy(text + 198, "x0 = 7,7\n");
@@ -122,7 +122,7 @@ static void preset_means_what_it_says(void **state)
     swt_csv c;
     assert_int_equal(swt_csv_read(csv, &c), 0);
     assert_true(swt_csv_at(&c, 0, "x_1") == 1.0);
-    assert_true(swt_csv_at(&c, 0, "x_2") == 0.001);
+    assert_true(swt_csv_at(&c, 0, "x_2") == 0.0);
     swt_csv_free(&c);
     unlink(csv);
     char json[600];

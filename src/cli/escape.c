@@ -383,13 +383,6 @@ int sw_cmd_escape(int argc, char **argv)
         (rc = sw_spectrum_eval(m, base, 0, a.zero_rel, &sp, &e)) ||
         (rc = make_direction(m, &a, &sp, dir, what_dir, sizeof what_dir, &e)))
         goto out;
-    /* Open the output first so an unwritable path fails before the runs. */
-    if (a.out) {
-        sw_outfile probe;
-        if ((rc = sw_outfile_open(&probe, a.out, &e)))
-            goto out;
-        sw_outfile_abort(&probe);
-    }
     struct ticker tk;
     sw_progress_begin(&tk.bar, "escape");
     sw_progress_total(&tk.bar, n, "runs");

@@ -204,8 +204,10 @@ void sw_outfile_abort(sw_outfile *f)
     if (f->fp && f->fp != stdout)
         fclose(f->fp);
     if (f->tmp) {
-        pending_remove(f->tmp);
+        /* Unlinked before it leaves the table: a signal in between finds
+         * it there and unlinks it again, harmlessly. */
         unlink(f->tmp);
+        pending_remove(f->tmp);
     }
     free(f->tmp);
     free(f->path);
