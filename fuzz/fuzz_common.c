@@ -2,14 +2,13 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include <gsl/gsl_errno.h>
+#include "stagewise/error.h"
 
 #include "fuzz.h"
 
 int sw_fuzz_file(const uint8_t *data, size_t size, char *path, size_t len)
 {
-    /* As the command line does (error.h): GSL failures come back as codes. */
-    gsl_set_error_handler_off();
+    sw_init(); /* as the command line does (error.h) */
     int fd = memfd_create("sw-fuzz", 0);
     if (fd < 0)
         return -1;

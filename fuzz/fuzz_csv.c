@@ -36,7 +36,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         int col;
         if (sw_table_need(&tb, "loss", path, &col, &e) == SW_OK && col < 0)
             abort();
-        sw_table_free(&tb);
+        sw_table_clear(&tb);
     } else if (rc != SW_EINPUT || strchr(e.msg, '\n')) {
         abort();
     }

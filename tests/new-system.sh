@@ -9,7 +9,7 @@ set -euo pipefail
 src=$1
 work=${SW_KEEP:-$(mktemp -d)}
 [ -n "${SW_KEEP:-}" ] || trap 'rm -rf "$work"' EXIT
-for item in meson.build meson_options.txt include src systems tests plots scripts docs examples python; do
+for item in meson.build meson_options.txt include src systems tests plots scripts docs examples python fuzz; do
     [ -e "$src/$item" ] && cp -r "$src/$item" "$work/"
 done
 

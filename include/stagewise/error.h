@@ -3,13 +3,7 @@
  * Functions that can fail return one of the sw_status codes and, on failure,
  * leave a one-line explanation in an sw_err.  The codes double as the
  * process exit statuses of the command line, so a library failure maps to
- * the right exit code without a translation table.
- *
- * GSL's error handler is process-wide state, so the library never changes
- * it: a program using the library calls gsl_set_error_handler_off() once
- * at start (the command line does, in main), and every GSL failure then
- * arrives as a status the library turns into an sw_err.  With GSL's
- * default handler left in place, a GSL failure aborts the process. */
+ * the right exit code without a translation table. */
 #ifndef STAGEWISE_ERROR_H
 #define STAGEWISE_ERROR_H
 

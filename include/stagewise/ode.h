@@ -53,7 +53,8 @@ typedef struct sw_ode_opts {
 
 void sw_ode_opts_default(sw_ode_opts *o);
 /* One setting by its command-line name (solver, rtol, atol, h0, t-end,
- * t-first, points, grid: log or linear), value as text; the message names
+ * t-first, points, grid: log or linear; the budgets max-steps, max-work,
+ * max-memory), value as text; the message names
  * the option and what is allowed.  The command line and the Python module
  * both set options through this. */
 int sw_ode_opts_set(sw_ode_opts *o, const char *name, const char *value, sw_err *e);

@@ -61,7 +61,9 @@ class OdeOpts(ctypes.Structure):
     _fields_ = [("solver", ctypes.c_char_p), ("rtol", ctypes.c_double),
                 ("atol", ctypes.c_double), ("h0", ctypes.c_double),
                 ("t_end", ctypes.c_double), ("t_first", ctypes.c_double),
-                ("points", ctypes.c_size_t), ("log_grid", ctypes.c_int), ("until", Event)]
+                ("points", ctypes.c_size_t), ("log_grid", ctypes.c_int), ("until", Event),
+                ("max_steps", ctypes.c_ulong), ("max_work", ctypes.c_double),
+                ("max_memory", ctypes.c_double)]
 
 
 class OdeStats(ctypes.Structure):
@@ -145,7 +147,8 @@ class TrainOpts(ctypes.Structure):
                 ("beta1", ctypes.c_double), ("beta2", ctypes.c_double),
                 ("eps", ctypes.c_double), ("eval_every", ctypes.c_size_t),
                 ("log_grid", ctypes.c_int), ("points", ctypes.c_size_t),
-                ("patience", ctypes.c_size_t)]
+                ("patience", ctypes.c_size_t), ("max_work", ctypes.c_double),
+                ("max_memory", ctypes.c_double)]
 
 
 class SweepOpts(ctypes.Structure):

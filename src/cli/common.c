@@ -205,14 +205,11 @@ int sw_cli_ode_option(sw_cli_ode *c, int opt, const char *arg, sw_err *e)
         c->until = arg;
         return SW_OK;
     case SW_OPT_MAX_STEPS:
-        if ((rc = sw_parse_real_in(arg, "max-steps", 1, 1e15, &v, e)))
-            return rc;
-        o->max_steps = (unsigned long)v;
-        return SW_OK;
+        return sw_ode_opts_set(&c->o, "max-steps", arg, e);
     case SW_OPT_MAX_WORK:
-        return sw_parse_real_in(arg, "max-work", 1, INFINITY, &o->max_work, e);
+        return sw_ode_opts_set(&c->o, "max-work", arg, e);
     case SW_OPT_MAX_MEMORY:
-        return sw_parse_bytes(arg, "max-memory", &o->max_memory, e);
+        return sw_ode_opts_set(&c->o, "max-memory", arg, e);
     default:
         return -1;
     }

@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include <cblas.h>
-#include <gsl/gsl_errno.h>
 
 #include "cli.h"
 #include "stagewise/output.h"
@@ -121,10 +120,6 @@ static int run(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-    /* The library reports every GSL failure through return codes; GSL's
-     * default handler would abort the process instead.  Set once, here,
-     * for the whole process (library calls leave process state alone). */
-    gsl_set_error_handler_off();
     static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
     for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
         struct sigaction old;

@@ -409,7 +409,7 @@ int sw_cmd_plot(int argc, char **argv)
             columns_like(&tb, is_att, cols, sizeof cols);
             columns_like(&tb, is_kl, kls, sizeof kls);
             if ((rc = levels_of(&tb, argv[i], levels, sizeof levels, &e))) {
-                sw_table_free(&tb);
+                sw_table_clear(&tb);
                 break;
             }
         }

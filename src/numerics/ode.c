@@ -94,8 +94,19 @@ int sw_ode_opts_set(sw_ode_opts *o, const char *name, const char *value, sw_err 
     }
     if (strcmp(name, "grid") == 0)
         return sw_parse_grid(value, &o->log_grid, e);
+    if (strcmp(name, "max-steps") == 0) {
+        if ((rc = sw_parse_real_in(value, "max-steps", 1, 1e15, &v, e)))
+            return rc;
+        o->max_steps = (unsigned long)v;
+        return SW_OK;
+    }
+    if (strcmp(name, "max-work") == 0)
+        return sw_parse_real_in(value, "max-work", 1, INFINITY, &o->max_work, e);
+    if (strcmp(name, "max-memory") == 0)
+        return sw_parse_bytes(value, "max-memory", &o->max_memory, e);
     return sw_fail(e, SW_EINPUT, "unknown integrator option '%s' (allowed: solver, rtol, atol, "
-                                 "h0, t-end, t-first, points, grid)", name);
+                                 "h0, t-end, t-first, points, grid, max-steps, max-work, "
+                                 "max-memory)", name);
 }
 
 int sw_ode_opts_check(const sw_ode_opts *o, sw_err *e)
