@@ -136,19 +136,23 @@ int sw_outfile_open(sw_outfile *f, const char *path, sw_err *e)
      * change it for every thread). */
     int fd = -1;
     for (int tries = 0; fd < 0 && tries < 100; tries++) {
+        if (f->tmp)
+            pending_remove(f->tmp);
         free(f->tmp);
         if (!(f->tmp = temp_name(path))) {
             sw_outfile_abort(f);
             return sw_fail(e, SW_EFAIL, "out of memory");
         }
+        /* In the signal table before the file exists, so no moment has a
+         * file the handler would miss. */
+        pending_add(f->tmp);
         fd = open(f->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
         if (fd < 0 && errno != EEXIST)
             break;
     }
-    if (fd >= 0)
-        pending_add(f->tmp);
     if (fd < 0) {
         int err = errno;
+        pending_remove(f->tmp);
         free(f->tmp);
         f->tmp = NULL;
         sw_outfile_abort(f);
