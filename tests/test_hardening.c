@@ -223,9 +223,9 @@ static void sizes_refused_before_allocation(void **state)
     expect(2, "needs at least 2.71e+09 coordinate evaluations of work, over the limit of 1e+09",
            dir, "integrate z-full d=1024 --t-end 1e-3 --out %s", csv);
     expect(2, "(6552 parameters, 1000 steps of 1000000000000 samples) needs at least 6.55e+18 "
-              "coordinate evaluations of work, over the limit of 1e+10 (--max-work raises it)",
+              "coordinate evaluations of work, over the limit of 1e+11 (--max-work raises it)",
            dir, "train markov --optim sgd --batch 1e12 --out %s", csv);
-    expect(2, "over the limit of 1e+10 (--max-work raises it)", dir,
+    expect(2, "over the limit of 1e+11 (--max-work raises it)", dir,
            "train markov --optim sgd --steps 1e12 --out %s", csv);
     remove_dir(dir);
 }

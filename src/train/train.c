@@ -119,7 +119,7 @@ const char sw_train_opts_help[] =
     "  --patience N     early stopping: stop after N evaluations without a lower\n"
     "                   held-out loss and keep the best parameters (default 0, off)\n"
     "  --max-work N     refuse a run of more than N coordinate evaluations, counted\n"
-    "                   as steps x samples per step x parameters (default 1e10)\n"
+    "                   as steps x samples per step x parameters (default 1e11)\n"
     "  --max-memory SIZE  refuse a run whose estimated memory is larger; bytes with an\n"
     "                   optional K, M, G, T suffix (default half the machine's memory)\n";
 
