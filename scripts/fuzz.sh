@@ -23,7 +23,12 @@ else
     CC=clang-14 meson setup build-fuzz -Dfuzz=true -Db_sanitize=address,undefined \
         -Db_lundef=false -Dbuildtype=debugoptimized >/dev/null
 fi
-ninja -C build-fuzz fuzz/fuzz_preset fuzz/fuzz_init fuzz/fuzz_csv fuzz/fuzz_resume >/dev/null
+if ! ninja -C build-fuzz fuzz/fuzz_preset fuzz/fuzz_init fuzz/fuzz_csv fuzz/fuzz_resume \
+    >build-fuzz/build.log 2>&1; then
+    grep -E 'error|FAILED' build-fuzz/build.log | head -5
+    echo "fuzz: 0 passed, 1 failed (the fuzz build failed, see build-fuzz/build.log)"
+    exit 1
+fi
 
 passed=0 failed=0
 for target in preset init csv resume; do

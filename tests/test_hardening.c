@@ -324,7 +324,7 @@ static int interrupt(int sig, const char *dir, char *const argv[])
         execv(argv[0], argv);
         _exit(127);
     }
-    for (int i = 0; i < 500 && !has_temp_file(dir); i++)
+    for (int i = 0; i < 3000 && !has_temp_file(dir); i++) /* 30 s: a loaded sanitizer run */
         usleep(10000);
     assert_true(has_temp_file(dir)); /* the run is under way */
     kill(pid, sig);
