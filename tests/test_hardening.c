@@ -172,6 +172,13 @@ static void readers_refuse_devices_and_junk(void **state)
     expect(2, "'/dev/zero' line 1 holds a NUL byte", dir, "stages /dev/zero --out %s", csv);
     expect(2, "'/dev/urandom' line ", dir, "fit /dev/urandom --y t --law 'C * d^a' --out %s", csv);
     expect(2, "is a directory", dir, "stages %s --out %s", dir, csv);
+    /* A token longer than a message (fuzz_init found this read past it). */
+    char tok[700];
+    memset(tok, '.', sizeof tok - 2);
+    tok[sizeof tok - 2] = '\n';
+    tok[sizeof tok - 1] = '\0';
+    write_text(junk, tok);
+    expect(2, "...' in '", dir, "integrate linear --init %s --out %s", junk, csv);
     write_text(junk, "1,2\n3,4\n");
     expect(2, "numbers where the header row of column names belongs", dir, "stages %s --out %s",
            junk, csv);

@@ -128,11 +128,13 @@ int sw_cli_init_state(const sw_model *m, const char *file, double *x, sw_err *e)
              tok = strtok_r(NULL, " \t\r,", &save)) {
             double v;
             if ((rc = sw_parse_real(tok, "init", &v, e))) {
-                /* The parser's verdict, after its "init: 'TOKEN' ". */
+                /* The parser's verdict, after its "init: 'TOKEN' " (a long
+                 * token may have cut the message short: fuzz_init found it). */
                 char why[sizeof e->msg];
-                snprintf(why, sizeof why, "%s", e->msg + strlen("init: '' ") + strlen(tok));
-                rc = sw_fail(e, SW_EINPUT, "init: '%s' in '%s' line %ld %s", tok, file, r.lineno,
-                             why);
+                size_t skip = strlen("init: '' ") + strlen(tok), have = strlen(e->msg);
+                snprintf(why, sizeof why, "%s", skip < have ? e->msg + skip : "is not a number");
+                rc = sw_fail(e, SW_EINPUT, "init: '%.40s%s' in '%s' line %ld %s", tok,
+                             strlen(tok) > 40 ? "..." : "", file, r.lineno, why);
             }
             else if (count < m->dim)
                 x[count++] = v;
