@@ -29,9 +29,9 @@ export LD_LIBRARY_PATH=$libdir
 
 # Installed, the library and the binary load the same OpenBLAS as in the
 # build tree (the OpenMP one when the build found it), not the alternatives'.
-if ldd "$build/stagewise" | grep -q 'libopenblas.so.0 => .*openblas-openmp/'; then
+if ldd "$build/stagewise" | grep 'libopenblas.so.0 => .*openblas-openmp/' >/dev/null; then
     for obj in "$bin" "$libdir/libstagewise.so.0"; do
-        ldd "$obj" | grep -q 'libopenblas.so.0 => .*openblas-openmp/' ||
+        ldd "$obj" | grep 'libopenblas.so.0 => .*openblas-openmp/' >/dev/null ||
             fail "installed $(basename "$obj") does not load the OpenMP OpenBLAS: $(ldd "$obj" | grep openblas)"
     done
 fi
