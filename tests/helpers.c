@@ -1,3 +1,4 @@
+#include <dirent.h>
 #include <stdarg.h>
 #include <setjmp.h>
 #include <stddef.h>
@@ -42,6 +43,25 @@ char *swt_tmpdir(void)
     char *d = mkdtemp(tmpl);
     assert_non_null(d);
     return strdup(d);
+}
+
+void swt_rm_rf(char *dir)
+{
+    char cmd[700];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+    free(dir);
+}
+
+size_t swt_dir_entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    size_t n = 0;
+    for (struct dirent *de; (de = readdir(d));)
+        n += strcmp(de->d_name, ".") && strcmp(de->d_name, "..");
+    closedir(d);
+    return n;
 }
 
 int swt_file_exists(const char *path)

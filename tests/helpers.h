@@ -34,6 +34,10 @@ char *swt_slurp(const char *path);
 
 /* A fresh empty directory under the build's temporary area; caller frees. */
 char *swt_tmpdir(void);
+/* Removes a directory from swt_tmpdir with everything in it, and frees dir. */
+void swt_rm_rf(char *dir);
+/* Entries of dir other than . and .. (what a run left behind). */
+size_t swt_dir_entries(const char *dir);
 int swt_file_exists(const char *path);
 
 /* "k=v" words (a NULL-terminated va_list) split into keys and values. */

@@ -1,7 +1,6 @@
 /* The command line end to end: the bad-input contract of the foundation
  * (exit 2, one line naming the problem and what is allowed, no file left
  * behind), numerical failure (exit 3), presets, metadata. */
-#include <dirent.h>
 #include <math.h>
 #include <sys/stat.h>
 #include <setjmp.h>
@@ -18,17 +17,6 @@
 
 #include "helpers.h"
 
-static size_t dir_entries(const char *dir)
-{
-    DIR *d = opendir(dir);
-    assert_non_null(d);
-    size_t n = 0;
-    for (struct dirent *de; (de = readdir(d));)
-        n += strcmp(de->d_name, ".") && strcmp(de->d_name, "..");
-    closedir(d);
-    return n;
-}
-
 static void write_file(const char *path, const char *text)
 {
     FILE *fp = fopen(path, "w");
@@ -42,7 +30,7 @@ static void write_file(const char *path, const char *text)
 static void expect_failure(int code, const char *needle, const char *args)
 {
     char *dir = swt_tmpdir();
-    size_t before = dir_entries(dir);
+    size_t before = swt_dir_entries(dir);
 
     char *err = NULL;
     int rc = swt_run(NULL, &err, "integrate %s --out %s/out.csv", args, dir);
@@ -53,7 +41,7 @@ static void expect_failure(int code, const char *needle, const char *args)
     assert_true(strncmp(err, "stagewise: ", 11) == 0);
     assert_non_null(strchr(err, '\n'));
     assert_true(strchr(err, '\n')[1] == '\0');
-    assert_int_equal(dir_entries(dir), before);
+    assert_int_equal(swt_dir_entries(dir), before);
 
     char cmd[700];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
@@ -154,7 +142,7 @@ static void numerical_failure_exits_3(void **state)
                      dir);
     assert_int_equal(rc, 3);
     assert_non_null(strstr(err, " at t = "));
-    assert_int_equal(dir_entries(dir), 0);
+    assert_int_equal(swt_dir_entries(dir), 0);
     rmdir(dir);
     free(err);
     free(dir);

@@ -25,17 +25,6 @@
 /* Seconds any one command may take before it counts as a hang. */
 #define LIMIT 30
 
-static size_t dir_entries(const char *dir)
-{
-    DIR *d = opendir(dir);
-    assert_non_null(d);
-    size_t n = 0;
-    for (struct dirent *de; (de = readdir(d));)
-        n += strcmp(de->d_name, ".") && strcmp(de->d_name, "..");
-    closedir(d);
-    return n;
-}
-
 static int has_temp_file(const char *dir)
 {
     DIR *d = opendir(dir);
@@ -79,7 +68,7 @@ static void expect(int code, const char *needle, const char *dir, const char *fm
     va_start(ap, fmt);
     vsnprintf(args, sizeof args, fmt, ap);
     va_end(ap);
-    size_t before = dir ? dir_entries(dir) : 0;
+    size_t before = dir ? swt_dir_entries(dir) : 0;
     char *tdir = swt_tmpdir(), cmd[8192];
     snprintf(cmd, sizeof cmd, "timeout %d %s %s 2>%s/err </dev/null", LIMIT, swt_bin(), args,
              tdir);
@@ -99,7 +88,7 @@ static void expect(int code, const char *needle, const char *dir, const char *fm
             fail_msg("`%s`: more than one line on stderr: %s", args, err);
     }
     if (dir && code != 0)
-        assert_int_equal(dir_entries(dir), before);
+        assert_int_equal(swt_dir_entries(dir), before);
     free(err);
 }
 
@@ -359,7 +348,7 @@ static void signals_leave_no_temporary_files(void **state)
         assert_true(WIFSIGNALED(st));
         assert_int_equal(WTERMSIG(st), sigs[k]);
         assert_false(has_temp_file(dir));
-        assert_int_equal(dir_entries(dir), 1);
+        assert_int_equal(swt_dir_entries(dir), 1);
         char *text = swt_slurp(csv);
         assert_string_equal(text, "old\n");
         free(text);

@@ -25,14 +25,6 @@
 #include "stagewise/stages.h"
 #include "stagewise/sweep.h"
 
-static void rm_rf(char *dir)
-{
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    assert_int_equal(system(cmd), 0);
-    free(dir);
-}
-
 /* Runs `stagewise ARGS` and fails the test unless it exits with `want`. */
 static void run_ok(int want, const char *fmt, ...) SW_PRINTF(2, 3);
 static void run_ok(int want, const char *fmt, ...)
@@ -207,7 +199,7 @@ static void linear_measures_match_closed_forms(void **state)
     assert_int_equal(unreached, 2);
     free(text);
     swt_csv_free(&c);
-    rm_rf(dir);
+    swt_rm_rf(dir);
 }
 
 /* x' = -x, y' = 0 from (1, eps): loss (e^{-2t} + eps^2)/2 falls from 1/2 to
@@ -254,7 +246,7 @@ static void stage_measure_is_the_detector_on_the_run(void **state)
     assert_true(swt_csv_at(&c, 0, "status") == 1);
     sw_stages_clear(&st);
     swt_csv_free(&c);
-    rm_rf(dir);
+    swt_rm_rf(dir);
 }
 
 /* level:K is the event at the halfway line between the model's own levels
@@ -279,7 +271,7 @@ static void level_measure_crosses_the_halfway_line(void **state)
     assert_true(isfinite(lv) && lv > 0);
     assert_true(fabs(lv / ev - 1) < 1e-12);
     swt_csv_free(&c);
-    rm_rf(dir);
+    swt_rm_rf(dir);
 }
 
 /* escape:EPS:COND is one row of `stagewise escape` with the symmetric base
@@ -310,7 +302,7 @@ static void escape_measure_is_a_row_of_the_escape_command(void **state)
     assert_true(fabs(b / swt_csv_at(&es, 1, "t_escape") - 1) < 1e-12);
     swt_csv_free(&sw);
     swt_csv_free(&es);
-    rm_rf(dir);
+    swt_rm_rf(dir);
 }
 
 /* ---- threads, resuming, refusing ----------------------------------------- */
@@ -350,7 +342,7 @@ static void one_and_two_threads_write_the_same_file(void **state)
     swt_csv_free(&c);
     free(a);
     free(b);
-    rm_rf(dir);
+    swt_rm_rf(dir);
 }
 
 static size_t data_rows(const char *path)
@@ -429,7 +421,7 @@ static void killed_sweep_resumes_to_the_same_file(void **state)
     assert_string_equal(a, b);
     free(a);
     free(b);
-    rm_rf(dir);
+    swt_rm_rf(dir);
 }
 
 /* A file from another sweep is never extended: exit 2, one line, the file
@@ -467,7 +459,7 @@ static void a_different_sweep_is_refused(void **state)
     assert_string_equal(before, again);
     free(again);
     free(before);
-    rm_rf(dir);
+    swt_rm_rf(dir);
 }
 
 /* ---- failures --------------------------------------------------------------- */
@@ -531,7 +523,7 @@ static void bad_input_exits_2_and_leaves_nothing(void **state)
         if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
             fail_msg("a refused sweep left '%s'", de->d_name);
     closedir(d);
-    rm_rf(dir);
+    swt_rm_rf(dir);
     char *err = NULL;
     assert_int_equal(swt_run(NULL, &err, "sweep linear --measure plateau"), 2);
     assert_non_null(strstr(err, "--out"));
@@ -567,7 +559,7 @@ static void numerical_failure_is_recorded_not_fatal(void **state)
     assert_non_null(strstr(line, "t = "));
     free(text);
     swt_csv_free(&c);
-    rm_rf(dir);
+    swt_rm_rf(dir);
 }
 
 /* ---- hardening: torn rows, bad statuses, locks, syncs ------------------------- */
@@ -652,7 +644,7 @@ static void torn_last_row_is_dropped_and_recomputed(void **state)
         free(p);
     }
     free(w);
-    rm_rf(dir);
+    swt_rm_rf(dir);
 }
 
 /* A status that is not a code (huge, nan, negative, fractional) is bad
@@ -691,7 +683,7 @@ static void a_resumed_status_must_be_a_code(void **state)
         free(p);
     }
     free(w);
-    rm_rf(dir);
+    swt_rm_rf(dir);
 }
 
 /* A file shorter than this sweep's head: part of the head (a first run
@@ -721,7 +713,7 @@ static void a_short_file_is_a_partial_head_or_refused(void **state)
     assert_string_equal(p, "x,y\n1,2\n");
     free(p);
     free(w);
-    rm_rf(dir);
+    swt_rm_rf(dir);
 }
 
 /* While one sweep holds the file, a second into it is refused (exit 2,
@@ -781,7 +773,7 @@ static void a_second_sweep_into_a_busy_file_is_refused(void **state)
     free(err);
     assert_true(WIFEXITED(st2) && WEXITSTATUS(st2) == 0);
     assert_int_equal(data_rows(out), 60);
-    rm_rf(dir);
+    swt_rm_rf(dir);
 }
 
 /* Appended rows are synced while the sweep runs (a machine crash loses
@@ -831,7 +823,7 @@ static void appended_rows_are_synced(void **state)
     if (rows != 6 || !syncs || !synced_after_last_row || !renamed)
         fail_msg("%zu rows appended, %zu syncs, last row synced: %d, then the rewrite: %d", rows,
                  syncs, synced_after_last_row, renamed);
-    rm_rf(dir);
+    swt_rm_rf(dir);
 }
 
 /* ---- training sweeps ----------------------------------------------------------- */
@@ -892,7 +884,7 @@ static void a_training_point_is_the_train_run(void **state)
     char *text = swt_slurp(p);
     assert_non_null(strstr(text, "# failure_0 = step_event: loss<=1e-9 not reached by step 600"));
     free(text);
-    rm_rf(dir);
+    swt_rm_rf(dir);
 }
 
 /* Seeds as an axis on 1 and 2 threads, and resumed: the same file, byte
@@ -963,7 +955,7 @@ static void training_sweeps_are_deterministic_and_summarised(void **state)
     }
     swt_csv_free(&c);
     swt_csv_free(&s);
-    rm_rf(dir);
+    swt_rm_rf(dir);
 }
 
 /* ---- prediction ------------------------------------------------------------- */
@@ -985,7 +977,7 @@ static void predict_gives_the_start_eigenvalue(void **state)
     /* 1/lambda+ = 2048/7 exactly (docs/math.md's example). */
     assert_true(fabs(swt_csv_at(&c, 0, "t_scale") / (2048.0 / 7.0) - 1) < 1e-12);
     swt_csv_free(&c);
-    rm_rf(dir);
+    swt_rm_rf(dir);
 }
 
 int main(void)

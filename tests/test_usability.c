@@ -23,14 +23,6 @@ static char *tmp_path(const char *dir, const char *name)
     return p;
 }
 
-static void rm_rf(char *dir)
-{
-    char cmd[700];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    assert_int_equal(system(cmd), 0);
-    free(dir);
-}
-
 static double json_at(const char *file, const char *ptr)
 {
     json_object *root = json_object_from_file(file), *v = NULL;
@@ -76,7 +68,7 @@ static void progress_lines_off_a_terminal(void **state)
     free(err);
     unsetenv("SW_PROGRESS_EVERY");
     free(csv);
-    rm_rf(dir);
+    swt_rm_rf(dir);
 }
 
 /* On a terminal (a pseudo-terminal from script(1)), one line redrawn in
@@ -99,7 +91,7 @@ static void progress_bar_on_a_terminal(void **state)
     assert_null(strstr(text, "toy: done in")); /* the bar is erased, not closed by a line */
     free(text);
     free(log);
-    rm_rf(dir);
+    swt_rm_rf(dir);
 }
 
 /* `help CMD` is `CMD --help`; `version` and `--version` print the
@@ -161,7 +153,7 @@ static void linear_defaults_run_cleanly(void **state)
     assert_true(swt_csv_at(&c, c.rows - 1, "t") == 1e4);
     swt_csv_free(&c);
     free(csv);
-    rm_rf(dir);
+    swt_rm_rf(dir);
 }
 
 /* The README's examples write under out/, which git ignores. */
@@ -205,7 +197,7 @@ static size_t plateaus_found(const char *args, const char *stages_opts)
     assert_int_equal(sscanf(out, "%zu plateaus", &n), 1);
     free(out);
     free(csv);
-    rm_rf(dir);
+    swt_rm_rf(dir);
     return n;
 }
 
@@ -240,7 +232,7 @@ static void which_steppers_keep_the_symmetry(void **state)
     swt_csv_free(&c);
     free(a);
     free(b);
-    rm_rf(dir);
+    swt_rm_rf(dir);
 }
 
 /* The symmetric start's escape time: b of a + b ln(1/eps)^2 over the
@@ -258,7 +250,7 @@ static void escape_slope_below_its_limit(void **state)
     assert_true(b < 1 / (4 * 0.245 * 0.245));
     free(csv);
     free(js);
-    rm_rf(dir);
+    swt_rm_rf(dir);
 }
 
 /* plateau:N is found on the run's output grid, so it moves with
@@ -282,7 +274,7 @@ static void plateau_point_depends_on_points(void **state)
     assert_true(fabs(json_at(j4, "/point/loss") - 2.5) < 0.05);
     free(j1);
     free(j4);
-    rm_rf(dir);
+    swt_rm_rf(dir);
 }
 
 /* plot --set hands a script its variables; names plot itself passes are
@@ -316,7 +308,7 @@ static void plot_takes_variables(void **state)
     free(bytes);
     free(csv);
     free(png);
-    rm_rf(dir);
+    swt_rm_rf(dir);
 }
 
 int main(void)
