@@ -9,7 +9,7 @@
 #include <gsl/gsl_cblas.h>
 
 #include "systems.h"
-#include "y.h"
+#include "y_common.h"
 
 /* ---- reduced forms ----------------------------------------------------- */
 

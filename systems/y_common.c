@@ -9,7 +9,7 @@
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
 
-#include "y.h"
+#include "y_common.h"
 
 const sw_param_def sw_y_params[SW_Y_NPARAMS] = {
     [SW_Y_H] = {"H", SW_PARAM_INT, "3", 1, 64, "attention heads"},

@@ -18,7 +18,7 @@
 #include "bdf.h"
 #include "newton.h"
 #include "stagewise/ode.h"
-#include "y.h"
+#include "y_common.h"
 
 /* The same system without its structured solver: sw_newton then factors
  * the dense I - c J. */

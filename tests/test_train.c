@@ -18,7 +18,7 @@
 #include "crosscheck.h"
 #include "markov.h"
 #include "stagewise/train.h"
-#include "y.h"
+#include "y_common.h"
 
 /* A learner from "k=v" words, NULL-terminated. */
 static sw_learner *learner(const sw_task *task, ...)

@@ -17,7 +17,7 @@
 #include "helpers.h"
 #include "jacobian.h"
 #include "stagewise/ode.h"
-#include "y.h"
+#include "y_common.h"
 
 static double *state_of(const sw_model *m)
 {

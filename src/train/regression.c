@@ -17,7 +17,7 @@
 #include "softmax.h"
 #include "stagewise/train.h"
 #include "systems.h"
-#include "y.h"
+#include "y_common.h"
 
 typedef struct reg {
     size_t H, T, d, stride;
