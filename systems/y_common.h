@@ -22,8 +22,8 @@
  * y-full's features come from a second mt19937 seeded with
  * (2654435761 * seed + 2654435769) mod 2^32, so the draws above do not
  * depend on d or overlap. */
-#ifndef STAGEWISE_SYSTEMS_Y_H
-#define STAGEWISE_SYSTEMS_Y_H
+#ifndef STAGEWISE_SYSTEMS_Y_COMMON_H
+#define STAGEWISE_SYSTEMS_Y_COMMON_H
 
 #include <stddef.h>
 
