@@ -377,7 +377,7 @@ static void hand_set_model_solves_location(void **state)
 /* toy (z-full) cannot be matched step for step: its attention logits a_t
  * are free parameters of the position, while the transformer's scores are
  * bilinear in the tokens, and the residual stream adds the query token to
- * the readout (docs/transformers.md).  What is true: on toy's samples
+ * the readout (docs/transformer.md).  What is true: on toy's samples
  * with a zero query token appended, a transformer with L=1, heads=1, no MLP,
  * no positions and the identity embedding, Wq = Wk = 0, Wv = Wo = I and the
  * readout (T+1)/T W^T computes toy's prediction at a = 0; its loss is d

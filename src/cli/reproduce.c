@@ -1010,7 +1010,7 @@ static void section_transformer(repro *c)
                       "to 0.1, for several sequence lengths T; the emergence step is fitted "
                       "as C T^a. The paper's model is four times wider with lr 1e-4 and "
                       "five seeds; compare the exponent, not the constant. One seed per T "
-                      "here: seeds spread the step by about 15% (docs/transformers.md).");
+                      "here: seeds spread the step by about 15% (docs/transformer.md).");
     /* --quick: a one-block model of width 16 on d = 4 at lr 1e-2, which
      * emerges within ~100 steps, only to exercise the section. */
     static const char *const Ts[] = {"8", "16", "24", "32"}, *const Tq[] = {"4", "8"};

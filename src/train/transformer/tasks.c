@@ -6,7 +6,7 @@
  * Each is an unregistered system (no flow: loss and observables on a
  * held-out test set) plus an sw_task.  The trainer keeps theta in double;
  * a gradient call rounds it to float, runs the single-precision net and
- * widens the gradient back (docs/transformers.md says why single). */
+ * widens the gradient back (docs/transformer.md says why single). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
