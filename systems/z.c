@@ -439,6 +439,21 @@ static void zf_teardown(sw_model *m)
     free_ctx(m);
 }
 
+/* The teacher's QR (LAPACK's dgeqrf then dorgqr, 8/3 d^3 flops) dominates
+ * setup from d ~ 500 on.  Blocked LAPACK gets through far more flops a
+ * second than the vector fields do coordinate evaluations (1e9 of those
+ * take 5 to 20 s, budget.h), so its work counts d^3/32: setup at
+ * d = 2048, 2.6-3.3 s of CPU here, counts 2.7e8; d = 4096, about four
+ * times longer again, counts 2.1e9, over the default budget of 1e9.
+ * Memory: W* and the state's names (d^2 + T strings of ~12 bytes, with
+ * malloc's overhead and a pointer each, ~48 bytes). */
+static void zf_setup_cost(const sw_model *m, double *bytes, double *work)
+{
+    double d = sw_model_get(m, "d"), T = sw_model_get(m, "T");
+    *bytes = 8 * d * d + 48 * (d * d + T);
+    *work = d * d * d / 32 + d * d;
+}
+
 static int zf_setup(sw_model *m, sw_err *e)
 {
     zcoef c;
@@ -568,6 +583,7 @@ const sw_system sw_system_z_full = {
     .jac_doc = "central finite differences (library); no analytic Jacobian",
     .setup = zf_setup,
     .teardown = zf_teardown,
+    .setup_cost = zf_setup_cost,
     .init = zf_init,
     .rhs = zf_rhs,
     .jac = NULL,

@@ -217,6 +217,16 @@ static void sizes_refused_before_allocation(void **state)
            "integrate z-reduced --max-memory lots --out %s", csv);
     expect(2, "needs at least 99999999 steps (one per output time), over the step budget", dir,
            "integrate z-reduced --points 1e8 --out %s", csv);
+    /* z-full's teacher is a d x d QR: at d = 4096 about 15 s of CPU, refused
+     * before it starts (d^3/32 + d^2 counted), from integrate and from the
+     * trainer, whose budget converts at the ratio of the defaults. */
+    expect(2, "z-full's setup needs at least 2.16e+09 coordinate evaluations of work, over the "
+              "limit of 1e+09 (--max-work raises it)",
+           dir, "integrate z-full d=4096 --t-end 1e-3 --out %s", csv);
+    expect(2, "z-full's setup needs at least 2.16e+09 coordinate evaluations of work", dir,
+           "train toy d=4096 --steps 1 --out %s", csv);
+    expect(2, "z-full's setup needs about 896 MiB of memory, over the limit of 100 MiB", dir,
+           "integrate z-full d=4096 --max-memory 100M --max-work 1e10 --out %s", csv);
     /* 199 intervals x 13 stages x (1024^2 + 64) coordinates. */
     expect(2, "needs at least 2.71e+09 coordinate evaluations of work, over the limit of 1e+09",
            dir, "integrate z-full d=1024 --t-end 1e-3 --out %s", csv);

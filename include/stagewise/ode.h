@@ -60,6 +60,8 @@ void sw_ode_opts_default(sw_ode_opts *o);
 int sw_ode_opts_set(sw_ode_opts *o, const char *name, const char *value, sw_err *e);
 /* Checks the options against each other; the message names the option. */
 int sw_ode_opts_check(const sw_ode_opts *o, sw_err *e);
+/* The budgets for a model's setup (system.h): the run's own. */
+void sw_ode_model_budget(const sw_ode_opts *o, sw_model_budget *b);
 
 /* The options checked, then the memory and the least work of a run of m
  * estimated against the budgets: SW_EINPUT naming the limit and the

@@ -33,6 +33,13 @@ typedef struct sw_system {
      * names and levels through the sw_model_* helpers, allocates ctx. */
     int (*setup)(sw_model *m, sw_err *e);
     void (*teardown)(sw_model *m);
+    /* Optional: what setup will cost, from m->pv alone (nothing else of m
+     * is set yet): the bytes it allocates and its work in coordinate
+     * evaluations (budget.h).  The model constructors check both against
+     * their budgets before setup runs, so a size that cannot fit is refused
+     * at once rather than after the work.  NULL: setup costs about one
+     * state, which the integrators' own budgets cover. */
+    void (*setup_cost)(const sw_model *m, double *bytes, double *work);
     /* Default initial state (uses the seed parameter where there is one). */
     void (*init)(const sw_model *m, double *x);
     /* Returns 0, or nonzero if the state cannot be evaluated. */
@@ -110,12 +117,26 @@ const char *sw_system_names(void);
 
 /* Builds a model from KEY=VALUE pairs (parameters not given take their
  * defaults).  A later key overrides an earlier one, so callers pass preset
- * values first and command-line values after them. */
+ * values first and command-line values after them.  The setup's cost
+ * (setup_cost) is held to the default budgets (budget.h). */
 int sw_model_alloc(const sw_system *sys, size_t n, const char *const *keys,
                    const char *const *values, sw_model **out, sw_err *e);
 /* Builds a model from values (pv: one per parameter, in sys->params
  * order, copied), checked as the parser would check their text. */
 int sw_model_alloc_values(const sw_system *sys, const sw_value *pv, sw_model **out, sw_err *e);
+
+/* The budgets a model's setup is held to: bytes and coordinate
+ * evaluations (budget.h); the _within constructors take them from the
+ * caller's --max-memory and --max-work. */
+typedef struct sw_model_budget {
+    double max_memory, max_work;
+} sw_model_budget;
+void sw_model_budget_default(sw_model_budget *b);
+int sw_model_alloc_within(const sw_system *sys, size_t n, const char *const *keys,
+                          const char *const *values, const sw_model_budget *b, sw_model **out,
+                          sw_err *e);
+int sw_model_alloc_values_within(const sw_system *sys, const sw_value *pv,
+                                 const sw_model_budget *b, sw_model **out, sw_err *e);
 void sw_model_free(sw_model *m);
 
 /* Index of the named parameter in sys->params, or -1. */

@@ -107,6 +107,11 @@ typedef struct sw_train_opts {
 } sw_train_opts;
 
 void sw_train_opts_default(sw_train_opts *o);
+/* The budgets for the task model's setup (system.h): max_memory, and
+ * max_work converted from training units (steps x samples x parameters)
+ * to coordinate evaluations in the ratio of the two defaults, so that
+ * raising --max-work tenfold raises both tenfold. */
+void sw_train_model_budget(const sw_train_opts *o, sw_model_budget *b);
 /* One setting by its option name (lr, steps, ..., without dashes), value
  * as text: the message names the option and what is allowed. */
 int sw_train_opts_set(sw_train_opts *o, const char *name, const char *value, sw_err *e);

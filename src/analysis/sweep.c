@@ -108,7 +108,12 @@ int sw_sweep_model(const sw_sweep *s, size_t point, sw_model **m, sw_err *e)
         x[i] = point_seed(s, point);
         pv[i] = (sw_value){1, &x[i]};
     }
-    int rc = sw_model_alloc_values(s->sys, pv, m, e);
+    sw_model_budget b;
+    if (s->o.task)
+        sw_train_model_budget(&s->o.train, &b);
+    else
+        sw_ode_model_budget(&s->o.ode, &b);
+    int rc = sw_model_alloc_values_within(s->sys, pv, &b, m, e);
     free(pv), free(x);
     return rc;
 }

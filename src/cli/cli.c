@@ -86,8 +86,13 @@ static int preset_entry(void *user, const char *key, const char *value)
 }
 
 int sw_cli_model(const sw_system *sys, const char *preset, int n, char *const *words,
-                 sw_model **out, sw_err *e)
+                 const sw_model_budget *b, sw_model **out, sw_err *e)
 {
+    sw_model_budget def;
+    if (!b) {
+        sw_model_budget_default(&def);
+        b = &def;
+    }
     kv_list kv = {0};
     int rc = SW_OK;
     if (preset)
@@ -101,8 +106,8 @@ int sw_cli_model(const sw_system *sys, const char *preset, int n, char *const *w
             rc = sw_fail(e, SW_EFAIL, "out of memory");
     }
     if (rc == SW_OK)
-        rc = sw_model_alloc(sys, kv.n, (const char *const *)kv.keys,
-                            (const char *const *)kv.values, out, e);
+        rc = sw_model_alloc_within(sys, kv.n, (const char *const *)kv.keys,
+                                   (const char *const *)kv.values, b, out, e);
     kv_free(&kv);
     return rc;
 }
@@ -248,9 +253,11 @@ int sw_cli_ode_model(int argc, char **argv, int first, sw_cli_ode *c, sw_model *
 {
     const sw_system *sys;
     int rc;
+    sw_model_budget b;
+    sw_ode_model_budget(&c->o, &b);
     *m = NULL;
     if ((rc = sw_cli_system(argv[first], &sys, e)) ||
-        (rc = sw_cli_model(sys, c->preset, argc - first - 1, argv + first + 1, m, e)))
+        (rc = sw_cli_model(sys, c->preset, argc - first - 1, argv + first + 1, &b, m, e)))
         return rc;
     return ode_finish(c, *m, e);
 }

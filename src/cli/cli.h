@@ -20,9 +20,10 @@ int sw_cli_die(int code, const char *fmt, ...) SW_PRINTF(2, 3);
 
 int sw_cli_system(const char *name, const sw_system **out, sw_err *e);
 
-/* Builds the model from a preset (may be NULL) and KEY=VALUE words. */
+/* Builds the model from a preset (may be NULL) and KEY=VALUE words; its
+ * setup is held to budget b (NULL: the defaults). */
 int sw_cli_model(const sw_system *sys, const char *preset, int n, char *const *words,
-                 sw_model **out, sw_err *e);
+                 const sw_model_budget *b, sw_model **out, sw_err *e);
 
 /* Fills x (dim entries) from file, or from the system's init when file is
  * NULL.  The file holds exactly dim numbers separated by white space or

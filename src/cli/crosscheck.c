@@ -166,9 +166,12 @@ int sw_cmd_crosscheck(int argc, char **argv)
         rc = sw_fail(&e, SW_EFAIL, "out of memory");
         goto out;
     }
+    sw_model_budget bo, bt;
+    sw_ode_model_budget(&a.c.o, &bo);
+    sw_train_model_budget(&a.o, &bt);
     if ((rc = split_words(sys, task->sys, n, words, to_ode, &n_ode, to_trn, &n_trn, &e)) ||
-        (rc = sw_cli_model(sys, NULL, n_ode, to_ode, &ode, &e)) ||
-        (rc = sw_cli_model(task->sys, NULL, n_trn, to_trn, &tm, &e)) ||
+        (rc = sw_cli_model(sys, NULL, n_ode, to_ode, &bo, &ode, &e)) ||
+        (rc = sw_cli_model(task->sys, NULL, n_trn, to_trn, &bt, &tm, &e)) ||
         (rc = sw_learner_wrap(task, tm, &l, &e)))
         goto out;
     l->noise = a.noise;

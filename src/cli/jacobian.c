@@ -431,8 +431,10 @@ int sw_cmd_jacobian(int argc, char **argv)
         (rc = sw_cli_dense_budget(m, &a.c, 6, "jacobian", &e)))
         goto out;
     if (a.transverse) {
+        sw_model_budget b;
+        sw_ode_model_budget(&a.c.o, &b);
         if ((rc = sw_cli_system(a.transverse, &sys2, &e)) ||
-            (rc = sw_cli_model(sys2, a.c.preset, argc - first - 1, argv + first + 1, &m2,
+            (rc = sw_cli_model(sys2, a.c.preset, argc - first - 1, argv + first + 1, &b, &m2,
                                &e)))
             goto out;
         rc = transverse(m, m2, &a, &e);

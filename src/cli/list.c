@@ -45,7 +45,7 @@ int sw_cmd_describe(int argc, char **argv)
     const sw_task *task = sw_system_find(argv[1]) ? NULL : sw_task_find(argv[1]);
     int rc = task ? (sys = task->sys, SW_OK) : sw_cli_system(argv[1], &sys, &e);
     if (!rc)
-        rc = sw_cli_model(sys, NULL, argc - 2, argv + 2, &m, &e);
+        rc = sw_cli_model(sys, NULL, argc - 2, argv + 2, NULL, &m, &e);
     if (rc)
         return sw_cli_report(rc, &e);
 

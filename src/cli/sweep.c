@@ -232,7 +232,8 @@ static int apply_pending(struct args *a, const sw_task *task, const struct optio
  * parameters, which the model reports), then builds the base model from
  * the preset, the fixed words and each axis's first value. */
 static int build_base(const sw_system *sys, const char *preset, int n, char **words,
-                      sw_sweep_axis *axes, size_t *n_axes, sw_model **base, sw_err *e)
+                      const sw_model_budget *b, sw_sweep_axis *axes, size_t *n_axes,
+                      sw_model **base, sw_err *e)
 {
     char **bw = calloc((size_t)n + 1, sizeof *bw);
     if (!bw)
@@ -270,7 +271,7 @@ static int build_base(const sw_system *sys, const char *preset, int n, char **wo
             rc = sw_fail(e, SW_EFAIL, "out of memory");
     }
     if (rc == SW_OK)
-        rc = sw_cli_model(sys, preset, n, bw, base, e);
+        rc = sw_cli_model(sys, preset, n, bw, b, base, e);
     for (int i = 0; i < n; i++)
         free(bw[i]);
     free(bw);
@@ -420,7 +421,12 @@ static int set_up(struct args *a, const struct option *longopts, int n_words, ch
         free(axes);
         return rc;
     }
-    if ((rc = build_base(S->sys, a->c.preset, n_words, words, axes, &n_axes, &S->base, e)) ||
+    sw_model_budget b;
+    if (S->task)
+        sw_train_model_budget(&a->train, &b);
+    else
+        sw_ode_model_budget(&a->c.o, &b);
+    if ((rc = build_base(S->sys, a->c.preset, n_words, words, &b, axes, &n_axes, &S->base, e)) ||
         (rc = S->task ? SW_OK : sw_ode_opts_check(&a->c.o, e))) {
         for (size_t i = 0; i < n_axes; i++)
             free(axes[i].values.v);

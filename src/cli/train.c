@@ -166,7 +166,9 @@ static int build(const sw_task *task, const struct args *a, int n, char **words,
     for (int i = 0; i < n_extra; i++)
         all[n + i] = (char *)extra[i];
     sw_model *m;
-    int rc = sw_cli_model(task->sys, a->preset, n + n_extra, all, &m, e);
+    sw_model_budget b;
+    sw_train_model_budget(&a->o, &b);
+    int rc = sw_cli_model(task->sys, a->preset, n + n_extra, all, &b, &m, e);
     free(all);
     if (rc)
         return rc;

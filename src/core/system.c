@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "stagewise/budget.h"
 #include "stagewise/system.h"
 
 int sw_param_index(const sw_system *sys, const char *name)
@@ -54,9 +55,23 @@ static sw_model *model_new(const sw_system *sys)
     return m;
 }
 
-/* The common end of both constructors: m->pv is filled and checked. */
-static int model_setup(sw_model *m, int rc, sw_model **out, sw_err *e)
+void sw_model_budget_default(sw_model_budget *b)
 {
+    b->max_memory = sw_budget_memory_default();
+    b->max_work = SW_BUDGET_WORK_DEFAULT;
+}
+
+/* The common end of both constructors: m->pv is filled and checked. */
+static int model_setup(sw_model *m, int rc, const sw_model_budget *b, sw_model **out, sw_err *e)
+{
+    if (rc == SW_OK && m->sys->setup_cost) {
+        double bytes = 0, work = 0;
+        char what[96];
+        m->sys->setup_cost(m, &bytes, &work);
+        snprintf(what, sizeof what, "%s's setup", m->sys->name);
+        if ((rc = sw_budget_memory(bytes, b->max_memory, what, e)) == SW_OK)
+            rc = sw_budget_work(work, b->max_work, what, e);
+    }
     if (rc == SW_OK)
         rc = m->sys->setup(m, e);
     if (rc) {
@@ -69,6 +84,15 @@ static int model_setup(sw_model *m, int rc, sw_model **out, sw_err *e)
 
 int sw_model_alloc(const sw_system *sys, size_t n, const char *const *keys,
                    const char *const *values, sw_model **out, sw_err *e)
+{
+    sw_model_budget b;
+    sw_model_budget_default(&b);
+    return sw_model_alloc_within(sys, n, keys, values, &b, out, e);
+}
+
+int sw_model_alloc_within(const sw_system *sys, size_t n, const char *const *keys,
+                          const char *const *values, const sw_model_budget *b, sw_model **out,
+                          sw_err *e)
 {
     *out = NULL;
     /* The last occurrence of a key wins: find it before parsing so that an
@@ -96,10 +120,18 @@ int sw_model_alloc(const sw_system *sys, size_t n, const char *const *keys,
         rc = sw_param_parse(&sys->params[i], text[i] ? text[i] : sys->params[i].def, &m->pv[i],
                             e);
     free(text);
-    return model_setup(m, rc, out, e);
+    return model_setup(m, rc, b, out, e);
 }
 
 int sw_model_alloc_values(const sw_system *sys, const sw_value *pv, sw_model **out, sw_err *e)
+{
+    sw_model_budget b;
+    sw_model_budget_default(&b);
+    return sw_model_alloc_values_within(sys, pv, &b, out, e);
+}
+
+int sw_model_alloc_values_within(const sw_system *sys, const sw_value *pv,
+                                 const sw_model_budget *b, sw_model **out, sw_err *e)
 {
     *out = NULL;
     sw_model *m = model_new(sys);
@@ -118,7 +150,7 @@ int sw_model_alloc_values(const sw_system *sys, const sw_value *pv, sw_model **o
         v->n = pv[i].n;
         memcpy(v->v, pv[i].v, pv[i].n * sizeof *v->v);
     }
-    return model_setup(m, rc, out, e);
+    return model_setup(m, rc, b, out, e);
 }
 
 static void free_names(char **names, size_t n)

@@ -137,6 +137,12 @@ int sw_ode_opts_check(const sw_ode_opts *o, sw_err *e)
     return SW_OK;
 }
 
+void sw_ode_model_budget(const sw_ode_opts *o, sw_model_budget *b)
+{
+    b->max_memory = o->max_memory;
+    b->max_work = o->max_work;
+}
+
 int sw_ode_budget(const sw_model *m, const sw_ode_opts *o, sw_err *e)
 {
     int rc = sw_ode_opts_check(o, e);

@@ -155,6 +155,12 @@ static int parse_count(const char *name, const char *value, double lo, size_t *o
     return SW_OK;
 }
 
+void sw_train_model_budget(const sw_train_opts *o, sw_model_budget *b)
+{
+    b->max_memory = o->max_memory;
+    b->max_work = o->max_work * (SW_BUDGET_WORK_DEFAULT / SW_BUDGET_TRAIN_WORK_DEFAULT);
+}
+
 int sw_train_opts_set(sw_train_opts *o, const char *name, const char *value, sw_err *e)
 {
     if (strcmp(name, "optim") == 0) {
