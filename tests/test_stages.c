@@ -74,6 +74,45 @@ static void final_drop_to_zero_counts(void **state)
     sw_stages_clear(&st);
 }
 
+/* Two falls less than a decade apart (t = 10 and 80) leave between them a
+ * shoulder at 0.3 whose slope, 0.17, is above max_slope but a seventh of
+ * the falls' (1.17 and 1.68): the shoulder test finds it, and without that
+ * test it is lost.  At 10 and 60 the slope between (0.29, a quarter of the
+ * falls') no longer makes a stage, and none is reported. */
+static void shoulder_between_close_falls(void **state)
+{
+    (void)state;
+    enum { N = 400 };
+    double t[N], L[N];
+    const double lv[] = {1, 0.3, 0.05}, close[] = {10, 80}, closer[] = {10, 60};
+    synth(lv, close, 2, 0.25, t, L, N);
+    sw_stages_opts o;
+    sw_stages_opts_default(&o);
+    sw_stages st;
+    sw_err e;
+    assert_int_equal(sw_stages_detect(t, L, N, &o, &st, &e), SW_OK);
+    assert_int_equal(st.n_plateaus, 3);
+    assert_int_equal(st.n_transitions, 2);
+    for (size_t k = 0; k < 3; k++)
+        if (fabs(st.plateaus[k].level / lv[k] - 1) > 0.02)
+            fail_msg("plateau %zu at %g, built at %g", k, st.plateaus[k].level, lv[k]);
+    for (size_t k = 0; k < 2; k++)
+        if (fabs(st.t_transition[k] / close[k] - 1) > 0.05)
+            fail_msg("transition %zu at %g, built at %g", k, st.t_transition[k], close[k]);
+    sw_stages_clear(&st);
+
+    o.shoulder = 0;
+    assert_int_equal(sw_stages_detect(t, L, N, &o, &st, &e), SW_OK);
+    assert_int_equal(st.n_plateaus, 2);
+    sw_stages_clear(&st);
+
+    sw_stages_opts_default(&o);
+    synth(lv, closer, 2, 0.25, t, L, N);
+    assert_int_equal(sw_stages_detect(t, L, N, &o, &st, &e), SW_OK);
+    assert_int_equal(st.n_plateaus, 2);
+    sw_stages_clear(&st);
+}
+
 /* The default y-reduced run (H = K = 3, gamma = 2, sigma = 0.01) passes
  * the plateaus L_0, L_1, L_2 and then falls to zero: three transitions,
  * each plateau within 5% of its theoretical level. */
@@ -161,6 +200,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(finds_known_plateaus_and_transitions),
         cmocka_unit_test(final_drop_to_zero_counts),
+        cmocka_unit_test(shoulder_between_close_falls),
         cmocka_unit_test(default_y_reduced_has_three_stages),
         cmocka_unit_test(too_few_points_is_input_error),
         cmocka_unit_test(parser_edge_cases),

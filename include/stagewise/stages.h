@@ -1,8 +1,9 @@
 /* Plateaus and transitions of a loss curve seen on a log-time axis.
  *
  * A plateau is centred where the loss changes slowest in log time: a point
- * whose |d log L / d log t| is below a threshold and smallest within a
- * window of decades around it.  Its level is the loss there, its extent
+ * whose |d log L / d log t| is smallest within a window of decades around
+ * it and either below a threshold or, a shoulder between two close
+ * transitions, a small fraction of the fastest fall on either side.  Its level is the loss there, its extent
  * the run of slow points around it.  A transition is the stretch between
  * two plateaus, its time the point where the loss is halfway between the
  * two levels.  Working in log t makes the detector indifferent to where
@@ -24,6 +25,8 @@ typedef struct sw_stages_opts {
                             centred on it (default 0.5) */
     double min_drop;     /* neighbouring plateaus whose levels differ by less than this
                             factor are merged (default 1.2) */
+    double shoulder;     /* ... or its slope is below this fraction of the steepest
+                            slope within a decade on each side (default 0.2; 0: off) */
 } sw_stages_opts;
 
 typedef struct sw_plateau {

@@ -92,7 +92,7 @@ class Spectrum(ctypes.Structure):
 
 class StagesOpts(ctypes.Structure):
     _fields_ = [("max_slope", ctypes.c_double), ("min_decades", ctypes.c_double),
-                ("min_drop", ctypes.c_double)]
+                ("min_drop", ctypes.c_double), ("shoulder", ctypes.c_double)]
 
 
 class SweepAxis(ctypes.Structure):

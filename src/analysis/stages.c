@@ -9,12 +9,32 @@ void sw_stages_opts_default(sw_stages_opts *o)
     o->max_slope = 0.1;
     o->min_decades = 0.5;
     o->min_drop = 1.2;
+    o->shoulder = 0.2;
 }
 
 /* Half-width, in decades, of the window over which the log-log slope is
  * measured: wide enough to average over SGD noise in trainer curves, narrow
  * next to the shortest plateau we accept. */
 #define SLOPE_HALF_DECADES 0.05
+
+/* How far, in decades, a shoulder looks for the transitions that frame it:
+ * stages of these flows that merge into shoulders sit within a decade of
+ * their neighbours (y-reduced at gamma = 1.5: a quarter of a decade). */
+#define SHOULDER_DECADES 1.0
+
+/* The steepest |slope| within `reach` (in log t) of point i, on the side
+ * dir (-1 before, +1 after); 0 when there is no point on that side. */
+static double steepest(const double *lt, const double *slope, size_t m, size_t i, int dir,
+                       double reach)
+{
+    double top = 0;
+    for (size_t j = i; dir < 0 ? j-- > 0 : ++j < m;) {
+        if (fabs(lt[j] - lt[i]) > reach)
+            break;
+        top = fmax(top, fabs(slope[j]));
+    }
+    return top;
+}
 
 /* Time at which the loss first crosses `level` going down between i0 and
  * i1, interpolating linearly in log t. */
@@ -76,12 +96,20 @@ int sw_stages_detect(const double *t, const double *loss, size_t n, const sw_sta
      * min_decades around it, and slow enough.  Real stages of these flows
      * are often brief (a fraction of a decade) and approached like 1/t, so
      * "flat for a long stretch" misses them while "locally slowest" does
-     * not.  Its extent is the run of slow points around it. */
+     * not.  When two patterns are learned close together (importances
+     * nearly equal) the stage between them never flattens fully: it is a
+     * shoulder, slow only against the falls that frame it, so "slow
+     * enough" is also relative to those.  Its extent is the run of points
+     * around it that are slow by the same measure. */
     const double half_win = 0.5 * o->min_decades * log(10.0);
+    const double reach = SHOULDER_DECADES * log(10.0);
     size_t np = 0;
     for (size_t i = 0; i < m; i++) {
-        double si = fabs(slope[i]);
-        if (!(si < o->max_slope))
+        double si = fabs(slope[i]), thr = o->max_slope;
+        if (!(si < thr) && o->shoulder > 0)
+            thr = o->shoulder * fmin(steepest(lt, slope, m, i, -1, reach),
+                                     steepest(lt, slope, m, i, +1, reach));
+        if (!(si < thr))
             continue;
         int slowest = 1;
         for (size_t j = i; j-- > 0 && lt[i] - lt[j] <= half_win && slowest;)
@@ -91,9 +119,9 @@ int sw_stages_detect(const double *t, const double *loss, size_t n, const sw_sta
         if (!slowest)
             continue;
         size_t b = i, en = i;
-        while (b > 0 && fabs(slope[b - 1]) < o->max_slope)
+        while (b > 0 && fabs(slope[b - 1]) < thr)
             b--;
-        while (en + 1 < m && fabs(slope[en + 1]) < o->max_slope)
+        while (en + 1 < m && fabs(slope[en + 1]) < thr)
             en++;
         sw_plateau p = {first + b, first + en, t[first + b], t[first + en], L[i]};
         /* One slow stretch, or two whose levels hardly differ, is one

@@ -342,7 +342,7 @@ static void put_train(FILE *fp, const sw_sweep *s)
 void sw_sweep_write_provenance(const sw_sweep *s, FILE *fp)
 {
     const sw_system *sys = s->sys;
-    char t1[32], t2[32], t3[32];
+    char t1[32], t2[32], t3[32], t4[32];
     fprintf(fp, "# stagewise = %s\n# command = sweep\n# system = %s\n", SW_VERSION, sys->name);
     for (size_t i = 0; i < sys->n_params; i++) {
         const sw_value *axis = NULL;
@@ -383,10 +383,11 @@ void sw_sweep_write_provenance(const sw_sweep *s, FILE *fp)
                 sw_sweep_num(o->t_first, t2));
     for (size_t j = 0; j < s->n_measures; j++)
         if (s->measures[j].kind == SW_MEASURE_STAGE) {
-            fprintf(fp, "# stages = max_slope=%s min_decades=%s min_drop=%s\n",
+            fprintf(fp, "# stages = max_slope=%s shoulder=%s min_decades=%s min_drop=%s\n",
                     sw_sweep_num(s->o.stages.max_slope, t1),
-                    sw_sweep_num(s->o.stages.min_decades, t2),
-                    sw_sweep_num(s->o.stages.min_drop, t3));
+                    sw_sweep_num(s->o.stages.shoulder, t2),
+                    sw_sweep_num(s->o.stages.min_decades, t3),
+                    sw_sweep_num(s->o.stages.min_drop, t4));
             break;
         }
     fputs("# status = " SW_POINT_STATUS_DOC "; the reason of a nonzero status is on a line "

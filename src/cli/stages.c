@@ -9,18 +9,22 @@
 #include "stagewise/table.h"
 
 static const char help[] =
-    "usage: stagewise stages RUN.csv [--out FILE.csv] [--max-slope X] [--min-decades X]\n\n"
+    "usage: stagewise stages RUN.csv [--out FILE.csv] [--max-slope X] [--shoulder X]\n"
+    "                        [--min-decades X]\n\n"
     "Finds the plateaus of the loss on a log-time axis: points where |dlog L/dlog t| is\n"
-    "below max-slope and smallest within min-decades around them (the level is the loss\n"
-    "there). Transitions lie between plateaus, at the time the loss is halfway between\n"
-    "the two levels. Prints a table; beside each level, the nearest\n"
-    "theoretical level L_j the run recorded. Writes FILE.csv and FILE.json (default:\n"
-    "RUN.stages.csv and RUN.stages.json).\n\n"
+    "smallest within min-decades around them and either below max-slope or, a shoulder\n"
+    "between two close transitions, below shoulder times the steepest slope within a\n"
+    "decade on each side (the level is the loss there). Transitions lie between\n"
+    "plateaus, at the time the loss is halfway between the two levels. Prints a table;\n"
+    "beside each level, the nearest theoretical level L_j the run recorded. Writes\n"
+    "FILE.csv and FILE.json (default: RUN.stages.csv and RUN.stages.json).\n\n"
     "options:\n"
     "  --out FILE.csv     where to write (- for standard output, no JSON)\n"
-    "  --max-slope X      slowness threshold (default 0.1); a stage squeezed between\n"
-    "                     close neighbours (y-reduced gamma=1.5: slope 0.21 at its\n"
-    "                     middle level) is a shoulder, found with 0.25\n"
+    "  --max-slope X      slowness threshold (default 0.1)\n"
+    "  --shoulder X       relative threshold for shoulders (default 0.2; 0 turns\n"
+    "                     shoulders off). y-reduced at gamma=1.5 learns its last two\n"
+    "                     patterns close together: the stage between them has slope\n"
+    "                     0.23 between falls of 1.5 and 5, and is found as a shoulder\n"
     "  --min-decades X    window, in decades of t, in which a plateau point is the\n"
     "                     slowest (default 0.5)\n";
 
@@ -38,6 +42,8 @@ static int on_option(int opt, const char *arg, void *ctx, sw_err *e)
         return SW_OK;
     case 's':
         return sw_parse_real_in(arg, "max-slope", 1e-6, 10, &a->o.max_slope, e);
+    case 'h':
+        return sw_parse_real_in(arg, "shoulder", 0, 1, &a->o.shoulder, e);
     case 'd':
         return sw_parse_real_in(arg, "min-decades", 0, 10, &a->o.min_decades, e);
     }
@@ -68,6 +74,7 @@ int sw_cmd_stages(int argc, char **argv)
     static const struct option longopts[] = {
         {"out", required_argument, 0, 'o'},
         {"max-slope", required_argument, 0, 's'},
+        {"shoulder", required_argument, 0, 'h'},
         {"min-decades", required_argument, 0, 'd'},
         {0, 0, 0, 0},
     };
@@ -137,6 +144,7 @@ int sw_cmd_stages(int argc, char **argv)
     sw_csv_provenance(f.fp, "stagewise", "%s", SW_VERSION);
     sw_csv_provenance(f.fp, "run", "%s", run);
     sw_csv_provenance(f.fp, "max_slope", "%.17g", a.o.max_slope);
+    sw_csv_provenance(f.fp, "shoulder", "%.17g", a.o.shoulder);
     sw_csv_provenance(f.fp, "min_decades", "%.17g", a.o.min_decades);
     fputs("plateau,t_begin,t_end,level,theory,rel_diff,t_transition_after\n", f.fp);
 
