@@ -33,13 +33,6 @@ typedef struct sw_system {
      * names and levels through the sw_model_* helpers, allocates ctx. */
     int (*setup)(sw_model *m, sw_err *e);
     void (*teardown)(sw_model *m);
-    /* Optional: what setup will cost, from m->pv alone (nothing else of m
-     * is set yet): the bytes it allocates and its work in coordinate
-     * evaluations (budget.h).  The model constructors check both against
-     * their budgets before setup runs, so a size that cannot fit is refused
-     * at once rather than after the work.  NULL: setup costs about one
-     * state, which the integrators' own budgets cover. */
-    void (*setup_cost)(const sw_model *m, double *bytes, double *work);
     /* Default initial state (uses the seed parameter where there is one). */
     void (*init)(const sw_model *m, double *x);
     /* Returns 0, or nonzero if the state cannot be evaluated. */
@@ -91,6 +84,14 @@ typedef struct sw_system {
      * is the gradient flow of, and which can start from this system's
      * states: `crosscheck` trains it against the ODE.  NULL: none. */
     const char *task;
+    /* Optional: what setup will cost, from m->pv alone (nothing else of m
+     * is set yet): the bytes it allocates and its work in coordinate
+     * evaluations (budget.h).  The model constructors check both against
+     * their budgets before setup runs, so a size that cannot fit is refused
+     * at once rather than after the work.  NULL: setup costs about one
+     * state, which the integrators' own budgets cover.  (Last, so that the
+     * fields before it keep their offsets for bindings such as Python's.) */
+    void (*setup_cost)(const sw_model *m, double *bytes, double *work);
 } sw_system;
 
 /* A model belongs to one thread at a time: rhs, jac, loss and observe may

@@ -353,15 +353,17 @@ static int run_points(const sw_mpi_world *w, const sw_sweep *s, sw_sweep_results
         return sw_fail(e, SW_EINPUT, "out: cannot append to '%s': %s", path, strerror(errno));
     }
     struct sink k = {R, fp, path, 0, n, {0}, {0}};
-    if (fp && sw_syncer_start(&k.sync, fileno(fp)) != 0) {
+    /* No idle threads for a short list. */
+    int nt = (size_t)threads < n ? threads : n ? (int)n : 1;
+    /* Every thread of every rank has at most one row in flight. */
+    unsigned long workers = (unsigned long)nt * (unsigned long)(w->size > 1 ? w->size : 1);
+    if (fp && sw_syncer_start(&k.sync, fileno(fp), workers) != 0) {
         fclose(fp);
         free(todo);
         return sw_fail(e, SW_EFAIL, "cannot start the thread that syncs '%s'", path);
     }
     sw_progress_begin(&k.bar, "sweep");
     sw_progress_total(&k.bar, n, "points");
-    /* No idle threads for a short list. */
-    int nt = (size_t)threads < n ? threads : n ? (int)n : 1;
     int rc = SW_OK;
     if (w->size > 1) /* the other ranks wait for points, or for word that there are none */
         rc = sw_mpi_sweep_lead(w, s, todo, n, nt, &interrupted, on_point, &k, e);

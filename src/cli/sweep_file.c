@@ -307,18 +307,21 @@ static void *sync_rows(void *arg)
         y->synced = upto;
         if (err && !y->err)
             y->err = err;
+        pthread_cond_broadcast(&y->done);
     }
     pthread_mutex_unlock(&y->lock);
     return NULL;
 }
 
-int sw_syncer_start(sw_syncer *y, int fd)
+int sw_syncer_start(sw_syncer *y, int fd, unsigned long bound)
 {
-    *y = (sw_syncer){.fd = fd};
+    *y = (sw_syncer){.fd = fd, .bound = bound ? bound : 1};
     pthread_mutex_init(&y->lock, NULL);
     pthread_cond_init(&y->wake, NULL);
+    pthread_cond_init(&y->done, NULL);
     if (pthread_create(&y->thread, NULL, sync_rows, y) == 0)
         return 0;
+    pthread_cond_destroy(&y->done);
     pthread_cond_destroy(&y->wake);
     pthread_mutex_destroy(&y->lock);
     return -1;
@@ -329,6 +332,9 @@ void sw_syncer_note(sw_syncer *y)
     pthread_mutex_lock(&y->lock);
     y->written++;
     pthread_cond_signal(&y->wake);
+    /* A failed sync is reported at the end; waiting on would not help. */
+    while (y->written - y->synced > y->bound && !y->err)
+        pthread_cond_wait(&y->done, &y->lock);
     pthread_mutex_unlock(&y->lock);
 }
 
@@ -340,6 +346,7 @@ int sw_syncer_stop(sw_syncer *y)
     pthread_cond_signal(&y->wake);
     pthread_mutex_unlock(&y->lock);
     pthread_join(y->thread, NULL);
+    pthread_cond_destroy(&y->done);
     pthread_cond_destroy(&y->wake);
     pthread_mutex_destroy(&y->lock);
     return y->err;
