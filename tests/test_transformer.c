@@ -533,6 +533,41 @@ static void cli_trains_and_reports_emergence(void **state)
     free(dir);
 }
 
+/* plot emergence draws a training run of any tf-* task, marks the JSON's
+ * emergence steps or a step given with --set, and refuses a CSV without the
+ * transformer's attention columns. */
+static void plot_emergence_of_training_runs(void **state)
+{
+    (void)state;
+    char *dir = swt_tmpdir(), *err = NULL, path[600];
+    assert_int_equal(swt_run(NULL, NULL, "train tf-recall L=2 heads=1 d_model=8 d_qk=4 "
+                                         "N_tokens=8 N_pairs=3 n_test=16 --optim adam --steps 20 "
+                                         "--eval-every 2 --out %s/r.csv", dir), 0);
+    assert_int_equal(swt_run(NULL, NULL, "train tf-location d=4 T=6 d_model=8 heads=1 d_qk=4 "
+                                         "n_test=16 --optim adam --steps 20 --eval-every 2 "
+                                         "--out %s/l.csv", dir), 0);
+    assert_int_equal(swt_run(NULL, NULL, "plot emergence %s/r.csv --out %s/r.png", dir, dir), 0);
+    assert_int_equal(swt_run(NULL, NULL, "plot emergence %s/l.csv --set mark=10 "
+                                         "--set 'show=_l1' --out %s/l.png", dir, dir), 0);
+    for (int k = 0; k < 2; k++) {
+        snprintf(path, sizeof path, "%s/%c.png", dir, "rl"[k]);
+        char *png = swt_slurp(path);
+        assert_non_null(png);
+        assert_memory_equal(png, "\x89PNG", 4);
+        free(png);
+    }
+    /* A choice of columns that matches none is gnuplot's failure, exit 1. */
+    assert_int_equal(swt_run(NULL, &err, "plot emergence %s/r.csv --set show=nothing "
+                                         "--out %s/n.png", dir, dir), 1);
+    assert_non_null(strstr(err, "no attention column to draw"));
+    free(err);
+    assert_int_equal(swt_run(NULL, NULL, "train toy T=4 --steps 5 --out %s/t.csv", dir), 0);
+    assert_int_equal(swt_run(NULL, &err, "plot emergence %s/t.csv --out %s/t.png", dir, dir), 2);
+    assert_non_null(strstr(err, "t.csv has no att_l<l>_h<h> column"));
+    free(err);
+    free(dir);
+}
+
 /* tf-markov learns in the order of the markov task: its KL to the truth
  * truncated to the first lag group is smallest first, then to the first
  * two, then to all three; where each is smallest it is the smallest of
@@ -574,6 +609,7 @@ int main(void)
         cmocka_unit_test(toy_equivalence_at_uniform_attention),
         cmocka_unit_test(cli_trains_and_reports_emergence),
         cmocka_unit_test(markov_stages_in_order),
+        cmocka_unit_test(plot_emergence_of_training_runs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

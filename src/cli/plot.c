@@ -19,7 +19,7 @@
 
 extern char **environ;
 
-#define FIGURES "stages, competitive, escape, fit, markov, crosscheck, xy, fig5"
+#define FIGURES "stages, competitive, escape, fit, markov, crosscheck, xy, fig5, emergence"
 
 static const char help[] =
     "usage: stagewise plot FIGURE INPUT.csv... --out FILE.png\n\n"
@@ -41,7 +41,11 @@ static const char help[] =
     "               'ys=EXPR|EXPR', e.g. x=column(\"d\"), or a paper's law with diag=1\n"
     "               for the line y = x; logx=1, logy=1, with=points|lines\n"
     "  fig5         early stopping: held-out loss and KL to each truncated truth\n"
-    "               against t, one panel per `train markov --patience` CSV\n\n"
+    "               against t, one panel per `train markov --patience` CSV\n"
+    "  emergence    a `train tf-location|tf-recall|tf-markov` run against steps: test\n"
+    "               loss (log) and accuracy, the emergence step(s) of its JSON marked,\n"
+    "               and its att_l* columns; --set mark=STEP marks another step, --set\n"
+    "               show='WORD ...' keeps the attention columns containing a word\n\n"
     "options:\n"
     "  --out FILE.png   the picture (required)\n"
     "  --set NAME=VALUE a string variable for the script (repeatable): title,\n"
@@ -95,22 +99,33 @@ static int gp_var(char *buf, size_t len, const char *name, const char *value, sw
     return SW_OK;
 }
 
-/* Space-separated names of the columns that match, for the scripts to
+/* Space-separated names of the columns that match and hold a number
+ * somewhere (not an observable a model leaves NaN), for the scripts to
  * iterate over. */
 static void columns_like(const sw_table *tb, int (*match)(const char *), char *buf, size_t len)
 {
     size_t used = 0;
     buf[0] = '\0';
-    for (size_t k = 0; k < tb->cols && used < len; k++)
-        if (match(tb->names[k]))
+    for (size_t k = 0; k < tb->cols && used < len; k++) {
+        size_t r = 0;
+        while (r < tb->rows && !isfinite(sw_table_at(tb, r, k)))
+            r++;
+        if (r < tb->rows && match(tb->names[k]))
             used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? " " : "",
                                      tb->names[k]);
+    }
 }
 
 /* att_h<h>_k<k>: a head's attention on a pattern (not att_h<h>_lag<j>). */
 static int is_att(const char *name)
 {
     return strncmp(name, "att_h", 5) == 0 && strstr(name, "_k") != NULL;
+}
+
+/* att_l<l>_h<h>...: the small transformer's attention columns. */
+static int is_tf_att(const char *name)
+{
+    return strncmp(name, "att_l", 5) == 0;
 }
 
 /* kl_<j>: KL to the truth truncated to j groups (not kl_ctx<j>). */
@@ -144,16 +159,19 @@ static const struct figure {
     int (*family)(const char *); /* a column family it needs one of, or NULL */
     const char *family_name;
     const char *what;            /* the result it reads, for the message */
+    int (*atts)(const char *);   /* the columns passed as atts; NULL: is_att */
 } figures[] = {
-    {"stages", 1, {"t", "loss"}, "t", NULL, NULL, "an `integrate` CSV"},
-    {"competitive", 2, {"t", "loss"}, "t", NULL, NULL, "an `integrate` CSV"},
+    {"stages", 1, {"t", "loss"}, "t", NULL, NULL, "an `integrate` CSV", NULL},
+    {"competitive", 2, {"t", "loss"}, "t", NULL, NULL, "an `integrate` CSV", NULL},
     {"escape", 1, {"eps", "t_escape", "law_log", "law_log2", "law_power"}, "eps", NULL, NULL,
-     "an `escape` CSV"},
-    {"fit", 0, {"observed", "fitted"}, "observed", NULL, NULL, "a `fit` CSV"},
-    {"markov", 1, {"t"}, "t", is_kl, "kl_<j>", "a `train markov` CSV"},
+     "an `escape` CSV", NULL},
+    {"fit", 0, {"observed", "fitted"}, "observed", NULL, NULL, "a `fit` CSV", NULL},
+    {"markov", 1, {"t"}, "t", is_kl, "kl_<j>", "a `train markov` CSV", NULL},
     {"crosscheck", 0, {"t", "loss", "loss_train", "max_dev"}, "max_dev", NULL, NULL,
-     "a `crosscheck --out` CSV"},
-    {"fig5", 0, {"t", "loss"}, "loss", is_kl, "kl_<j>", "a `train markov` CSV"},
+     "a `crosscheck --out` CSV", NULL},
+    {"fig5", 0, {"t", "loss"}, "loss", is_kl, "kl_<j>", "a `train markov` CSV", NULL},
+    {"emergence", 1, {"step", "loss"}, "loss", is_tf_att, "att_l<l>_h<h>",
+     "a `train tf-location`, `tf-recall` or `tf-markov` CSV", is_tf_att},
 };
 
 static int check_input(const struct figure *fg, const char *path, const sw_table *tb, sw_err *e)
@@ -193,7 +211,9 @@ struct args {
 /* Names the scripts reserve for what plot itself passes. */
 static int reserved(const char *name, size_t len)
 {
-    static const char *const names[] = {"out", "n", "atts", "kls", "levels", "xname", "yname"};
+    static const char *const names[] = {"out",   "n",     "atts",       "kls",
+                                        "levels", "xname", "yname",      "marks",
+                                        "marklabels", "has_acc", "training"};
     if (strncmp(name, "law_", 4) == 0)
         return 1;
     for (size_t i = 0; i < sizeof names / sizeof *names; i++)
@@ -325,6 +345,63 @@ static int escape_keys(const char *csv, char *vars, size_t len, sw_err *e)
     return rc;
 }
 
+/* For a training run (the emergence figure): marks and marklabels, the
+ * steps at which the emergence criteria of its JSON were met and their
+ * names; has_acc; training, its optimiser settings ("adam lr=0.003
+ * batch=64 ...", numbers shortened) for the title. */
+static int training_vars(const char *csv, const sw_table *tb, char *vars, size_t len, sw_err *e)
+{
+    char marks[512] = "", labels[1024] = "", training[512] = "";
+    char *jpath = sw_path_derived(csv, ".json");
+    json_object *root = jpath ? json_object_from_file(jpath) : NULL, *em = NULL;
+    free(jpath);
+    size_t nm = 0, nl = 0;
+    for (size_t k = 0; root && json_object_object_get_ex(root, "emergence", &em) &&
+                       k < json_object_array_length(em);
+         k++) {
+        json_object *o = json_object_array_get_idx(em, k), *step, *col, *th, *dir;
+        if (!json_object_object_get_ex(o, "step", &step) || !step ||
+            !json_object_object_get_ex(o, "column", &col) ||
+            !json_object_object_get_ex(o, "threshold", &th) ||
+            !json_object_object_get_ex(o, "direction", &dir))
+            continue; /* not met within the run */
+        nm += (size_t)snprintf(marks + nm, sizeof marks - nm, "%s%lld", nm ? " " : "",
+                               (long long)json_object_get_int64(step));
+        nl += (size_t)snprintf(labels + nl, sizeof labels - nl, "%s%s %s %g", nl ? "|" : "",
+                               json_object_get_string(col), json_object_get_string(dir),
+                               json_object_get_double(th));
+        if (nm >= sizeof marks || nl >= sizeof labels)
+            break;
+    }
+    json_object_put(root);
+    const char *optim = sw_table_meta(tb, "optim");
+    if (optim) {
+        /* "adam lr=0.0030000000000000001 steps=6000": each number as %g */
+        char buf[512], *save = NULL;
+        size_t used = 0;
+        snprintf(buf, sizeof buf, "%s", optim);
+        for (char *w = strtok_r(buf, " ", &save); w && used < sizeof training;
+             w = strtok_r(NULL, " ", &save)) {
+            char *eq = strchr(w, '='), *end;
+            double x = eq ? strtod(eq + 1, &end) : 0;
+            if (eq && end != eq + 1 && *end == '\0')
+                used += (size_t)snprintf(training + used, sizeof training - used, "%s%.*s=%g",
+                                         used ? " " : "", (int)(eq - w), w, x);
+            else
+                used += (size_t)snprintf(training + used, sizeof training - used, "%s%s",
+                                         used ? " " : "", w);
+        }
+    }
+    int rc = gp_var(vars, len, "marks", nm < sizeof marks ? marks : "", e);
+    if (rc == SW_OK)
+        rc = gp_var(vars, len, "marklabels", nl < sizeof labels ? labels : "", e);
+    if (rc == SW_OK)
+        rc = gp_var(vars, len, "has_acc", sw_table_col(tb, "acc") >= 0 ? "1" : "0", e);
+    if (rc == SW_OK)
+        rc = gp_var(vars, len, "training", training, e);
+    return rc;
+}
+
 static int on_option(int opt, const char *arg, void *ctx, sw_err *e)
 {
     struct args *a = ctx;
@@ -344,7 +421,8 @@ static int on_option(int opt, const char *arg, void *ctx, sw_err *e)
     if (!ok || reserved(arg, len))
         return sw_fail(e, SW_EINPUT,
                        "--set '%s' is not NAME=VALUE with NAME a gnuplot identifier other "
-                       "than out, n, atts, kls, levels, xname, yname, in*, fit*, fixed*, law_*",
+                       "than out, n, atts, kls, levels, xname, yname, marks, marklabels, "
+                       "has_acc, training, in*, fit*, fixed*, law_*",
                        arg);
     char name[64];
     snprintf(name, sizeof name, "%.*s", (int)(len < 63 ? len : 63), arg);
@@ -406,7 +484,7 @@ int sw_cmd_plot(int argc, char **argv)
             break;
         }
         if (i == first + 1) {
-            columns_like(&tb, is_att, cols, sizeof cols);
+            columns_like(&tb, fg && fg->atts ? fg->atts : is_att, cols, sizeof cols);
             columns_like(&tb, is_kl, kls, sizeof kls);
             if ((rc = levels_of(&tb, argv[i], levels, sizeof levels, &e))) {
                 sw_table_clear(&tb);
@@ -425,9 +503,12 @@ int sw_cmd_plot(int argc, char **argv)
         }
         if (!*fixed)
             fixed_of(&tb, fixed, sizeof fixed);
+        if (i == first + 1 && strcmp(fig, "emergence") == 0)
+            rc = training_vars(argv[i], &tb, vars, sizeof vars, &e);
         sw_table_clear(&tb);
-        if (i == first + 1 && strcmp(fig, "escape") == 0 &&
-            (rc = escape_keys(argv[i], vars, sizeof vars, &e)))
+        if (rc == SW_OK && i == first + 1 && strcmp(fig, "escape") == 0)
+            rc = escape_keys(argv[i], vars, sizeof vars, &e);
+        if (rc)
             break;
         snprintf(name, sizeof name, "in%d", i - first);
         rc = gp_var(vars, sizeof vars, name, argv[i], &e);
