@@ -12,7 +12,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static sw_model *m;
     sw_err e;
-    if (!m && sw_cli_model(sw_system_find("z-reduced"), NULL, 0, NULL, &m, &e))
+    if (!m && sw_cli_model(sw_system_find("z-reduced"), NULL, 0, NULL, NULL, &m, &e))
         abort();
     char path[64];
     int fd = sw_fuzz_file(data, size, path, sizeof path);
