@@ -8,13 +8,15 @@
 #include <gsl/gsl_roots.h>
 
 #include "bdf.h"
+#include "dop853.h"
 #include "jacobian.h"
 #include "stagewise/budget.h"
 #include "stagewise/ode.h"
 
-/* type NULL: stagewise's own BDF (bdf.h).  For the budgets: vector-field
- * evaluations a step costs at least, and the dim x dim matrices the
- * stepper holds (0: explicit, it holds vectors only). */
+/* type NULL: one of stagewise's own steppers, the BDF (bdf.h) or DOP853
+ * (dop853.h).  For the budgets: vector-field evaluations a step costs at
+ * least, and the dim x dim matrices the stepper holds (0: explicit, it
+ * holds vectors only). */
 static const struct {
     const char *name;
     const gsl_odeiv2_step_type **type;
@@ -26,6 +28,7 @@ static const struct {
     {"rk2imp", &gsl_odeiv2_step_rk2imp, 1, 3}, {"rk4imp", &gsl_odeiv2_step_rk4imp, 2, 3},
     {"bsimp", &gsl_odeiv2_step_bsimp, 1, 4},   {"msadams", &gsl_odeiv2_step_msadams, 1, 0},
     {"msbdf", &gsl_odeiv2_step_msbdf, 1, 3},   {"bdf", NULL, 1, 2},
+    {"dop853", NULL, 12, 0},
 };
 #define N_SOLVERS (sizeof solvers / sizeof solvers[0])
 
@@ -39,7 +42,8 @@ static int solver_index(const char *name)
 
 const char *sw_ode_solver_names(void)
 {
-    return "rk2, rk4, rkf45, rkck, rk8pd, rk1imp, rk2imp, rk4imp, bsimp, msadams, msbdf, bdf";
+    return "rk2, rk4, rkf45, rkck, rk8pd, rk1imp, rk2imp, rk4imp, bsimp, msadams, msbdf, bdf, "
+           "dop853";
 }
 
 int sw_ode_solver_known(const char *name)
@@ -159,10 +163,10 @@ int sw_ode_budget(const sw_model *m, const sw_ode_opts *o, sw_err *e)
              m->sys->name, m->dim, o->solver, o->points);
     if ((rc = sw_budget_memory(bytes, o->max_memory, what, e)))
         return rc;
-    /* GSL's steppers stop at every output time, so at least one step per
+    /* All but the BDF stop at every output time, so at least one step per
      * interval; an implicit stepper also needs a Jacobian, by central
      * differences (2 dim evaluations) unless the system has its own. */
-    double steps = solvers[k].type ? (double)(o->points - 1) : 1;
+    double steps = strcmp(o->solver, "bdf") == 0 ? 1 : (double)(o->points - 1);
     if (steps > (double)o->max_steps)
         return sw_fail(e, SW_EINPUT, "%s needs at least %zu steps (one per output time), over "
                                      "the step budget of %lu (--max-steps raises it)",
@@ -221,6 +225,7 @@ struct sw_ode {
     gsl_odeiv2_system sys;
     gsl_odeiv2_driver *d; /* the GSL steppers */
     sw_bdf *bdf;          /* or the BDF */
+    sw_dop853 *dop;       /* or DOP853 */
     double *work;         /* 2 dim: finite-difference Jacobian scratch */
     double *x0;           /* dim: state at the start of the current step */
     double *xe;           /* dim: state during event location */
@@ -273,9 +278,11 @@ sw_ode *sw_ode_alloc(sw_model *m, const sw_ode_opts *o, sw_err *e)
     const gsl_odeiv2_step_type **type = solvers[solver_index(o->solver)].type;
     if (type)
         w->d = gsl_odeiv2_driver_alloc_y_new(&w->sys, *type, o->h0, o->atol, o->rtol);
-    else
+    else if (strcmp(o->solver, "bdf") == 0)
         w->bdf = sw_bdf_alloc(m, o->rtol, o->atol);
-    if (!w->work || !w->x0 || !w->xe || !w->obs || !w->grid || (!w->d && !w->bdf)) {
+    else
+        w->dop = sw_dop853_alloc(&w->sys, o->rtol, o->atol);
+    if (!w->work || !w->x0 || !w->xe || !w->obs || !w->grid || (!w->d && !w->bdf && !w->dop)) {
         sw_ode_free(w);
         sw_fail(e, SW_EFAIL, "out of memory");
         return NULL;
@@ -301,6 +308,7 @@ void sw_ode_free(sw_ode *w)
     if (w->d)
         gsl_odeiv2_driver_free(w->d);
     sw_bdf_free(w->bdf);
+    sw_dop853_free(w->dop);
     free(w->work);
     free(w->x0);
     free(w->xe);
@@ -309,10 +317,26 @@ void sw_ode_free(sw_ode *w)
     free(w);
 }
 
-/* The state at tau inside the last step, into xe.  GSL's steppers have no
- * dense output: integrate again from the saved step start (t0, x0) with the
- * same stepper and tolerances, so the event time inherits the run's
- * accuracy.  The BDF interpolates. */
+/* The state at tau inside the last step, into xe.  The explicit steppers
+ * have no dense output: integrate again from the saved step start (t0, x0)
+ * with the same stepper and tolerances, so the event time inherits the
+ * run's accuracy.  The BDF interpolates. */
+/* The explicit steppers, GSL's or DOP853, behind one call. */
+static void restart(sw_ode *w)
+{
+    if (w->dop)
+        sw_dop853_reset(w->dop);
+    else
+        gsl_odeiv2_driver_reset(w->d);
+}
+
+static int explicit_step(sw_ode *w, double *t, double bound, double *h, double *x)
+{
+    if (w->dop)
+        return sw_dop853_apply(w->dop, t, bound, h, x);
+    return gsl_odeiv2_evolve_apply(w->d->e, w->d->c, w->d->s, &w->sys, t, bound, h, x);
+}
+
 struct locate {
     sw_ode *w;
     double t0;
@@ -329,12 +353,11 @@ static double gap_at(double tau, void *p)
         return sw_event_gap(w->m, &w->o.until, w->xe, w->obs);
     }
     memcpy(w->xe, w->x0, n * sizeof(double));
-    gsl_odeiv2_driver_reset(w->d);
+    restart(w);
     double t = L->t0;
     double h = fmin(w->o.h0, tau - L->t0);
     while (t < tau) {
-        if (gsl_odeiv2_evolve_apply(w->d->e, w->d->c, w->d->s, &w->sys, &t, tau, &h, w->xe) !=
-            GSL_SUCCESS) {
+        if (explicit_step(w, &t, tau, &h, w->xe) != GSL_SUCCESS) {
             L->failed = 1;
             return 0;
         }
@@ -446,7 +469,7 @@ static int advance(sw_ode *w, double *t, double bound, double *h, double *x, sw_
         memcpy(x, sw_bdf_state(w->bdf), w->m->dim * sizeof *x);
         return rc;
     }
-    int s = gsl_odeiv2_evolve_apply(w->d->e, w->d->c, w->d->s, &w->sys, t, bound, h, x);
+    int s = explicit_step(w, t, bound, h, x);
     if (s == GSL_SUCCESS)
         return SW_OK;
     return sw_fail(e, SW_ENUMERIC, "%s at t = %.17g (step size %.3g)",
@@ -488,7 +511,7 @@ int sw_ode_run(sw_ode *w, double *x, sw_ode_output out, void *user, sw_ode_stats
         if ((rc = sw_bdf_reset(w->bdf, 0, x, w->o.h0, e)))
             goto done;
     } else {
-        gsl_odeiv2_driver_reset(w->d);
+        restart(w);
     }
     if (ev->active && sw_event_gap(w->m, ev, x, w->obs) <= 0) {
         st->event_hit = 1;
@@ -499,8 +522,8 @@ int sw_ode_run(sw_ode *w, double *x, sw_ode_output out, void *user, sw_ode_stats
     if (emit(out, user, 0, x, &rc, e))
         goto done;
     for (size_t i = 1; i < np;) {
-        /* GSL's steppers stop at every grid time; the BDF steps through
-         * them and interpolates. */
+        /* The explicit steppers stop at every grid time; the BDF steps
+         * through them and interpolates. */
         double bound = w->bdf ? w->o.t_end : w->grid[i];
         memcpy(w->x0, x, n * sizeof(double));
         double t0 = t;
@@ -524,8 +547,8 @@ int sw_ode_run(sw_ode *w, double *x, sw_ode_output out, void *user, sw_ode_stats
         /* Grid times this step reached (only those before the event). */
         for (; i < np && (fired ? w->grid[i] < st->event_t : w->grid[i] <= t); i++) {
             const double *xi = x;
-            /* GSL's steppers stop exactly on each grid time; only the BDF
-             * steps past them and interpolates back. */
+            /* The explicit steppers stop exactly on each grid time; only
+             * the BDF steps past them and interpolates back. */
             if (w->bdf && w->grid[i] != t) {
                 sw_bdf_eval(w->bdf, w->grid[i], w->xe);
                 xi = w->xe;
