@@ -14,6 +14,7 @@
 #include <gsl/gsl_randist.h>
 #include <lapacke.h>
 
+#include "clones.h"
 #include "softmax.h"
 #include "z.h"
 #include "systems.h"
@@ -282,6 +283,56 @@ static void zf_softmax(zfull *z, const double *a, double *S, double *Q)
     *Q = q;
 }
 
+/* The O(d^2) part of the vector field: fW = cA W* + cB W + (c_i) xbar^T
+ * row by row, where c_i = cx (M xbar)_i, with M = W* - S W, and the sums
+ * |W|^2 and tr(W M^T) the logits' rates need.  One pass over W and W* per
+ * row (two when p > 0: M xbar is needed before the row can be written,
+ * and the row is still in L1 for the second); M is formed element by
+ * element because tr(W M^T) as tr(W W*^T) - S |W|^2 would lose its digits
+ * near convergence, where M -> 0. */
+SW_VECTOR_CLONES
+static void zf_rhs_W(const zfull *z, const double *restrict W, double S, double cA, double cB,
+                     double cx, double *restrict f, double *nW2_out, double *WM_out,
+                     double *WxMx_out)
+{
+    size_t d = z->d;
+    const double *restrict xb = z->xb;
+    double nW2 = 0, WM = 0, WxMx = 0;
+    for (size_t i = 0; i < d; i++) {
+        const double *restrict Wi = W + i * d, *restrict Wsi = z->Ws + i * d;
+        double *restrict fi = f + i * d;
+        double n2 = 0, wm = 0;
+        if (cx == 0) {
+#pragma omp simd reduction(+ : n2, wm)
+            for (size_t j = 0; j < d; j++) {
+                double w = Wi[j], ws = Wsi[j];
+                fi[j] = cA * ws + cB * w;
+                n2 += w * w;
+                wm += w * (ws - S * w);
+            }
+        } else {
+            double Wx = 0;
+#pragma omp simd reduction(+ : n2, wm, Wx)
+            for (size_t j = 0; j < d; j++) {
+                double w = Wi[j];
+                n2 += w * w;
+                wm += w * (Wsi[j] - S * w);
+                Wx += w * xb[j];
+            }
+            double Mx = z->Wsx[i] - S * Wx, ci = cx * Mx;
+            WxMx += Wx * Mx;
+#pragma omp simd
+            for (size_t j = 0; j < d; j++)
+                fi[j] = cA * Wsi[j] + cB * Wi[j] + ci * xb[j];
+        }
+        nW2 += n2;
+        WM += wm;
+    }
+    *nW2_out = nW2;
+    *WM_out = WM;
+    *WxMx_out = WxMx;
+}
+
 static int zf_rhs(const sw_model *m, const double *x, double *f)
 {
     zfull *z = m->ctx;
@@ -290,29 +341,15 @@ static int zf_rhs(const sw_model *m, const double *x, double *f)
     const double *W = x, *a = x + d * d;
     double S, Q;
     zf_softmax(z, a, &S, &Q);
-    /* M = W* - S W and M Sigma* = (1-p) M + p (M xbar) xbar^T, row by row:
-     * O(d^2), no d x d temporaries. */
-    double nW2 = 0, WM = 0, WxMx = 0;
-    for (size_t i = 0; i < d; i++) {
-        const double *Wi = W + i * d, *Wsi = z->Ws + i * d;
-        double Wx = 0;
-        for (size_t j = 0; j < d; j++)
-            Wx += Wi[j] * z->xb[j];
-        double Mx = z->Wsx[i] - S * Wx;
-        for (size_t j = 0; j < d; j++) {
-            double Mij = Wsi[j] - S * Wi[j];
-            f[i * d + j] = (S * ((1 - p) * Mij + p * Mx * z->xb[j]) - Q * Wi[j]) / dd;
-            nW2 += Wi[j] * Wi[j];
-            WM += Wi[j] * Mij;
-        }
-        WxMx += Wx * Mx;
-    }
+    /* dW/dt = (S M Sigma* - Q W) / d with M Sigma* = (1-p) M + p (M xbar)
+     * xbar^T: O(d^2), no d x d temporaries. */
+    double nW2, WM, WxMx;
+    zf_rhs_W(z, W, S, S * (1 - p) / dd, -(S * S * (1 - p) + Q) / dd, S * p / dd, f, &nW2, &WM,
+             &WxMx);
     /* dL/ds_t: gR on R (tr(W Sigma* M^T) / d with a minus), s_t |W|^2 / d
      * elsewhere; then da/dt = -J(s) g with J(s) = diag(s) - s s^T. */
     double gR = -((1 - p) * WM + p * WxMx) / dd;
-    double gbar = S * gR;
-    for (size_t t = B; t < T; t++)
-        gbar += z->s[t] * z->s[t] * nW2 / dd;
+    double gbar = S * gR + Q * nW2 / dd;
     double *fa = f + d * d, sumR = 0;
     for (size_t t = 0; t < T; t++) {
         double gt = t < B ? gR : z->s[t] * nW2 / dd;

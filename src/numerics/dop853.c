@@ -1,3 +1,4 @@
+#include <assert.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,9 +68,9 @@ static const double b3[STAGES] = {[0] = 0.24409448818897638, [8] = 0.73384668828
 #define SHRINK 0.2
 #define GROW 10.0
 
-/* Coordinates combined at a time: the block being built (and the error
- * pass's three) stay in L1 while each stage vector streams through once. */
-enum { BLOCK = 256 };
+/* The most earlier stages a stage combines (the 12th: 9), and the stages
+ * the new state and both error estimates combine (8). */
+enum { MAX_TERMS = 9, FINAL_TERMS = 8 };
 
 struct sw_dop853 {
     const gsl_odeiv2_system *sys;
@@ -100,7 +101,7 @@ sw_dop853 *sw_dop853_alloc(const gsl_odeiv2_system *sys, double rtol, double ato
         return NULL;
     }
     /* Row STAGES: the new state's stages (the same set serves b, e5, b3). */
-    for (int i = 1; i <= STAGES; i++)
+    for (int i = 1; i <= STAGES; i++) {
         for (int j = 0; j < i && j < STAGES; j++) {
             double v = i < STAGES ? a[i][j] : b[j];
             if (v != 0) {
@@ -108,6 +109,8 @@ sw_dop853 *sw_dop853_alloc(const gsl_odeiv2_system *sys, double rtol, double ato
                 s->w[i][s->nz[i]++] = v;
             }
         }
+        assert(i < STAGES ? s->nz[i] <= MAX_TERMS : s->nz[i] == FINAL_TERMS);
+    }
     return s;
 }
 
@@ -126,60 +129,73 @@ void sw_dop853_reset(sw_dop853 *s)
     s->have_k0 = 0;
 }
 
-/* out = y + sum_r hw[r] k[r], block by block. */
+/* out = y + sum_{r < m} hw[r] k[r] with m fixed where it is inlined, so the
+ * sum over stages stays in registers and each vector is read once. */
+static inline __attribute__((always_inline)) void combine_m(size_t n, double *restrict out,
+                                                            const double *restrict y,
+                                                            const double *hw,
+                                                            double *const *k, const int m)
+{
+    const double *kr[MAX_TERMS];
+    double f[MAX_TERMS];
+    for (int r = 0; r < m; r++) {
+        kr[r] = k[r];
+        f[r] = hw[r];
+    }
+    for (size_t j = 0; j < n; j++) {
+        double v = y[j];
+        for (int r = 0; r < m; r++)
+            v += f[r] * kr[r][j];
+        out[j] = v;
+    }
+}
+
 SW_VECTOR_CLONES
 static void combine(size_t n, double *restrict out, const double *restrict y, int m,
                     const double *hw, double *const *k)
 {
-    for (size_t j0 = 0; j0 < n; j0 += BLOCK) {
-        size_t len = n - j0 < BLOCK ? n - j0 : BLOCK;
-        double *restrict o = out + j0;
-        const double *restrict y0 = y + j0, *restrict k0 = k[0] + j0;
-        for (size_t j = 0; j < len; j++)
-            o[j] = y0[j] + hw[0] * k0[j];
-        for (int r = 1; r < m; r++) {
-            const double *restrict kr = k[r] + j0;
-            double f = hw[r];
-            for (size_t j = 0; j < len; j++)
-                o[j] += f * kr[j];
-        }
+    switch (m) {
+#define TERMS(M)                                                                               \
+    case M:                                                                                    \
+        combine_m(n, out, y, hw, k, M);                                                        \
+        break;
+        TERMS(1) TERMS(2) TERMS(3) TERMS(4) TERMS(5) TERMS(6) TERMS(7) TERMS(8) TERMS(9)
+#undef TERMS
     }
 }
 
 /* The new state into out and the squared weighted norms of the two error
  * estimates (without the factor h), in one pass over the stages. */
 SW_VECTOR_CLONES
-static void finish(size_t n, double *restrict out, const double *restrict y, int m,
-                   const double *hb, const double *we5, const double *we3, double *const *k,
-                   double rtol, double atol, double *err5, double *err3)
+static void finish(size_t n, double *restrict out, const double *restrict y, const double *hb,
+                   const double *we5, const double *we3, double *const *k, double rtol,
+                   double atol, double *err5, double *err3)
 {
+    const double *kr[FINAL_TERMS];
+    double fb[FINAL_TERMS], f5[FINAL_TERMS], f3[FINAL_TERMS];
+    for (int r = 0; r < FINAL_TERMS; r++) {
+        kr[r] = k[r];
+        fb[r] = hb[r];
+        f5[r] = we5[r];
+        f3[r] = we3[r];
+    }
     double s5 = 0, s3 = 0;
-    double E5[BLOCK], E3[BLOCK];
-    for (size_t j0 = 0; j0 < n; j0 += BLOCK) {
-        size_t len = n - j0 < BLOCK ? n - j0 : BLOCK;
-        double *restrict o = out + j0;
-        const double *restrict y0 = y + j0;
-        for (size_t j = 0; j < len; j++) {
-            o[j] = y0[j];
-            E5[j] = E3[j] = 0;
-        }
-        for (int r = 0; r < m; r++) {
-            const double *restrict kr = k[r] + j0;
-            double f = hb[r], f5 = we5[r], f3 = we3[r];
-            for (size_t j = 0; j < len; j++) {
-                o[j] += f * kr[j];
-                E5[j] += f5 * kr[j];
-                E3[j] += f3 * kr[j];
-            }
-        }
 #pragma omp simd reduction(+ : s5, s3)
-        for (size_t j = 0; j < len; j++) {
-            double ay = fabs(y0[j]), ao = fabs(o[j]);
-            double sc = atol + rtol * (ay > ao ? ay : ao);
-            double u = E5[j] / sc, v = E3[j] / sc;
-            s5 += u * u;
-            s3 += v * v;
+    for (size_t j = 0; j < n; j++) {
+        double v = y[j], u5 = 0, u3 = 0;
+        for (int r = 0; r < FINAL_TERMS; r++) {
+            double kv = kr[r][j];
+            v += fb[r] * kv;
+            u5 += f5[r] * kv;
+            u3 += f3[r] * kv;
         }
+        out[j] = v;
+        double ay = fabs(y[j]), av = fabs(v);
+        double wt = 1 / (atol + rtol * (ay > av ? ay : av));
+        u5 *= wt;
+        u3 *= wt;
+        s5 += u5 * u5;
+        s3 += u3 * u3;
     }
     *err5 = s5;
     *err3 = s3;
@@ -211,8 +227,7 @@ int sw_dop853_apply(sw_dop853 *s, double *t, double bound, double *h, double *y)
             if (sys->function(*t + c[i] * hh, s->ytmp, s->k[i], sys->params) != GSL_SUCCESS)
                 return GSL_EBADFUNC;
         }
-        int m = s->nz[STAGES];
-        for (int r = 0; r < m; r++) {
+        for (int r = 0; r < FINAL_TERMS; r++) {
             int j = s->idx[STAGES][r];
             hw[r] = hh * b[j];
             we5[r] = e5[j];
@@ -220,7 +235,7 @@ int sw_dop853_apply(sw_dop853 *s, double *t, double bound, double *h, double *y)
             ks[r] = s->k[j];
         }
         double err5, err3;
-        finish(n, s->ytmp, y, m, hw, we5, we3, ks, s->rtol, s->atol, &err5, &err3);
+        finish(n, s->ytmp, y, hw, we5, we3, ks, s->rtol, s->atol, &err5, &err3);
         double den = err5 + 0.01 * err3;
         double err = den == 0 ? 0 : hh * err5 / sqrt(den * (double)n);
         if (err <= 1) {

@@ -525,7 +525,8 @@ int sw_ode_run(sw_ode *w, double *x, sw_ode_output out, void *user, sw_ode_stats
         /* The explicit steppers stop at every grid time; the BDF steps
          * through them and interpolates. */
         double bound = w->bdf ? w->o.t_end : w->grid[i];
-        memcpy(w->x0, x, n * sizeof(double));
+        if (ev->active) /* event location restarts from the step's start */
+            memcpy(w->x0, x, n * sizeof(double));
         double t0 = t;
         if ((rc = advance(w, &t, bound, &h, x, e)))
             goto done;
