@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 # z-full (d = D, T = 256, default start) to t = T_END at rtol 1e-8, atol 1e-10:
-# stagewise's rk8pd against SciPy's DOP853 on literally the same vector field
-# (bench/zfull_peer.c through ctypes, bench/scipy_zfull.py) from the same start.
-# CPU seconds: stagewise's whole process and, "less start", minus the same
-# command to t = 1e-9; SciPy's the solve_ivp call.  Best of REPEATS each.
-# Needs a release build and python3-scipy (installed here if missing, as root).
+# stagewise's dop853 (and rk8pd, for reference) against SciPy's DOP853 on
+# literally the same vector field (bench/zfull_peer.c through ctypes,
+# bench/scipy_zfull.py) from the same start.  CPU seconds in-process on both
+# sides: stagewise's integration (integrate's metadata, cpu_seconds), SciPy's
+# solve_ivp call; beside them stagewise's whole process and its start-up (the
+# same command to t = 1e-9).  SciPy runs with OPENBLAS_NUM_THREADS=1: its
+# NumPy links the pthreads OpenBLAS, whose idle worker otherwise spins and
+# doubles SciPy's CPU time with work that is not the integrator's.  Best of
+# REPEATS each.  Needs a release build and python3-scipy (installed here if
+# missing, as root).
 #   bash bench/zfull.sh [REPEATS] [BUILD_DIR] [T_END] [D]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,16 +34,17 @@ cc -O2 -shared -fPIC -Iinclude -Isystems bench/zfull_peer.c -o "$work/zfull_peer
     -L"$abs_build" -Wl,-rpath,"$abs_build" -lstagewise $(pkg-config --cflags gsl json-c)
 
 sw() {
-    local te=$1
-    python3 bench/threadcpu.py "$build/stagewise" integrate z-full "${params[@]}" --rtol $rtol \
-        --atol $atol --t-end "$te" --points 2 --out "$work/r.csv" --meta "$work/r.json" >"$work/cpu"
+    local solver=$1 te=$2
+    python3 bench/threadcpu.py "$build/stagewise" integrate z-full "${params[@]}" --solver "$solver" \
+        --rtol $rtol --atol $atol --t-end "$te" --points 2 --out "$work/r.csv" --meta "$work/r.json" \
+        >"$work/cpu"
     python3 - "$work/r.json" "$work/r.csv" "$work/cpu" <<'PY'
 import json, sys
 m = json.load(open(sys.argv[1]))
 last = [l for l in open(sys.argv[2]) if not l.startswith("#")][-1].split(",")
-cpu = float(open(sys.argv[3]).read().split("process_cpu=")[1].split()[0])
-print(f"loss={float(last[1]):.12g} wall={m['wall_seconds']:.6f} cpu={cpu:.6f} "
-      f"steps={m['stats']['steps']} rhs_evals={m['stats']['rhs_evals']}")
+proc = float(open(sys.argv[3]).read().split("process_cpu=")[1].split()[0])
+print(f"loss={float(last[1]):.12g} wall={m['wall_seconds']:.6f} process_cpu={proc:.6f} "
+      f"cpu={m['cpu_seconds']:.6f} steps={m['stats']['steps']} rhs_evals={m['stats']['rhs_evals']}")
 PY
 }
 
@@ -46,12 +52,18 @@ echo "z-full ${params[*]} t_end=$tend rtol=$rtol atol=$atol; best of $repeats"
 machine_line
 spin_control
 {
-    best "stagewise rk8pd" sw "$tend"
-    best "scipy DOP853" /usr/bin/python3 bench/scipy_zfull.py "$work/zfull_peer.so" DOP853 $rtol $atol "$tend" "${params[@]}"
-    best "stagewise start" sw 1e-9
+    best "stagewise dop853" sw dop853 "$tend"
+    best "stagewise rk8pd" sw rk8pd "$tend"
+    best "scipy DOP853" env OPENBLAS_NUM_THREADS=1 /usr/bin/python3 bench/scipy_zfull.py \
+        "$work/zfull_peer.so" DOP853 $rtol $atol "$tend" "${params[@]}"
+    best "stagewise start" sw dop853 1e-9
 } | tee "$work/rows"
-awk '{ for (i = 1; i <= NF; i++) { if ($i ~ /^cpu=/) c[NR] = substr($i, 5); if ($i ~ /^steps=/) s[NR] = substr($i, 7) } }
+# cpu= is in-process CPU on every row; process_cpu= stagewise's whole process.
+awk '{ for (i = 1; i <= NF; i++) { if ($i ~ /^cpu=/) c[NR] = substr($i, 5); if ($i ~ /^process_cpu=/) p[NR] = substr($i, 13); if ($i ~ /^steps=/) s[NR] = substr($i, 7) } }
      END {
-         printf "DOP853 / stagewise rk8pd: CPU %.1fx (whole process), %.1fx (less start); steps %.2fx\n",
-                c[2] / c[1], c[2] / (c[1] - c[3]), s[1] / s[2]
+         printf "SciPy DOP853 / stagewise dop853: CPU %.1fx in-process, %.1fx whole process; steps %.2fx as many\n",
+                c[3] / c[1], c[3] / p[1], s[1] / s[3]
+         printf "SciPy DOP853 / stagewise rk8pd:  CPU %.1fx in-process, %.1fx whole process; steps %.2fx as many\n",
+                c[3] / c[2], c[3] / p[2], s[2] / s[3]
+         printf "stagewise start-up (whole process to t = 1e-9): %.3f s CPU\n", p[4]
      }' "$work/rows"
