@@ -70,8 +70,9 @@ static double run_error(const char *solver, double rtol)
 static void every_stepper_matches_closed_form(void **state)
 {
     (void)state;
-    static const char *steppers[] = {"rk2",    "rk4",    "rkf45", "rkck",    "rk8pd", "rk1imp",
-                                     "rk2imp", "rk4imp", "bsimp", "msadams", "msbdf", "bdf"};
+    static const char *steppers[] = {"rk2",   "rk4",     "rkf45", "rkck", "rk8pd",
+                                     "rk1imp", "rk2imp", "rk4imp", "bsimp", "msadams",
+                                     "msbdf",  "bdf",    "dop853"};
     for (size_t i = 0; i < sizeof steppers / sizeof *steppers; i++) {
         double loose = run_error(steppers[i], 1e-4), tight = run_error(steppers[i], 1e-7);
         int first_order = strcmp(steppers[i], "rk1imp") == 0;
