@@ -10,6 +10,9 @@
 # doubles SciPy's CPU time with work that is not the integrator's.  Best of
 # REPEATS each.  Needs a release build and python3-scipy (installed here if
 # missing, as root).
+# Then the floor: bench/zfull_floor.c times dop853's own work per step and
+# the vector field per evaluation apart, and prints what the dop853 run's
+# counts of each add up to.
 #   bash bench/zfull.sh [REPEATS] [BUILD_DIR] [T_END] [D]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,6 +35,8 @@ rtol=1e-8 atol=1e-10
 abs_build=$(cd "$build" && pwd)
 cc -O2 -shared -fPIC -Iinclude -Isystems bench/zfull_peer.c -o "$work/zfull_peer.so" \
     -L"$abs_build" -Wl,-rpath,"$abs_build" -lstagewise $(pkg-config --cflags gsl json-c)
+cc -O2 -D_GNU_SOURCE -Iinclude -Isystems -Isrc/numerics bench/zfull_floor.c -o "$work/zfull_floor" \
+    -L"$abs_build" -Wl,-rpath,"$abs_build" -lstagewise $(pkg-config --cflags --libs gsl json-c)
 
 sw() {
     local solver=$1 te=$2
@@ -59,11 +64,21 @@ spin_control
     best "stagewise start" sw dop853 1e-9
 } | tee "$work/rows"
 # cpu= is in-process CPU on every row; process_cpu= stagewise's whole process.
-awk '{ for (i = 1; i <= NF; i++) { if ($i ~ /^cpu=/) c[NR] = substr($i, 5); if ($i ~ /^process_cpu=/) p[NR] = substr($i, 13); if ($i ~ /^steps=/) s[NR] = substr($i, 7) } }
+awk '{ for (i = 1; i <= NF; i++) { if ($i ~ /^cpu=/) c[NR] = substr($i, 5); if ($i ~ /^process_cpu=/) p[NR] = substr($i, 13); if ($i ~ /^steps=/) s[NR] = substr($i, 7); if ($i ~ /^rhs_evals=/) e[NR] = substr($i, 11) } }
      END {
          printf "SciPy DOP853 / stagewise dop853: CPU %.1fx in-process, %.1fx whole process; steps %.2fx as many\n",
                 c[3] / c[1], c[3] / p[1], s[1] / s[3]
          printf "SciPy DOP853 / stagewise rk8pd:  CPU %.1fx in-process, %.1fx whole process; steps %.2fx as many\n",
                 c[3] / c[2], c[3] / p[2], s[2] / s[3]
          printf "stagewise start-up (whole process to t = 1e-9): %.3f s CPU\n", p[4]
+         printf "%s %s %s\n", s[1], e[1], c[3] > "'"$work/counts"'"
      }' "$work/rows"
+# The floor: dop853's own work per step and the vector field's per
+# evaluation, measured apart (bench/zfull_floor.c), times this run's counts.
+read -r steps evals scipy <"$work/counts"
+"$work/zfull_floor" "$steps" "$evals" "${params[@]}" | tee "$work/floor"
+awk -v scipy="$scipy" '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] + 0 } }
+     END {
+         printf "SciPy DOP853 / explained time: %.1fx; / stepper alone (a free vector field): %.1fx\n",
+                scipy / v["explained"], scipy / v["free_field_floor"]
+     }' "$work/floor"
