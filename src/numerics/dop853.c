@@ -228,7 +228,7 @@ int sw_dop853_apply(sw_dop853 *s, double *t, double bound, double *h, double *y)
     }
     int rejected = 0;
     for (;;) {
-        double hh = fmin(fabs(*h), bound - *t);
+        double htry = fabs(*h), hh = fmin(htry, bound - *t);
         int last = hh == bound - *t;
         if (!(*t + hh > *t))
             return GSL_FAILURE;
@@ -251,7 +251,10 @@ int sw_dop853_apply(sw_dop853 *s, double *t, double bound, double *h, double *y)
             double fac = err > 0 ? fmin(GROW, SAFETY * pow(err, -1.0 / 8)) : GROW;
             if (rejected)
                 fac = fmin(fac, 1);
-            *h = hh * fac;
+            /* A step cut short to land on the bound says little about the
+             * next one: keep the step it was cut from unless this one
+             * asks to shrink. */
+            *h = last && fac >= 1 ? fmax(hh * fac, htry) : hh * fac;
             *t = last ? bound : *t + hh;
             memcpy(y, s->ytmp, n * sizeof *y);
             s->have_k0 = 0; /* f at the new state: the next step's first stage */
