@@ -35,7 +35,7 @@ rtol=1e-8 atol=1e-10
 abs_build=$(cd "$build" && pwd)
 cc -O2 -shared -fPIC -Iinclude -Isystems bench/zfull_peer.c -o "$work/zfull_peer.so" \
     -L"$abs_build" -Wl,-rpath,"$abs_build" -lstagewise $(pkg-config --cflags gsl json-c)
-cc -O2 -D_GNU_SOURCE -Iinclude -Isystems -Isrc/numerics bench/zfull_floor.c -o "$work/zfull_floor" \
+cc -O3 -D_GNU_SOURCE -Iinclude -Isystems -Isrc/numerics bench/zfull_floor.c -o "$work/zfull_floor" \
     -L"$abs_build" -Wl,-rpath,"$abs_build" -lstagewise $(pkg-config --cflags --libs gsl json-c)
 
 sw() {
@@ -76,7 +76,7 @@ awk '{ for (i = 1; i <= NF; i++) { if ($i ~ /^cpu=/) c[NR] = substr($i, 5); if (
 # The floor: dop853's own work per step and the vector field's per
 # evaluation, measured apart (bench/zfull_floor.c), times this run's counts.
 read -r steps evals scipy <"$work/counts"
-"$work/zfull_floor" "$steps" "$evals" "${params[@]}" | tee "$work/floor"
+OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 "$work/zfull_floor" "$steps" "$evals" "${params[@]}" | tee "$work/floor"
 awk -v scipy="$scipy" '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] + 0 } }
      END {
          printf "SciPy DOP853 / explained time: %.1fx; / stepper alone (a free vector field): %.1fx\n",
