@@ -79,6 +79,6 @@ read -r steps evals scipy <"$work/counts"
 OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 "$work/zfull_floor" "$steps" "$evals" "${params[@]}" | tee "$work/floor"
 awk -v scipy="$scipy" '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] + 0 } }
      END {
-         printf "SciPy DOP853 / explained time: %.1fx; / stepper alone (a free vector field): %.1fx\n",
-                scipy / v["explained"], scipy / v["free_field_floor"]
+         printf "SciPy DOP853 / explained time: %.1fx; / stepper alone (a free vector field): %.1fx; / traffic floor: %.1fx\n",
+                scipy / v["explained"], scipy / v["free_field_floor"], scipy / v["traffic_floor"]
      }' "$work/floor"

@@ -11,9 +11,14 @@
  *   zfull_floor STEPS EVALS KEY=VALUE...
  *
  * prints each, then STEPS * stepper + EVALS * field (the time a run with
- * those counts is made of) and STEPS * stepper alone (what the run would
- * cost with a free vector field).  bench/zfull.sh passes the counts of its
- * dop853 run.  Best of several repetitions each, CPU time. */
+ * those counts is made of), STEPS * stepper alone (what the run would cost
+ * with a free vector field), and the traffic floor: the time to move the
+ * run's bytes at memcpy's rate with no arithmetic at all.  A dop853 step
+ * reads or writes a state vector STEP_PASSES times (stages 2-12: the state
+ * 11 times, the 50 earlier stages their rows use, 11 writes; the new state
+ * and error norms: 8 stages, the state, one write; its copy: 2), and
+ * z-full's field 3 times (W, W*, f).  bench/zfull.sh passes the counts of
+ * its dop853 run.  Best of several repetitions each, CPU time. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,7 +52,7 @@ static int pass_field(double t, const double *x, double *f, void *p)
     return GSL_SUCCESS;
 }
 
-enum { REPEATS = 5, BUFFERS = 14 };
+enum { REPEATS = 5, BUFFERS = 14, STEP_PASSES = 84, FIELD_PASSES = 3 };
 
 /* Seconds per call of f(x) -> out, best of REPEATS batches of `calls`. */
 static double per_call(gsl_odeiv2_system *sys, const double *x, double *out, int calls)
@@ -129,9 +134,12 @@ int main(int argc, char **argv)
     double mb = (double)n * sizeof(double) / 1e6;
     printf("field=%.2fus/eval stepper=%.2fus/step copy=%.2fus (%.1f GB/s over %.3f MB vectors)\n",
            field * 1e6, stepper * 1e6, copy * 1e6, 2 * mb / copy / 1e3, mb);
+    /* A copy is two passes. */
+    double traffic = (steps * STEP_PASSES + evals * FIELD_PASSES) / 2 * copy;
     printf("explained=%.4fs (%g steps x stepper + %g evals x field) free_field_floor=%.4fs "
-           "stepper_in_copies=%.1f\n",
-           steps * stepper + evals * field, steps, evals, steps * stepper, stepper / copy);
+           "traffic_floor=%.4fs stepper_in_copies=%.1f (traffic alone: %d)\n",
+           steps * stepper + evals * field, steps, evals, steps * stepper, traffic,
+           stepper / copy, STEP_PASSES / 2);
     for (int i = 0; i < BUFFERS; i++)
         free(buf[i]);
     sw_model_free(m);
