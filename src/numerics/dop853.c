@@ -83,9 +83,11 @@ struct sw_dop853 {
     void *block;       /* holds the vectors below */
     double *k[STAGES]; /* the stages' vector fields */
     double *ytmp;      /* a stage's argument, then the new state */
-    /* Per stage: the earlier stages it combines and their weights. */
+    /* Per stage: the earlier stages it combines and their weights; row
+     * STAGES, the new state's stages (finish takes their weights from b,
+     * e5 and b3). */
     int nz[STAGES + 1], idx[STAGES + 1][STAGES];
-    double w[STAGES + 1][STAGES];
+    double w[STAGES][STAGES];
 };
 
 sw_dop853 *sw_dop853_alloc(const gsl_odeiv2_system *sys, double rtol, double atol)
@@ -114,14 +116,15 @@ sw_dop853 *sw_dop853_alloc(const gsl_odeiv2_system *sys, double rtol, double ato
     for (int i = 0; i < STAGES; i++)
         s->k[i] = (double *)s->block + i * stride;
     s->ytmp = (double *)s->block + STAGES * stride;
-    /* Row STAGES: the new state's stages (the same set serves b, e5, b3). */
+    /* The same eight stages serve b, e5 and b3. */
     for (int i = 1; i <= STAGES; i++) {
         for (int j = 0; j < i && j < STAGES; j++) {
             double v = i < STAGES ? a[i][j] : b[j];
-            if (v != 0) {
-                s->idx[i][s->nz[i]] = j;
-                s->w[i][s->nz[i]++] = v;
-            }
+            if (v == 0)
+                continue;
+            if (i < STAGES)
+                s->w[i][s->nz[i]] = v;
+            s->idx[i][s->nz[i]++] = j;
         }
         assert(i < STAGES ? s->nz[i] <= MAX_TERMS : s->nz[i] == FINAL_TERMS);
     }
