@@ -35,30 +35,41 @@
 #include "stagewise/train.h"
 #include "z.h"
 
-/* Buffers of one forward (and backward) pass over up to cap sequences. */
+/* Buffers of one forward (and backward) pass over up to cap sequences.
+ * Rows of keys have stride NP (N rounded up to whole blocks), zero past
+ * N, so the kernels run over whole blocks. */
 typedef struct mk_work {
     size_t cap;
-    /* H x (cap P) x E: attended inputs, the token histogram then the
-     * attention row itself (zero outside the window, never rewritten). */
-    double *O;
-    double *L;     /* (cap P) x S: logits, then log-probabilities */
-    double *dL;    /* (cap P) x S */
-    double *dO;    /* E: one query's gradient of its attended input */
-    double *dal;   /* N */
-    /* Per (query token, query position) pair of one head, NULL when too
-     * large (then every query takes its own exponentials): the two factors
-     * of the exponentiated scores (S and N entries), whether they are set
-     * yet, and the summed score gradient (E entries). */
+    /* Sequences whose attention rows are kept: all cap for held-out
+     * passes (the observables read them), one for training, whose
+     * backward of a sequence follows its forward while the rows are
+     * still in cache. */
+    size_t keep;
+    double *A;    /* keep x H x P x NP attention rows, zero outside the window */
+    double *L;    /* (cap P) x S: logits, then log-probabilities */
+    double *dL;   /* (cap P) x S: the logits' gradient of the mean loss */
+    double *val;  /* H x S x NP: one sequence's values V_h e_u, key u in column u */
+    double *dval; /* S x NP: their gradient */
+    double *da;   /* NP: one query's gradient of its scores */
+    /* Per head and (query token, query position) pair, NULL when too
+     * large (then every query takes its own exponentials): the two
+     * factors of the exponentiated scores (S and N entries), whether they
+     * are set yet, and the summed score gradient (E entries). */
     double *ftok, *fpos, *gpair;
     unsigned char *fset, *gset;
 } mk_work;
 
 typedef struct markov {
     size_t S, N, K, m, n, H, E, P, window;
+    size_t NP;       /* N rounded up to a multiple of BLK */
     size_t per_head; /* E^2 + S E */
     double *lambda;  /* K */
     double *A;       /* K x S x S, A_k = lambda_k Q_k, row-major */
     double *logit;   /* S: scratch of the sampler */
+    /* The chain's next-token probabilities for each of the S^n contexts
+     * (the last n tokens, the latest the least significant digit), NULL
+     * when there are too many to tabulate. */
+    double *next;
     /* Held-out set and what the observables compare the model with. */
     size_t n_eval;
     int *eval; /* n_eval x (N+1) tokens */
@@ -82,9 +93,20 @@ enum { EVAL_CHUNK = 64 };
 /* Pair tables beyond this many doubles are not worth their memory. */
 enum { PAIR_TABLE_MAX = 1 << 21 };
 
-/* The read-out loops are short products that the baseline x86-64 target
- * runs two doubles at a time without FMA; a clone for AVX2 + FMA machines,
- * picked at load time (a glibc ifunc), runs them four at a time. */
+/* Next-token tables beyond this many doubles: the sampler computes each
+ * distribution instead. */
+enum { NEXT_TABLE_MAX = 1 << 17 };
+
+/* Keys are processed in blocks of BLK = 2 sw_v4: GNU C vectors of four
+ * doubles, one AVX2 register (two SSE2 ones on the baseline target), two
+ * of them so that two chains of additions overlap.  They are moved with
+ * memcpy, which compiles to unaligned loads and stores. */
+enum { BLK = 8 };
+typedef double sw_v4 __attribute__((vector_size(4 * sizeof(double))));
+
+/* The kernels are short products that the baseline x86-64 target runs two
+ * doubles at a time without FMA; a clone for AVX2 + FMA machines, picked
+ * at load time (a glibc ifunc), runs them four at a time. */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__GLIBC__) &&   \
     !defined(__SANITIZE_ADDRESS__)
 #define SW_VECTOR_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
@@ -94,11 +116,12 @@ enum { PAIR_TABLE_MAX = 1 << 21 };
 
 static void work_free(mk_work *w)
 {
-    free(w->O);
+    free(w->A);
     free(w->L);
     free(w->dL);
-    free(w->dO);
-    free(w->dal);
+    free(w->val);
+    free(w->dval);
+    free(w->da);
     free(w->ftok);
     free(w->fpos);
     free(w->gpair);
@@ -107,17 +130,19 @@ static void work_free(mk_work *w)
     memset(w, 0, sizeof *w);
 }
 
-static int work_alloc(const markov *k, mk_work *w, size_t cap)
+static int work_alloc(const markov *k, mk_work *w, size_t cap, size_t keep)
 {
     work_free(w);
-    size_t rows = cap * k->P, pairs = k->S * k->N;
+    size_t rows = cap * k->P, pairs = k->H * k->S * k->N, NP = k->NP;
     w->cap = cap;
-    w->O = calloc(k->H * rows * k->E, sizeof(double));
+    w->keep = keep;
+    w->A = calloc(keep * k->H * k->P * NP, sizeof(double));
     w->L = malloc(rows * k->S * sizeof(double));
     w->dL = malloc(rows * k->S * sizeof(double));
-    w->dO = malloc(k->E * sizeof(double));
-    w->dal = malloc(k->N * sizeof(double));
-    if (!w->O || !w->L || !w->dL || !w->dO || !w->dal)
+    w->val = calloc(k->H * k->S * NP, sizeof(double));
+    w->dval = malloc(k->S * NP * sizeof(double));
+    w->da = malloc(NP * sizeof(double));
+    if (!w->A || !w->L || !w->dL || !w->val || !w->dval || !w->da)
         return SW_EFAIL;
     if (pairs * 2 * k->E > PAIR_TABLE_MAX)
         return SW_OK;
@@ -146,25 +171,95 @@ static void chain_logits(const markov *k, const int *x, size_t t, size_t groups,
     }
 }
 
+/* The table of next-token distributions, one per context, computed as the
+ * sampler would (so the samples do not depend on whether it exists);
+ * k->next stays NULL when it would be too large. */
+static int next_table(markov *k)
+{
+    size_t S = k->S, n = k->n, contexts = 1;
+    for (size_t j = 0; j < n; j++)
+        if ((contexts *= S) > NEXT_TABLE_MAX / S)
+            return SW_OK;
+    int *x = malloc(n * sizeof(int));
+    k->next = malloc(contexts * S * sizeof(double));
+    if (!x || !k->next) {
+        free(x);
+        return SW_EFAIL;
+    }
+    for (size_t c = 0; c < contexts; c++) {
+        size_t rest = c;
+        for (size_t j = n; j-- > 0; rest /= S)
+            x[j] = (int)(rest % S);
+        chain_logits(k, x, n - 1, k->K, k->next + c * S);
+        sw_softmax(k->next + c * S, S, k->next + c * S);
+    }
+    free(x);
+    return SW_OK;
+}
+
 static void sample_sequences(const markov *k, gsl_rng *r, size_t count, int *dst,
                              double *logit)
 {
-    size_t len = k->N + 1;
+    size_t len = k->N + 1, S = k->S;
     for (size_t i = 0; i < count; i++) {
         int *x = dst + i * len;
         for (size_t t = 0; t < k->n; t++)
-            x[t] = (int)gsl_rng_uniform_int(r, k->S);
+            x[t] = (int)gsl_rng_uniform_int(r, S);
         for (size_t t = k->n - 1; t + 1 < len; t++) {
-            chain_logits(k, x, t, k->K, logit);
-            sw_softmax(logit, k->S, logit);
+            const double *prob = logit;
+            if (k->next) {
+                size_t c = 0;
+                for (size_t j = k->n; j >= 1; j--)
+                    c = c * S + (size_t)x[t + 1 - j];
+                prob = k->next + c * S;
+            } else {
+                chain_logits(k, x, t, k->K, logit);
+                sw_softmax(logit, S, logit);
+            }
             /* Inversion; the last state takes whatever rounding leaves. */
             double u = gsl_rng_uniform(r), c = 0;
             size_t s = 0;
-            while (s + 1 < k->S && (c += logit[s]) <= u)
+            while (s + 1 < S && (c += prob[s]) <= u)
                 s++;
             x[t + 1] = (int)s;
         }
     }
+}
+
+/* The first key the query at position t attends to. */
+static size_t first_key(const markov *k, size_t t)
+{
+    return k->window && t + 1 > k->window ? t + 1 - k->window : 0;
+}
+
+/* sum_j a[j] b[j] over the whole blocks from lo to hi. */
+static inline double dot_blocks(const double *a, const double *b, size_t lo, size_t hi)
+{
+    sw_v4 p = {0}, q = {0}, x, y;
+    for (size_t j = lo; j < hi; j += BLK) {
+        memcpy(&x, a + j, sizeof x);
+        memcpy(&y, b + j, sizeof y);
+        p += x * y;
+        memcpy(&x, a + j + 4, sizeof x);
+        memcpy(&y, b + j + 4, sizeof y);
+        q += x * y;
+    }
+    p += q;
+    return (p[0] + p[2]) + (p[1] + p[3]);
+}
+
+/* sum_j a[j] over the whole blocks from lo to hi. */
+static inline double sum_blocks(const double *a, size_t lo, size_t hi)
+{
+    sw_v4 p = {0}, q = {0}, x;
+    for (size_t j = lo; j < hi; j += BLK) {
+        memcpy(&x, a + j, sizeof x);
+        p += x;
+        memcpy(&x, a + j + 4, sizeof x);
+        q += x;
+    }
+    p += q;
+    return (p[0] + p[2]) + (p[1] + p[3]);
 }
 
 /* The attention row of the query at position t with token x[t] over keys
@@ -181,13 +276,15 @@ static void attend_direct(const markov *k, const double *W, const int *x, size_t
     sw_softmax(a + lo, t + 1 - lo, a + lo);
 }
 
-/* The same through the pair's factors, computed on first use, each with its
- * own maximum subtracted.  Where the product of the two maxima is not
- * attained the sum can underflow; such a row is taken directly. */
-static void attend(const markov *k, mk_work *w, const double *W, const int *x, size_t t,
-                   size_t lo, double *a)
+/* The same through the pair's factors (pair: its index among all heads'
+ * pairs), computed on first use, each with its own maximum subtracted.
+ * Where the product of the two maxima is not attained the sum can
+ * underflow; such a row is taken directly.  a is zero outside lo..t, so
+ * its sum runs over whole blocks, with no chain of additions through it. */
+static inline void attend(const markov *k, mk_work *w, size_t pair, const double *W, const int *x,
+                   size_t t, size_t lo, double *a)
 {
-    size_t S = k->S, N = k->N, E = k->E, pair = (size_t)x[t] * N + t;
+    size_t S = k->S, N = k->N, E = k->E;
     if (!w->ftok) {
         attend_direct(k, W, x, t, lo, a);
         return;
@@ -203,9 +300,10 @@ static void attend(const markov *k, mk_work *w, const double *W, const int *x, s
         sw_softmax(fp + lo, t + 1 - lo, fp + lo);
         w->fset[pair] = 1;
     }
-    double z = 0;
     for (size_t u = lo; u <= t; u++)
-        z += a[u] = ft[x[u]] * fp[u];
+        a[u] = ft[x[u]] * fp[u];
+    size_t b0 = lo / BLK * BLK, b1 = (t + BLK) / BLK * BLK;
+    double z = sum_blocks(a, b0, b1);
     if (!(z > 1e-200)) {
         attend_direct(k, W, x, t, lo, a);
         return;
@@ -215,137 +313,181 @@ static void attend(const markov *k, mk_work *w, const double *W, const int *x, s
         a[u] *= iz;
 }
 
-/* The value read-out of one query, l = beta l + V o, with o zero from
- * entry len on (the keys after the query's position): the loops skip those
- * columns, which a dense product over the minibatch cannot.  Four partial
- * sums per dot product, so the compiler can keep them in one vector. */
-SW_VECTOR_CLONES
-static void readout(const markov *k, const double *V, const double *o, size_t len, double beta,
-                    double *l)
+/* Row r of a W or V, indexed by the one-hot input e_u = [x_u ; p_u], takes
+ * d[u] at both of key u's entries, u = lo..t: r[x_u] and r[S + u].  Two
+ * loops: the second has no repeated index and vectorises. */
+static inline void add_scores(size_t S, const int *x, const double *d, size_t lo, size_t t,
+                              double *restrict r)
 {
-    size_t S = k->S, E = k->E;
-    for (size_t s = 0; s < S; s++) {
-        const double *v = V + s * E;
-        double p[4] = {0, 0, 0, 0};
-        size_t j = 0;
-        for (; j + 4 <= len; j += 4)
-            for (size_t q = 0; q < 4; q++)
-                p[q] += v[j + q] * o[j + q];
-        for (; j < len; j++)
-            p[0] += v[j] * o[j];
-        l[s] = beta * l[s] + ((p[0] + p[1]) + (p[2] + p[3]));
+    for (size_t u = lo; u <= t; u++)
+        r[x[u]] += d[u];
+    for (size_t u = lo; u <= t; u++)
+        r[S + u] += d[u];
+}
+
+/* One sequence's forward pass: its values, every head's attention rows
+ * (into rows, H x P x NP) and its logits (into l, P x S).
+ *
+ * The attended input of head h is sum_u a_u e_u, so its read-out
+ * V_h sum_u a_u e_u = sum_u a_u (V_h e_u): the values V_h e_u = V_h[:, x_u]
+ * + V_h[:, S+u] are formed once per key of the sequence (S N additions),
+ * and each query's logits are then S products of length t + 1 with its
+ * attention row. */
+SW_VECTOR_CLONES
+static void forward_sequence(const markov *k, mk_work *w, const double *theta, const int *x,
+                             double *rows, double *l)
+{
+    size_t S = k->S, N = k->N, E = k->E, P = k->P, NP = k->NP;
+    for (size_t h = 0; h < k->H; h++) {
+        const double *W = theta + h * k->per_head, *V = W + E * E;
+        double *val = w->val + h * S * NP;
+        for (size_t s = 0; s < S; s++) {
+            const double *v = V + s * E;
+            double *d = val + s * NP;
+            for (size_t u = 0; u < N; u++)
+                d[u] = v[x[u]] + v[S + u];
+        }
+        for (size_t p = 0; p < P; p++) {
+            size_t t = k->n - 1 + p, lo = first_key(k, t);
+            size_t pair = (h * S + (size_t)x[t]) * N + t;
+            size_t b0 = lo / BLK * BLK, b1 = (t + BLK) / BLK * BLK;
+            double *a = rows + (h * P + p) * NP, *lp = l + p * S;
+            attend(k, w, pair, W, x, t, lo, a);
+            for (size_t s = 0; s < S; s++) {
+                double z = dot_blocks(a, val + s * NP, b0, b1);
+                lp[s] = h ? lp[s] + z : z;
+            }
+        }
     }
 }
 
-/* Its gradient for one query with logit gradient dl (weighted by scale):
- * gV += scale dl o^T and dO = scale V^T dl, both over the first len
- * columns only. */
+/* One sequence's backward pass from the logits' gradient dl (P x S) and
+ * the rows and values of its forward pass: adds V_h's gradient into g and
+ * the score gradients into the pair sums (or, without pair tables, into
+ * W_h's rows in g).
+ *
+ * A query's score gradient is its attention row's softmax backward of
+ * da_u = dl . (V_h e_u); the values' gradient is sum_t dl_t a_tu per key,
+ * one small product over the sequence's queries, which V_h's gradient
+ * then takes back to columns x_u and S + u. */
 SW_VECTOR_CLONES
-static void back_readout(const markov *k, const double *V, const double *o, const double *dl,
-                         size_t len, double scale, double *gV, double *dO)
+static void backward_sequence(const markov *k, mk_work *w, const int *x, const double *rows,
+                              const double *dl, double *g)
 {
-    size_t S = k->S, E = k->E;
-    memset(dO, 0, len * sizeof(double));
-    for (size_t s = 0; s < S; s++) {
-        double c = scale * dl[s];
-        const double *v = V + s * E;
-        double *gv = gV + s * E;
-        for (size_t j = 0; j < len; j++) {
-            gv[j] += c * o[j];
-            dO[j] += c * v[j];
+    size_t S = k->S, N = k->N, E = k->E, P = k->P, NP = k->NP;
+    double *da = w->da, *dval = w->dval;
+    for (size_t h = 0; h < k->H; h++) {
+        double *gW = g + h * k->per_head, *gV = gW + E * E;
+        const double *val = w->val + h * S * NP;
+        for (size_t p = 0; p < P; p++) {
+            size_t t = k->n - 1 + p, lo = first_key(k, t);
+            size_t pair = (h * S + (size_t)x[t]) * N + t;
+            size_t b0 = lo / BLK * BLK, b1 = (t + BLK) / BLK * BLK;
+            const double *a = rows + (h * P + p) * NP, *d = dl + p * S;
+            for (size_t j = b0; j < b1; j += BLK) {
+                sw_v4 lo4 = {0}, hi4 = {0}, v;
+                for (size_t s = 0; s < S; s++) {
+                    memcpy(&v, val + s * NP + j, sizeof v);
+                    lo4 += d[s] * v;
+                    memcpy(&v, val + s * NP + j + 4, sizeof v);
+                    hi4 += d[s] * v;
+                }
+                memcpy(da + j, &lo4, sizeof lo4);
+                memcpy(da + j + 4, &hi4, sizeof hi4);
+            }
+            /* The softmax backward, over whole blocks: a is zero outside
+             * the row, so are the block's other entries of da. */
+            double c = dot_blocks(a, da, b0, b1);
+            for (size_t j = b0; j < b1; j += 4) {
+                sw_v4 x, y;
+                memcpy(&x, a + j, sizeof x);
+                memcpy(&y, da + j, sizeof y);
+                y = x * (y - c);
+                memcpy(da + j, &y, sizeof y);
+            }
+            /* The query's rows of W are x[t] and S + t; without pair
+             * sums, add into both directly. */
+            double *gq = w->gpair ? w->gpair + pair * E : gW + (size_t)x[t] * E;
+            if (w->gpair && !w->gset[pair]) {
+                memset(gq, 0, E * sizeof(double));
+                w->gset[pair] = 1;
+            }
+            add_scores(S, x, da, lo, t, gq);
+            if (!w->gpair)
+                add_scores(S, x, da, lo, t, gW + (S + t) * E);
         }
+        /* dval = dl^T rows over the queries that reach each block of
+         * keys: t >= the block's first key, and with a window, the
+         * window's first key <= its last. */
+        for (size_t j = 0; j < NP; j += BLK) {
+            size_t p0 = j + 1 > k->n ? j + 1 - k->n : 0, p1 = P;
+            if (k->window)
+                p1 = j + BLK + k->window > k->n ? j + BLK + k->window - k->n : 0;
+            p1 = p1 < P ? p1 : P;
+            for (size_t s = 0; s < S; s++) {
+                sw_v4 lo4 = {0}, hi4 = {0}, r;
+                for (size_t p = p0; p < p1; p++) {
+                    const double *row = rows + (h * P + p) * NP + j;
+                    memcpy(&r, row, sizeof r);
+                    lo4 += dl[p * S + s] * r;
+                    memcpy(&r, row + 4, sizeof r);
+                    hi4 += dl[p * S + s] * r;
+                }
+                memcpy(dval + s * NP + j, &lo4, sizeof lo4);
+                memcpy(dval + s * NP + j + 4, &hi4, sizeof hi4);
+            }
+        }
+        for (size_t s = 0; s < S; s++)
+            add_scores(S, x, dval + s * NP, 0, N - 1, gV + s * E);
     }
 }
 
 /* Mean cross-entropy over the chain-sampled targets of count sequences;
- * leaves the attention rows and histograms in w->O and the
- * log-probabilities in w->L.  With g non-NULL, also the gradient. */
+ * leaves the log-probabilities in w->L and, when w keeps every
+ * sequence's, the attention rows in w->A.  With g non-NULL, also the
+ * gradient. */
 static double forward_backward(const markov *k, mk_work *w, const double *theta, const int *tok,
                                size_t count, double *g)
 {
     size_t S = k->S, N = k->N, E = k->E, P = k->P, len = N + 1, rows = count * P;
-    size_t pairs = S * N;
-    for (size_t h = 0; h < k->H; h++) {
-        const double *W = theta + h * k->per_head;
-        double *O = w->O + h * w->cap * P * E;
-        const double *V = W + E * E;
-        if (w->fset)
-            memset(w->fset, 0, pairs);
-        for (size_t i = 0; i < count; i++) {
-            const int *x = tok + i * len;
-            for (size_t p = 0; p < P; p++) {
-                size_t t = k->n - 1 + p, r = i * P + p;
-                size_t lo = k->window && t + 1 > k->window ? t + 1 - k->window : 0;
-                double *o = O + r * E, *a = o + S;
-                attend(k, w, W, x, t, lo, a);
-                memset(o, 0, S * sizeof(double));
-                for (size_t u = lo; u <= t; u++)
-                    o[x[u]] += a[u];
-                readout(k, V, o, S + t + 1, h ? 1.0 : 0.0, w->L + r * S);
-            }
-        }
-    }
+    size_t pairs = k->H * S * N, rows_seq = k->H * P * k->NP;
     double loss = 0, inv = 1.0 / (double)rows;
-    for (size_t i = 0; i < count; i++)
-        for (size_t p = 0; p < P; p++) {
-            double *l = w->L + (i * P + p) * S;
-            double lse = sw_softmax(l, S, w->dL + (i * P + p) * S);
-            for (size_t s = 0; s < S; s++)
-                l[s] -= lse;
-            size_t target = (size_t)tok[i * len + k->n + p];
-            loss -= l[target];
-            w->dL[(i * P + p) * S + target] -= 1;
-        }
-    if (!g)
-        return loss * inv;
-
-    for (size_t h = 0; h < k->H; h++) {
-        const double *W = theta + h * k->per_head, *V = W + E * E;
-        const double *O = w->O + h * w->cap * P * E;
-        double *gW = g + h * k->per_head, *gV = gW + E * E;
-        memset(gW, 0, (E * E + S * E) * sizeof(double));
+    if (w->fset)
+        memset(w->fset, 0, pairs);
+    if (g) {
+        memset(g, 0, k->H * k->per_head * sizeof(double));
         if (w->gset)
             memset(w->gset, 0, pairs);
-        for (size_t i = 0; i < count; i++) {
-            const int *x = tok + i * len;
-            for (size_t p = 0; p < P; p++) {
-                size_t t = k->n - 1 + p, r = i * P + p, pair = (size_t)x[t] * N + t;
-                size_t lo = k->window && t + 1 > k->window ? t + 1 - k->window : 0;
-                const double *o = O + r * E, *a = o + S, *dl = w->dL + r * S;
-                double *dO = w->dO;
-                back_readout(k, V, o, dl, S + t + 1, inv, gV, dO);
-                for (size_t u = lo; u <= t; u++)
-                    w->dal[u] = dO[x[u]] + dO[S + u];
-                sw_softmax_backward(a + lo, t + 1 - lo, w->dal + lo);
-                /* The query's rows of W are x[t] and S + t; without pair
-                 * sums, add into both directly. */
-                double *gq = w->gpair ? w->gpair + pair * E : gW + (size_t)x[t] * E;
-                if (w->gpair && !w->gset[pair]) {
-                    memset(gq, 0, E * sizeof(double));
-                    w->gset[pair] = 1;
-                }
-                for (size_t u = lo; u <= t; u++) {
-                    gq[x[u]] += w->dal[u];
-                    gq[S + u] += w->dal[u];
-                }
-                if (!w->gpair) {
-                    double *gp = gW + (S + t) * E;
-                    for (size_t u = lo; u <= t; u++) {
-                        gp[x[u]] += w->dal[u];
-                        gp[S + u] += w->dal[u];
-                    }
-                }
-            }
+    }
+    for (size_t i = 0; i < count; i++) {
+        const int *x = tok + i * len;
+        double *A = w->A + (w->keep > 1 ? i : 0) * rows_seq;
+        double *L = w->L + i * P * S, *dL = w->dL + i * P * S;
+        forward_sequence(k, w, theta, x, A, L);
+        for (size_t p = 0; p < P; p++) {
+            double *l = L + p * S, *dl = dL + p * S;
+            double lse = sw_softmax(l, S, dl);
+            for (size_t s = 0; s < S; s++)
+                l[s] -= lse;
+            size_t target = (size_t)x[k->n + p];
+            loss -= l[target];
+            dl[target] -= 1;
+            for (size_t s = 0; s < S; s++)
+                dl[s] *= inv;
         }
-        for (size_t pair = 0; w->gset && pair < pairs; pair++) {
-            if (!w->gset[pair])
-                continue;
-            const double *gs = w->gpair + pair * E;
-            double *gq = gW + (pair / N) * E, *gp = gW + (S + pair % N) * E;
-            for (size_t j = 0; j < E; j++) {
-                gq[j] += gs[j];
-                gp[j] += gs[j];
-            }
+        if (g)
+            backward_sequence(k, w, x, A, dL, g);
+    }
+    for (size_t pair = 0; g && w->gset && pair < pairs; pair++) {
+        if (!w->gset[pair])
+            continue;
+        const double *gs = w->gpair + pair * E;
+        size_t h = pair / (S * N), st = pair % (S * N);
+        double *gW = g + h * k->per_head;
+        double *gq = gW + (st / N) * E, *gp = gW + (S + st % N) * E;
+        for (size_t j = 0; j < E; j++) {
+            gq[j] += gs[j];
+            gp[j] += gs[j];
         }
     }
     return loss * inv;
@@ -377,6 +519,7 @@ static void mk_teardown(sw_model *m)
     markov *k = m->ctx;
     free(k->lambda);
     free(k->A);
+    free(k->next);
     free(k->logit);
     free(k->eval);
     free(k->truth);
@@ -411,7 +554,7 @@ static int mk_build(sw_model *m, markov *k, sw_err *e)
     int rc = SW_OK;
     if (!k->lambda || !k->A || !k->logit || !k->eval || !k->truth || !k->truth_p || !k->theta0 ||
         !k->seen_theta || !k->seen_obs || !scratch ||
-        !rt || !re || !ri || work_alloc(k, &k->ew, EVAL_CHUNK)) {
+        !rt || !re || !ri || work_alloc(k, &k->ew, EVAL_CHUNK, EVAL_CHUNK)) {
         rc = sw_fail(e, SW_EFAIL, "out of memory");
         goto out;
     }
@@ -437,6 +580,8 @@ static int mk_build(sw_model *m, markov *k, sw_err *e)
         for (size_t i = 0; i < S * S; i++)
             Ak[i] *= k->lambda[g];
     }
+    if (!rc && next_table(k))
+        rc = sw_fail(e, SW_EFAIL, "out of memory");
     if (rc)
         goto out;
     sample_sequences(k, re, k->n_eval, k->eval, k->logit);
@@ -479,6 +624,7 @@ static int mk_setup(sw_model *m, sw_err *e)
     k->compare = (int)sw_model_get(m, "compare");
     k->n = k->K * k->m;
     k->E = k->S + k->N;
+    k->NP = (k->N + BLK - 1) / BLK * BLK;
     k->per_head = k->E * k->E + k->S * k->E;
     if (k->N < k->n)
         return sw_fail(e, SW_EINPUT, "N: %zu is shorter than the chain's order K m = %zu "
@@ -567,7 +713,7 @@ static void observe_chunk(const markov *k, size_t first, size_t count, void *use
                 obs[j] += kl(k->truth_p + (pos * n_kl + j) * S, k->truth + (pos * n_kl + j) * S,
                              lp, S);
             for (size_t h = 0; h < k->H; h++) {
-                const double *a = k->ew.O + (h * k->ew.cap * P + r) * k->E + S;
+                const double *a = k->ew.A + ((i * k->H + h) * P + p) * k->NP;
                 for (size_t j = 1; j <= k->n; j++) {
                     obs[lag + h * k->n + j - 1] += a[t + 1 - j];
                     obs[att + h * k->K + (j - 1) / k->m] += a[t + 1 - j];
@@ -709,7 +855,7 @@ static int task_setup(sw_learner *l, sw_err *e)
 static int task_reserve(sw_learner *l, size_t n)
 {
     mk_task *tk = l->ctx;
-    return work_alloc(l->m->ctx, &tk->w, n);
+    return work_alloc(l->m->ctx, &tk->w, n, 1);
 }
 
 static double task_grad(sw_learner *l, const double *theta, const void *data, size_t n,
