@@ -1,6 +1,7 @@
 #include <math.h>
 
 #include "softmax.h"
+#include "vexp.h"
 
 double sw_softmax(const double *a, size_t n, double *s)
 {
@@ -13,6 +14,28 @@ double sw_softmax(const double *a, size_t n, double *s)
     for (size_t i = 0; i < n; i++)
         s[i] /= z;
     return mx + log(z);
+}
+
+void sw_softmax_rows(const double *a, size_t rows, size_t n, double *s, double *lse)
+{
+    for (size_t r = 0; r < rows; r++) {
+        const double *ar = a + r * n;
+        double *sr = s + r * n, mx = ar[0];
+        for (size_t i = 1; i < n; i++)
+            mx = ar[i] > mx ? ar[i] : mx;
+        for (size_t i = 0; i < n; i++)
+            sr[i] = ar[i] - mx;
+        lse[r] = mx;
+    }
+    sw_exp_vec(s, rows * n, s);
+    for (size_t r = 0; r < rows; r++) {
+        double *sr = s + r * n, z = 0;
+        for (size_t i = 0; i < n; i++)
+            z += sr[i];
+        for (size_t i = 0; i < n; i++)
+            sr[i] /= z;
+        lse[r] += log(z);
+    }
 }
 
 void sw_softmax_backward(const double *s, size_t n, double *g)

@@ -31,8 +31,10 @@
 #include <gsl/gsl_randist.h>
 
 #include "markov.h"
+#include "simd.h"
 #include "softmax.h"
 #include "stagewise/train.h"
+#include "vexp.h"
 #include "z.h"
 
 /* Buffers of one forward (and backward) pass over up to cap sequences.
@@ -51,11 +53,13 @@ typedef struct mk_work {
     double *val;  /* H x S x NP: one sequence's values V_h e_u, key u in column u */
     double *dval; /* S x NP: their gradient */
     double *da;   /* NP: one query's gradient of its scores */
+    double *lse;  /* P: one sequence's log-sum-exps of the logits */
     /* Per head and (query token, query position) pair, NULL when too
      * large (then every query takes its own exponentials): the two
-     * factors of the exponentiated scores (S and N entries), whether they
-     * are set yet, and the summed score gradient (E entries). */
-    double *ftok, *fpos, *gpair;
+     * factors of the exponentiated scores (S token and N position
+     * entries, in one row), whether they are set yet, and the summed
+     * score gradient (E entries). */
+    double *fac, *gpair;
     unsigned char *fset, *gset;
 } mk_work;
 
@@ -97,22 +101,10 @@ enum { PAIR_TABLE_MAX = 1 << 21 };
  * distribution instead. */
 enum { NEXT_TABLE_MAX = 1 << 17 };
 
-/* Keys are processed in blocks of BLK = 2 sw_v4: GNU C vectors of four
- * doubles, one AVX2 register (two SSE2 ones on the baseline target), two
- * of them so that two chains of additions overlap.  They are moved with
- * memcpy, which compiles to unaligned loads and stores. */
+/* Keys are processed in blocks of BLK = two sw_v4 (simd.h), so that two
+ * chains of additions overlap.  Vectors are moved with memcpy, which
+ * compiles to unaligned loads and stores. */
 enum { BLK = 8 };
-typedef double sw_v4 __attribute__((vector_size(4 * sizeof(double))));
-
-/* The kernels are short products that the baseline x86-64 target runs two
- * doubles at a time without FMA; a clone for AVX2 + FMA machines, picked
- * at load time (a glibc ifunc), runs them four at a time. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__GLIBC__) &&   \
-    !defined(__SANITIZE_ADDRESS__)
-#define SW_VECTOR_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
-#else
-#define SW_VECTOR_CLONES
-#endif
 
 static void work_free(mk_work *w)
 {
@@ -122,8 +114,8 @@ static void work_free(mk_work *w)
     free(w->val);
     free(w->dval);
     free(w->da);
-    free(w->ftok);
-    free(w->fpos);
+    free(w->lse);
+    free(w->fac);
     free(w->gpair);
     free(w->fset);
     free(w->gset);
@@ -142,16 +134,17 @@ static int work_alloc(const markov *k, mk_work *w, size_t cap, size_t keep)
     w->val = calloc(k->H * k->S * NP, sizeof(double));
     w->dval = malloc(k->S * NP * sizeof(double));
     w->da = malloc(NP * sizeof(double));
-    if (!w->A || !w->L || !w->dL || !w->val || !w->dval || !w->da)
+    w->lse = malloc(k->P * sizeof(double));
+    if (!w->A || !w->L || !w->dL || !w->val || !w->dval || !w->da || !w->lse)
         return SW_EFAIL;
     if (pairs * 2 * k->E > PAIR_TABLE_MAX)
         return SW_OK;
-    w->ftok = malloc(pairs * k->S * sizeof(double));
-    w->fpos = malloc(pairs * k->N * sizeof(double));
+    /* Zeros where no key is: the exponentials run over whole rows. */
+    w->fac = calloc(pairs * k->E, sizeof(double));
     w->gpair = malloc(pairs * k->E * sizeof(double));
     w->fset = malloc(pairs);
     w->gset = malloc(pairs);
-    return w->ftok && w->fpos && w->gpair && w->fset && w->gset ? SW_OK : SW_EFAIL;
+    return w->fac && w->gpair && w->fset && w->gset ? SW_OK : SW_EFAIL;
 }
 
 /* The chain's next-token logits after the prefix ending at x[t] (so for
@@ -277,27 +270,37 @@ static void attend_direct(const markov *k, const double *W, const int *x, size_t
 }
 
 /* The same through the pair's factors (pair: its index among all heads'
- * pairs), computed on first use, each with its own maximum subtracted.
- * Where the product of the two maxima is not attained the sum can
- * underflow; such a row is taken directly.  a is zero outside lo..t, so
- * its sum runs over whole blocks, with no chain of additions through it. */
+ * pairs), computed on first use: the exponentials of the token and
+ * position parts, each with its own maximum subtracted (the normalisers
+ * cancel in the row's).  Where the product of the two maxima is not
+ * attained the sum can underflow; such a row is taken directly.  a is zero
+ * outside lo..t, so its sum runs over whole blocks, with no chain of
+ * additions through it. */
 static inline void attend(const markov *k, mk_work *w, size_t pair, const double *W, const int *x,
                    size_t t, size_t lo, double *a)
 {
-    size_t S = k->S, N = k->N, E = k->E;
-    if (!w->ftok) {
+    size_t S = k->S, E = k->E;
+    if (!w->fac) {
         attend_direct(k, W, x, t, lo, a);
         return;
     }
-    double *ft = w->ftok + pair * S, *fp = w->fpos + pair * N;
+    double *ft = w->fac + pair * E, *fp = ft + S;
     if (!w->fset[pair]) {
         const double *Wq = W + (size_t)x[t] * E, *Wp = W + (S + t) * E;
-        for (size_t v = 0; v < S; v++)
+        double mt = -INFINITY, mp = -INFINITY;
+        for (size_t v = 0; v < S; v++) {
             ft[v] = Wq[v] + Wp[v];
-        for (size_t u = lo; u <= t; u++)
+            mt = ft[v] > mt ? ft[v] : mt;
+        }
+        for (size_t u = lo; u <= t; u++) {
             fp[u] = Wq[S + u] + Wp[S + u];
-        sw_softmax(ft, S, ft);
-        sw_softmax(fp + lo, t + 1 - lo, fp + lo);
+            mp = fp[u] > mp ? fp[u] : mp;
+        }
+        for (size_t v = 0; v < S; v++)
+            ft[v] -= mt;
+        for (size_t u = lo; u <= t; u++)
+            fp[u] -= mp;
+        sw_exp_vec(ft, S + t + 1, ft);
         w->fset[pair] = 1;
     }
     for (size_t u = lo; u <= t; u++)
@@ -464,11 +467,11 @@ static double forward_backward(const markov *k, mk_work *w, const double *theta,
         double *A = w->A + (w->keep > 1 ? i : 0) * rows_seq;
         double *L = w->L + i * P * S, *dL = w->dL + i * P * S;
         forward_sequence(k, w, theta, x, A, L);
+        sw_softmax_rows(L, P, S, dL, w->lse);
         for (size_t p = 0; p < P; p++) {
             double *l = L + p * S, *dl = dL + p * S;
-            double lse = sw_softmax(l, S, dl);
             for (size_t s = 0; s < S; s++)
-                l[s] -= lse;
+                l[s] -= w->lse[p];
             size_t target = (size_t)x[k->n + p];
             loss -= l[target];
             dl[target] -= 1;
