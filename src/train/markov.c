@@ -42,12 +42,10 @@
  * N, so the kernels run over whole blocks. */
 typedef struct mk_work {
     size_t cap;
-    /* Sequences whose attention rows are kept: all cap for held-out
-     * passes (the observables read them), one for training, whose
-     * backward of a sequence follows its forward while the rows are
-     * still in cache. */
-    size_t keep;
-    double *A;    /* keep x H x P x NP attention rows, zero outside the window */
+    /* H x P x NP: the last sequence's attention rows, zero outside the
+     * window.  A sequence's backward follows its forward, and the
+     * observables read them right after it, while they are in cache. */
+    double *A;
     double *L;    /* (cap P) x S: logits, then log-probabilities */
     double *dL;   /* (cap P) x S: the logits' gradient of the mean loss */
     double *val;  /* H x S x NP: one sequence's values V_h e_u, key u in column u */
@@ -92,8 +90,6 @@ typedef struct markov {
     int seen;
 } markov;
 
-enum { EVAL_CHUNK = 64 };
-
 /* Pair tables beyond this many doubles are not worth their memory. */
 enum { PAIR_TABLE_MAX = 1 << 21 };
 
@@ -122,13 +118,12 @@ static void work_free(mk_work *w)
     memset(w, 0, sizeof *w);
 }
 
-static int work_alloc(const markov *k, mk_work *w, size_t cap, size_t keep)
+static int work_alloc(const markov *k, mk_work *w, size_t cap)
 {
     work_free(w);
     size_t rows = cap * k->P, pairs = k->H * k->S * k->N, NP = k->NP;
     w->cap = cap;
-    w->keep = keep;
-    w->A = calloc(keep * k->H * k->P * NP, sizeof(double));
+    w->A = calloc(k->H * k->P * NP, sizeof(double));
     w->L = malloc(rows * k->S * sizeof(double));
     w->dL = malloc(rows * k->S * sizeof(double));
     w->val = calloc(k->H * k->S * NP, sizeof(double));
@@ -446,16 +441,16 @@ static void backward_sequence(const markov *k, mk_work *w, const int *x, const d
 }
 
 /* Mean cross-entropy over the chain-sampled targets of count sequences;
- * leaves the log-probabilities in w->L and, when w keeps every
- * sequence's, the attention rows in w->A.  With g non-NULL, also the
- * gradient. */
+ * leaves the log-probabilities in w->L and the last sequence's attention
+ * rows in w->A.  With g non-NULL, also the gradient.  fresh: theta is not
+ * the previous call's, so the pair factors are recomputed. */
 static double forward_backward(const markov *k, mk_work *w, const double *theta, const int *tok,
-                               size_t count, double *g)
+                               size_t count, double *g, int fresh)
 {
     size_t S = k->S, N = k->N, E = k->E, P = k->P, len = N + 1, rows = count * P;
-    size_t pairs = k->H * S * N, rows_seq = k->H * P * k->NP;
+    size_t pairs = k->H * S * N;
     double loss = 0, inv = 1.0 / (double)rows;
-    if (w->fset)
+    if (w->fset && fresh)
         memset(w->fset, 0, pairs);
     if (g) {
         memset(g, 0, k->H * k->per_head * sizeof(double));
@@ -464,7 +459,7 @@ static double forward_backward(const markov *k, mk_work *w, const double *theta,
     }
     for (size_t i = 0; i < count; i++) {
         const int *x = tok + i * len;
-        double *A = w->A + (w->keep > 1 ? i : 0) * rows_seq;
+        double *A = w->A;
         double *L = w->L + i * P * S, *dL = w->dL + i * P * S;
         forward_sequence(k, w, theta, x, A, L);
         sw_softmax_rows(L, P, S, dL, w->lse);
@@ -557,7 +552,7 @@ static int mk_build(sw_model *m, markov *k, sw_err *e)
     int rc = SW_OK;
     if (!k->lambda || !k->A || !k->logit || !k->eval || !k->truth || !k->truth_p || !k->theta0 ||
         !k->seen_theta || !k->seen_obs || !scratch ||
-        !rt || !re || !ri || work_alloc(k, &k->ew, EVAL_CHUNK, EVAL_CHUNK)) {
+        !rt || !re || !ri || work_alloc(k, &k->ew, 1)) {
         rc = sw_fail(e, SW_EFAIL, "out of memory");
         goto out;
     }
@@ -672,21 +667,20 @@ static void mk_init(const sw_model *m, double *x)
     memcpy(x, k->theta0, m->dim * sizeof *x);
 }
 
-/* Runs the held-out set through the model chunk by chunk; visit sees
- * each chunk's attention rows and log-probabilities.  Returns the mean
+/* Runs the held-out set through the model one sequence at a time (the
+ * pair factors computed once for all); visit sees each sequence's
+ * attention rows and log-probabilities in k->ew.  Returns the mean
  * cross-entropy. */
-typedef void (*chunk_visit)(const markov *k, size_t first, size_t count, void *user);
+typedef void (*seq_visit)(const markov *k, size_t seq, void *user);
 
-static double held_out(const sw_model *m, const double *theta, chunk_visit visit, void *user)
+static double held_out(const sw_model *m, const double *theta, seq_visit visit, void *user)
 {
     markov *k = m->ctx;
     double loss = 0;
-    for (size_t first = 0; first < k->n_eval; first += EVAL_CHUNK) {
-        size_t count = k->n_eval - first < EVAL_CHUNK ? k->n_eval - first : EVAL_CHUNK;
-        loss += (double)count *
-                forward_backward(k, &k->ew, theta, k->eval + first * (k->N + 1), count, NULL);
+    for (size_t i = 0; i < k->n_eval; i++) {
+        loss += forward_backward(k, &k->ew, theta, k->eval + i * (k->N + 1), 1, NULL, i == 0);
         if (visit)
-            visit(k, first, count, user);
+            visit(k, i, user);
     }
     return loss / (double)k->n_eval;
 }
@@ -703,30 +697,29 @@ static double kl(const double *q, const double *lq, const double *lp, size_t S)
 
 /* Sums of the observables over the held-out positions, divided out by
  * mk_observe. */
-static void observe_chunk(const markov *k, size_t first, size_t count, void *user)
+static void observe_seq(const markov *k, size_t seq, void *user)
 {
     double *obs = user;
     size_t S = k->S, P = k->P, n_kl = k->K + 1, att = n_kl, lag = att + k->H * k->K,
            ctx = lag + k->H * k->n;
-    for (size_t i = 0; i < count; i++)
-        for (size_t p = 0; p < P; p++) {
-            size_t r = i * P + p, pos = (first + i) * P + p, t = k->n - 1 + p;
-            const double *lp = k->ew.L + r * S;
-            for (size_t j = 0; j <= k->K; j++)
-                obs[j] += kl(k->truth_p + (pos * n_kl + j) * S, k->truth + (pos * n_kl + j) * S,
-                             lp, S);
-            for (size_t h = 0; h < k->H; h++) {
-                const double *a = k->ew.A + ((i * k->H + h) * P + p) * k->NP;
-                for (size_t j = 1; j <= k->n; j++) {
-                    obs[lag + h * k->n + j - 1] += a[t + 1 - j];
-                    obs[att + h * k->K + (j - 1) / k->m] += a[t + 1 - j];
-                }
-            }
-            for (size_t j = 0; k->compare && j < k->K; j++) {
-                size_t at = (j * k->n_eval * P + pos) * S;
-                obs[ctx + j] += k->ref_set[j] ? kl(k->ref_p + at, k->ref + at, lp, S) : NAN;
+    for (size_t p = 0; p < P; p++) {
+        size_t pos = seq * P + p, t = k->n - 1 + p;
+        const double *lp = k->ew.L + p * S;
+        for (size_t j = 0; j <= k->K; j++)
+            obs[j] += kl(k->truth_p + (pos * n_kl + j) * S, k->truth + (pos * n_kl + j) * S, lp,
+                         S);
+        for (size_t h = 0; h < k->H; h++) {
+            const double *a = k->ew.A + (h * P + p) * k->NP;
+            for (size_t j = 1; j <= k->n; j++) {
+                obs[lag + h * k->n + j - 1] += a[t + 1 - j];
+                obs[att + h * k->K + (j - 1) / k->m] += a[t + 1 - j];
             }
         }
+        for (size_t j = 0; k->compare && j < k->K; j++) {
+            size_t at = (j * k->n_eval * P + pos) * S;
+            obs[ctx + j] += k->ref_set[j] ? kl(k->ref_p + at, k->ref + at, lp, S) : NAN;
+        }
+    }
 }
 
 /* One held-out pass at x, unless the last one was at x. */
@@ -736,7 +729,7 @@ static void evaluate(const sw_model *m, const double *x)
     if (k->seen && memcmp(k->seen_theta, x, m->dim * sizeof *x) == 0)
         return;
     memset(k->seen_obs, 0, m->n_obs * sizeof(double));
-    k->seen_loss = held_out(m, x, observe_chunk, k->seen_obs);
+    k->seen_loss = held_out(m, x, observe_seq, k->seen_obs);
     for (size_t i = 0; i < m->n_obs; i++)
         k->seen_obs[i] /= (double)(k->n_eval * k->P);
     memcpy(k->seen_theta, x, m->dim * sizeof *x);
@@ -769,15 +762,15 @@ size_t sw_markov_pred_size(const sw_model *m)
     return k->n_eval * k->P * k->S;
 }
 
-static void copy_chunk(const markov *k, size_t first, size_t count, void *user)
+static void copy_seq(const markov *k, size_t seq, void *user)
 {
     double *logp = user;
-    memcpy(logp + first * k->P * k->S, k->ew.L, count * k->P * k->S * sizeof(double));
+    memcpy(logp + seq * k->P * k->S, k->ew.L, k->P * k->S * sizeof(double));
 }
 
 void sw_markov_predict(const sw_model *m, const double *theta, double *logp)
 {
-    held_out(m, theta, copy_chunk, logp);
+    held_out(m, theta, copy_seq, logp);
 }
 
 int sw_markov_set_reference(sw_model *m, size_t j, const double *logp, sw_err *e)
@@ -858,14 +851,14 @@ static int task_setup(sw_learner *l, sw_err *e)
 static int task_reserve(sw_learner *l, size_t n)
 {
     mk_task *tk = l->ctx;
-    return work_alloc(l->m->ctx, &tk->w, n, 1);
+    return work_alloc(l->m->ctx, &tk->w, n);
 }
 
 static double task_grad(sw_learner *l, const double *theta, const void *data, size_t n,
                         double *g)
 {
     mk_task *tk = l->ctx;
-    return forward_backward(l->m->ctx, &tk->w, theta, data, n, g);
+    return forward_backward(l->m->ctx, &tk->w, theta, data, n, g, 1);
 }
 
 const sw_task sw_task_markov = {
