@@ -220,20 +220,33 @@ static size_t first_key(const markov *k, size_t t)
     return k->window && t + 1 > k->window ? t + 1 - k->window : 0;
 }
 
-/* sum_j a[j] b[j] over the whole blocks from lo to hi. */
-static inline double dot_blocks(const double *a, const double *b, size_t lo, size_t hi)
+/* acc += a[j] b[j] over the whole blocks from lo to hi, in two vectors:
+ * a dot product whose last sum across lanes is left to the caller. */
+static inline void dot_add(const double *a, const double *b, size_t lo, size_t hi, sw_v4 *acc)
 {
-    sw_v4 p = {0}, q = {0}, x, y;
+    sw_v4 x, y;
     for (size_t j = lo; j < hi; j += BLK) {
         memcpy(&x, a + j, sizeof x);
         memcpy(&y, b + j, sizeof y);
-        p += x * y;
+        acc[0] += x * y;
         memcpy(&x, a + j + 4, sizeof x);
         memcpy(&y, b + j + 4, sizeof y);
-        q += x * y;
+        acc[1] += x * y;
     }
-    p += q;
+}
+
+static inline double lanes_sum(const sw_v4 *acc)
+{
+    sw_v4 p = acc[0] + acc[1];
     return (p[0] + p[2]) + (p[1] + p[3]);
+}
+
+/* sum_j a[j] b[j] over the whole blocks from lo to hi. */
+static inline double dot_blocks(const double *a, const double *b, size_t lo, size_t hi)
+{
+    sw_v4 acc[2] = {{0}, {0}};
+    dot_add(a, b, lo, hi, acc);
+    return lanes_sum(acc);
 }
 
 /* sum_j a[j] over the whole blocks from lo to hi. */
@@ -329,32 +342,33 @@ static inline void add_scores(size_t S, const int *x, const double *d, size_t lo
  * The attended input of head h is sum_u a_u e_u, so its read-out
  * V_h sum_u a_u e_u = sum_u a_u (V_h e_u): the values V_h e_u = V_h[:, x_u]
  * + V_h[:, S+u] are formed once per key of the sequence (S N additions),
- * and each query's logits are then S products of length t + 1 with its
- * attention row. */
+ * and each query's logit s is then one product of length H (t + 1), its
+ * heads' attention rows against their values, summed across lanes once. */
 SW_VECTOR_CLONES
 static void forward_sequence(const markov *k, mk_work *w, const double *theta, const int *x,
                              double *rows, double *l)
 {
-    size_t S = k->S, N = k->N, E = k->E, P = k->P, NP = k->NP;
-    for (size_t h = 0; h < k->H; h++) {
-        const double *W = theta + h * k->per_head, *V = W + E * E;
-        double *val = w->val + h * S * NP;
+    size_t S = k->S, N = k->N, E = k->E, P = k->P, NP = k->NP, H = k->H;
+    for (size_t h = 0; h < H; h++) {
+        const double *V = theta + h * k->per_head + E * E;
         for (size_t s = 0; s < S; s++) {
             const double *v = V + s * E;
-            double *d = val + s * NP;
+            double *d = w->val + (h * S + s) * NP;
             for (size_t u = 0; u < N; u++)
                 d[u] = v[x[u]] + v[S + u];
         }
-        for (size_t p = 0; p < P; p++) {
-            size_t t = k->n - 1 + p, lo = first_key(k, t);
-            size_t pair = (h * S + (size_t)x[t]) * N + t;
-            size_t b0 = lo / BLK * BLK, b1 = (t + BLK) / BLK * BLK;
-            double *a = rows + (h * P + p) * NP, *lp = l + p * S;
-            attend(k, w, pair, W, x, t, lo, a);
-            for (size_t s = 0; s < S; s++) {
-                double z = dot_blocks(a, val + s * NP, b0, b1);
-                lp[s] = h ? lp[s] + z : z;
-            }
+    }
+    for (size_t p = 0; p < P; p++) {
+        size_t t = k->n - 1 + p, lo = first_key(k, t);
+        size_t b0 = lo / BLK * BLK, b1 = (t + BLK) / BLK * BLK;
+        for (size_t h = 0; h < H; h++)
+            attend(k, w, (h * S + (size_t)x[t]) * N + t, theta + h * k->per_head, x, t, lo,
+                   rows + (h * P + p) * NP);
+        for (size_t s = 0; s < S; s++) {
+            sw_v4 acc[2] = {{0}, {0}};
+            for (size_t h = 0; h < H; h++)
+                dot_add(rows + (h * P + p) * NP, w->val + (h * S + s) * NP, b0, b1, acc);
+            l[p * S + s] = lanes_sum(acc);
         }
     }
 }
