@@ -411,11 +411,11 @@ static void backward_sequence(const markov *k, mk_work *w, const int *x, const d
              * the row, so are the block's other entries of da. */
             double c = dot_blocks(a, da, b0, b1);
             for (size_t j = b0; j < b1; j += 4) {
-                sw_v4 x, y;
-                memcpy(&x, a + j, sizeof x);
-                memcpy(&y, da + j, sizeof y);
-                y = x * (y - c);
-                memcpy(da + j, &y, sizeof y);
+                sw_v4 av, dv;
+                memcpy(&av, a + j, sizeof av);
+                memcpy(&dv, da + j, sizeof dv);
+                dv = av * (dv - c);
+                memcpy(da + j, &dv, sizeof dv);
             }
             /* The query's rows of W are x[t] and S + t; without pair
              * sums, add into both directly. */
