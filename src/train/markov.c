@@ -4,11 +4,10 @@
  * Inputs are one-hot tokens plus one-hot positions, e_u = [x_u ; p_u] in
  * R^E, E = S + N.  Every product with an e_u is therefore a sum of two
  * table look-ups, and the model never forms a dense one-hot matrix: a
- * score is four entries of W_h, an attended input is a histogram over
- * tokens next to the attention row itself, and the score gradient
- * scatters back into the same four entries.  The value read-out, logits =
- * sum_h V_h o_h per query, runs over the first S + t + 1 entries of o_h
- * only: the keys after the query's position t are zero.
+ * score is four entries of W_h and its gradient scatters back into the
+ * same four; the read-out of an attended input, V_h sum_u a_u e_u, is
+ * sum_u a_u (V_h e_u), the attention row against values formed once per
+ * key of the sequence, over the keys up to the query's position only.
  *
  * The score of key u for a query (token s, position t) splits into a token
  * part W[s][x_u] + W[S+t][x_u] and a position part W[s][S+u] + W[S+t][S+u],
@@ -18,6 +17,9 @@
  * then products of look-ups.  Likewise the score gradients of all queries of
  * one pair add into the same two rows of W, so they are summed per pair
  * first and added to W's rows once.
+ *
+ * A pass runs sequence by sequence, the backward of each right after its
+ * forward, so that a sequence's attention rows and values stay in cache.
  *
  * A sequence holds N + 1 tokens x_0 .. x_N; query t predicts x_{t+1}.  The
  * first n = K m tokens are uniform, so the loss covers the P = N - n + 1
