@@ -39,17 +39,16 @@
 #include "vexp.h"
 #include "z.h"
 
-/* Buffers of one forward (and backward) pass over up to cap sequences.
- * Rows of keys have stride NP (N rounded up to whole blocks), zero past
- * N, so the kernels run over whole blocks. */
+/* Buffers of a forward (and backward) pass, which runs one sequence at a
+ * time: each holds the current sequence's, whatever the batch (the
+ * backward of a sequence follows its forward, the observables read it
+ * right after, while it is in cache).  Rows of keys have stride NP (N
+ * rounded up to whole blocks), zero past N, so the kernels run over whole
+ * blocks. */
 typedef struct mk_work {
-    size_t cap;
-    /* H x P x NP: the last sequence's attention rows, zero outside the
-     * window.  A sequence's backward follows its forward, and the
-     * observables read them right after it, while they are in cache. */
-    double *A;
-    double *L;    /* (cap P) x S: logits, then log-probabilities */
-    double *dL;   /* (cap P) x S: the logits' gradient of the mean loss */
+    double *A;    /* H x P x NP attention rows, zero outside the window */
+    double *L;    /* P x S: logits, then log-probabilities */
+    double *dL;   /* P x S: the logits' gradient of the mean loss */
     double *val;  /* H x S x NP: one sequence's values V_h e_u, key u in column u */
     double *dval; /* S x NP: their gradient */
     double *da;   /* NP: one query's gradient of its scores */
@@ -120,11 +119,10 @@ static void work_free(mk_work *w)
     memset(w, 0, sizeof *w);
 }
 
-static int work_alloc(const markov *k, mk_work *w, size_t cap)
+static int work_alloc(const markov *k, mk_work *w)
 {
     work_free(w);
-    size_t rows = cap * k->P, pairs = k->H * k->S * k->N, NP = k->NP;
-    w->cap = cap;
+    size_t rows = k->P, pairs = k->H * k->S * k->N, NP = k->NP;
     w->A = calloc(k->H * k->P * NP, sizeof(double));
     w->L = malloc(rows * k->S * sizeof(double));
     w->dL = malloc(rows * k->S * sizeof(double));
@@ -457,8 +455,8 @@ static void backward_sequence(const markov *k, mk_work *w, const int *x, const d
 }
 
 /* Mean cross-entropy over the chain-sampled targets of count sequences;
- * leaves the log-probabilities in w->L and the last sequence's attention
- * rows in w->A.  With g non-NULL, also the gradient.  fresh: theta is not
+ * leaves the last sequence's log-probabilities in w->L and attention rows
+ * in w->A.  With g non-NULL, also the gradient.  fresh: theta is not
  * the previous call's, so the pair factors are recomputed. */
 static double forward_backward(const markov *k, mk_work *w, const double *theta, const int *tok,
                                size_t count, double *g, int fresh)
@@ -475,8 +473,7 @@ static double forward_backward(const markov *k, mk_work *w, const double *theta,
     }
     for (size_t i = 0; i < count; i++) {
         const int *x = tok + i * len;
-        double *A = w->A;
-        double *L = w->L + i * P * S, *dL = w->dL + i * P * S;
+        double *A = w->A, *L = w->L, *dL = w->dL;
         forward_sequence(k, w, theta, x, A, L);
         sw_softmax_rows(L, P, S, dL, w->lse);
         for (size_t p = 0; p < P; p++) {
@@ -568,7 +565,7 @@ static int mk_build(sw_model *m, markov *k, sw_err *e)
     int rc = SW_OK;
     if (!k->lambda || !k->A || !k->logit || !k->eval || !k->truth || !k->truth_p || !k->theta0 ||
         !k->seen_theta || !k->seen_obs || !scratch ||
-        !rt || !re || !ri || work_alloc(k, &k->ew, 1)) {
+        !rt || !re || !ri || work_alloc(k, &k->ew)) {
         rc = sw_fail(e, SW_EFAIL, "out of memory");
         goto out;
     }
@@ -864,10 +861,12 @@ static int task_setup(sw_learner *l, sw_err *e)
     return SW_OK;
 }
 
+/* The buffers hold one sequence whatever the batch (n). */
 static int task_reserve(sw_learner *l, size_t n)
 {
+    (void)n;
     mk_task *tk = l->ctx;
-    return work_alloc(l->m->ctx, &tk->w, n);
+    return work_alloc(l->m->ctx, &tk->w);
 }
 
 static double task_grad(sw_learner *l, const double *theta, const void *data, size_t n,
