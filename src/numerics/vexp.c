@@ -12,6 +12,7 @@
  * product. */
 #include <string.h>
 
+#include "clones.h"
 #include "simd.h"
 #include "vexp.h"
 

@@ -33,6 +33,7 @@
 #include <gsl/gsl_randist.h>
 
 #include "markov.h"
+#include "clones.h"
 #include "simd.h"
 #include "softmax.h"
 #include "stagewise/train.h"
