@@ -86,8 +86,15 @@ static void check_fd(sw_learner *l, const double *theta, size_t n, unsigned long
         scale = fmax(scale, fabs(fd[i]));
     }
     assert_true(scale > 0);
-    double worst = swt_max_rel(g, fd, dim, 1e-6 * scale);
-    if (!(worst < 1e-6))
+    /* Entries agree to tol relative to themselves, or, below a floor, to
+     * tol times the floor.  The quotient's own rounding, eps |L| / h
+     * (2.6e-11 at L ~ 1), caps what tiny entries can show: the floor keeps
+     * 30 times that within tol (so entries under ~1e-3 are held to ~1e-9
+     * absolute, still far below what a wrong term gives). */
+    const double tol = 1e-6, rounding = DBL_EPSILON * fabs(L) / h;
+    double floor_ = fmax(tol * scale, 30 * rounding / tol);
+    double worst = swt_max_rel(g, fd, dim, floor_);
+    if (!(worst < tol))
         fail_msg("%s: analytic vs finite-difference gradient differ by %.3g (relative)",
                  l->task->name, worst);
     free(data);
@@ -141,17 +148,14 @@ static void markov_gradient_matches_fd(void **state)
      * restricted attention; V nonzero so every score matters.  The last:
      * keys in three blocks of eight, the last one partial, and a window
      * that leaves each block's earliest queries out of its value
-     * gradient.  Its seeds are ones where no coordinate's gradient is so
-     * small that the difference quotient's rounding (~3e-11) passes 1e-6
-     * of it: with these longer sequences the gradients are smaller, and
-     * other seeds can put one there (4.8e-5 relative at seeds 9, 13). */
+     * gradient. */
     const struct {
         const char *kv[7];
         unsigned long theta_seed, data_seed;
         size_t n;
     } cfg[] = {{{"S=4", "N=7", "K=2", "m=2", "H=2", "n_eval=2", "window=0"}, 9, 13, 3},
                {{"S=4", "N=7", "K=2", "m=2", "H=2", "n_eval=2", "window=3"}, 9, 13, 3},
-               {{"S=3", "N=19", "K=2", "m=1", "H=1", "n_eval=2", "window=5"}, 10, 14, 2}};
+               {{"S=3", "N=19", "K=2", "m=1", "H=1", "n_eval=2", "window=5"}, 9, 13, 2}};
     for (size_t i = 0; i < sizeof cfg / sizeof *cfg; i++) {
         const char *const *c = cfg[i].kv;
         sw_learner *l = learner(&sw_task_markov, c[0], c[1], c[2], c[3], c[4], c[5], c[6], NULL);
