@@ -2,12 +2,13 @@
 # truths truncated to the first j lag groups (top; each is smallest in turn
 # while the model matches that truncation) and each head's attention on
 # each lag group (bottom).
-# Variables from `stagewise plot`: in1 (a `train markov` CSV), out, kls, atts.
+# Variables from `stagewise plot`: in1 (a `train markov` or `train tf-markov`
+# CSV; a tf-markov head is dashed by its number within its block), out, kls, atts.
 set terminal pngcairo size 900,800 font ",11"
 set output out
 set datafile separator ","
 set datafile columnheaders
-head(c) = int(c[6:strstrt(c, "_k") - 1])
+head(c) = int(c[strstrt(c, "_h") + 2:strstrt(c, "_k") - 1])
 pattern(c) = int(c[strstrt(c, "_k") + 2:])
 set logscale xy
 set format x "10^{%L}"

@@ -977,6 +977,59 @@ static void training_sweeps_are_deterministic_and_summarised(void **state)
     swt_rm_rf(dir);
 }
 
+/* A sweep over transformer runs (tf-location, two seeds): the same file on
+ * 1 and 2 threads, resumed to the same file from a cut one, and each
+ * point's emergence step is the one `train` reports in its JSON for that
+ * point's seed. */
+static void transformer_sweeps_are_deterministic_and_are_train_runs(void **state)
+{
+    (void)state;
+    char *dir = swt_tmpdir();
+    const char *model = "L=1 heads=2 d_model=16 d_qk=8 d=4 n_test=64";
+    const char *opts = "--optim adam --lr 1e-2 --batch 16 --steps 400 --eval-every 10";
+    run_ok(0, "sweep train:tf-location T=4,8 seed=1:2:2 %s --measure 'event:loss<=0.1' %s "
+              "--threads 1 --out %s/one.csv", model, opts, dir);
+    run_ok(0, "sweep train:tf-location T=4,8 seed=1:2:2 %s --measure 'event:loss<=0.1' %s "
+              "--threads 2 --out %s/two.csv", model, opts, dir);
+    char p1[512], p2[512];
+    snprintf(p1, sizeof p1, "%s/one.csv", dir);
+    snprintf(p2, sizeof p2, "%s/two.csv", dir);
+    char *a = swt_slurp(p1), *b = swt_slurp(p2);
+    assert_string_equal(a, b);
+    /* Cut inside the third row: the resumed file is the whole run's. */
+    put_file(p2, a, rows_end(a, 2) + 5);
+    run_ok(0, "sweep train:tf-location T=4,8 seed=1:2:2 %s --measure 'event:loss<=0.1' %s "
+              "--threads 2 --out %s", model, opts, p2);
+    free(b);
+    b = swt_slurp(p2);
+    assert_string_equal(a, b);
+    free(a);
+    free(b);
+
+    swt_csv c;
+    assert_int_equal(swt_csv_read(p1, &c), 0);
+    assert_int_equal(c.rows, 4);
+    /* Seeds are replicates: two different steps at one T, all emerged. */
+    assert_true(swt_csv_at(&c, 2, "step_event") != swt_csv_at(&c, 3, "step_event") ||
+                swt_csv_at(&c, 0, "step_event") != swt_csv_at(&c, 1, "step_event"));
+    for (size_t i = 0; i < 4; i++) {
+        double step = swt_csv_at(&c, i, "step_event");
+        assert_true(step > 0 && step < 400);
+        run_ok(0, "train tf-location T=%.0f seed=%.0f %s %s --stop-at-emergence --out %s/r.csv",
+               swt_csv_at(&c, i, "T"), swt_csv_at(&c, i, "point_seed"), model, opts, dir);
+        char pj[600];
+        snprintf(pj, sizeof pj, "%s/r.json", dir);
+        char *json = swt_slurp(pj), *em = strstr(json, "\"emergence\"");
+        char *at = em ? strstr(em, "\"step\":") : NULL;
+        if (!at || strtod(at + 7, NULL) != step)
+            fail_msg("point %zu: the sweep's step %.0f is not train's: %s", i, step,
+                     at ? at : json);
+        free(json);
+    }
+    swt_csv_free(&c);
+    swt_rm_rf(dir);
+}
+
 /* ---- prediction ------------------------------------------------------------- */
 
 /* docs/math.md's worked example: d = 16, T = 64, B = 1, p = 0 has
@@ -1022,6 +1075,7 @@ int main(void)
         cmocka_unit_test(appended_rows_are_synced),
         cmocka_unit_test(a_training_point_is_the_train_run),
         cmocka_unit_test(training_sweeps_are_deterministic_and_summarised),
+        cmocka_unit_test(transformer_sweeps_are_deterministic_and_are_train_runs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -33,7 +33,7 @@ static const char help[] =
     "               in the key, the fitted data's fixed parameters in the title (fit\n"
     "               CSVs, one series each)\n"
     "  markov       KL to each truncated truth and each head's attention on each lag\n"
-    "               group (a `train markov` CSV)\n"
+    "               group (a `train markov` or `train tf-markov` CSV)\n"
     "  crosscheck   trainer against flow: loss of both and their largest deviation\n"
     "               against t (crosscheck --out CSVs, one per learning rate)\n"
     "  xy           gnuplot expressions of any result's columns against each other,\n"
@@ -116,10 +116,12 @@ static void columns_like(const sw_table *tb, int (*match)(const char *), char *b
     }
 }
 
-/* att_h<h>_k<k>: a head's attention on a pattern (not att_h<h>_lag<j>). */
+/* att_h<h>_k<k> (markov) or att_l<l>_h<h>_k<k> (tf-markov): a head's
+ * attention on a pattern (not att_h<h>_lag<j>). */
 static int is_att(const char *name)
 {
-    return strncmp(name, "att_h", 5) == 0 && strstr(name, "_k") != NULL;
+    return (strncmp(name, "att_h", 5) == 0 || strncmp(name, "att_l", 5) == 0) &&
+           strstr(name, "_h") != NULL && strstr(name, "_k") != NULL;
 }
 
 /* att_l<l>_h<h>...: the small transformer's attention columns. */
@@ -166,7 +168,8 @@ static const struct figure {
     {"escape", 1, {"eps", "t_escape", "law_log", "law_log2", "law_power"}, "eps", NULL, NULL,
      "an `escape` CSV", NULL},
     {"fit", 0, {"observed", "fitted"}, "observed", NULL, NULL, "a `fit` CSV", NULL},
-    {"markov", 1, {"t"}, "t", is_kl, "kl_<j>", "a `train markov` CSV", NULL},
+    {"markov", 1, {"t"}, "t", is_kl, "kl_<j>", "a `train markov` or `train tf-markov` CSV",
+     NULL},
     {"crosscheck", 0, {"t", "loss", "loss_train", "max_dev"}, "max_dev", NULL, NULL,
      "a `crosscheck --out` CSV", NULL},
     {"fig5", 0, {"t", "loss"}, "loss", is_kl, "kl_<j>", "a `train markov` CSV", NULL},

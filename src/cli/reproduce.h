@@ -76,5 +76,6 @@ void rp_section_criteria(repro *c);
 void rp_section_crosscheck(repro *c);
 void rp_section_markov(repro *c);
 void rp_section_transformer(repro *c);
+void rp_section_tf_markov(repro *c);
 
 #endif
