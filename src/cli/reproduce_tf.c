@@ -12,9 +12,10 @@
  * seeds fits two cores; --quick: one block of width 16, only to exercise
  * the section.  Adam at lr 1e-3 (the paper's 1e-4 would need ten times
  * the steps). */
-#define TF_LAW_MODEL(q)                                                                          \
-    (q) ? "L=1" : "L=2", "heads=2", (q) ? "d_model=16" : "d_model=32",                           \
-        (q) ? "d_qk=8" : "d_qk=16", "mlp=1", (q) ? "n_test=64" : "n_test=128"
+#define TF_LAW_WIDTH(q)                                                                          \
+    (q) ? "d_model=16" : "d_model=32", (q) ? "d_qk=8" : "d_qk=16", "mlp=1",                      \
+        (q) ? "n_test=64" : "n_test=128"
+#define TF_LAW_MODEL(q) (q) ? "L=1" : "L=2", "heads=2", TF_LAW_WIDTH(q)
 #define TF_ADAM(q) "--optim", "adam", "--lr", (q) ? "1e-2" : "1e-3"
 /* The ablation's model: one block, one head, as in the paper's ablation
  * (Zucchet et al. App. B), attention only. */
@@ -41,7 +42,7 @@ static double law_sgd1(double d, double T)
  * loss <= 0.1, writing FILE and its --summary SUM (medians over seeds).
  * The model and optimiser words come as exactly ten strings. */
 static int tf_sweep(repro *c, const char *file, const char *sum, const char *axis,
-                    const char *fixed1, const char *fixed2, const char *w[10])
+                    const char *fixed1, const char *fixed2, const char *const w[10])
 {
     remove(file); /* a sweep resumes an existing file; a report starts afresh */
     return rp_step(c, "sweep", "train:tf-location", axis, c->quick ? "seed=1:2:2" : "seed=1:3:3",
@@ -104,68 +105,77 @@ static void tf_example(repro *c)
                   rp_str(c, "%.3g -> %.3g, %.3g", a0, a1, a2),
                   rp_str(c, "1/T = %.3g -> near 1 (Zucchet et al., Sec. 2.4)", 1 / atof(T)),
                   "it jumps at the end of the plateau (figure)");
-    if (!rp_step(c, "plot", "xy", csv, "--set", "x=column(\"step\")", "--set",
-                 "ys=column(\"loss\")|column(\"att_l1_h1\")|column(\"att_l1_h2\")|0.1", "--set",
-                 "keys=test loss|block 1, head 1: attention on the marked token|block 1, head 2|"
-                 "emergence criterion: loss = 0.1",
-                 "--set", "with=lines", "--set", "keypos=center right", "--set",
-                 "xlabel=optimiser step", "--set",
-                 "ylabel=test loss (1/2 |y - W* x|^2); attention mass", "--set",
-                 rp_str(c,
-                        "title=tf-location, d = %s, T = %s, seed 1; %s; Adam lr %s, batch 32 "
-                        "(emergence at step %.0f)",
-                        d, T,
-                        c->quick ? "L = 1, heads = 2, d_model = 16"
-                                 : "L = 2, heads = 2, d_model = 32, d_qk = 16, MLP",
-                        c->quick ? "1e-2" : "1e-3", st),
-                 "--out", rp_path(c, "tf_run.png"), NULL))
+    if (!rp_step(c, "plot", "emergence", csv, "--out", rp_path(c, "tf_run.png"), NULL))
         sw_report_figure(c->r, "tf_run.png",
-                         "A tf-location run: the test loss sits on its plateau while both "
-                         "first-block heads attend uniformly (1/T), then one head finds the "
-                         "marked token and the loss crosses 0.1.");
+                         "A tf-location run against optimiser steps: test loss (top, log) on "
+                         "its plateau while the heads attend uniformly (1/T), then the "
+                         "first block's heads find the marked token (bottom) and the loss "
+                         "crosses 0.1 at the marked emergence step.");
 }
 
 /* Emergence step against T, d and B, medians over seeds, fitted as power
- * laws beside Zucchet et al.'s 0.76 d^1.29 T^0.80 B^-0.80. */
+ * laws beside Zucchet et al.'s 0.76 d^1.29 T^0.80 B^-0.80; then against
+ * the number of heads and of blocks (their App. B: N_heads^0.16
+ * N_layers^0.06). */
 static void tf_laws(repro *c)
 {
     int q = c->quick;
-    static const struct {
-        const char *name, *axis, *axis_q, *fixed1, *fixed2, *law, *xlabel, *keypos;
+    /* --quick shrinks d and T: the fixed values follow. */
+    const char *d = q ? "d=4" : "d=8", *T = q ? "T=8" : "T=16";
+    const char *model = q ? "L = 1, heads = 2, d_model = 16, MLP"
+                          : "L = 2, heads = 2, d_model = 32, d_qk = 16, MLP";
+    const char *paper = "Zucchet et al., Sec. 2.4: T from 32 to 256, d 16 to 128, B 1 to 8";
+    const struct {
+        const char *name, *axis, *fixed1, *fixed2, *xlabel, *keypos, *model, *paper;
         double ref;
+        const char *w[10];
     } sw[] = {
-        {"T", "T=8,16,32", "T=4,8", "d=8", "B=1", "C * T^a", "T (sequence length)", "top left", 0.80},
-        {"d", "d=4,8,16", "d=2,4", "T=16", "B=1", "C * d^a", "d (token dimension)", "top left", 1.29},
-        {"B", "B=1,2,4", "B=1,2", "T=16", "d=8", "C * B^a",
-         "B (copies of the relevant token in the sequence)", "bottom left", -0.80},
+        {"T", q ? "T=4,8" : "T=8,16,32", d, "B=1", "T (sequence length)", "top left", model,
+         paper, 0.80, {TF_LAW_MODEL(q), TF_ADAM(q)}},
+        {"d", q ? "d=2,4" : "d=4,8,16", T, "B=1", "d (token dimension)", "top left", model, paper,
+         1.29, {TF_LAW_MODEL(q), TF_ADAM(q)}},
+        {"B", q ? "B=1,2" : "B=1,2,4", T, d, "B (copies of the relevant token in the sequence)",
+         "bottom left", model, paper, -0.80, {TF_LAW_MODEL(q), TF_ADAM(q)}},
+        {"heads", q ? "heads=1,2" : "heads=1,2,4", T, d, "heads (attention heads per block)",
+         "top left", q ? "L = 1, d_model = 16, MLP" : "L = 2, d_model = 32, d_qk = 16, MLP",
+         "Zucchet et al. App. B", 0.16,
+         {q ? "L=1" : "L=2", TF_LAW_WIDTH(q), "B=1", TF_ADAM(q)}},
+        {"L", q ? "L=1,2" : "L=1,2,3", T, d, "L (blocks)", "top left",
+         q ? "heads = 2, d_model = 16, MLP" : "heads = 2, d_model = 32, d_qk = 16, MLP",
+         "Zucchet et al. App. B", 0.06, {"heads=2", TF_LAW_WIDTH(q), "B=1", TF_ADAM(q)}},
     };
-    const char *w[10] = {TF_LAW_MODEL(q), TF_ADAM(q)};
     for (size_t i = 0; i < sizeof sw / sizeof *sw; i++) {
         const char *f = rp_path(c, rp_str(c, "tf_%s.csv", sw[i].name)),
                    *sum = rp_path(c, rp_str(c, "tf_%s_median.csv", sw[i].name));
-        /* --quick shrinks d and T: its fixed values follow. */
-        const char *f1 = q ? (sw[i].fixed1[0] == 'd' ? "d=4" : "T=8") : sw[i].fixed1,
-                   *f2 = q && sw[i].fixed2[0] == 'd' ? "d=4" : sw[i].fixed2;
-        if (tf_sweep(c, f, sum, q ? sw[i].axis_q : sw[i].axis, f1, f2, w))
+        if (tf_sweep(c, f, sum, sw[i].axis, sw[i].fixed1, sw[i].fixed2, sw[i].w))
             return;
-        double x, m[3], n, dd = q ? 4 : 8, TT = q ? 8 : 16;
+        double x, m[3], n, x0 = NAN, dd = q ? 4 : 8, TT = q ? 8 : 16;
         for (size_t r = 0; summary_row(sum, r, "step_event", &x, sw[i].name, m, &n); r++) {
-            double ref = i == 0 ? law_main(dd, x, 1) : i == 1 ? law_main(x, TT, 1)
-                                                             : law_main(dd, TT, x);
+            const char *ref;
+            if (i < 3)
+                ref = rp_str(c, "%.0f (0.76 d^1.29 T^0.80 B^-0.80)",
+                             i == 0 ? law_main(dd, x, 1)
+                             : i == 1 ? law_main(x, TT, 1)
+                                      : law_main(dd, TT, x));
+            else {
+                x0 = r ? x0 : x;
+                ref = rp_str(c, "%.2f x the step at %s = %g (%s^%.2f; %s)", pow(x / x0, sw[i].ref),
+                             sw[i].name, x0, i == 3 ? "N_heads" : "N_layers", sw[i].ref,
+                             sw[i].paper);
+            }
             sw_report_row(c->r,
                           rp_str(c, "%s = %g: emergence step, median [quartiles] of %.0f seeds",
                                  sw[i].name, x, n),
-                          rp_str(c, "%.0f [%.0f, %.0f]", m[0], m[1], m[2]),
-                          rp_str(c, "%.0f (0.76 d^1.29 T^0.80 B^-0.80)", ref),
+                          rp_str(c, "%.0f [%.0f, %.0f]", m[0], m[1], m[2]), ref,
                           "ours: a narrower model at a larger lr; only the trend compares");
         }
         /* Every seed's step enters the fit, so its interval reflects their
          * spread. */
         const char *fit = rp_fit_row(
-            c, f, "step_event", sw[i].law, 1,
-            rp_str(c, "exponent of %s (%s, %s), every seed", sw[i].name, f1, f2), sw[i].ref,
-            rp_str(c, "%.2f (Zucchet et al., Sec. 2.4: T from 32 to 256, d 16 to 128, B 1 to 8)",
-                   sw[i].ref),
+            c, f, "step_event", rp_str(c, "C * %s^a", sw[i].name), 1,
+            rp_str(c, "exponent of %s (%s, %s), every seed", sw[i].name, sw[i].fixed1,
+                   sw[i].fixed2),
+            sw[i].ref, rp_str(c, "%.2f (%s)", sw[i].ref, sw[i].paper),
             "outside the interval: our sizes are below the paper's range (docs/transformer.md)");
         if (fit && !rp_step(c, "plot", "fit", fit, "--set", "keys=emergence step, each seed",
                             "--set", rp_str(c, "keypos=%s", sw[i].keypos), "--set",
@@ -174,10 +184,8 @@ static void tf_laws(repro *c)
                             rp_str(c,
                                    "title=tf-location, %s, %s; %s; Adam lr %s, batch 32; "
                                    "paper: exponent %.2f",
-                                   f1, f2,
-                                   q ? "L = 1, heads = 2, d_model = 16"
-                                     : "L = 2, heads = 2, d_model = 32, d_qk = 16, MLP",
-                                   q ? "1e-2" : "1e-3", sw[i].ref),
+                                   sw[i].fixed1, sw[i].fixed2, sw[i].model, q ? "1e-2" : "1e-3",
+                                   sw[i].ref),
                             "--out", rp_path(c, rp_str(c, "tf_%s.png", sw[i].name)), NULL))
             sw_report_figure(c->r, rp_str(c, "tf_%s.png", sw[i].name),
                              rp_str(c,
