@@ -10,8 +10,7 @@
 /* The law's model: Zucchet et al.'s two blocks with MLP and several
  * heads, eight times narrower (d_model 32 for 256) so that a grid with
  * seeds fits two cores; --quick: one block of width 16, only to exercise
- * the section.  Adam at lr 1e-3 (the paper's 1e-4 would need ten times
- * the steps). */
+ * the section.  Adam at lr 1e-3, ten times the paper's. */
 #define TF_LAW_WIDTH(q)                                                                          \
     (q) ? "d_model=16" : "d_model=32", (q) ? "d_qk=8" : "d_qk=16", "mlp=1",                      \
         (q) ? "n_test=64" : "n_test=128"
