@@ -15,7 +15,12 @@ set format x "10^{%L}"
 # Fixed margins keep the panels' time axes aligned whatever their keys.
 set lmargin at screen 0.11
 set rmargin at screen 0.80
-set multiplot layout 2,1 title (exists("fixed1") ? fixed1 : "") noenhanced font ",9"
+# The parameters, wrapped between "KEY = VALUE, " items into lines of at most 110
+# characters (a tf-markov run's list is longer than the figure is wide).
+item(r) = strstrt(r, ", ") ? r[1:strstrt(r, ", ") + 1] : r
+after(r) = strstrt(r, ", ") ? r[strstrt(r, ", ") + 2:] : ""
+wrap(r, l) = strlen(r) == 0 ? l : strlen(l) + strlen(item(r)) > 110 ? l . "\n" . wrap(after(r), item(r)) : wrap(after(r), l . item(r))
+set multiplot layout 2,1 title wrap(exists("fixed1") ? fixed1 : "", "") noenhanced font ",9"
 set title "KL from the truth truncated to groups <= j"
 set ylabel "KL (nats)"
 set key outside right
