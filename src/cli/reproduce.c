@@ -205,8 +205,8 @@ static const struct {
     {"markov", rp_section_markov, "the Markov-chain transformer's stages and Fig. 5", 45, 5},
     {"fig4", rp_section_fig4, "initialisation scale and importance ratio (Fig. 4)", 3, 1},
     {"gamma1", rp_section_gamma1, "equal importances: how many stages at gamma = 1", 35, 1},
-    {"transformer", rp_section_transformer, "a real transformer's emergence laws, Adam vs SGD",
-     60, 3},
+    {"transformer", rp_section_transformer, "a real transformer's emergence laws and ablations",
+     70, 3},
     {"tf-markov", rp_section_tf_markov, "a standard transformer's stages on the Markov chain", 3,
      0.5},
 };
