@@ -216,8 +216,10 @@ static int jac_gram(const sw_model *m, const double *x, double *J)
 
 /* ---- structured Newton solves (logit forms) ------------------------------- */
 
-/* N = I - c J for the reduced logit forms in O(dim) per solve instead of
- * O(dim^2), and O(dim) per factorisation instead of O(dim^3).
+/* N = I - c J for the reduced logit forms, with work that follows the
+ * Jacobian's structure: per solve O(nh^2 T + nh K T + (nh K)^2), per
+ * factorisation O(nh^2 K (nh + K) T + (nh K)^3), against O(dim^2) and
+ * O(dim^3) for the dense LU (dim = nh (K + T)).
  *
  * Split the state into the values w (nh K entries) and the logits a (nh T).
  * Expanding jac_gram's logit block with v_h = -J(s_h) g_h (the logit
@@ -229,13 +231,27 @@ static int jac_gram(const sw_model *m, const double *x, double *J)
  *   Psi = [[-2 diag(sigma) - n C o M, I, n I], [I, 0, 0], [n I, 0, 0]],
  * with C_hg = c_hg and M_hg = s_h.s_g.  P couples heads only at equal
  * positions, so the logit block of N is D = B - c W Psi W^T with B = I - c P
- * made of T independent nh x nh blocks, and by Woodbury
- *   D^{-1} r = q + Y (I - c Psi W^T Y)^{-1} c Psi W^T q,  q = B^{-1} r,
- * where Y = B^{-1} W.  The values are few; they are eliminated through the
- * Schur complement S = A - E X of N = [[A, E], [F, D]] with X = D^{-1} F, so
- *   z_w = S^{-1} (b_w - E D^{-1} b_a),   z_a = D^{-1} b_a - X z_w.
- * E and F are applied from their factored form (J(s) times a few vectors),
- * never stored.
+ * made of T independent nh x nh blocks (symmetric, as C is), and by
+ * Woodbury
+ *   D^{-1} r = q + Y cap^{-1} c Psi W^T q,  q = B^{-1} r,  Y = B^{-1} W,
+ *   cap = I - c Psi W^T Y  (3 nh x 3 nh; applied through its LU, as the
+ *   explicit product cap^{-1} Psi loses digits: backward errors of 1e-9).
+ * The values are few; they are eliminated through the Schur complement
+ * S = A - E X of N = [[A, E], [F, D]] with X = D^{-1} F, so
+ *   z_w = S^{-1} (b_w - E D^{-1} b_a),   z_a = D^{-1} (b_a - F z_w).
+ * E and F are never stored: both are J(s_h) times a few vectors per head
+ * (rho_1..rho_K and s_1..s_nh), so E v needs only the dot products of
+ * J(s_h) v_h with those vectors, and F z is a combination of them.
+ *
+ * The Schur complement is where the work is.  With X0 = B^{-1} F,
+ *   X = X0 + Y Zc^T,  Zc^T = cap^{-1} c Psi W^T X0 = cap^{-1} c Psi Y^T F,
+ *   E X = E X0 + (E Y) Zc^T,
+ * and Y^T F, E Y and E X0 all come from the dot products of J(s_h) times a
+ * column's head blocks with s_1..s_nh, rho_1..rho_K: one matrix product
+ * over the nh K columns of X0 and the 3 nh of Y.  The Woodbury correction
+ * is never applied to X0's columns (nh K of them, nh T long each); it acts
+ * on their dot products.  A solve applies F to z_w and B^{-1} once more
+ * instead of storing X.
  *
  * The splitting can fail where N itself is fine: a block of B, or the
  * small matrices, close to singular (v_ht c near 1).  Setup then declines
@@ -243,9 +259,13 @@ static int jac_gram(const sw_model *m, const double *x, double *J)
 
 /* Smallest pivot the structured route accepts, relative to the largest
  * entry or to 1 if that is larger (every matrix it factors is the identity
- * plus something): below it the Woodbury terms cancel and lose the digits
- * (about eps / Y_PIVOT_MIN of them). */
-#define Y_PIVOT_MIN 1e-8
+ * plus something).  A pivot p costs about eps / p of relative accuracy in
+ * the solve (the Woodbury terms cancel); a Newton iteration only needs a
+ * few digits, and checks its own convergence: at 1e-10 the backward error
+ * stays below about 1e-5 (tests/test_bdf.c measures it near a singular
+ * block).  At 1e-8, H = K = 8 took two dense factorisations a run, for
+ * pivots of 2e-9 to 9e-9, and they were 40% of its time. */
+#define Y_PIVOT_MIN 1e-10
 
 typedef struct y_newton {
     double c;
@@ -261,12 +281,14 @@ typedef struct y_newton {
     double *WtY;       /* 3 nh x 3 nh scratch */
     double *cap;       /* 3 nh x 3 nh: I - c Psi W^T Y, factored */
     size_t *cpiv;
-    double *X; /* nh K rows of nh T: the columns of D^{-1} F */
-    double *JX;         /* nh K rows of nh T: J(s_h) applied to X's columns, head by head */
-    double *SR;         /* nh + K rows of T: s_1..s_nh, then rho_1..rho_K */
-    double *XSR;        /* nh K nh rows of nh + K: the products that make E X */
-    double *Zw, *Zc;    /* nh K x 3 nh: W^T and the capacitance solve for every column */
-    double *S; /* nh K x nh K Schur complement, factored */
+    double *SR;    /* nh + K rows of T: s_1..s_nh, then rho_1..rho_K */
+    double *X0;    /* nh K rows of nh T: the columns of B^{-1} F */
+    double *JV;    /* nh K + 3 nh rows of nh T: J(s_h) applied to X0's, then Y's, columns */
+    double *PV;    /* nh K + 3 nh rows of nh (nh + K): their head blocks against SR */
+    double *YtF;   /* 3 nh x nh K */
+    double *EY;    /* nh K x 3 nh: E Y */
+    double *Zc;    /* nh K x 3 nh: (cap^{-1} c Psi Y^T F)^T */
+    double *S;     /* nh K x nh K Schur complement, factored */
     size_t *spiv;
     double *ra, *qa, *jv; /* nh T scratch */
     double *z, *z2;       /* 3 nh scratch */
@@ -351,11 +373,11 @@ static void newton_free_gram(void *p)
     y_newton *ws = p;
     if (!ws)
         return;
-    void *bufs[] = {ws->s,   ws->w,    ws->u,   ws->rho, ws->Grho, ws->sig, ws->Binv,
-                    ws->blk, ws->inv,  ws->piv, ws->W,   ws->Y,    ws->Psi, ws->WtY,
-                    ws->cap, ws->cpiv, ws->X,   ws->JX,  ws->SR,   ws->XSR, ws->Zw,
-                    ws->Zc,  ws->S,    ws->spiv, ws->ra, ws->qa,   ws->jv,  ws->z,
-                    ws->z2,  ws->bw,   ws->ew,  ws->mhg};
+    void *bufs[] = {ws->s,   ws->w,  ws->u,   ws->rho,  ws->Grho, ws->sig, ws->Binv, ws->blk,
+                    ws->inv, ws->piv, ws->W,  ws->Y,    ws->Psi,  ws->WtY, ws->cap,  ws->cpiv,
+                    ws->SR, ws->X0,  ws->JV,   ws->PV,   ws->YtF, ws->EY,   ws->Zc,
+                    ws->S,   ws->spiv, ws->ra, ws->qa,  ws->jv,   ws->z,   ws->z2,   ws->bw,
+                    ws->ew,  ws->mhg};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
         free(bufs[i]);
     free(ws);
@@ -365,6 +387,7 @@ static void *newton_alloc_gram(const sw_model *m)
 {
     const sw_y *y = m->ctx;
     size_t K = y->K, T = y->T, nh = y->nh, na = nh * T, nv = nh * K, r = 3 * nh;
+    size_t ns = nh + K;
     y_newton *ws = calloc(1, sizeof *ws);
     if (!ws)
         return NULL;
@@ -374,11 +397,12 @@ static void *newton_alloc_gram(const sw_model *m)
         !D_ALLOC(blk, nh * nh) || !D_ALLOC(inv, nh * nh) || !D_ALLOC(piv, nh) ||
         !D_ALLOC(W, r * na) || !D_ALLOC(Y, r * na) || !D_ALLOC(Psi, r * r) ||
         !D_ALLOC(WtY, r * r) || !D_ALLOC(cap, r * r) || !D_ALLOC(cpiv, r) ||
-        !D_ALLOC(X, nv * na) || !D_ALLOC(JX, nv * na) || !D_ALLOC(SR, (nh + K) * T) ||
-        !D_ALLOC(XSR, nv * nh * (nh + K)) || !D_ALLOC(Zw, nv * r) || !D_ALLOC(Zc, nv * r) ||
-        !D_ALLOC(S, nv * nv) || !D_ALLOC(spiv, nv) || !D_ALLOC(ra, na) ||
-        !D_ALLOC(qa, na) || !D_ALLOC(jv, na) || !D_ALLOC(z, r) || !D_ALLOC(z2, r) ||
-        !D_ALLOC(bw, nv) || !D_ALLOC(ew, nv) || !D_ALLOC(mhg, nh * nh)) {
+        !D_ALLOC(SR, ns * T) || !D_ALLOC(X0, nv * na) ||
+        !D_ALLOC(JV, (nv + r) * na) || !D_ALLOC(PV, (nv + r) * nh * ns) ||
+        !D_ALLOC(YtF, r * nv) || !D_ALLOC(EY, nv * r) || !D_ALLOC(Zc, nv * r) ||
+        !D_ALLOC(S, nv * nv) || !D_ALLOC(spiv, nv) || !D_ALLOC(ra, na) || !D_ALLOC(qa, na) ||
+        !D_ALLOC(jv, na) || !D_ALLOC(z, r) || !D_ALLOC(z2, r) || !D_ALLOC(bw, nv) ||
+        !D_ALLOC(ew, nv) || !D_ALLOC(mhg, nh * nh)) {
         newton_free_gram(ws);
         return NULL;
     }
@@ -401,6 +425,18 @@ static void solve_blocks(const sw_y *y, y_newton *ws, double *r)
     memcpy(r, ws->qa, nh * T * sizeof *r);
 }
 
+/* out <- B^{-1} v for v (T entries) on head g's rows and zero elsewhere:
+ * column g of every block, nh T work instead of nh^2 T. */
+static void solve_head(const sw_y *y, const y_newton *ws, size_t g, const double *v, double *out)
+{
+    size_t T = y->T, nh = y->nh;
+    for (size_t h = 0; h < nh; h++) {
+        const double *bi = ws->Binv + (h * nh + g) * T;
+        for (size_t t = 0; t < T; t++)
+            out[h * T + t] = bi[t] * v[t];
+    }
+}
+
 /* Column i of W dotted with v (nh T entries): the first 2 nh columns live
  * on one head's T rows. */
 static double w_dot(const sw_y *y, const y_newton *ws, size_t i, const double *v)
@@ -410,20 +446,6 @@ static double w_dot(const sw_y *y, const y_newton *ws, size_t i, const double *v
         return sw_y_dot(ws->W + i * na, v, na);
     size_t off = i % y->nh * T;
     return sw_y_dot(ws->W + i * na + off, v + off, T);
-}
-
-/* r <- D^{-1} r. */
-static void solve_logits(const sw_y *y, y_newton *ws, double *r)
-{
-    size_t na = y->nh * y->T, nr = 3 * y->nh;
-    solve_blocks(y, ws, r);
-    for (size_t i = 0; i < nr; i++)
-        ws->z[i] = w_dot(y, ws, i, r);
-    for (size_t i = 0; i < nr; i++)
-        ws->z2[i] = ws->c * sw_y_dot(ws->Psi + i * nr, ws->z, nr);
-    lu_solve(nr, ws->cap, ws->cpiv, ws->z2);
-    cblas_dgemv(CblasRowMajor, CblasTrans, (int)nr, (int)na, 1.0, ws->Y, (int)na, ws->z2, 1, 1.0,
-                r, 1);
 }
 
 /* out <- E v (nh K entries), E = N_wa = -c J_wa:
@@ -446,7 +468,33 @@ static void apply_E(const sw_y *y, y_newton *ws, const double *v, double *out)
         }
 }
 
-/* out <- F e_(g,l) (nh T entries), F = N_aw = -c J_aw: head h's part is
+/* out <- F v (nh T entries) for v of nh K, F = N_aw = -c J_aw: head h's
+ * part is -c J(s_h) (sum_l v_hl (G rho)_l - n sum_g (u_h . v_g) s_g). */
+static void apply_F(const sw_y *y, y_newton *ws, const double *v, double *out)
+{
+    size_t K = y->K, T = y->T, nh = y->nh;
+    for (size_t h = 0; h < nh; h++) {
+        double *o = out + h * T;
+        memset(o, 0, T * sizeof *o);
+        for (size_t l = 0; l < K; l++) {
+            double vl = v[h * K + l];
+            const double *gr = ws->Grho + l * T;
+            for (size_t t = 0; t < T; t++)
+                o[t] += vl * gr[t];
+        }
+        for (size_t g = 0; g < nh; g++) {
+            double beta = y->mult * sw_y_dot(ws->u + h * K, v + g * K, K);
+            const double *sg = ws->s + g * T;
+            for (size_t t = 0; t < T; t++)
+                o[t] -= beta * sg[t];
+        }
+        sw_y_jvec(ws->s + h * T, T, o);
+        for (size_t t = 0; t < T; t++)
+            o[t] *= -ws->c;
+    }
+}
+
+/* out <- F e_(g,l) (nh T entries): head h's part is
  * -c J(s_h) ([h == g] (G rho)_l - n u_hl s_g). */
 static void column_F(const sw_y *y, const y_newton *ws, size_t g, size_t l, double *out)
 {
@@ -462,51 +510,81 @@ static void column_F(const sw_y *y, const y_newton *ws, size_t g, size_t l, doub
     }
 }
 
+/* E applied to a column, from its row of PV (P[h * ns + i]: J(s_h) times
+ * the column's block h, dotted with row i of SR): entry (h, k) is
+ *   -c (P[h, nh + k] - n sum_f w_fk P[f, h]). */
+static double E_entry(const sw_y *y, const y_newton *ws, const double *P, size_t h, size_t k)
+{
+    size_t K = y->K, nh = y->nh, ns = nh + K;
+    double acc = P[h * ns + nh + k];
+    for (size_t f = 0; f < nh; f++)
+        acc -= y->mult * ws->w[f * K + k] * P[f * ns + h];
+    return -ws->c * acc;
+}
+
 /* The Schur complement S = A - E X, X = D^{-1} F, for all nh K columns at
- * once: column by column it is one D^{-1} and one E per column, dominated
- * by small dot products (nh^3 K T work in scalar loops); batched, the
- * Woodbury terms and E become matrix products over all columns (BLAS).
- * Column j = (g, l) of A is delta_kl (delta_hg + c n M_hg). */
+ * once (see above: E X = E X0 + (E Y) Zc^T).  Column j = (g, l) of A is
+ * delta_kl (delta_hg + c n M_hg). */
 static void schur(const sw_y *y, y_newton *ws)
 {
     size_t K = y->K, T = y->T, nh = y->nh, na = nh * T, nv = nh * K, nr = 3 * nh, ns = nh + K;
     double c = ws->c, n = y->mult;
-    /* X = B^{-1} F, then the Woodbury correction Y (I - c Psi W^T Y)^{-1} c Psi W^T X. */
     for (size_t g = 0; g < nh; g++)
         for (size_t l = 0; l < K; l++) {
-            double *Xj = ws->X + (g * K + l) * na;
+            double *Xj = ws->X0 + (g * K + l) * na;
             column_F(y, ws, g, l, Xj);
             solve_blocks(y, ws, Xj);
         }
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nv, (int)nr, (int)na, 1.0, ws->X,
-                (int)na, ws->W, (int)na, 0.0, ws->Zw, (int)nr);
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nv, (int)nr, (int)nr, c, ws->Zw,
-                (int)nr, ws->Psi, (int)nr, 0.0, ws->Zc, (int)nr);
-    for (size_t j = 0; j < nv; j++)
-        lu_solve(nr, ws->cap, ws->cpiv, ws->Zc + j * nr);
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nv, (int)na, (int)nr, 1.0, ws->Zc,
-                (int)nr, ws->Y, (int)na, 1.0, ws->X, (int)na);
-    /* E X as apply_E does it, with the dot products of every head block of
-     * J(s) X against s_1..s_nh and rho_1..rho_K in one product. */
-    memcpy(ws->JX, ws->X, nv * na * sizeof *ws->JX);
-    for (size_t j = 0; j < nv; j++)
-        for (size_t g = 0; g < nh; g++)
-            sw_y_jvec(ws->s + g * T, T, ws->JX + j * na + g * T);
+    /* J(s) applied head by head to the columns of X0 and Y, then every
+     * head block against s_1..s_nh and rho_1..rho_K in one product. */
     memcpy(ws->SR, ws->s, na * sizeof *ws->SR);
     memcpy(ws->SR + na, ws->rho, K * T * sizeof *ws->SR);
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(nv * nh), (int)ns, (int)T, 1.0,
-                ws->JX, (int)T, ws->SR, (int)T, 0.0, ws->XSR, (int)ns);
+    memcpy(ws->JV, ws->X0, nv * na * sizeof *ws->JV);
+    memcpy(ws->JV + nv * na, ws->Y, nr * na * sizeof *ws->JV);
+    for (size_t j = 0; j < nv + nr; j++)
+        for (size_t h = 0; h < nh; h++)
+            sw_y_jvec(ws->s + h * T, T, ws->JV + j * na + h * T);
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)((nv + nr) * nh), (int)ns, (int)T,
+                1.0, ws->JV, (int)T, ws->SR, (int)T, 0.0, ws->PV, (int)ns);
+    /* From Y's rows: E Y, and Y^T F, whose entry (i, (g, l)) is
+     *   -c (sum_k G_lk P[g, nh + k] - n sum_h u_hl P[h, g]). */
+    const double *PY = ws->PV + nv * nh * ns;
+    for (size_t i = 0; i < nr; i++) {
+        const double *P = PY + i * nh * ns;
+        for (size_t h = 0; h < nh; h++)
+            for (size_t k = 0; k < K; k++)
+                ws->EY[(h * K + k) * nr + i] = E_entry(y, ws, P, h, k);
+        for (size_t g = 0; g < nh; g++)
+            for (size_t l = 0; l < K; l++) {
+                double acc = 0;
+                for (size_t k = 0; k < K; k++)
+                    acc += y->G[l * K + k] * P[g * ns + nh + k];
+                for (size_t h = 0; h < nh; h++)
+                    acc -= n * ws->u[h * K + l] * P[h * ns + g];
+                ws->YtF[i * nv + g * K + l] = -c * acc;
+            }
+    }
+    /* Zc: row j is cap^{-1} c Psi (Y^T F)_j; X's rows of PV are X0's plus
+     * Zc times Y's. */
+    for (size_t j = 0; j < nv; j++) {
+        double *zj = ws->Zc + j * nr;
+        for (size_t i = 0; i < nr; i++) {
+            double acc = 0;
+            for (size_t l = 0; l < nr; l++)
+                acc += ws->Psi[i * nr + l] * ws->YtF[l * nv + j];
+            zj[i] = c * acc;
+        }
+        lu_solve(nr, ws->cap, ws->cpiv, zj);
+    }
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nv, (int)(nh * ns), (int)nr, 1.0,
+                ws->Zc, (int)nr, PY, (int)(nh * ns), 1.0, ws->PV, (int)(nh * ns));
     for (size_t j = 0; j < nv; j++) {
         size_t g = j / K, l = j % K;
-        /* P[h * ns + i]: block h of J(s) X_j against row i of SR. */
-        const double *P = ws->XSR + j * nh * ns;
+        const double *P = ws->PV + j * nh * ns;
         for (size_t h = 0; h < nh; h++)
             for (size_t k = 0; k < K; k++) {
-                double acc = P[h * ns + nh + k];
-                for (size_t f = 0; f < nh; f++)
-                    acc -= n * ws->w[f * K + k] * P[f * ns + h];
                 double a = k == l ? (h == g) + c * n * y->M[h * nh + g] : 0;
-                ws->S[(h * K + k) * nv + j] = a + c * acc;
+                ws->S[(h * K + k) * nv + j] = a - E_entry(y, ws, P, h, k);
             }
     }
 }
@@ -572,9 +650,15 @@ static int newton_setup_gram(const sw_model *m, void *p, const double *x, double
         ws->Psi[h * nr + nh + h] = ws->Psi[(nh + h) * nr + h] = 1;
         ws->Psi[h * nr + 2 * nh + h] = ws->Psi[(2 * nh + h) * nr + h] = n;
     }
-    memcpy(ws->Y, ws->W, nr * na * sizeof *ws->Y);
-    for (size_t i = 0; i < nr; i++)
-        solve_blocks(y, ws, ws->Y + i * na);
+    for (size_t i = 0; i < nr; i++) {
+        size_t h = i % nh;
+        if (i < 2 * nh)
+            solve_head(y, ws, h, ws->W + i * na + h * T, ws->Y + i * na);
+        else {
+            memcpy(ws->Y + i * na, ws->W + i * na, na * sizeof *ws->Y);
+            solve_blocks(y, ws, ws->Y + i * na);
+        }
+    }
     for (size_t i = 0; i < nr; i++)
         for (size_t j = 0; j < nr; j++)
             ws->WtY[i * nr + j] = w_dot(y, ws, i, ws->Y + j * na);
@@ -600,26 +684,41 @@ static int newton_setup_gram(const sw_model *m, void *p, const double *x, double
     }
     if (lu_factor(nr, ws->cap, ws->cpiv) < Y_PIVOT_MIN)
         return 1;
-
     schur(y, ws);
     return lu_factor(nv, ws->S, ws->spiv) < Y_PIVOT_MIN;
 }
 
+/* With q = B^{-1} b_a and z = cap^{-1} c Psi W^T q (so D^{-1} b_a = q + Y z):
+ *   z_w = S^{-1} (b_w - E q - (E Y) z),
+ *   z_a = q + Y (z - Zc^T z_w) - B^{-1} F z_w,
+ * the last being D^{-1} b_a - X z_w with X = X0 + Y Zc^T as S was formed. */
 static void newton_solve_gram(const sw_model *m, void *p, double *b)
 {
     const sw_y *y = m->ctx;
     y_newton *ws = p;
-    size_t K = y->K, T = y->T, nh = y->nh, na = nh * T, nv = nh * K;
+    size_t K = y->K, T = y->T, nh = y->nh, na = nh * T, nv = nh * K, nr = 3 * nh;
+    double c = ws->c;
     for (size_t h = 0; h < nh; h++) {
         memcpy(ws->bw + h * K, b + h * y->stride, K * sizeof *b);
         memcpy(ws->ra + h * T, b + h * y->stride + K, T * sizeof *b);
     }
-    solve_logits(y, ws, ws->ra);
+    solve_blocks(y, ws, ws->ra);
+    for (size_t i = 0; i < nr; i++)
+        ws->z2[i] = w_dot(y, ws, i, ws->ra);
+    for (size_t i = 0; i < nr; i++)
+        ws->z[i] = c * sw_y_dot(ws->Psi + i * nr, ws->z2, nr);
+    lu_solve(nr, ws->cap, ws->cpiv, ws->z);
     apply_E(y, ws, ws->ra, ws->ew);
     for (size_t i = 0; i < nv; i++)
-        ws->bw[i] -= ws->ew[i];
+        ws->bw[i] -= ws->ew[i] + sw_y_dot(ws->EY + i * nr, ws->z, nr);
     lu_solve(nv, ws->S, ws->spiv, ws->bw);
-    cblas_dgemv(CblasRowMajor, CblasTrans, (int)nv, (int)na, -1.0, ws->X, (int)na, ws->bw, 1, 1.0,
+    cblas_dgemv(CblasRowMajor, CblasTrans, (int)nv, (int)nr, -1.0, ws->Zc, (int)nr, ws->bw, 1,
+                1.0, ws->z, 1);
+    apply_F(y, ws, ws->bw, ws->jv);
+    solve_blocks(y, ws, ws->jv);
+    for (size_t i = 0; i < na; i++)
+        ws->ra[i] -= ws->jv[i];
+    cblas_dgemv(CblasRowMajor, CblasTrans, (int)nr, (int)na, 1.0, ws->Y, (int)na, ws->z, 1, 1.0,
                 ws->ra, 1);
     for (size_t h = 0; h < nh; h++) {
         memcpy(b + h * y->stride, ws->bw + h * K, K * sizeof *b);
