@@ -244,8 +244,8 @@ static int jac_gram(const sw_model *m, const double *x, double *J)
  * J(s_h) v_h with those vectors, and F z is a combination of them.
  *
  * The Schur complement is where the work is.  With X0 = B^{-1} F,
- *   X = X0 + Y Zc^T,  Zc^T = cap^{-1} c Psi W^T X0 = cap^{-1} c Psi Y^T F,
- *   E X = E X0 + (E Y) Zc^T,
+ *   X = X0 + Y Zt,  Zt = cap^{-1} c Psi W^T X0 = cap^{-1} c Psi Y^T F,
+ *   E X = E X0 + (E Y) Zt,
  * and Y^T F, E Y and E X0 all come from the dot products of J(s_h) times a
  * column's head blocks with s_1..s_nh, rho_1..rho_K: one matrix product
  * over the nh K columns of X0 and the 3 nh of Y.  The Woodbury correction
@@ -283,11 +283,12 @@ typedef struct y_newton {
     size_t *cpiv;
     double *SR;    /* nh + K rows of T: s_1..s_nh, then rho_1..rho_K */
     double *X0;    /* nh K rows of nh T: the columns of B^{-1} F */
+    double *Phi;   /* nh x nh rows of nh T: Phi_hg (schur) at g * nh + h */
     double *JV;    /* nh K + 3 nh rows of nh T: J(s_h) applied to X0's, then Y's, columns */
     double *PV;    /* nh K + 3 nh rows of nh (nh + K): their head blocks against SR */
     double *YtF;   /* 3 nh x nh K */
     double *EY;    /* nh K x 3 nh: E Y */
-    double *Zc;    /* nh K x 3 nh: (cap^{-1} c Psi Y^T F)^T */
+    double *Zt;    /* 3 nh x nh K: cap^{-1} c Psi Y^T F */
     double *S;     /* nh K x nh K Schur complement, factored */
     size_t *spiv;
     double *ra, *qa, *jv; /* nh T scratch */
@@ -345,26 +346,47 @@ static void lu_solve(size_t n, const double *A, const size_t *piv, double *b)
         b[i] = (b[i] - sw_y_dot(A + i * n + i + 1, b + i + 1, n - 1 - i)) / A[i * n + i];
 }
 
-/* inv <- A^{-1}, column by column from the LU (A is destroyed); returns
- * lu_factor's pivot ratio.  piv holds n entries. */
+/* B <- A^{-1} B for B of n rows and m columns (row stride m), from
+ * lu_factor's LU: lu_solve's operations on every column at once, with the
+ * loops along B's rows so that they vectorise (many small right-hand sides
+ * cost mostly loop overhead one by one). */
+static void lu_solve_many(size_t n, const double *A, const size_t *piv, double *B, size_t m)
+{
+    for (size_t k = 0; k < n; k++)
+        if (piv[k] != k)
+            for (size_t j = 0; j < m; j++) {
+                double tmp = B[k * m + j];
+                B[k * m + j] = B[piv[k] * m + j];
+                B[piv[k] * m + j] = tmp;
+            }
+    for (size_t i = 1; i < n; i++)
+        for (size_t k = 0; k < i; k++) {
+            double l = A[i * n + k];
+            for (size_t j = 0; j < m; j++)
+                B[i * m + j] -= l * B[k * m + j];
+        }
+    for (size_t i = n; i-- > 0;) {
+        for (size_t k = i + 1; k < n; k++) {
+            double u = A[i * n + k];
+            for (size_t j = 0; j < m; j++)
+                B[i * m + j] -= u * B[k * m + j];
+        }
+        double r = 1 / A[i * n + i];
+        for (size_t j = 0; j < m; j++)
+            B[i * m + j] *= r;
+    }
+}
+
+/* inv <- A^{-1} from the LU (A is destroyed); returns lu_factor's pivot
+ * ratio.  piv holds n entries. */
 static double invert_small(size_t n, double *A, size_t *piv, double *inv)
 {
     double ratio = lu_factor(n, A, piv);
     if (ratio == 0)
         return 0;
-    for (size_t j = 0; j < n; j++) {
-        double *col = inv + j * n;
-        for (size_t i = 0; i < n; i++)
-            col[i] = i == j;
-        lu_solve(n, A, piv, col);
-    }
-    /* The columns were stored as rows: transpose in place. */
-    for (size_t i = 0; i < n; i++)
-        for (size_t j = i + 1; j < n; j++) {
-            double t = inv[i * n + j];
-            inv[i * n + j] = inv[j * n + i];
-            inv[j * n + i] = t;
-        }
+    for (size_t i = 0; i < n * n; i++)
+        inv[i] = i % (n + 1) == 0;
+    lu_solve_many(n, A, piv, inv, n);
     return ratio;
 }
 
@@ -375,7 +397,7 @@ static void newton_free_gram(void *p)
         return;
     void *bufs[] = {ws->s,   ws->w,  ws->u,   ws->rho,  ws->Grho, ws->sig, ws->Binv, ws->blk,
                     ws->inv, ws->piv, ws->W,  ws->Y,    ws->Psi,  ws->WtY, ws->cap,  ws->cpiv,
-                    ws->SR, ws->X0,  ws->JV,   ws->PV,   ws->YtF, ws->EY,   ws->Zc,
+                    ws->SR, ws->X0, ws->Phi,  ws->JV,   ws->PV,   ws->YtF, ws->EY,   ws->Zt,
                     ws->S,   ws->spiv, ws->ra, ws->qa,  ws->jv,   ws->z,   ws->z2,   ws->bw,
                     ws->ew,  ws->mhg};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
@@ -397,9 +419,9 @@ static void *newton_alloc_gram(const sw_model *m)
         !D_ALLOC(blk, nh * nh) || !D_ALLOC(inv, nh * nh) || !D_ALLOC(piv, nh) ||
         !D_ALLOC(W, r * na) || !D_ALLOC(Y, r * na) || !D_ALLOC(Psi, r * r) ||
         !D_ALLOC(WtY, r * r) || !D_ALLOC(cap, r * r) || !D_ALLOC(cpiv, r) ||
-        !D_ALLOC(SR, ns * T) || !D_ALLOC(X0, nv * na) ||
+        !D_ALLOC(SR, ns * T) || !D_ALLOC(X0, nv * na) || !D_ALLOC(Phi, nh * nh * na) ||
         !D_ALLOC(JV, (nv + r) * na) || !D_ALLOC(PV, (nv + r) * nh * ns) ||
-        !D_ALLOC(YtF, r * nv) || !D_ALLOC(EY, nv * r) || !D_ALLOC(Zc, nv * r) ||
+        !D_ALLOC(YtF, r * nv) || !D_ALLOC(EY, nv * r) || !D_ALLOC(Zt, r * nv) ||
         !D_ALLOC(S, nv * nv) || !D_ALLOC(spiv, nv) || !D_ALLOC(ra, na) || !D_ALLOC(qa, na) ||
         !D_ALLOC(jv, na) || !D_ALLOC(z, r) || !D_ALLOC(z2, r) || !D_ALLOC(bw, nv) ||
         !D_ALLOC(ew, nv) || !D_ALLOC(mhg, nh * nh)) {
@@ -494,22 +516,6 @@ static void apply_F(const sw_y *y, y_newton *ws, const double *v, double *out)
     }
 }
 
-/* out <- F e_(g,l) (nh T entries): head h's part is
- * -c J(s_h) ([h == g] (G rho)_l - n u_hl s_g). */
-static void column_F(const sw_y *y, const y_newton *ws, size_t g, size_t l, double *out)
-{
-    size_t K = y->K, T = y->T;
-    for (size_t h = 0; h < y->nh; h++) {
-        double *o = out + h * T, nu = y->mult * ws->u[h * K + l];
-        const double *sg = ws->s + g * T;
-        for (size_t t = 0; t < T; t++)
-            o[t] = (h == g ? ws->Grho[l * T + t] : 0) - nu * sg[t];
-        sw_y_jvec(ws->s + h * T, T, o);
-        for (size_t t = 0; t < T; t++)
-            o[t] *= -ws->c;
-    }
-}
-
 /* E applied to a column, from its row of PV (P[h * ns + i]: J(s_h) times
  * the column's block h, dotted with row i of SR): entry (h, k) is
  *   -c (P[h, nh + k] - n sum_f w_fk P[f, h]). */
@@ -523,18 +529,36 @@ static double E_entry(const sw_y *y, const y_newton *ws, const double *P, size_t
 }
 
 /* The Schur complement S = A - E X, X = D^{-1} F, for all nh K columns at
- * once (see above: E X = E X0 + (E Y) Zc^T).  Column j = (g, l) of A is
+ * once (see above: E X = E X0 + (E Y) Zt).  Column j = (g, l) of A is
  * delta_kl (delta_hg + c n M_hg). */
 static void schur(const sw_y *y, y_newton *ws)
 {
     size_t K = y->K, T = y->T, nh = y->nh, na = nh * T, nv = nh * K, nr = 3 * nh, ns = nh + K;
     double c = ws->c, n = y->mult;
+    /* X0 = B^{-1} F.  Column (g, l) of F is, head by head,
+     *   -c J(s_h) ([h == g] (G rho)_l - n u_hl s_g):
+     * the first term lives on head g, the second is a combination, with
+     * weights u_hl, of the nh vectors J(s_h) s_g on head h.  With Phi_hg =
+     * B^{-1} of those, X0's rows for g are c n U^T Phi_g plus the first
+     * term's B^{-1}: single-head solves and one product per g. */
+    double *v = ws->jv;
     for (size_t g = 0; g < nh; g++)
-        for (size_t l = 0; l < K; l++) {
-            double *Xj = ws->X0 + (g * K + l) * na;
-            column_F(y, ws, g, l, Xj);
-            solve_blocks(y, ws, Xj);
+        for (size_t h = 0; h < nh; h++) {
+            memcpy(v, ws->s + g * T, T * sizeof *v);
+            sw_y_jvec(ws->s + h * T, T, v);
+            solve_head(y, ws, h, v, ws->Phi + (g * nh + h) * na);
         }
+    for (size_t g = 0; g < nh; g++) {
+        for (size_t l = 0; l < K; l++) {
+            for (size_t t = 0; t < T; t++)
+                v[t] = -c * ws->Grho[l * T + t];
+            sw_y_jvec(ws->s + g * T, T, v);
+            solve_head(y, ws, g, v, ws->X0 + (g * K + l) * na);
+        }
+        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)K, (int)na, (int)nh, c * n,
+                    ws->u, (int)K, ws->Phi + g * nh * na, (int)na, 1.0, ws->X0 + g * K * na,
+                    (int)na);
+    }
     /* J(s) applied head by head to the columns of X0 and Y, then every
      * head block against s_1..s_nh and rho_1..rho_K in one product. */
     memcpy(ws->SR, ws->s, na * sizeof *ws->SR);
@@ -564,20 +588,13 @@ static void schur(const sw_y *y, y_newton *ws)
                 ws->YtF[i * nv + g * K + l] = -c * acc;
             }
     }
-    /* Zc: row j is cap^{-1} c Psi (Y^T F)_j; X's rows of PV are X0's plus
-     * Zc times Y's. */
-    for (size_t j = 0; j < nv; j++) {
-        double *zj = ws->Zc + j * nr;
-        for (size_t i = 0; i < nr; i++) {
-            double acc = 0;
-            for (size_t l = 0; l < nr; l++)
-                acc += ws->Psi[i * nr + l] * ws->YtF[l * nv + j];
-            zj[i] = c * acc;
-        }
-        lu_solve(nr, ws->cap, ws->cpiv, zj);
-    }
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nv, (int)(nh * ns), (int)nr, 1.0,
-                ws->Zc, (int)nr, PY, (int)(nh * ns), 1.0, ws->PV, (int)(nh * ns));
+    /* Zt = cap^{-1} c Psi Y^T F; X's rows of PV are X0's plus Zt^T times
+     * Y's. */
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nr, (int)nv, (int)nr, c, ws->Psi,
+                (int)nr, ws->YtF, (int)nv, 0.0, ws->Zt, (int)nv);
+    lu_solve_many(nr, ws->cap, ws->cpiv, ws->Zt, nv);
+    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)nv, (int)(nh * ns), (int)nr, 1.0,
+                ws->Zt, (int)nv, PY, (int)(nh * ns), 1.0, ws->PV, (int)(nh * ns));
     for (size_t j = 0; j < nv; j++) {
         size_t g = j / K, l = j % K;
         const double *P = ws->PV + j * nh * ns;
@@ -690,8 +707,8 @@ static int newton_setup_gram(const sw_model *m, void *p, const double *x, double
 
 /* With q = B^{-1} b_a and z = cap^{-1} c Psi W^T q (so D^{-1} b_a = q + Y z):
  *   z_w = S^{-1} (b_w - E q - (E Y) z),
- *   z_a = q + Y (z - Zc^T z_w) - B^{-1} F z_w,
- * the last being D^{-1} b_a - X z_w with X = X0 + Y Zc^T as S was formed. */
+ *   z_a = q + Y (z - Zt z_w) - B^{-1} F z_w,
+ * the last being D^{-1} b_a - X z_w with X = X0 + Y Zt as S was formed. */
 static void newton_solve_gram(const sw_model *m, void *p, double *b)
 {
     const sw_y *y = m->ctx;
@@ -712,7 +729,7 @@ static void newton_solve_gram(const sw_model *m, void *p, double *b)
     for (size_t i = 0; i < nv; i++)
         ws->bw[i] -= ws->ew[i] + sw_y_dot(ws->EY + i * nr, ws->z, nr);
     lu_solve(nv, ws->S, ws->spiv, ws->bw);
-    cblas_dgemv(CblasRowMajor, CblasTrans, (int)nv, (int)nr, -1.0, ws->Zc, (int)nr, ws->bw, 1,
+    cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)nr, (int)nv, -1.0, ws->Zt, (int)nv, ws->bw, 1,
                 1.0, ws->z, 1);
     apply_F(y, ws, ws->bw, ws->jv);
     solve_blocks(y, ws, ws->jv);
