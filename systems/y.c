@@ -276,15 +276,16 @@ typedef struct y_newton {
     double *Binv;      /* B^{-1}: entry (h, g) of every block, as nh x nh rows of T */
     double *blk, *inv; /* nh x nh scratch */
     size_t *piv;       /* nh scratch */
-    double *W, *Y;     /* 3 nh rows of nh T: the columns of W and B^{-1} W */
+    double *W;         /* 3 nh rows of nh T: the columns of W */
     double *Psi;       /* 3 nh x 3 nh */
     double *WtY;       /* 3 nh x 3 nh scratch */
     double *cap;       /* 3 nh x 3 nh: I - c Psi W^T Y, factored */
     size_t *cpiv;
     double *SR;    /* nh + K rows of T: s_1..s_nh, then rho_1..rho_K */
-    double *X0;    /* nh K rows of nh T: the columns of B^{-1} F */
+    double *X0;    /* nh K rows of nh T: the columns of B^{-1} F, then Y's */
+    double *Y;     /* 3 nh rows of nh T (in X0's allocation): the columns of B^{-1} W */
     double *Phi;   /* nh x nh rows of nh T: Phi_hg (schur) at g * nh + h */
-    double *JV;    /* nh K + 3 nh rows of nh T: J(s_h) applied to X0's, then Y's, columns */
+    double *Q;     /* nh x (nh + K) rows of T: J(s_h) applied to the rows of SR */
     double *PV;    /* nh K + 3 nh rows of nh (nh + K): their head blocks against SR */
     double *YtF;   /* 3 nh x nh K */
     double *EY;    /* nh K x 3 nh: E Y */
@@ -396,8 +397,8 @@ static void newton_free_gram(void *p)
     if (!ws)
         return;
     void *bufs[] = {ws->s,   ws->w,  ws->u,   ws->rho,  ws->Grho, ws->sig, ws->Binv, ws->blk,
-                    ws->inv, ws->piv, ws->W,  ws->Y,    ws->Psi,  ws->WtY, ws->cap,  ws->cpiv,
-                    ws->SR, ws->X0, ws->Phi,  ws->JV,   ws->PV,   ws->YtF, ws->EY,   ws->Zt,
+                    ws->inv, ws->piv, ws->W,  ws->Psi,  ws->WtY, ws->cap,  ws->cpiv,
+                    ws->SR, ws->X0, ws->Phi,  ws->Q,   ws->PV,   ws->YtF, ws->EY,   ws->Zt,
                     ws->S,   ws->spiv, ws->ra, ws->qa,  ws->jv,   ws->z,   ws->z2,   ws->bw,
                     ws->ew,  ws->mhg};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
@@ -417,10 +418,10 @@ static void *newton_alloc_gram(const sw_model *m)
     if (!D_ALLOC(s, na) || !D_ALLOC(w, nv) || !D_ALLOC(u, nv) || !D_ALLOC(rho, K * T) ||
         !D_ALLOC(Grho, K * T) || !D_ALLOC(sig, nh) || !D_ALLOC(Binv, T * nh * nh) ||
         !D_ALLOC(blk, nh * nh) || !D_ALLOC(inv, nh * nh) || !D_ALLOC(piv, nh) ||
-        !D_ALLOC(W, r * na) || !D_ALLOC(Y, r * na) || !D_ALLOC(Psi, r * r) ||
+        !D_ALLOC(W, r * na) || !D_ALLOC(Psi, r * r) ||
         !D_ALLOC(WtY, r * r) || !D_ALLOC(cap, r * r) || !D_ALLOC(cpiv, r) ||
-        !D_ALLOC(SR, ns * T) || !D_ALLOC(X0, nv * na) || !D_ALLOC(Phi, nh * nh * na) ||
-        !D_ALLOC(JV, (nv + r) * na) || !D_ALLOC(PV, (nv + r) * nh * ns) ||
+        !D_ALLOC(SR, ns * T) || !D_ALLOC(X0, (nv + r) * na) || !D_ALLOC(Phi, nh * nh * na) ||
+        !D_ALLOC(Q, nh * ns * T) || !D_ALLOC(PV, (nv + r) * nh * ns) ||
         !D_ALLOC(YtF, r * nv) || !D_ALLOC(EY, nv * r) || !D_ALLOC(Zt, r * nv) ||
         !D_ALLOC(S, nv * nv) || !D_ALLOC(spiv, nv) || !D_ALLOC(ra, na) || !D_ALLOC(qa, na) ||
         !D_ALLOC(jv, na) || !D_ALLOC(z, r) || !D_ALLOC(z2, r) || !D_ALLOC(bw, nv) ||
@@ -429,6 +430,7 @@ static void *newton_alloc_gram(const sw_model *m)
         return NULL;
     }
 #undef D_ALLOC
+    ws->Y = ws->X0 + nv * na;
     return ws;
 }
 
@@ -559,17 +561,19 @@ static void schur(const sw_y *y, y_newton *ws)
                     ws->u, (int)K, ws->Phi + g * nh * na, (int)na, 1.0, ws->X0 + g * K * na,
                     (int)na);
     }
-    /* J(s) applied head by head to the columns of X0 and Y, then every
-     * head block against s_1..s_nh and rho_1..rho_K in one product. */
+    /* Every head block of the columns of X0 and Y (contiguous: Y follows
+     * X0) against J(s_h) s_1..s_nh, J(s_h) rho_1..rho_K, one product per
+     * head. */
     memcpy(ws->SR, ws->s, na * sizeof *ws->SR);
     memcpy(ws->SR + na, ws->rho, K * T * sizeof *ws->SR);
-    memcpy(ws->JV, ws->X0, nv * na * sizeof *ws->JV);
-    memcpy(ws->JV + nv * na, ws->Y, nr * na * sizeof *ws->JV);
-    for (size_t j = 0; j < nv + nr; j++)
-        for (size_t h = 0; h < nh; h++)
-            sw_y_jvec(ws->s + h * T, T, ws->JV + j * na + h * T);
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)((nv + nr) * nh), (int)ns, (int)T,
-                1.0, ws->JV, (int)T, ws->SR, (int)T, 0.0, ws->PV, (int)ns);
+    for (size_t h = 0; h < nh; h++) {
+        double *Qh = ws->Q + h * ns * T;
+        memcpy(Qh, ws->SR, ns * T * sizeof *Qh);
+        for (size_t f = 0; f < ns; f++)
+            sw_y_jvec(ws->s + h * T, T, Qh + f * T);
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(nv + nr), (int)ns, (int)T, 1.0,
+                    ws->X0 + h * T, (int)na, Qh, (int)T, 0.0, ws->PV + h * ns, (int)(nh * ns));
+    }
     /* From Y's rows: E Y, and Y^T F, whose entry (i, (g, l)) is
      *   -c (sum_k G_lk P[g, nh + k] - n sum_h u_hl P[h, g]). */
     const double *PY = ws->PV + nv * nh * ns;
