@@ -533,6 +533,52 @@ static void cli_trains_and_reports_emergence(void **state)
     free(dir);
 }
 
+/* tf-recall is solved by copy-then-select (Zucchet et al. Sec. 3): after
+ * emergence the first block's head moves each value position's attention
+ * onto its own key (copying the key into the value's position) and the last
+ * block's head moves the query's attention onto the value whose copied key
+ * matches it.  Before emergence neither head does: at a uniform start the
+ * masses are the mean of 1/(t+1) over value positions (0.31 here) and 1/T. */
+static void recall_learns_copy_then_select(void **state)
+{
+    (void)state;
+    char *dir = swt_tmpdir(), path[600];
+    assert_int_equal(swt_run(NULL, NULL, "train tf-recall N_tokens=8 N_pairs=3 d_model=16 "
+                                         "heads=1 d_qk=8 n_test=256 --optim adam --lr 1e-2 "
+                                         "--batch 32 --steps 1500 --eval-every 50 --out %s/r.csv",
+                             dir), 0);
+    snprintf(path, sizeof path, "%s/r.json", dir);
+    char *json = swt_slurp(path);
+    assert_non_null(json);
+    /* The second criterion (acc_rel) is the one that means recall here. */
+    const char *rel = strstr(json, "\"acc_rel\""), *st = rel ? strstr(rel, "\"step\":") : NULL;
+    assert_non_null(st);
+    double emerged = strtod(st + 7, NULL);
+    free(json);
+    snprintf(path, sizeof path, "%s/r.csv", dir);
+    swt_csv c;
+    assert_int_equal(swt_csv_read(path, &c), 0);
+    size_t before = 0;
+    for (size_t r = 0; r < c.rows && swt_csv_at(&c, r, "step") < emerged; r++, before++) {
+        assert_true(swt_csv_at(&c, r, "att_l1_h1_prev") < 0.5);
+        assert_true(swt_csv_at(&c, r, "att_l2_h1_val") < 0.5);
+        assert_true(swt_csv_at(&c, r, "acc") < 0.4);
+    }
+    assert_true(before >= 5); /* a plateau, not emergence at the start */
+    assert_true(fabs(swt_csv_at(&c, 0, "att_l1_h1_prev") - (1.0 / 2 + 1.0 / 4 + 1.0 / 6) / 3) <
+                0.03);
+    assert_true(fabs(swt_csv_at(&c, 0, "att_l2_h1_val") - 1.0 / 7) < 0.03);
+    size_t last = c.rows - 1;
+    assert_true(swt_csv_at(&c, last, "acc") > 0.95);
+    assert_true(swt_csv_at(&c, last, "att_l1_h1_prev") > 0.75);
+    assert_true(swt_csv_at(&c, last, "att_l2_h1_val") > 0.8);
+    /* The selection reads the value's position, not the matching key's
+     * (which holds the query's own token, not the answer). */
+    assert_true(swt_csv_at(&c, last, "att_l2_h1_key") < 0.2);
+    swt_csv_free(&c);
+    free(dir);
+}
+
 /* plot emergence draws a training run of any tf-* task, marks the JSON's
  * emergence steps or a step given with --set, and refuses a CSV without the
  * transformer's attention columns. */
@@ -609,6 +655,7 @@ int main(void)
         cmocka_unit_test(toy_equivalence_at_uniform_attention),
         cmocka_unit_test(cli_trains_and_reports_emergence),
         cmocka_unit_test(markov_stages_in_order),
+        cmocka_unit_test(recall_learns_copy_then_select),
         cmocka_unit_test(plot_emergence_of_training_runs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

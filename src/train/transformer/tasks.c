@@ -304,7 +304,8 @@ static void evaluate(const sw_model *m, const double *theta)
     for (size_t i = 0; i < m->n_obs; i++)
         k->obs_cache[i] /= (double)per_obs;
     if (k->kind == K_RECALL) {
-        double chance = 1.0 / (double)k->Nt;
+        /* Without recall the best guess is one of the context's values. */
+        double chance = 1.0 / (double)k->Np;
         k->obs_cache[1] = (k->obs_cache[0] - chance) / (1 - chance);
     }
     memcpy(k->theta_cache, theta, m->dim * sizeof(double));
@@ -358,7 +359,7 @@ static const sw_param_def loc_params[] = {
 static const sw_param_def rec_params[] = {
     MODEL_PARAMS(2, 4, 256, 64, 0, 0),
     {"N_tokens", SW_PARAM_INT, "64", 2, 65536, "vocabulary of keys and values"},
-    {"N_pairs", SW_PARAM_INT, "16", 1, 4096, "key-value pairs in context (T = 2 N_pairs + 1)"},
+    {"N_pairs", SW_PARAM_INT, "16", 2, 4096, "key-value pairs in context (T = 2 N_pairs + 1)"},
     {"B", SW_PARAM_INT, "1", 1, 4096, "in-context repetition: copies of the queried pair"},
     {"p", SW_PARAM_REAL, "0", 0, 1, "cross-sample repetition: extra probability that the "
                                     "query key is token 0 or 1"},
@@ -604,7 +605,8 @@ const sw_system sw_system_tf_location = TF_SYSTEM(
 const sw_system sw_system_tf_recall = TF_SYSTEM(
     "tf-recall", "small transformer on in-context associative recall (no flow)",
     "loss: cross-entropy of the queried value on n_test held-out sequences (B = 1, p = 0).\n"
-    "acc: test accuracy; acc_rel = (acc - 1/N_tokens) / (1 - 1/N_tokens).  For block l,\n"
+    "acc: test accuracy; acc_rel = (acc - 1/N_pairs) / (1 - 1/N_pairs), from a guess among\n"
+    "the context's values (0) to perfect recall (1).  For block l,\n"
     "head h: att_l<l>_h<h>_key, _val: the query's mass on the matching key and value\n"
     "positions; _prev: mean mass of value positions on their own key (the copying step;\n"
     "NaN in the last block, which computes only the query row).",
@@ -739,8 +741,9 @@ size_t sw_tf_emergence(const sw_model *m, sw_tf_criterion out[2])
     if (k->kind == K_RECALL) {
         out[0] = (sw_tf_criterion){"acc", 0.05, 0, "test accuracy >= 0.05 (Zucchet et al. "
                                    "Sec. 3)"};
-        out[1] = (sw_tf_criterion){"acc_rel", 0.05, 0, "(acc - 1/N_tokens) / (1 - 1/N_tokens) "
-                                   ">= 0.05: 5% of the way from chance to perfect"};
+        out[1] = (sw_tf_criterion){"acc_rel", 0.05, 0, "(acc - 1/N_pairs) / (1 - 1/N_pairs) "
+                                   ">= 0.05: 5% of the way from a guess among the context's "
+                                   "values to perfect recall"};
         return 2;
     }
     return 0;
