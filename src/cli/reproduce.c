@@ -209,6 +209,8 @@ static const struct {
      70, 3},
     {"tf-markov", rp_section_tf_markov, "a standard transformer's stages on the Markov chain", 3,
      0.5},
+    {"recall", rp_section_recall, "associative recall: emergence against N_tokens, N_pairs", 25,
+     2},
 };
 #define N_SECTIONS (sizeof sections / sizeof sections[0])
 

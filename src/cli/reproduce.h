@@ -1,7 +1,7 @@
 /* What the sections of `reproduce` share: the run's state, the step that
  * runs one stagewise command and records it in the report, and readers of
  * the files those commands write.  One file per family of sections
- * (reproduce_y.c, _z.c, _train.c, _tf.c); reproduce.c runs them. */
+ * (reproduce_y.c, _z.c, _train.c, _tf.c, _recall.c); reproduce.c runs them. */
 #ifndef SW_CLI_REPRODUCE_H
 #define SW_CLI_REPRODUCE_H
 
@@ -77,5 +77,6 @@ void rp_section_crosscheck(repro *c);
 void rp_section_markov(repro *c);
 void rp_section_transformer(repro *c);
 void rp_section_tf_markov(repro *c);
+void rp_section_recall(repro *c);
 
 #endif
