@@ -56,21 +56,60 @@ static const char *sweep_rows(repro *c, const char *name, const char *axis, cons
     return sum;
 }
 
-/* The fitted law of one sweep beside the paper's exponent, and its figure. */
-static void fit_law(repro *c, const char *sum, const char *var, const char *what, double ref,
-                    const char *ref_text, const char *off, const char *xlabel,
-                    const char *title, const char *png)
+/* One sweep of the emergence step and its law: the axis swept, the other
+ * size held, in full and --quick versions, and the paper's exponent. */
+struct law {
+    const char *name, *var, *axis[2], *fixed[2], *steps, *xlabel, *title[2];
+    double ref;
+    const char *ref_text, *off;
+};
+
+static const struct law laws[] = {
+    {"tokens", "N_tokens", {"N_tokens=8,16,32,64,128", "N_tokens=8,12,16"},
+     {"N_pairs=4", "N_pairs=3"}, "10000", "N_tokens (vocabulary)",
+     {"tf-recall, N_pairs = 4, d_model = 16, Adam lr 1e-2, 5 seeds",
+      "tf-recall, N_pairs = 3, 2 seeds (quick)"},
+     0.79, "0.79 (Sec. 3: N_tokens 32-256, N_pairs 8-64)",
+     "outside: at N_pairs = 4 the vocabulary hardly matters here (see docs/transformer.md)"},
+    {"pairs", "N_pairs", {"N_pairs=3,4,5,6,8", "N_pairs=2,3,4"}, {"N_tokens=32", "N_tokens=8"},
+     "12000", "N_pairs (key-value pairs in context)",
+     {"tf-recall, N_tokens = 32, d_model = 16, Adam lr 1e-2, 5 seeds",
+      "tf-recall, N_tokens = 8, 2 seeds (quick)"},
+     2.25, "2.25 (Sec. 3: N_tokens 32-256, N_pairs 8-64)",
+     "outside the interval: pairs 3-8 here against 8-64, small model, lr 1e-2"},
+};
+
+/* The sweep's rows, its fitted law beside the paper's exponent, and the
+ * law's figure. */
+static void law_of(repro *c, const struct law *lw)
 {
-    const char *fit = rp_fit_row(c, sum, "step_event_median", rp_str(c, "C * %s^a", var), 1,
-                                 what, ref, ref_text, off);
-    if (fit && !rp_step(c, "plot", "fit", fit, "--set", "keys=median of seeds",
-                        "--set", rp_str(c, "xlabel=%s", xlabel), "--set",
+    int q = c->quick;
+    const char *sum = sweep_rows(c, lw->name, lw->axis[q], lw->fixed[q],
+                                 q ? "seed=1:2:2" : "seed=1:5:5", q ? "3000" : lw->steps);
+    if (!sum)
+        return;
+    const char *fit = rp_fit_row(c, sum, "step_event_median", rp_str(c, "C * %s^a", lw->var), 1,
+                                 rp_str(c, "exponent of %s (median over seeds)", lw->var),
+                                 lw->ref, lw->ref_text, lw->off);
+    const char *png = rp_str(c, "recall_%s.png", lw->name);
+    if (fit && !rp_step(c, "plot", "fit", fit, "--set", "keys=median of seeds", "--set",
+                        rp_str(c, "xlabel=%s", lw->xlabel), "--set",
                         "ylabel=optimiser steps until acc_rel >= 0.05", "--set",
-                        rp_str(c, "title=%s", title), "--out", rp_path(c, png), NULL))
+                        rp_str(c, "title=%s", lw->title[q]), "--out", rp_path(c, png), NULL))
         sw_report_figure(c->r, png,
                          rp_str(c, "Median emergence step (over seeds) of tf-recall against "
                                    "%s with the fitted power law, log-log axes.",
-                                xlabel));
+                                lw->xlabel));
+}
+
+/* A head's attention column at step 0 and at the end of a run. */
+static void head_row(repro *c, const char *csv, const char *col, const char *what,
+                     const char *ref, const char *note)
+{
+    sw_report_row(c->r, rp_str(c, "%s, at step 0 and at the end", what),
+                  rp_str(c, "%s -> %s", rp_num(c, rp_csv_pick(csv, col, PICK_AT_MIN, "step", 0)),
+                         rp_num(c, rp_csv_pick(csv, col, PICK_LAST, NULL, 0))),
+                  ref, note);
 }
 
 /* One run, drawn: the plateau, the sharp rise and the two heads. */
@@ -90,22 +129,15 @@ static void one_run(repro *c)
                   rp_num(c, st),
                   rp_str(c, "%.0f (their law, lr 1e-4)", paper_steps(atof(nt), atof(np))),
                   "accuracy stays near chance, then rises to ~1 within a few hundred steps");
-    sw_report_row(c->r, "block 1's head: mean attention of value positions on their own key, "
-                        "at step 0 and at the end",
-                  rp_str(c, "%s -> %s", rp_num(c, rp_csv_pick(csv, "att_l1_h1_prev", PICK_AT_MIN,
-                                                              "step", 0)),
-                         rp_num(c, rp_csv_pick(csv, "att_l1_h1_prev", PICK_LAST, NULL, 0))),
-                  "~1 after the transition: the copying layer (Sec. 3)",
-                  "the copy step: each value position takes in its key");
-    sw_report_row(c->r, "block 2's head: the query's attention on the matching value, at "
-                        "step 0 and at the end",
-                  rp_str(c, "%s -> %s", rp_num(c, rp_csv_pick(csv, "att_l2_h1_val", PICK_AT_MIN,
-                                                              "step", 0)),
-                         rp_num(c, rp_csv_pick(csv, "att_l2_h1_val", PICK_LAST, NULL, 0))),
-                  rp_str(c, "~1 after the transition: the selecting layer (Sec. 3); 1/T = "
-                            "%.3f at a uniform start",
-                         1 / (2 * atof(np) + 1)),
-                  "the select step, in the same transition as the copy");
+    head_row(c, csv, "att_l1_h1_prev",
+             "block 1's head: mean attention of value positions on their own key",
+             "~1 after the transition: the copying layer (Sec. 3)",
+             "the copy step: each value position takes in its key");
+    head_row(c, csv, "att_l2_h1_val", "block 2's head: the query's attention on the matching value",
+             rp_str(c, "~1 after the transition: the selecting layer (Sec. 3); 1/T = %.3f at a "
+                       "uniform start",
+                    1 / (2 * atof(np) + 1)),
+             "the select step, in the same transition as the copy");
     if (!rp_step(c, "plot", "emergence", csv, "--set", "show=_key _val _prev", "--out",
                  rp_path(c, "recall_run.png"), NULL))
         sw_report_figure(c->r, "recall_run.png",
@@ -129,28 +161,6 @@ void rp_section_recall(repro *c)
         "N_pairs 8-64; ours is scaled down to run in seconds, so compare exponents, not "
         "constants. docs/transformer.md gives the runs that chose this configuration.");
     one_run(c);
-    const char *seeds = c->quick ? "seed=1:2:2" : "seed=1:5:5";
-    const char *by_tokens =
-        sweep_rows(c, "tokens", c->quick ? "N_tokens=8,12,16" : "N_tokens=8,16,32,64,128",
-                   c->quick ? "N_pairs=3" : "N_pairs=4", seeds, c->quick ? "3000" : "10000");
-    if (by_tokens)
-        fit_law(c, by_tokens, "N_tokens", "exponent of N_tokens (median over seeds)", 0.79,
-                "0.79 (Sec. 3: N_tokens 32-256, N_pairs 8-64)",
-                "outside: at N_pairs = 4 the vocabulary hardly matters here (see "
-                "docs/transformer.md)",
-                "N_tokens (vocabulary)",
-                c->quick ? "tf-recall, N_pairs = 3, 2 seeds (quick)"
-                         : "tf-recall, N_pairs = 4, d_model = 16, Adam lr 1e-2, 5 seeds",
-                "recall_tokens.png");
-    const char *by_pairs =
-        sweep_rows(c, "pairs", c->quick ? "N_pairs=2,3,4" : "N_pairs=3,4,5,6,8",
-                   c->quick ? "N_tokens=8" : "N_tokens=32", seeds, c->quick ? "3000" : "12000");
-    if (by_pairs)
-        fit_law(c, by_pairs, "N_pairs", "exponent of N_pairs (median over seeds)", 2.25,
-                "2.25 (Sec. 3: N_tokens 32-256, N_pairs 8-64)",
-                "outside the interval: pairs 3-8 here against 8-64, small model, lr 1e-2",
-                "N_pairs (key-value pairs in context)",
-                c->quick ? "tf-recall, N_tokens = 8, 2 seeds (quick)"
-                         : "tf-recall, N_tokens = 32, d_model = 16, Adam lr 1e-2, 5 seeds",
-                "recall_pairs.png");
+    for (size_t k = 0; k < sizeof laws / sizeof laws[0]; k++)
+        law_of(c, &laws[k]);
 }
