@@ -205,3 +205,33 @@ double swt_max_rel(const double *a, const double *b, size_t n, double floor)
     }
     return worst;
 }
+
+sw_traj swt_traj(sw_model *m, const double *x0, const char *solver, double rtol, double atol,
+                 double t_end, size_t points, double t_first, sw_ode_stats *st)
+{
+    sw_ode_opts o;
+    sw_ode_opts_default(&o);
+    o.solver = solver;
+    o.rtol = rtol;
+    o.atol = atol;
+    o.t_end = t_end;
+    o.t_first = t_first;
+    o.points = points;
+    sw_err e;
+    sw_ode *w = sw_ode_alloc(m, &o, &e);
+    if (!w)
+        fail_msg("%s with %s: %s", m->sys->name, solver, e.msg);
+    double *x = malloc(m->dim * sizeof *x);
+    if (x0)
+        memcpy(x, x0, m->dim * sizeof *x);
+    else
+        m->sys->init(m, x);
+    sw_traj tr = {.dim = m->dim};
+    if (sw_ode_run(w, x, sw_traj_record, &tr, st, &e))
+        fail_msg("%s with %s: %s", m->sys->name, solver, e.msg);
+    assert_int_equal(tr.n, points);
+    assert_true(tr.t[points - 1] == t_end);
+    free(x);
+    sw_ode_free(w);
+    return tr;
+}

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 
+#include "stagewise/ode.h"
 #include "stagewise/system.h"
 
 /* The binary under test: $SWT_BIN if set (to run a suite against another
@@ -50,6 +51,13 @@ void swt_kv_split(swt_kv *kv, va_list ap);
 
 /* Model from "k=v" words (NULL-terminated), failing the test on error. */
 sw_model *swt_model(const char *system, ...);
+
+/* The trajectory of m from x0 (NULL: the system's own start) with the
+ * given stepper and tolerances, on a log grid of `points` rows from
+ * t_first (0: the default) to t_end; fails the test if the run fails.
+ * st may be NULL.  The caller clears the trajectory. */
+sw_traj swt_traj(sw_model *m, const double *x0, const char *solver, double rtol, double atol,
+                 double t_end, size_t points, double t_first, sw_ode_stats *st);
 
 /* Largest relative difference of A and B (n entries) with floor on the
  * denominator: max |a-b| / max(|a|, |b|, floor). */

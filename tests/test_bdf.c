@@ -277,32 +277,6 @@ static void singular_block_falls_back_to_dense(void **state)
 
 /* ---- 2. the stepper on y-reduced ---------------------------------------- */
 
-static sw_traj run(sw_model *m, const char *solver, double rtol, double atol, double t_end,
-                   size_t points, sw_ode_stats *st)
-{
-    sw_ode_opts o;
-    sw_ode_opts_default(&o);
-    o.solver = solver;
-    o.rtol = rtol;
-    o.atol = atol;
-    o.t_end = t_end;
-    o.t_first = t_end * 1e-5;
-    o.points = points;
-    sw_err e;
-    sw_ode *w = sw_ode_alloc(m, &o, &e);
-    assert_non_null(w);
-    double *x = malloc(m->dim * sizeof *x);
-    m->sys->init(m, x);
-    sw_traj tr = {.dim = m->dim};
-    if (sw_ode_run(w, x, sw_traj_record, &tr, st, &e))
-        fail_msg("%s: %s", solver, e.msg);
-    assert_int_equal(tr.n, points);
-    assert_true(tr.t[points - 1] == t_end);
-    free(x);
-    sw_ode_free(w);
-    return tr;
-}
-
 /* Largest relative difference over every grid row of loss and observables
  * (attention masses, value coefficients, stage distances), floor 1e-6. */
 static double disagreement(const sw_model *m, const sw_traj *a, const sw_traj *b)
@@ -332,11 +306,11 @@ static void bdf_against_rk8pd(sw_model *m, double t_end, size_t points, double r
                               double loss[2])
 {
     sw_ode_stats st;
-    sw_traj ref = run(m, "rk8pd", ref_rtol, 1e-12, t_end, points, &st);
-    sw_traj loose = run(m, "bdf", 1e-8, 1e-12, t_end, points, &st);
+    sw_traj ref = swt_traj(m, NULL, "rk8pd", ref_rtol, 1e-12, t_end, points, t_end * 1e-5, &st);
+    sw_traj loose = swt_traj(m, NULL, "bdf", 1e-8, 1e-12, t_end, points, t_end * 1e-5, &st);
     d[0] = disagreement(m, &ref, &loose);
     steps[0] = st.steps;
-    sw_traj tight = run(m, "bdf", tight_rtol, 1e-12, t_end, points, &st);
+    sw_traj tight = swt_traj(m, NULL, "bdf", tight_rtol, 1e-12, t_end, points, t_end * 1e-5, &st);
     d[1] = disagreement(m, &ref, &tight);
     steps[1] = st.steps;
     loss[0] = m->sys->loss(m, ref.x);
@@ -377,8 +351,8 @@ static void bdf_matches_rk8pd_on_the_benchmark(void **state)
     (void)state;
     sw_model *m = swt_model("y-reduced", "T=64", "gamma=2", NULL);
     sw_ode_stats st;
-    sw_traj ref = run(m, "rk8pd", 1e-10, 1e-12, 1e5, 30, &st);
-    sw_traj b = run(m, "bdf", 1e-8, 1e-10, 1e5, 30, &st);
+    sw_traj ref = swt_traj(m, NULL, "rk8pd", 1e-10, 1e-12, 1e5, 30, 1, &st);
+    sw_traj b = swt_traj(m, NULL, "bdf", 1e-8, 1e-10, 1e5, 30, 1, &st);
     double d = disagreement(m, &ref, &b);
     double Lr = m->sys->loss(m, ref.x + 29 * ref.dim), Lb = m->sys->loss(m, b.x + 29 * b.dim);
     print_message("worst %.3g, final loss %.12g against %.12g (%lu steps, %lu rhs)\n", d, Lb, Lr,

@@ -169,21 +169,7 @@ static void failures_are_reported(void **state)
 /* Loss and observables at each of `points` log-spaced times. */
 static double *observed(sw_model *m, const char *solver, double rtol, double t_end, size_t points)
 {
-    sw_ode_opts o;
-    sw_ode_opts_default(&o);
-    o.solver = solver;
-    o.rtol = rtol;
-    o.atol = 1e-12;
-    o.t_end = t_end;
-    o.points = points;
-    sw_err e;
-    sw_ode *w = sw_ode_alloc(m, &o, &e);
-    assert_non_null(w);
-    double *x = malloc(m->dim * sizeof *x);
-    m->sys->init(m, x);
-    sw_traj tr = {.dim = m->dim};
-    assert_int_equal(sw_ode_run(w, x, sw_traj_record, &tr, NULL, &e), SW_OK);
-    assert_int_equal(tr.n, points);
+    sw_traj tr = swt_traj(m, NULL, solver, rtol, 1e-12, t_end, points, 0, NULL);
     size_t nc = m->n_obs + 1;
     double *v = malloc(points * nc * sizeof *v);
     for (size_t i = 0; i < points; i++) {
@@ -191,8 +177,6 @@ static double *observed(sw_model *m, const char *solver, double rtol, double t_e
         m->sys->observe(m, tr.x + i * m->dim, v + i * nc + 1);
     }
     sw_traj_clear(&tr);
-    sw_ode_free(w);
-    free(x);
     return v;
 }
 

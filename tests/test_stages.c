@@ -27,29 +27,38 @@ static void synth(const double *lv, const double *tj, size_t nstep, double w, do
     }
 }
 
+/* Builds the curve of nstep steps (levels lv, centres tj, width w) on
+ * 400 points and checks that detection with o finds every plateau within
+ * 2% of its level and every transition within t_tol of its centre. */
+static void finds_what_was_built(const double *lv, const double *tj, size_t nstep, double w,
+                                 const sw_stages_opts *o, double t_tol)
+{
+    enum { N = 400 };
+    double t[N], L[N];
+    synth(lv, tj, nstep, w, t, L, N);
+    sw_stages st;
+    sw_err e;
+    assert_int_equal(sw_stages_detect(t, L, N, o, &st, &e), SW_OK);
+    assert_int_equal(st.n_plateaus, nstep + 1);
+    assert_int_equal(st.n_transitions, nstep);
+    for (size_t k = 0; k <= nstep; k++)
+        if (fabs(st.plateaus[k].level / lv[k] - 1) > 0.02)
+            fail_msg("plateau %zu at %g, built at %g", k, st.plateaus[k].level, lv[k]);
+    for (size_t k = 0; k < nstep; k++)
+        if (fabs(st.t_transition[k] / tj[k] - 1) > t_tol)
+            fail_msg("transition %zu at %g, built at %g", k, st.t_transition[k], tj[k]);
+    sw_stages_clear(&st);
+}
+
 static void finds_known_plateaus_and_transitions(void **state)
 {
     (void)state;
-    enum { N = 400 };
-    double t[N], L[N];
     const double lv[] = {0.75, 0.25, 0.0625, 0.01}, tj[] = {10, 1e3, 1e5};
-    synth(lv, tj, 3, 0.3, t, L, N);
     sw_stages_opts o;
     sw_stages_opts_default(&o);
-    sw_stages st;
-    sw_err e;
-    assert_int_equal(sw_stages_detect(t, L, N, &o, &st, &e), SW_OK);
-    assert_int_equal(st.n_plateaus, 4);
-    assert_int_equal(st.n_transitions, 3);
-    for (size_t k = 0; k < 4; k++)
-        if (fabs(st.plateaus[k].level / lv[k] - 1) > 0.02)
-            fail_msg("plateau %zu at %g, built at %g", k, st.plateaus[k].level, lv[k]);
     /* The midpoint of a sigmoid step is its centre; neighbouring steps
      * shift it by far less than 2%. */
-    for (size_t k = 0; k < 3; k++)
-        if (fabs(st.t_transition[k] / tj[k] - 1) > 0.02)
-            fail_msg("transition %zu at %g, built at %g", k, st.t_transition[k], tj[k]);
-    sw_stages_clear(&st);
+    finds_what_was_built(lv, tj, 3, 0.3, &o, 0.02);
 }
 
 /* A curve that falls to zero after its last plateau still has that final
@@ -85,22 +94,13 @@ static void shoulder_between_close_falls(void **state)
     enum { N = 400 };
     double t[N], L[N];
     const double lv[] = {1, 0.3, 0.05}, close[] = {10, 80}, closer[] = {10, 60};
-    synth(lv, close, 2, 0.25, t, L, N);
     sw_stages_opts o;
     sw_stages_opts_default(&o);
+    finds_what_was_built(lv, close, 2, 0.25, &o, 0.05);
+
     sw_stages st;
     sw_err e;
-    assert_int_equal(sw_stages_detect(t, L, N, &o, &st, &e), SW_OK);
-    assert_int_equal(st.n_plateaus, 3);
-    assert_int_equal(st.n_transitions, 2);
-    for (size_t k = 0; k < 3; k++)
-        if (fabs(st.plateaus[k].level / lv[k] - 1) > 0.02)
-            fail_msg("plateau %zu at %g, built at %g", k, st.plateaus[k].level, lv[k]);
-    for (size_t k = 0; k < 2; k++)
-        if (fabs(st.t_transition[k] / close[k] - 1) > 0.05)
-            fail_msg("transition %zu at %g, built at %g", k, st.t_transition[k], close[k]);
-    sw_stages_clear(&st);
-
+    synth(lv, close, 2, 0.25, t, L, N);
     o.shoulder = 0;
     assert_int_equal(sw_stages_detect(t, L, N, &o, &st, &e), SW_OK);
     assert_int_equal(st.n_plateaus, 2);

@@ -27,35 +27,6 @@ static double *state_of(const sw_model *m)
     return x;
 }
 
-/* The trajectory from x0 with the given stepper and rtol (atol 1e-12),
- * on a log grid of `points` rows from t_first to t_end. */
-static sw_traj run(sw_model *m, const double *x0, const char *solver, double rtol, double t_end,
-                   size_t points, double t_first)
-{
-    sw_ode_opts o;
-    sw_ode_opts_default(&o);
-    o.solver = solver;
-    o.rtol = rtol;
-    o.atol = 1e-12;
-    o.t_end = t_end;
-    o.t_first = t_first;
-    o.points = points;
-    sw_err e;
-    sw_ode *w = sw_ode_alloc(m, &o, &e);
-    assert_non_null(w);
-    double *x = malloc(m->dim * sizeof *x);
-    memcpy(x, x0, m->dim * sizeof *x);
-    sw_traj tr = {.dim = m->dim};
-    sw_ode_stats st;
-    int rc = sw_ode_run(w, x, sw_traj_record, &tr, &st, &e);
-    if (rc)
-        fail_msg("%s: %s", m->sys->name, e.msg);
-    assert_int_equal(tr.n, points);
-    free(x);
-    sw_ode_free(w);
-    return tr;
-}
-
 /* Loss then observables at row i of a trajectory, into out (1 + n_obs). */
 static void columns(const sw_model *m, const sw_traj *tr, size_t i, double *out)
 {
@@ -149,8 +120,8 @@ static void reduced_follows_full(void **state)
         sw_model *mf = swt_model("y-full", overlaps[i], "w0=0.2", "sigma=0.1", NULL);
         sw_model *mr = swt_model("y-reduced", overlaps[i], "w0=0.2", "sigma=0.1", NULL);
         double *xf = state_of(mf), *xr = state_of(mr);
-        sw_traj tf = run(mf, xf, "rk8pd", 1e-10, 200, 60, 0.1);
-        sw_traj tr = run(mr, xr, "rk8pd", 1e-10, 200, 60, 0.1);
+        sw_traj tf = swt_traj(mf, xf, "rk8pd", 1e-10, 1e-12, 200, 60, 0.1, NULL);
+        sw_traj tr = swt_traj(mr, xr, "rk8pd", 1e-10, 1e-12, 200, 60, 0.1, NULL);
         if (i == 0) {
             /* The run rests near L_1 and L_2 and passes both. */
             int near[2] = {0, 0};
@@ -187,8 +158,8 @@ static void coupled_follows_symmetric_reduced(void **state)
         double *xc = state_of(mc), *xr = malloc(mr->dim * sizeof *xr);
         for (size_t h = 0; h < 3; h++)
             memcpy(xr + h * mc->dim, xc, mc->dim * sizeof *xc);
-        sw_traj tc = run(mc, xc, "rk8pd", 1e-10, 1000, 60, 0.1);
-        sw_traj tr = run(mr, xr, "rk8pd", 1e-10, 1000, 60, 0.1);
+        sw_traj tc = swt_traj(mc, xc, "rk8pd", 1e-10, 1e-12, 1000, 60, 0.1, NULL);
+        sw_traj tr = swt_traj(mr, xr, "rk8pd", 1e-10, 1e-12, 1000, 60, 0.1, NULL);
         double worst = runs_disagree(mc, &tc, mr, &tr, 1e-6);
         print_message("%s: coupled vs reduced %.3g\n", overlaps[i], worst);
         assert_true(worst < 1e-8);
@@ -217,8 +188,8 @@ static void simplex_follows_logits(void **state)
             sw_softmax(xr + h * 19 + 3, 16, s);
             assert_true(swt_max_rel(s, xs + h * 19 + 3, 16, 0) < 1e-15);
         }
-        sw_traj ts = run(ms, xs, "rk8pd", 1e-10, 1000, 60, 0.1);
-        sw_traj tr = run(mr, xr, "rk8pd", 1e-10, 1000, 60, 0.1);
+        sw_traj ts = swt_traj(ms, xs, "rk8pd", 1e-10, 1e-12, 1000, 60, 0.1, NULL);
+        sw_traj tr = swt_traj(mr, xr, "rk8pd", 1e-10, 1e-12, 1000, 60, 0.1, NULL);
         double worst = runs_disagree(ms, &ts, mr, &tr, 1e-6);
         print_message("%s: simplex vs logits %.3g\n", overlaps[i], worst);
         assert_true(worst < 1e-7);
@@ -342,7 +313,7 @@ static void loss_never_increases(void **state)
     (void)state;
     sw_model *m = swt_model("y-reduced", "w0=0.5", "sigma=0.3", "overlap=0.2", NULL);
     double *x = state_of(m);
-    sw_traj tr = run(m, x, "rk8pd", 1e-10, 1000, 2000, 1e-3);
+    sw_traj tr = swt_traj(m, x, "rk8pd", 1e-10, 1e-12, 1000, 2000, 1e-3, NULL);
     double prev = m->sys->loss(m, tr.x), worst = 0;
     for (size_t i = 1; i < tr.n; i++) {
         double L = m->sys->loss(m, tr.x + i * tr.dim);
@@ -386,7 +357,7 @@ static void default_run_passes_the_plateaus(void **state)
     for (size_t j = 0; j < 4; j++)
         assert_true(fabs(m->levels[j] - want[j]) < 1e-15);
     double *x = state_of(m);
-    sw_traj tr = run(m, x, "rk8pd", 1e-10, 1000, 2000, 1e-2);
+    sw_traj tr = swt_traj(m, x, "rk8pd", 1e-10, 1e-12, 1000, 2000, 1e-2, NULL);
     for (size_t j = 1; j <= 2; j++) {
         double Lj = m->levels[j], best = INFINITY;
         double lprev = log(m->sys->loss(m, tr.x + tr.dim));
@@ -421,7 +392,7 @@ static void coupled_learns_one_pattern(void **state)
         double *x = state_of(m);
         double mb = (double)(i + 1), level = 0.5 * (4.0 + 1.0) / mb;
         assert_true(fabs(m->levels[1] - level) < 1e-15);
-        sw_traj tr = run(m, x, "rk8pd", 1e-8, 5000, 3, 1);
+        sw_traj tr = swt_traj(m, x, "rk8pd", 1e-8, 1e-12, 5000, 3, 1, NULL);
         double L = m->sys->loss(m, tr.x + (tr.n - 1) * tr.dim);
         print_message("%s: coupled loss %.8g, level %.8g\n", blocks[i][0], L, level);
         assert_true(fabs(L / level - 1) < 1e-3);
@@ -439,7 +410,7 @@ static void symmetric_start_stays_on_first_plateau(void **state)
     (void)state;
     sw_model *m = swt_model("y-reduced", "sigma=0", NULL);
     double *x = state_of(m);
-    sw_traj tr = run(m, x, "rkck", 1e-8, 4e5, 20, 1);
+    sw_traj tr = swt_traj(m, x, "rkck", 1e-8, 1e-12, 4e5, 20, 1, NULL);
     double L1 = m->levels[1];
     for (size_t i = 0; i < tr.n; i++) {
         const double *xi = tr.x + i * tr.dim;
