@@ -63,15 +63,18 @@ static void tick(repro *c, const char *cmd)
     double in = (sw_cli_now() - c->t_section) / c->expect;
     sw_progress_update(&c->bar, in < 0.95 ? in : 0.95);
 }
-int rp_step(repro *c, ...)
+/* Appends the NULL-terminated words of ap to argv (n used of cap, one
+ * slot kept for the terminating NULL). */
+static size_t gather(const char **argv, size_t n, size_t cap, va_list ap)
 {
-    const char *argv[64] = {"stagewise"};
-    size_t n = 1;
-    va_list ap;
-    va_start(ap, c);
-    for (const char *a; n < 63 && (a = va_arg(ap, const char *));)
+    for (const char *a; n + 1 < cap && (a = va_arg(ap, const char *));)
         argv[n++] = a;
-    va_end(ap);
+    return n;
+}
+
+/* Runs `stagewise argv[1..n-1]` as rp_step describes. */
+static int run(repro *c, const char **argv, size_t n)
+{
     argv[n] = NULL;
 
     char line[4096];
@@ -106,6 +109,31 @@ int rp_step(repro *c, ...)
         c->failures++;
         return 1;
     }
+    return 0;
+}
+
+int rp_step(repro *c, ...)
+{
+    const char *argv[64] = {"stagewise"};
+    va_list ap;
+    va_start(ap, c);
+    size_t n = gather(argv, 1, 64, ap);
+    va_end(ap);
+    return run(c, argv, n);
+}
+
+int rp_plot(repro *c, const char *png, const char *caption, ...)
+{
+    const char *argv[64] = {"stagewise", "plot"};
+    va_list ap;
+    va_start(ap, caption);
+    size_t n = gather(argv, 2, 62, ap);
+    va_end(ap);
+    argv[n++] = "--out";
+    argv[n++] = rp_path(c, png);
+    if (run(c, argv, n))
+        return 1;
+    sw_report_figure(c->r, png, caption);
     return 0;
 }
 double rp_jnum(const char *file, const char *ptr)
@@ -205,12 +233,11 @@ static const struct {
     {"markov", rp_section_markov, "the Markov-chain transformer's stages and Fig. 5", 45, 5},
     {"fig4", rp_section_fig4, "initialisation scale and importance ratio (Fig. 4)", 3, 1},
     {"gamma1", rp_section_gamma1, "equal importances: how many stages at gamma = 1", 35, 1},
-    {"transformer", rp_section_transformer, "a real transformer's emergence laws and ablations",
-     70, 3},
+    {"transformer", rp_section_transformer, "a real transformer's emergence laws and ablations", 70,
+     3},
     {"tf-markov", rp_section_tf_markov, "a standard transformer's stages on the Markov chain", 3,
      0.5},
-    {"recall", rp_section_recall, "associative recall: emergence against N_tokens, N_pairs", 25,
-     2},
+    {"recall", rp_section_recall, "associative recall: emergence against N_tokens, N_pairs", 25, 2},
 };
 #define N_SECTIONS (sizeof sections / sizeof sections[0])
 

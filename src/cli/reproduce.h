@@ -39,6 +39,10 @@ const char *rp_num(repro *c, double x);
  * and records the command line in the report.  Returns 0 on success; on
  * failure the report says which command failed. */
 int rp_step(repro *c, ...);
+/* Runs `stagewise plot ARGS... --out DIR/png` (ARGS NULL-terminated: the
+ * figure, its inputs and --set options) and, when it succeeds, adds png to
+ * the report with its caption.  Returns 0 on success, as rp_step. */
+int rp_plot(repro *c, const char *png, const char *caption, ...);
 
 /* A number from a JSON file by JSON pointer ("/plateaus/0/level"). */
 double rp_jnum(const char *file, const char *ptr);

@@ -41,16 +41,17 @@ static const char *sweep_rows(repro *c, const char *name, const char *axis, cons
         kr = sw_table_col(&tb, "replicates");
     for (size_t r = 0; kt >= 0 && kp >= 0 && km >= 0 && r < tb.rows; r++) {
         double nt = sw_table_at(&tb, r, kt), np = sw_table_at(&tb, r, kp);
-        sw_report_row(
-            c->r,
-            rp_str(c, "N_tokens = %.0f, N_pairs = %.0f: steps until acc_rel >= 0.05, median "
-                      "[quartiles] of %.0f seeds (%.0f emerged)",
-                   nt, np, sw_table_at(&tb, r, kr), sw_table_at(&tb, r, kn)),
-            rp_str(c, "%s [%s, %s]", rp_num(c, sw_table_at(&tb, r, km)),
-                   rp_num(c, sw_table_at(&tb, r, k25)), rp_num(c, sw_table_at(&tb, r, k75))),
-            rp_str(c, "%.0f (0.55 N_tokens^0.79 N_pairs^2.25: their model, lr 1e-4)",
-                   paper_steps(nt, np)),
-            "ours: L = 2 attention-only, d_model = 16, lr 1e-2");
+        sw_report_row(c->r,
+                      rp_str(c,
+                             "N_tokens = %.0f, N_pairs = %.0f: steps until acc_rel >= 0.05, median "
+                             "[quartiles] of %.0f seeds (%.0f emerged)",
+                             nt, np, sw_table_at(&tb, r, kr), sw_table_at(&tb, r, kn)),
+                      rp_str(c, "%s [%s, %s]", rp_num(c, sw_table_at(&tb, r, km)),
+                             rp_num(c, sw_table_at(&tb, r, k25)),
+                             rp_num(c, sw_table_at(&tb, r, k75))),
+                      rp_str(c, "%.0f (0.55 N_tokens^0.79 N_pairs^2.25: their model, lr 1e-4)",
+                             paper_steps(nt, np)),
+                      "ours: L = 2 attention-only, d_model = 16, lr 1e-2");
     }
     sw_table_clear(&tb);
     return sum;
@@ -65,17 +66,27 @@ struct law {
 };
 
 static const struct law laws[] = {
-    {"tokens", "N_tokens", {"N_tokens=8,16,32,64,128", "N_tokens=8,12,16"},
-     {"N_pairs=4", "N_pairs=3"}, "10000", "N_tokens (vocabulary)",
+    {"tokens",
+     "N_tokens",
+     {"N_tokens=8,16,32,64,128", "N_tokens=8,12,16"},
+     {"N_pairs=4", "N_pairs=3"},
+     "10000",
+     "N_tokens (vocabulary)",
      {"tf-recall, N_pairs = 4, d_model = 16, Adam lr 1e-2, 5 seeds",
       "tf-recall, N_pairs = 3, 2 seeds (quick)"},
-     0.79, "0.79 (Sec. 3: N_tokens 32-256, N_pairs 8-64)",
+     0.79,
+     "0.79 (Sec. 3: N_tokens 32-256, N_pairs 8-64)",
      "outside: at N_pairs = 4 the vocabulary hardly matters here (see docs/transformer.md)"},
-    {"pairs", "N_pairs", {"N_pairs=3,4,5,6,8", "N_pairs=2,3,4"}, {"N_tokens=32", "N_tokens=8"},
-     "12000", "N_pairs (key-value pairs in context)",
+    {"pairs",
+     "N_pairs",
+     {"N_pairs=3,4,5,6,8", "N_pairs=2,3,4"},
+     {"N_tokens=32", "N_tokens=8"},
+     "12000",
+     "N_pairs (key-value pairs in context)",
      {"tf-recall, N_tokens = 32, d_model = 16, Adam lr 1e-2, 5 seeds",
       "tf-recall, N_tokens = 8, 2 seeds (quick)"},
-     2.25, "2.25 (Sec. 3: N_tokens 32-256, N_pairs 8-64)",
+     2.25,
+     "2.25 (Sec. 3: N_tokens 32-256, N_pairs 8-64)",
      "outside the interval: pairs 3-8 here against 8-64, small model, lr 1e-2"},
 };
 
@@ -89,22 +100,24 @@ static void law_of(repro *c, const struct law *lw)
     if (!sum)
         return;
     const char *fit = rp_fit_row(c, sum, "step_event_median", rp_str(c, "C * %s^a", lw->var), 1,
-                                 rp_str(c, "exponent of %s (median over seeds)", lw->var),
-                                 lw->ref, lw->ref_text, lw->off);
+                                 rp_str(c, "exponent of %s (median over seeds)", lw->var), lw->ref,
+                                 lw->ref_text, lw->off);
     const char *png = rp_str(c, "recall_%s.png", lw->name);
-    if (fit && !rp_step(c, "plot", "fit", fit, "--set", "keys=median of seeds", "--set",
-                        rp_str(c, "xlabel=%s", lw->xlabel), "--set",
-                        "ylabel=optimiser steps until acc_rel >= 0.05", "--set",
-                        rp_str(c, "title=%s", lw->title[q]), "--out", rp_path(c, png), NULL))
-        sw_report_figure(c->r, png,
-                         rp_str(c, "Median emergence step (over seeds) of tf-recall against "
-                                   "%s with the fitted power law, log-log axes.",
-                                lw->xlabel));
+    if (fit)
+        rp_plot(c, png,
+                rp_str(c,
+                       "Median emergence step (over seeds) of tf-recall against "
+                       "%s with the fitted power law, log-log axes.",
+                       lw->xlabel),
+                "fit", fit, "--set", "keys=median of seeds", "--set",
+                rp_str(c, "xlabel=%s", lw->xlabel), "--set",
+                "ylabel=optimiser steps until acc_rel >= 0.05", "--set",
+                rp_str(c, "title=%s", lw->title[q]), NULL);
 }
 
 /* A head's attention column at step 0 and at the end of a run. */
-static void head_row(repro *c, const char *csv, const char *col, const char *what,
-                     const char *ref, const char *note)
+static void head_row(repro *c, const char *csv, const char *col, const char *what, const char *ref,
+                     const char *note)
 {
     sw_report_row(c->r, rp_str(c, "%s, at step 0 and at the end", what),
                   rp_str(c, "%s -> %s", rp_num(c, rp_csv_pick(csv, col, PICK_AT_MIN, "step", 0)),
@@ -124,8 +137,10 @@ static void one_run(repro *c)
         return;
     double st = rp_jnum(rp_path(c, "recall_run.json"), "/emergence/1/step");
     sw_report_row(c->r,
-                  rp_str(c, "one run, N_tokens = %s, N_pairs = %s, seed 1: emergence step "
-                            "(acc_rel >= 0.05)", nt, np),
+                  rp_str(c,
+                         "one run, N_tokens = %s, N_pairs = %s, seed 1: emergence step "
+                         "(acc_rel >= 0.05)",
+                         nt, np),
                   rp_num(c, st),
                   rp_str(c, "%.0f (their law, lr 1e-4)", paper_steps(atof(nt), atof(np))),
                   "accuracy stays near chance, then rises to ~1 within a few hundred steps");
@@ -134,17 +149,17 @@ static void one_run(repro *c)
              "~1 after the transition: the copying layer (Sec. 3)",
              "the copy step: each value position takes in its key");
     head_row(c, csv, "att_l2_h1_val", "block 2's head: the query's attention on the matching value",
-             rp_str(c, "~1 after the transition: the selecting layer (Sec. 3); 1/T = %.3f at a "
-                       "uniform start",
+             rp_str(c,
+                    "~1 after the transition: the selecting layer (Sec. 3); 1/T = %.3f at a "
+                    "uniform start",
                     1 / (2 * atof(np) + 1)),
              "the select step, in the same transition as the copy");
-    if (!rp_step(c, "plot", "emergence", csv, "--set", "show=_key _val _prev", "--out",
-                 rp_path(c, "recall_run.png"), NULL))
-        sw_report_figure(c->r, "recall_run.png",
-                         "One tf-recall run: test loss and accuracy against steps with the "
-                         "emergence steps of both criteria marked (top); the attention of "
-                         "each block's head on the matching key, the matching value and, "
-                         "for value positions, their own key (bottom).");
+    rp_plot(c, "recall_run.png",
+            "One tf-recall run: test loss and accuracy against steps with the "
+            "emergence steps of both criteria marked (top); the attention of "
+            "each block's head on the matching key, the matching value and, "
+            "for value positions, their own key (bottom).",
+            "emergence", csv, "--set", "show=_key _val _prev", NULL);
 }
 
 void rp_section_recall(repro *c)

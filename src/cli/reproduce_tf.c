@@ -11,15 +11,15 @@
  * heads, eight times narrower (d_model 32 for 256) so that a grid with
  * seeds fits two cores; --quick: one block of width 16, only to exercise
  * the section.  Adam at lr 1e-3, ten times the paper's. */
-#define TF_LAW_WIDTH(q)                                                                          \
-    (q) ? "d_model=16" : "d_model=32", (q) ? "d_qk=8" : "d_qk=16", "mlp=1",                      \
+#define TF_LAW_WIDTH(q)                                                                            \
+    (q) ? "d_model=16" : "d_model=32", (q) ? "d_qk=8" : "d_qk=16", "mlp=1",                        \
         (q) ? "n_test=64" : "n_test=128"
 #define TF_LAW_MODEL(q) (q) ? "L=1" : "L=2", "heads=2", TF_LAW_WIDTH(q)
 #define TF_ADAM(q) "--optim", "adam", "--lr", (q) ? "1e-2" : "1e-3"
 /* The ablation's model: one block, one head, as in the paper's ablation
  * (Zucchet et al. App. B), attention only. */
-#define TF_ONE_HEAD(q)                                                                           \
-    "L=1", "heads=1", (q) ? "d_model=16" : "d_model=32", (q) ? "d_qk=8" : "d_qk=16", "mlp=0",    \
+#define TF_ONE_HEAD(q)                                                                             \
+    "L=1", "heads=1", (q) ? "d_model=16" : "d_model=32", (q) ? "d_qk=8" : "d_qk=16", "mlp=0",      \
         (q) ? "n_test=64" : "n_test=128"
 
 /* Zucchet et al.'s fitted laws of the emergence step (Sec. 2.4, App. B):
@@ -94,8 +94,8 @@ static void tf_example(repro *c)
     double a0 = rp_csv_pick(csv, "att_l1_h1", PICK_FIRST_BELOW, "step", 0),
            a1 = rp_csv_pick(csv, "att_l1_h1", PICK_LAST, NULL, 0),
            a2 = rp_csv_pick(csv, "att_l1_h2", PICK_LAST, NULL, 0);
-    sw_report_row(c->r, rp_str(c, "d = %s, T = %s, seed 1: emergence step (test loss <= 0.1)", d,
-                               T),
+    sw_report_row(c->r,
+                  rp_str(c, "d = %s, T = %s, seed 1: emergence step (test loss <= 0.1)", d, T),
                   rp_num(c, st),
                   rp_str(c, "%.0f (0.76 d^1.29 T^0.80; L=2, heads=4, d_model=256, lr 1e-4)",
                          law_main(atof(d), atof(T), 1)),
@@ -104,12 +104,12 @@ static void tf_example(repro *c)
                   rp_str(c, "%.3g -> %.3g, %.3g", a0, a1, a2),
                   rp_str(c, "1/T = %.3g -> near 1 (Zucchet et al., Sec. 2.4)", 1 / atof(T)),
                   "it jumps at the end of the plateau (figure)");
-    if (!rp_step(c, "plot", "emergence", csv, "--out", rp_path(c, "tf_run.png"), NULL))
-        sw_report_figure(c->r, "tf_run.png",
-                         "A tf-location run against optimiser steps: test loss (top, log) on "
-                         "its plateau while the heads attend uniformly (1/T), then the "
-                         "first block's heads find the marked token (bottom) and the loss "
-                         "crosses 0.1 at the marked emergence step.");
+    rp_plot(c, "tf_run.png",
+            "A tf-location run against optimiser steps: test loss (top, log) on "
+            "its plateau while the heads attend uniformly (1/T), then the "
+            "first block's heads find the marked token (bottom) and the loss "
+            "crosses 0.1 at the marked emergence step.",
+            "emergence", csv, NULL);
 }
 
 /* Emergence step against T, d and B, medians over seeds, fitted as power
@@ -129,19 +129,56 @@ static void tf_laws(repro *c)
         double ref;
         const char *w[10];
     } sw[] = {
-        {"T", q ? "T=4,8" : "T=8,16,32", d, "B=1", "T (sequence length)", "top left", model,
-         paper, 0.80, {TF_LAW_MODEL(q), TF_ADAM(q)}},
-        {"d", q ? "d=2,4" : "d=4,8,16", T, "B=1", "d (token dimension)", "top left", model, paper,
-         1.29, {TF_LAW_MODEL(q), TF_ADAM(q)}},
-        {"B", q ? "B=1,2" : "B=1,2,4", T, d, "B (copies of the relevant token in the sequence)",
-         "bottom left", model, paper, -0.80, {TF_LAW_MODEL(q), TF_ADAM(q)}},
-        {"heads", q ? "heads=1,2" : "heads=1,2,4", T, d, "heads (attention heads per block)",
-         "top left", q ? "L = 1, d_model = 16, MLP" : "L = 2, d_model = 32, d_qk = 16, MLP",
-         "Zucchet et al. App. B", 0.16,
+        {"T",
+         q ? "T=4,8" : "T=8,16,32",
+         d,
+         "B=1",
+         "T (sequence length)",
+         "top left",
+         model,
+         paper,
+         0.80,
+         {TF_LAW_MODEL(q), TF_ADAM(q)}},
+        {"d",
+         q ? "d=2,4" : "d=4,8,16",
+         T,
+         "B=1",
+         "d (token dimension)",
+         "top left",
+         model,
+         paper,
+         1.29,
+         {TF_LAW_MODEL(q), TF_ADAM(q)}},
+        {"B",
+         q ? "B=1,2" : "B=1,2,4",
+         T,
+         d,
+         "B (copies of the relevant token in the sequence)",
+         "bottom left",
+         model,
+         paper,
+         -0.80,
+         {TF_LAW_MODEL(q), TF_ADAM(q)}},
+        {"heads",
+         q ? "heads=1,2" : "heads=1,2,4",
+         T,
+         d,
+         "heads (attention heads per block)",
+         "top left",
+         q ? "L = 1, d_model = 16, MLP" : "L = 2, d_model = 32, d_qk = 16, MLP",
+         "Zucchet et al. App. B",
+         0.16,
          {q ? "L=1" : "L=2", TF_LAW_WIDTH(q), "B=1", TF_ADAM(q)}},
-        {"L", q ? "L=1,2" : "L=1,2,3", T, d, "L (blocks)", "top left",
+        {"L",
+         q ? "L=1,2" : "L=1,2,3",
+         T,
+         d,
+         "L (blocks)",
+         "top left",
          q ? "heads = 2, d_model = 16, MLP" : "heads = 2, d_model = 32, d_qk = 16, MLP",
-         "Zucchet et al. App. B", 0.06, {"heads=2", TF_LAW_WIDTH(q), "B=1", TF_ADAM(q)}},
+         "Zucchet et al. App. B",
+         0.06,
+         {"heads=2", TF_LAW_WIDTH(q), "B=1", TF_ADAM(q)}},
     };
     for (size_t i = 0; i < sizeof sw / sizeof *sw; i++) {
         const char *f = rp_path(c, rp_str(c, "tf_%s.csv", sw[i].name)),
@@ -153,14 +190,14 @@ static void tf_laws(repro *c)
             const char *ref;
             if (i < 3)
                 ref = rp_str(c, "%.0f (0.76 d^1.29 T^0.80 B^-0.80)",
-                             i == 0 ? law_main(dd, x, 1)
+                             i == 0   ? law_main(dd, x, 1)
                              : i == 1 ? law_main(x, TT, 1)
                                       : law_main(dd, TT, x));
             else {
                 x0 = r ? x0 : x;
-                ref = rp_str(c, "%.2f x the step at %s = %g (%s^%.2f; %s)", pow(x / x0, sw[i].ref),
-                             sw[i].name, x0, i == 3 ? "N_heads" : "N_layers", sw[i].ref,
-                             sw[i].paper);
+                ref =
+                    rp_str(c, "%.2f x the step at %s = %g (%s^%.2f; %s)", pow(x / x0, sw[i].ref),
+                           sw[i].name, x0, i == 3 ? "N_heads" : "N_layers", sw[i].ref, sw[i].paper);
             }
             sw_report_row(c->r,
                           rp_str(c, "%s = %g: emergence step, median [quartiles] of %.0f seeds",
@@ -176,21 +213,21 @@ static void tf_laws(repro *c)
                    sw[i].fixed2),
             sw[i].ref, rp_str(c, "%.2f (%s)", sw[i].ref, sw[i].paper),
             "outside the interval: our sizes are below the paper's range (docs/transformer.md)");
-        if (fit && !rp_step(c, "plot", "fit", fit, "--set", "keys=emergence step, each seed",
-                            "--set", rp_str(c, "keypos=%s", sw[i].keypos), "--set",
-                            rp_str(c, "xlabel=%s", sw[i].xlabel), "--set",
-                            "ylabel=optimiser steps until test loss <= 0.1", "--set",
-                            rp_str(c,
-                                   "title=tf-location, %s, %s; %s; Adam lr %s, batch 32; "
-                                   "paper: exponent %.2f",
-                                   sw[i].fixed1, sw[i].fixed2, sw[i].model, q ? "1e-2" : "1e-3",
-                                   sw[i].ref),
-                            "--out", rp_path(c, rp_str(c, "tf_%s.png", sw[i].name)), NULL))
-            sw_report_figure(c->r, rp_str(c, "tf_%s.png", sw[i].name),
-                             rp_str(c,
-                                    "Emergence step against %s, one point per seed, log-log, "
-                                    "with the power law fitted to all of them.",
-                                    sw[i].xlabel));
+        if (fit)
+            rp_plot(c, rp_str(c, "tf_%s.png", sw[i].name),
+                    rp_str(c,
+                           "Emergence step against %s, one point per seed, log-log, "
+                           "with the power law fitted to all of them.",
+                           sw[i].xlabel),
+                    "fit", fit, "--set", "keys=emergence step, each seed", "--set",
+                    rp_str(c, "keypos=%s", sw[i].keypos), "--set",
+                    rp_str(c, "xlabel=%s", sw[i].xlabel), "--set",
+                    "ylabel=optimiser steps until test loss <= 0.1", "--set",
+                    rp_str(c,
+                           "title=tf-location, %s, %s; %s; Adam lr %s, batch 32; "
+                           "paper: exponent %.2f",
+                           sw[i].fixed1, sw[i].fixed2, sw[i].model, q ? "1e-2" : "1e-3", sw[i].ref),
+                    NULL);
     }
 }
 
@@ -214,40 +251,36 @@ static void tf_optimisers(repro *c)
     for (size_t r = 0; summary_row(sa, r, "step_event", &T, "T", ma, &na) &&
                        summary_row(ss, r, "step_event", &T, "T", ms, &ns);
          r++)
-        sw_report_row(c->r,
-                      rp_str(c, "T = %g: SGD / Adam emergence steps (medians of %.0f seeds)", T,
-                             na),
-                      rp_str(c, "%.1f (%.0f / %.0f)", ms[0] / ma[0], ms[0], ma[0]),
-                      rp_str(c,
-                             "%.1f (%.0f / %.0f: 6.42 d^1.44 T^1.07 over 1.45 d^1.31 T^0.57, "
-                             "SGD lr 5e-3, Adam lr 1e-4; Zucchet et al. App. B)",
-                             law_sgd1(dd, T) / law_adam1(dd, T), law_sgd1(dd, T),
-                             law_adam1(dd, T)),
-                      ms[0] > ma[0] ? "Adam escapes sooner, as in the paper; our rates and "
-                                      "model differ from its, so the ratio's size does not "
-                                      "compare"
-                                    : "SGD escapes sooner, unlike in the paper");
-    const char *fit_a = rp_fit_row(c, fa, "step_event", "C * T^a", 1,
-                                   "Adam: exponent of T (one block, one head)", 0.57,
-                                   "0.57 (Zucchet et al. App. B)",
-                                   "outside the interval: T is below the paper's range");
-    const char *fit_s = rp_fit_row(c, fs, "step_event", "C * T^a", 1,
-                                   "SGD: exponent of T (one block, one head)", 1.07,
-                                   "1.07 (Zucchet et al. App. B)",
-                                   "outside the interval: T is below the paper's range");
-    if (fit_a && fit_s &&
-        !rp_step(c, "plot", "fit", fit_a, fit_s, "--set",
-                 rp_str(c, "keys=Adam, lr %s|SGD, lr %s", q ? "1e-2" : "1e-3", q ? "0.2" : "0.1"),
-                 "--set", "xlabel=T (sequence length)", "--set",
-                 "ylabel=optimiser steps until test loss <= 0.1", "--set",
-                 rp_str(c,
-                        "title=tf-location, %s, B = 1; one block, one head, d_model = %s, no "
-                        "MLP; batch 32; paper: SGD T^1.07, Adam T^0.57",
-                        d, q ? "16" : "32"),
-                 "--out", rp_path(c, "tf_optim.png"), NULL))
-        sw_report_figure(c->r, "tf_optim.png",
-                         "Emergence step of one block with one head against T, Adam and SGD, "
-                         "one point per seed, log-log, with the fitted power laws.");
+        sw_report_row(
+            c->r, rp_str(c, "T = %g: SGD / Adam emergence steps (medians of %.0f seeds)", T, na),
+            rp_str(c, "%.1f (%.0f / %.0f)", ms[0] / ma[0], ms[0], ma[0]),
+            rp_str(c,
+                   "%.1f (%.0f / %.0f: 6.42 d^1.44 T^1.07 over 1.45 d^1.31 T^0.57, "
+                   "SGD lr 5e-3, Adam lr 1e-4; Zucchet et al. App. B)",
+                   law_sgd1(dd, T) / law_adam1(dd, T), law_sgd1(dd, T), law_adam1(dd, T)),
+            ms[0] > ma[0] ? "Adam escapes sooner, as in the paper; our rates and "
+                            "model differ from its, so the ratio's size does not "
+                            "compare"
+                          : "SGD escapes sooner, unlike in the paper");
+    const char *fit_a = rp_fit_row(
+        c, fa, "step_event", "C * T^a", 1, "Adam: exponent of T (one block, one head)", 0.57,
+        "0.57 (Zucchet et al. App. B)", "outside the interval: T is below the paper's range");
+    const char *fit_s = rp_fit_row(
+        c, fs, "step_event", "C * T^a", 1, "SGD: exponent of T (one block, one head)", 1.07,
+        "1.07 (Zucchet et al. App. B)", "outside the interval: T is below the paper's range");
+    if (fit_a && fit_s)
+        rp_plot(c, "tf_optim.png",
+                "Emergence step of one block with one head against T, Adam and SGD, "
+                "one point per seed, log-log, with the fitted power laws.",
+                "fit", fit_a, fit_s, "--set",
+                rp_str(c, "keys=Adam, lr %s|SGD, lr %s", q ? "1e-2" : "1e-3", q ? "0.2" : "0.1"),
+                "--set", "xlabel=T (sequence length)", "--set",
+                "ylabel=optimiser steps until test loss <= 0.1", "--set",
+                rp_str(c,
+                       "title=tf-location, %s, B = 1; one block, one head, d_model = %s, no "
+                       "MLP; batch 32; paper: SGD T^1.07, Adam T^0.57",
+                       d, q ? "16" : "32"),
+                NULL);
 }
 
 /* Zucchet et al. Sec. 2.4 and App. B with a real transformer, scaled down
@@ -303,26 +336,27 @@ void rp_section_tf_markov(repro *c)
             for (size_t i = 0; i < 3; i++)
                 own = own && (i == j || kl[j][j] < kl[j][i]);
         int order = st[0] < st[1] && st[1] < st[2], tie = st[0] < st[1] && st[1] == st[2];
+        sw_report_row(
+            c->r,
+            rp_str(c, "seed %s: steps at which KL to truth j = 1, 2, 3 is smallest", seeds[s]),
+            rp_str(c, "%.0f, %.0f, %.0f", st[0], st[1], st[2]),
+            "increasing, each then the closest truth (Yüksel et al., Sec. 2.2, as the "
+            "markov task)",
+            order && own ? "in the paper's order"
+            : order      ? "in order, but a truncation is not the closest at its "
+                           "minimum"
+            : tie        ? "j = 1 first; j = 2 and 3 at the same evaluation: the "
+                           "last two stages not separated"
+                         : "out of order");
         sw_report_row(c->r,
-                      rp_str(c, "seed %s: steps at which KL to truth j = 1, 2, 3 is smallest",
-                             seeds[s]),
-                      rp_str(c, "%.0f, %.0f, %.0f", st[0], st[1], st[2]),
-                      "increasing, each then the closest truth (Yüksel et al., Sec. 2.2, as the "
-                      "markov task)",
-                      order && own ? "in the paper's order"
-                      : order      ? "in order, but a truncation is not the closest at its "
-                                     "minimum"
-                      : tie        ? "j = 1 first; j = 2 and 3 at the same evaluation: the "
-                                     "last two stages not separated"
-                                   : "out of order");
-        sw_report_row(c->r, rp_str(c, "  seed %s: KL to truth j = 1, 2, 3 at j's minimum", seeds[s]),
+                      rp_str(c, "  seed %s: KL to truth j = 1, 2, 3 at j's minimum", seeds[s]),
                       rp_str(c, "%.3g, %.3g, %.3g", kl[0][0], kl[1][1], kl[2][2]),
                       "none: new (the paper shows curves)", "nats, held-out positions");
-        if (s == 0 && !rp_step(c, "plot", "markov", f, "--out", rp_path(c, "tf_markov.png"),
-                               NULL))
-            sw_report_figure(c->r, "tf_markov.png",
-                             "The standard transformer on the Markov chain, seed 1: KL to each "
-                             "truncated truth (top) and each head's attention on each lag group "
-                             "(bottom) against t = step x lr.");
+        if (s == 0)
+            rp_plot(c, "tf_markov.png",
+                    "The standard transformer on the Markov chain, seed 1: KL to each "
+                    "truncated truth (top) and each head's attention on each lag group "
+                    "(bottom) against t = step x lr.",
+                    "markov", f, NULL);
     }
 }

@@ -26,13 +26,12 @@ void rp_section_crosscheck(repro *c)
                   rp_str(c, "to t = %s", c->quick ? "20" : "100"));
     sw_report_row(c->r, "same, lr = 0.005", rp_num(c, d2), "half of the above (O(lr))",
                   rp_str(c, "ratio %.3f", d2 / d1));
-    if (!rp_step(c, "plot", "crosscheck", rp_path(c, "cross_y_lr01.csv"),
-                 rp_path(c, "cross_y_lr005.csv"), "--set", "keys=lr = 0.01|lr = 0.005", "--out",
-                 rp_path(c, "crosscheck.png"), NULL))
-        sw_report_figure(c->r, "crosscheck.png",
-                         "Full-batch gradient descent on y-full's model against the y-reduced "
-                         "flow: loss of both against t = step x lr (top), largest deviation "
-                         "over the columns (bottom, log scale), for two learning rates.");
+    rp_plot(c, "crosscheck.png",
+            "Full-batch gradient descent on y-full's model against the y-reduced "
+            "flow: loss of both against t = step x lr (top), largest deviation "
+            "over the columns (bottom, log scale), for two learning rates.",
+            "crosscheck", rp_path(c, "cross_y_lr01.csv"), rp_path(c, "cross_y_lr005.csv"), "--set",
+            "keys=lr = 0.01|lr = 0.005", NULL);
     /* t = step x lr must pass the plateau's end near t = 350. */
     if (rp_step(c, "train", "toy", "--optim", "sgd", "--batch", "32", "--lr", "0.2", "--steps",
                 c->quick ? "2000" : "5000", "--eval-every", "10", "--out",
@@ -48,17 +47,15 @@ void rp_section_crosscheck(repro *c)
         c->r, "toy SGD: loss <= 1/4 first at t", rp_num(c, tt),
         rp_str(c, "z-reduced: %.4g (the flow)", tz),
         rp_str(c, "%+.2f%%, within the 10-step evaluation spacing (t = 2)", 100 * (tt - tz) / tz));
-    if (!rp_step(c, "plot", "xy", rp_path(c, "toy_sgd.csv"), rp_path(c, "zred_curve.csv"), "--set",
-                 "x=column(\"t\")", "--set", "ys=column(\"loss\")", "--set",
-                 "keys=SGD, batch 32, lr 0.2 (t = step x lr)|z-reduced flow", "--set", "with=lines",
-                 "--set", "keypos=top right", "--set",
-                 "xlabel=t (gradient-flow units; step x lr for the trainer)", "--set",
-                 "ylabel=loss", "--set",
-                 "title=toy trainer against the flow; d = 16, T = 64, B = 1, p = 0", "--out",
-                 rp_path(c, "toy.png"), NULL))
-        sw_report_figure(c->r, "toy.png",
-                         "The sampled-minibatch trainer on z-full's model and the z-reduced "
-                         "flow: the plateau ends at the same t.");
+    rp_plot(c, "toy.png",
+            "The sampled-minibatch trainer on z-full's model and the z-reduced "
+            "flow: the plateau ends at the same t.",
+            "xy", rp_path(c, "toy_sgd.csv"), rp_path(c, "zred_curve.csv"), "--set",
+            "x=column(\"t\")", "--set", "ys=column(\"loss\")", "--set",
+            "keys=SGD, batch 32, lr 0.2 (t = step x lr)|z-reduced flow", "--set", "with=lines",
+            "--set", "keypos=top right", "--set",
+            "xlabel=t (gradient-flow units; step x lr for the trainer)", "--set", "ylabel=loss",
+            "--set", "title=toy trainer against the flow; d = 16, T = 64, B = 1, p = 0", NULL);
 }
 void rp_section_markov(repro *c)
 {
@@ -88,10 +85,10 @@ void rp_section_markov(repro *c)
     sw_report_row(c->r, "final KL to the full truth (j = 3)",
                   rp_num(c, rp_csv_pick(mk, "kl_3", PICK_LAST, NULL, 0)),
                   "still falling (Yüksel et al., Fig. 3)", rp_str(c, "at step %s", steps));
-    if (!rp_step(c, "plot", "markov", mk, "--out", rp_path(c, "markov.png"), NULL))
-        sw_report_figure(c->r, "markov.png",
-                         "KL to each truncated truth (top) and each head's attention on each "
-                         "lag group (bottom), against t = step x lr.");
+    rp_plot(c, "markov.png",
+            "KL to each truncated truth (top) and each head's attention on each "
+            "lag group (bottom), against t = step x lr.",
+            "markov", mk, NULL);
     static const char *const sizes[] = {"32", "1024", "4096"};
     const char *files[3];
     size_t nf = c->quick ? 1 : 3;
@@ -117,13 +114,11 @@ void rp_section_markov(repro *c)
                       best == want ? rp_str(c, "as in the paper; KL %.3g", kl[best])
                                    : rp_str(c, "differs; KL %.3g", kl[best]));
     }
-    /* rp_step() stops at the first NULL: the options go before the inputs. */
-    if (!rp_step(c, "plot", "fig5", "--set", "keys=n_train = 32|n_train = 1024|n_train = 4096",
-                 "--out", rp_path(c, "fig5.png"), files[0], nf > 1 ? files[1] : NULL,
-                 nf > 1 ? files[2] : NULL, NULL))
-        sw_report_figure(c->r, "fig5.png",
-                         "Early stopping on fixed training sets (Yüksel et al., Fig. 5): "
-                         "held-out loss and KL to each truncated truth against t = step x lr, "
-                         "one panel per training-set size; the dashed line marks the kept "
-                         "model (lowest held-out loss).");
+    /* The words stop at the first NULL: the options go before the inputs. */
+    rp_plot(c, "fig5.png",
+            "Early stopping on fixed training sets (Yüksel et al., Fig. 5): held-out loss and KL "
+            "to each truncated truth against t = step x lr, one panel per training-set size; "
+            "the dashed line marks the kept model (lowest held-out loss).",
+            "fig5", "--set", "keys=n_train = 32|n_train = 1024|n_train = 4096", files[0],
+            nf > 1 ? files[1] : NULL, nf > 1 ? files[2] : NULL, NULL);
 }

@@ -57,11 +57,10 @@ void rp_section_stages(repro *c)
         rp_step(c, "stages", rp_path(c, "stages.csv"), NULL))
         return;
     plateau_rows(c, rp_path(c, "stages.stages.json"), 3);
-    if (!rp_step(c, "plot", "stages", rp_path(c, "stages.csv"), "--out", rp_path(c, "stages.png"),
-                 NULL))
-        sw_report_figure(c->r, "stages.png",
-                         "Loss against log t with the levels L_j (top); attention of each head "
-                         "on each pattern, colour = pattern, dash = head (bottom).");
+    rp_plot(c, "stages.png",
+            "Loss against log t with the levels L_j (top); attention of each head "
+            "on each pattern, colour = pattern, dash = head (bottom).",
+            "stages", rp_path(c, "stages.csv"), NULL);
 }
 void rp_section_competitive(repro *c)
 {
@@ -88,11 +87,10 @@ void rp_section_competitive(repro *c)
     size_t nt = rp_jlen(rp_path(c, "perturbed.stages.json"), "/transitions");
     sw_report_row(c->r, "perturbed start: transitions", rp_str(c, "%zu", nt),
                   "3 (Yüksel et al., Sec. 3.2)", nt == 3 ? "as predicted" : "differs");
-    if (!rp_step(c, "plot", "competitive", rp_path(c, "coupled.csv"), rp_path(c, "perturbed.csv"),
-                 "--out", rp_path(c, "competitive.png"), NULL))
-        sw_report_figure(c->r, "competitive.png",
-                         "Loss of the symmetric and the perturbed start (top); attention of "
-                         "each head, symmetric (middle) and perturbed (bottom).");
+    rp_plot(c, "competitive.png",
+            "Loss of the symmetric and the perturbed start (top); attention of "
+            "each head, symmetric (middle) and perturbed (bottom).",
+            "competitive", rp_path(c, "coupled.csv"), rp_path(c, "perturbed.csv"), NULL);
 }
 void rp_section_escape(repro *c)
 {
@@ -148,11 +146,10 @@ void rp_section_escape(repro *c)
                   rp_str(c, "1/lambda+ = %.4g (hyperbolic saddle, docs/math.md)",
                          rp_jnum(lj, "/inv_lambda_plus")),
                   "hyperbolic, as it must be");
-    if (!rp_step(c, "plot", "escape", rp_path(c, "escape.csv"), "--out", rp_path(c, "escape.png"),
-                 NULL))
-        sw_report_figure(c->r, "escape.png",
-                         "Escape time against eps from the symmetric start, with the three "
-                         "fitted laws.");
+    rp_plot(c, "escape.png",
+            "Escape time against eps from the symmetric start, with the three "
+            "fitted laws.",
+            "escape", rp_path(c, "escape.csv"), NULL);
 }
 #define Y_LEVELS "--measure", "level:1", "--measure", "level:2", "--measure", "level:3"
 
@@ -213,22 +210,20 @@ void rp_section_fig4(repro *c)
                                  sk[k].ref, sk[k].ref_text, sk[k].off)))
             return;
     const char *keys = "keys=first transition|second|third";
-    if (!rp_step(c, "plot", "fit", gf[0], gf[1], gf[2], "--set", keys, "--set",
-                 "xlabel=gamma (importance ratio, lambda_k = c gamma^(K-k))", "--set",
-                 "ylabel=transition time t_level_k (gradient-flow units)", "--out",
-                 rp_path(c, "fig4_gamma.png"), NULL))
-        sw_report_figure(c->r, "fig4_gamma.png",
-                         "Transition times against the importance ratio, log-log, one point "
-                         "per seed, with fitted power laws: near gamma = 1 the three nearly "
-                         "merge; as gamma grows the first comes sooner and the last later.");
-    if (!rp_step(c, "plot", "fit", sf[0], sf[1], sf[2], "--set", keys, "--set",
-                 "xlabel=sigma (logits start iid U[-sigma, sigma])", "--set",
-                 "ylabel=transition time t_level_k (gradient-flow units)", "--out",
-                 rp_path(c, "fig4_sigma.png"), NULL))
-        sw_report_figure(c->r, "fig4_sigma.png",
-                         "Transition times against the initialisation scale, log-log, one "
-                         "point per seed, with fitted power laws: the first transition does not "
-                         "depend on sigma, the later ones slow down as sigma shrinks.");
+    rp_plot(c, "fig4_gamma.png",
+            "Transition times against the importance ratio, log-log, one point "
+            "per seed, with fitted power laws: near gamma = 1 the three nearly "
+            "merge; as gamma grows the first comes sooner and the last later.",
+            "fit", gf[0], gf[1], gf[2], "--set", keys, "--set",
+            "xlabel=gamma (importance ratio, lambda_k = c gamma^(K-k))", "--set",
+            "ylabel=transition time t_level_k (gradient-flow units)", NULL);
+    rp_plot(c, "fig4_sigma.png",
+            "Transition times against the initialisation scale, log-log, one "
+            "point per seed, with fitted power laws: the first transition does not "
+            "depend on sigma, the later ones slow down as sigma shrinks.",
+            "fit", sf[0], sf[1], sf[2], "--set", keys, "--set",
+            "xlabel=sigma (logits start iid U[-sigma, sigma])", "--set",
+            "ylabel=transition time t_level_k (gradient-flow units)", NULL);
 }
 /* The first t at which some head holds pattern (or lag group) k: its
  * attention att_h<h>_k<k> reaches 1/2.  NAN if none does. */
@@ -338,20 +333,18 @@ void rp_section_gamma1(repro *c)
                     "bdf", "--t-end", "1e5", "--t-first", "1e-2", "--points", "300", "--out",
                     rp_path(c, runs[i][0]), NULL))
             return;
-    if (!rp_step(c, "plot", "xy", rp_path(c, runs[0][0]), rp_path(c, runs[1][0]),
-                 rp_path(c, runs[2][0]), "--set", "x=column(\"t\")", "--set", "ys=column(\"loss\")",
-                 "--set",
-                 "keys=sigma = 0.01, seed 1: one stage|sigma = 1, seed 1: two, then one|"
-                 "sigma = 1, seed 2: one, then two (as in the paper)",
-                 "--set", "logx=1", "--set", "with=lines", "--set", "keypos=bottom left", "--set",
-                 "xlabel=t (gradient-flow units)", "--set",
-                 "ylabel=loss (levels 1.5, 1, 0.5, 0 after 0, 1, 2, 3 patterns)", "--set",
-                 "title=gamma = 1; y-reduced: H = K = 3, T = 16, c = 1", "--out",
-                 rp_path(c, "gamma1.png"), NULL))
-        sw_report_figure(c->r, "gamma1.png",
-                         "Loss of the y-reduced flow at gamma = 1 for a small and a large "
-                         "initialisation, log t: one drop, or two with an intermediate "
-                         "plateau at 0.5 or at 1.");
+    rp_plot(c, "gamma1.png",
+            "Loss of the y-reduced flow at gamma = 1 for a small and a large "
+            "initialisation, log t: one drop, or two with an intermediate "
+            "plateau at 0.5 or at 1.",
+            "xy", rp_path(c, runs[0][0]), rp_path(c, runs[1][0]), rp_path(c, runs[2][0]), "--set",
+            "x=column(\"t\")", "--set", "ys=column(\"loss\")", "--set",
+            "keys=sigma = 0.01, seed 1: one stage|sigma = 1, seed 1: two, then one|"
+            "sigma = 1, seed 2: one, then two (as in the paper)",
+            "--set", "logx=1", "--set", "with=lines", "--set", "keypos=bottom left", "--set",
+            "xlabel=t (gradient-flow units)", "--set",
+            "ylabel=loss (levels 1.5, 1, 0.5, 0 after 0, 1, 2, 3 patterns)", "--set",
+            "title=gamma = 1; y-reduced: H = K = 3, T = 16, c = 1", NULL);
     if (c->quick)
         return;
     /* c = 3 makes every group three times as informative; seeds differ in the
@@ -384,11 +377,11 @@ void rp_section_gamma1(repro *c)
                       : sep2 && !sep1      ? "two stages, but two groups first, then the "
                                              "third"
                                            : "three stages");
-        if (i == 1 &&
-            !rp_step(c, "plot", "markov", f, "--out", rp_path(c, "gamma1_markov.png"), NULL))
-            sw_report_figure(c->r, "gamma1_markov.png",
-                             "The Markov transformer at gamma = 1, c = 3, seed 1: KL to each "
-                             "truncated truth (top) and attention on each lag group (bottom) "
-                             "against t = step x lr.");
+        if (i == 1)
+            rp_plot(c, "gamma1_markov.png",
+                    "The Markov transformer at gamma = 1, c = 3, seed 1: KL to each "
+                    "truncated truth (top) and attention on each lag group (bottom) "
+                    "against t = step x lr.",
+                    "markov", f, NULL);
     }
 }

@@ -120,15 +120,15 @@ void rp_section_zlaws(repro *c)
     static const char *const axis[] = {"d (token dimension)", "T (sequence length)"};
     static const char *const png[] = {"z_d.png", "z_T.png"};
     for (size_t i = 0; i < 2; i++)
-        if (!rp_step(c, "plot", "fit", fits[i][0], fits[i][1], "--set",
-                     "keys=plateau time (loss at half its start)|1/lambda+", "--set",
-                     "keypos=bottom right", "--set", rp_str(c, "xlabel=%s", axis[i]), "--set",
-                     "ylabel=time (gradient-flow units)", "--out", rp_path(c, png[i]), NULL))
-            sw_report_figure(c->r, png[i],
-                             rp_str(c,
-                                    "Plateau time and 1/lambda+ against %s, log-log, with the "
-                                    "fitted power laws and their exponents (95%% intervals).",
-                                    axis[i]));
+        rp_plot(c, png[i],
+                rp_str(c,
+                       "Plateau time and 1/lambda+ against %s, log-log, with the "
+                       "fitted power laws and their exponents (95%% intervals).",
+                       axis[i]),
+                "fit", fits[i][0], fits[i][1], "--set",
+                "keys=plateau time (loss at half its start)|1/lambda+", "--set",
+                "keypos=bottom right", "--set", rp_str(c, "xlabel=%s", axis[i]), "--set",
+                "ylabel=time (gradient-flow units)", NULL);
     if (!rp_step(
             c, "plot", "fit", fits[2][0], fits[2][1], fits[3][0], fits[3][1], "--set",
             "keys=tied, plateau|tied, 1/lambda+|untied, plateau|untied, 1/lambda+", "--set",
@@ -140,13 +140,13 @@ void rp_section_zlaws(repro *c)
         sw_report_figure(c->r, "z_B.png",
                          "Plateau time and 1/lambda+ against B, tied copies (one shared logit: "
                          "B^-1) and untied ones (B^-1/2), log-log.");
-    if (pfit &&
-        !rp_step(c, "plot", "fit", pfit, "--set", "keys=p = 0..0.95", "--set",
-                 "keypos=bottom right", "--set", "xlabel=1/lambda+ (gradient-flow units)", "--set",
-                 "ylabel=plateau time (gradient-flow units)", "--out", rp_path(c, "z_p.png"), NULL))
-        sw_report_figure(c->r, "z_p.png",
-                         "Cross-sample repetition: plateau time against 1/lambda+ as p runs "
-                         "from 0 to 0.95 (d = 16, T = 256), log-log, with the fitted power law.");
+    if (pfit)
+        rp_plot(c, "z_p.png",
+                "Cross-sample repetition: plateau time against 1/lambda+ as p runs "
+                "from 0 to 0.95 (d = 16, T = 256), log-log, with the fitted power law.",
+                "fit", pfit, "--set", "keys=p = 0..0.95", "--set", "keypos=bottom right", "--set",
+                "xlabel=1/lambda+ (gradient-flow units)", "--set",
+                "ylabel=plateau time (gradient-flow units)", NULL);
 }
 void rp_section_criteria(repro *c)
 {
@@ -189,17 +189,16 @@ void rp_section_criteria(repro *c)
                             "time"
                           : off[i]);
     }
-    if (!rp_step(c, "plot", "xy", fd, fT, fB, "--set",
-                 "x=1.51*column(\"d\")**0.49*(column(\"T\")/column(\"B\"))**0.99", "--set",
-                 "ys=column(\"t_plateau_0.2\")", "--set", "logx=1", "--set", "logy=1", "--set",
-                 "diag=1", "--set", "keys=d = 4..4096|T = 16..16384|B = 1..256 (tied)", "--set",
-                 "xlabel=law of Zucchet et al. 1.51 d^0.49 (T/B)^0.99 (gradient-flow units)",
-                 "--set", "ylabel=ours: t at loss 0.1 (gradient-flow units)", "--set",
-                 "title=in-context law, prefactor included; z-reduced, p = 0", "--out",
-                 rp_path(c, "criteria_law.png"), NULL))
-        sw_report_figure(c->r, "criteria_law.png",
-                         "Plateau time by the paper's criterion against the paper's fitted "
-                         "law, log-log; the dashed line is equality.");
+    rp_plot(c, "criteria_law.png",
+            "Plateau time by the paper's criterion against the paper's fitted "
+            "law, log-log; the dashed line is equality.",
+            "xy", fd, fT, fB, "--set",
+            "x=1.51*column(\"d\")**0.49*(column(\"T\")/column(\"B\"))**0.99", "--set",
+            "ys=column(\"t_plateau_0.2\")", "--set", "logx=1", "--set", "logy=1", "--set", "diag=1",
+            "--set", "keys=d = 4..4096|T = 16..16384|B = 1..256 (tied)", "--set",
+            "xlabel=law of Zucchet et al. 1.51 d^0.49 (T/B)^0.99 (gradient-flow units)", "--set",
+            "ylabel=ours: t at loss 0.1 (gradient-flow units)", "--set",
+            "title=in-context law, prefactor included; z-reduced, p = 0", NULL);
 
     static const char *const ds[] = {"4", "16", "64"};
     const char *pf[3];
@@ -255,21 +254,20 @@ void rp_section_criteria(repro *c)
                   "which would contradict the in-context T^0.99");
     const char *law = "2.15*(sqrt(column(\"d\"))*column(\"T\")/"
                       "sqrt(column(\"p\")**2*column(\"d\")+%s))**1.02";
-    if (!rp_step(c, "plot", "xy", pf[0], pf[1], pf[2], "--set", "x=column(\"p\")", "--set",
-                 rp_str(c, "ys=column(\"t_event\")/(%s)|column(\"t_event\")/(%s)",
-                        rp_str(c, law, "(1-column(\"p\"))**2"),
-                        rp_str(c, law, "1-column(\"p\")**2")),
-                 "--set",
-                 "keys=d = 4, (1-p)^2|d = 4, 1-p^2|d = 16, (1-p)^2|d = 16, 1-p^2|d = 64, "
-                 "(1-p)^2|d = 64, 1-p^2",
-                 "--set", "xlabel=p (probability that x* is the repeated token)", "--set",
-                 "ylabel=t(loss_p0 <= 0.4) / law (ratio, no unit)", "--set",
-                 "title=cross-sample law with (1-p)^2 or 1-p^2; z-reduced: T = 256, B = 1, "
-                 "tested on p = 0 data",
-                 "--out", rp_path(c, "criteria_p.png"), NULL))
-        sw_report_figure(c->r, "criteria_p.png",
-                         "Measured time over each candidate cross-sample law against p: the "
-                         "eigenvalue's 1 - p^2 keeps the ratio flat at d = 4, where the two "
-                         "differ most; at larger d and p the p = 0 test loss lags (the fresh "
-                         "direction learns at rate (1-p)/d), which neither form describes.");
+    rp_plot(c, "criteria_p.png",
+            "Measured time over each candidate cross-sample law against p: the "
+            "eigenvalue's 1 - p^2 keeps the ratio flat at d = 4, where the two "
+            "differ most; at larger d and p the p = 0 test loss lags (the fresh "
+            "direction learns at rate (1-p)/d), which neither form describes.",
+            "xy", pf[0], pf[1], pf[2], "--set", "x=column(\"p\")", "--set",
+            rp_str(c, "ys=column(\"t_event\")/(%s)|column(\"t_event\")/(%s)",
+                   rp_str(c, law, "(1-column(\"p\"))**2"), rp_str(c, law, "1-column(\"p\")**2")),
+            "--set",
+            "keys=d = 4, (1-p)^2|d = 4, 1-p^2|d = 16, (1-p)^2|d = 16, 1-p^2|d = 64, "
+            "(1-p)^2|d = 64, 1-p^2",
+            "--set", "xlabel=p (probability that x* is the repeated token)", "--set",
+            "ylabel=t(loss_p0 <= 0.4) / law (ratio, no unit)", "--set",
+            "title=cross-sample law with (1-p)^2 or 1-p^2; z-reduced: T = 256, B = 1, "
+            "tested on p = 0 data",
+            NULL);
 }
