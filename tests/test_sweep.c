@@ -575,6 +575,17 @@ static void put_file(const char *path, const char *text, size_t n)
     assert_int_equal(fclose(fp), 0);
 }
 
+/* The `small` sweep run whole into DIR/whole.csv: its text (caller frees),
+ * and in part the path DIR/part.csv for the test's partial files. */
+static char *whole_small(const char *dir, char *part, size_t len)
+{
+    char whole[512];
+    snprintf(whole, sizeof whole, "%s/whole.csv", dir);
+    snprintf(part, len, "%s/part.csv", dir);
+    run_ok(0, "%s --threads 1 --out %s", small, whole);
+    return swt_slurp(whole);
+}
+
 /* Bytes of text up to the end of its k-th data row (the header row not
  * counted). */
 static size_t rows_end(const char *text, size_t k)
@@ -602,12 +613,8 @@ static size_t rows_end(const char *text, size_t k)
 static void torn_last_row_is_dropped_and_recomputed(void **state)
 {
     (void)state;
-    char *dir = swt_tmpdir();
-    char whole[512], part[512];
-    snprintf(whole, sizeof whole, "%s/whole.csv", dir);
-    snprintf(part, sizeof part, "%s/part.csv", dir);
-    run_ok(0, "%s --threads 1 --out %s", small, whole);
-    char *w = swt_slurp(whole);
+    char *dir = swt_tmpdir(), part[512];
+    char *w = whole_small(dir, part, sizeof part);
     size_t three = rows_end(w, 3), four = rows_end(w, 4);
     const char *row4 = w + three;
     const char *second_comma = strchr(strchr(row4, ',') + 1, ',');
@@ -653,12 +660,8 @@ static void torn_last_row_is_dropped_and_recomputed(void **state)
 static void a_resumed_status_must_be_a_code(void **state)
 {
     (void)state;
-    char *dir = swt_tmpdir();
-    char whole[512], part[512];
-    snprintf(whole, sizeof whole, "%s/whole.csv", dir);
-    snprintf(part, sizeof part, "%s/part.csv", dir);
-    run_ok(0, "%s --threads 1 --out %s", small, whole);
-    char *w = swt_slurp(whole);
+    char *dir = swt_tmpdir(), part[512];
+    char *w = whole_small(dir, part, sizeof part);
     size_t two = rows_end(w, 2);
     const char *bad[] = {"1e300", "nan", "-1", "0.5", "3", "inf"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -692,12 +695,8 @@ static void a_resumed_status_must_be_a_code(void **state)
 static void a_short_file_is_a_partial_head_or_refused(void **state)
 {
     (void)state;
-    char *dir = swt_tmpdir();
-    char whole[512], part[512];
-    snprintf(whole, sizeof whole, "%s/whole.csv", dir);
-    snprintf(part, sizeof part, "%s/part.csv", dir);
-    run_ok(0, "%s --threads 1 --out %s", small, whole);
-    char *w = swt_slurp(whole);
+    char *dir = swt_tmpdir(), part[512];
+    char *w = whole_small(dir, part, sizeof part);
     put_file(part, w, 10);
     run_ok(0, "%s --threads 1 --out %s", small, part);
     char *p = swt_slurp(part);
