@@ -48,9 +48,9 @@ int sw_sweep_out_summary(const sw_sweep_results *R, const char *path, sw_err *e)
  * synced: with one per worker, a machine crash loses at most the row each
  * worker has in flight (a kill loses none: rows are written at once).
  * Points cheaper than a sync (a few ms on an ordinary disk) then run at
- * about `bound` points per sync: the 400-point z-reduced grid of
- * docs/performance.md takes ~1.5 s instead of 0.2 s, the price of that
- * promise; a sync per row, with no grouping, took 3 s. */
+ * about `bound` points per sync: that is the price of the promise, measured
+ * in docs/design.md (the z-reduced grid of bench/sweep.sh, 0.33 s -> 0.95 s
+ * on two threads). */
 typedef struct sw_syncer {
     pthread_t thread;
     pthread_mutex_t lock;
