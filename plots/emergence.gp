@@ -7,26 +7,13 @@
 # att_l* columns), has_acc (1: it has an acc column), fixed1 (task
 # parameters and optimiser), marks and marklabels (the steps of the run's
 # JSON `emergence` entries that were met, and '|'-separated names of their
-# criteria).  Optional --set: mark=STEP
-# (replaces the JSON's marks), show='WORD ...' (only attention columns whose
-# name contains one of the words, e.g. show='_val _prev'), title.
+# criteria).  Optional --set: mark=STEP (replaces the JSON's marks), title;
+# `plot` itself applies --set show='WORD ...' to atts.
 if (!exists("fixed1")) fixed1 = ""
 if (!exists("marks")) marks = ""
 if (!exists("marklabels")) marklabels = ""
 if (exists("mark")) { marks = mark; marklabels = "emergence (--set mark)" }
 nth(s, i) = i <= 1 ? (strstrt(s, "|") ? s[1:strstrt(s, "|") - 1] : s) : nth(s[strstrt(s, "|") + 1:], i - 1)
-cols = ""
-if (exists("show")) {
-    do for [i=1:words(atts)] {
-        c = word(atts, i)
-        hit = 0
-        do for [j=1:words(show)] { hit = hit || strstrt(c, word(show, j)) > 0 }
-        if (hit) { cols = cols . " " . c }
-    }
-} else {
-    cols = atts
-}
-if (words(cols) == 0) print "plot emergence: no attention column to draw"; exit status 1
 
 set terminal pngcairo size 900,800 font ",11"
 set output out
@@ -77,5 +64,5 @@ set ytics mirror
 set title "attention against steps"
 set ylabel "attention mass"
 set yrange [0:1.05]
-plot for [i=1:words(cols)] in1 using "step":word(cols, i) with lines lw 1.5 title word(cols, i)
+plot for [i=1:words(atts)] in1 using "step":word(atts, i) with lines lw 1.5 title word(atts, i)
 unset multiplot

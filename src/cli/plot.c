@@ -44,13 +44,14 @@ static const char help[] =
     "               against t, one panel per `train markov --patience` CSV\n"
     "  emergence    a `train tf-location|tf-recall|tf-markov` run against steps: test\n"
     "               loss (log) and accuracy, the emergence step(s) of its JSON marked,\n"
-    "               and its att_l* columns; --set mark=STEP marks another step, --set\n"
-    "               show='WORD ...' keeps the attention columns containing a word\n\n"
+    "               and its att_l* columns; --set mark=STEP marks another step\n\n"
     "options:\n"
     "  --out FILE.png   the picture (required)\n"
     "  --set NAME=VALUE a string variable for the script (repeatable): title,\n"
     "                   xlabel, ylabel, keys ('|'-separated series names), keypos\n"
-    "                   and the figure's own (see the head of plots/FIGURE.gp)\n\n"
+    "                   and the figure's own (see the head of plots/FIGURE.gp);\n"
+    "                   show='WORD ...' keeps only the attention columns whose\n"
+    "                   name contains one of the words (stages, markov, emergence)\n\n"
     "The directory of scripts is $SW_PLOTS, else plots/ beside the build.\n";
 
 /* Where the figure scripts live: $SW_PLOTS, plots/ next to the build
@@ -114,6 +115,32 @@ static void columns_like(const sw_table *tb, int (*match)(const char *), char *b
             used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? " " : "",
                                      tb->names[k]);
     }
+}
+
+/* Keeps the words of the space-separated cols that contain one of the
+ * words of show; none kept is bad input, naming what there was. */
+static int keep_shown(char *cols, const char *show, const char *path, sw_err *e)
+{
+    char kept[4096] = "", all[4096], word[128];
+    snprintf(all, sizeof all, "%s", cols);
+    size_t used = 0;
+    for (char *save = NULL, *c = strtok_r(all, " ", &save); c; c = strtok_r(NULL, " ", &save)) {
+        int hit = 0;
+        for (const char *s = show; !hit && *s;) {
+            size_t n = strcspn(s, " ");
+            snprintf(word, sizeof word, "%.*s", (int)(n < 127 ? n : 127), s);
+            hit = n > 0 && strstr(c, word) != NULL;
+            s += n + (s[n] == ' ');
+        }
+        if (hit && used < sizeof kept)
+            used += (size_t)snprintf(kept + used, sizeof kept - used, "%s%s", used ? " " : "", c);
+    }
+    if (!*kept)
+        return sw_fail(e, SW_EINPUT, "plot: no attention column of %s contains any of '%s' "
+                                     "(allowed: words of its columns %s)",
+                       path, show, *cols ? cols : "(none)");
+    snprintf(cols, sizeof all, "%s", kept);
+    return SW_OK;
 }
 
 /* att_h<h>_k<k> (markov) or att_l<l>_h<h>_k<k> (tf-markov): a head's
@@ -208,6 +235,7 @@ static int check_input(const struct figure *fg, const char *path, const sw_table
 struct args {
     const char *out;
     char sets[8192]; /* the --set variables, as gnuplot assignments */
+    char show[512];  /* --set show: words an attention column must contain */
     int has_x, has_ys; /* the xy figure cannot draw without them */
 };
 
@@ -429,6 +457,10 @@ static int on_option(int opt, const char *arg, void *ctx, sw_err *e)
                        arg);
     char name[64];
     snprintf(name, sizeof name, "%.*s", (int)(len < 63 ? len : 63), arg);
+    if (strcmp(name, "show") == 0) { /* a filter of plot's own: applied before gnuplot */
+        snprintf(a->show, sizeof a->show, "%s", eq + 1);
+        return SW_OK;
+    }
     a->has_x |= strcmp(name, "x") == 0;
     a->has_ys |= strcmp(name, "ys") == 0;
     return gp_var(a->sets, sizeof a->sets, name, eq + 1, e);
@@ -488,6 +520,10 @@ int sw_cmd_plot(int argc, char **argv)
         }
         if (i == first + 1) {
             columns_like(&tb, fg && fg->atts ? fg->atts : is_att, cols, sizeof cols);
+            if (*a.show && (rc = keep_shown(cols, a.show, argv[i], &e))) {
+                sw_table_clear(&tb);
+                break;
+            }
             columns_like(&tb, is_kl, kls, sizeof kls);
             if ((rc = levels_of(&tb, argv[i], levels, sizeof levels, &e))) {
                 sw_table_clear(&tb);
