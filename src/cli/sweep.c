@@ -1,7 +1,6 @@
 /* `sweep`: one measurement per point of a parameter grid, computed in
  * parallel, appended as each point finishes, resumable after an
  * interruption, and finally rewritten in point order. */
-#include <cblas.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -489,13 +488,12 @@ static int sweep(const sw_mpi_world *w, int argc, char **argv, sw_err *e)
                                    "it appends to and resumes from)");
     if (rc == SW_OK)
         rc = set_up(&a, longopts, argc - first - 1, argv + first + 1, argv[first], &S, e);
-    /* The transformer's products go to OpenBLAS from every run at once,
-     * which a serial OpenBLAS cannot take (its buffers are shared): such a
-     * build runs the points one at a time (the numbers do not change). */
-    if (rc == SW_OK && a.threads > 1 && strncmp(argv[first], "train:tf-", 9) == 0 &&
-        openblas_get_parallel() == 0) {
-        fprintf(stderr, "stagewise: this build links the serial OpenBLAS, which cannot run "
-                        "two transformers at once: one thread\n");
+    /* A task that cannot run twice at once here runs its points one at a
+     * time (the numbers do not change). */
+    if (rc == SW_OK && a.threads > 1 && S.task && S.task->concurrent && !S.task->concurrent()) {
+        fprintf(stderr, "stagewise: %s cannot run two points at once in this build (serial "
+                        "OpenBLAS): one thread\n",
+                S.task->name);
         a.threads = 1;
     }
     /* Every rank built the same sweep, or none goes on. */

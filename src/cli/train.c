@@ -4,7 +4,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <cblas.h>
 
 #include "cli.h"
 #include "markov.h"
@@ -413,11 +412,7 @@ int sw_cmd_train(int argc, char **argv)
     if (a.threads != (int)a.threads)
         return sw_cli_die(SW_EINPUT, "threads: %g is not an integer (allowed: 1 .. 256)",
                           a.threads);
-    /* A serial OpenBLAS (Debian's openblas-serial, when pkg-config's
-     * `openblas` resolves to it) shares its buffers between calls: products
-     * from two threads at once corrupt each other.  Only a threaded build
-     * may be called concurrently. */
-    if (a.threads > 1 && openblas_get_parallel() == 0)
+    if (a.threads > 1 && task->concurrent && !task->concurrent())
         return sw_cli_die(SW_EINPUT, "threads: the OpenBLAS this build links is the serial "
                           "one, which cannot run products from several threads at once "
                           "(allowed: 1; or build against the OpenMP or pthreads OpenBLAS)");
