@@ -101,10 +101,10 @@ int sw_point_locate(sw_model *m, const sw_ode_opts *o, const sw_point *p, double
         to.t_first = 0;
         to.points = 2;
         to.until.active = 0;
-        if ((rc = sw_ode_budget(m, &to, e)) == SW_OK && !(ode = sw_ode_alloc(m, &to, e)))
-            rc = SW_EFAIL;
-        else
-            rc = sw_ode_run(ode, x, NULL, NULL, &stats, e);
+        /* The budget first, for its SW_EINPUT: sw_ode_alloc only says NULL. */
+        if ((rc = sw_ode_budget(m, &to, e)) == SW_OK)
+            rc = (ode = sw_ode_alloc(m, &to, e)) ? sw_ode_run(ode, x, NULL, NULL, &stats, e)
+                                                  : SW_EFAIL;
         info->t = p->t;
     } else if (p->kind == SW_POINT_PLATEAU || p->kind == SW_POINT_SLOWEST) {
         if (!(ode = sw_ode_alloc(m, o, e)))
