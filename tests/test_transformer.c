@@ -530,6 +530,14 @@ static void cli_trains_and_reports_emergence(void **state)
     assert_int_equal(swt_run(NULL, &err, "train tf-recall heads=3 d_model=8 --out -"), 2);
     assert_non_null(strstr(err, "stagewise: heads"));
     free(err);
+    /* The chain takes the model's own values, not their text: 64 lambdas of
+     * 19 digits each once overflowed a 1 KiB buffer and were cut to 52. */
+    char lam[2048] = "lambdas=";
+    for (int i = 0; i < 64; i++)
+        strcat(lam, i ? ",0.123456789012345678" : "0.123456789012345678");
+    assert_int_equal(swt_run(NULL, NULL, "train tf-markov K=64 N=64 %s d_model=8 heads=1 "
+                                         "d_qk=4 n_eval=4 --optim adam --steps 1 --out %s/k.csv",
+                             lam, dir), 0);
     free(dir);
 }
 

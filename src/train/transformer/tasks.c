@@ -402,27 +402,31 @@ static void tf_teardown(sw_model *m)
     m->ctx = NULL;
 }
 
-/* The markov task's chain, from this model's chain parameters. */
+/* The markov task's chain, from this model's chain parameters: every
+ * parameter the two systems share by name (S, N, K, m, gamma, c, lambdas,
+ * seed, n_eval), one head (the chain does not depend on H), the rest the
+ * markov system's defaults. */
 static int build_chain(sw_model *m, tfk *k, sw_err *e)
 {
-    static const char *const keys[] = {"S", "N", "K", "m", "gamma", "c", "seed", "n_eval", "H"};
-    char vals[9][64];
-    const char *kv[10], *vv[10];
-    size_t n = 0;
-    for (; n < 9; n++) {
-        snprintf(vals[n], sizeof vals[n], "%.17g", n == 8 ? 1.0 : sw_model_get(m, keys[n]));
-        kv[n] = keys[n];
-        vv[n] = vals[n];
+    const sw_system *sys = &sw_system_markov;
+    sw_value pv[32] = {{0}}, *own[32] = {0};
+    double one = 1;
+    int rc = sys->n_params <= 32 ? SW_OK : sw_fail(e, SW_EFAIL, "markov: too many parameters");
+    for (size_t i = 0; rc == SW_OK && i < sys->n_params; i++) {
+        const char *name = sys->params[i].name;
+        if (strcmp(name, "H") == 0)
+            pv[i] = (sw_value){1, &one};
+        else if (sw_param_index(m->sys, name) >= 0)
+            pv[i] = *sw_model_value(m, name);
+        else if ((rc = sw_param_parse(&sys->params[i], sys->params[i].def, &pv[i], e)) == SW_OK)
+            own[i] = &pv[i];
     }
-    const sw_value *lam = sw_model_value(m, "lambdas");
-    char list[1024] = "";
-    for (size_t i = 0; i < lam->n; i++) {
-        size_t len = strlen(list);
-        snprintf(list + len, sizeof list - len, "%s%.17g", i ? "," : "", lam->v[i]);
-    }
-    kv[n] = "lambdas";
-    vv[n++] = list;
-    return sw_model_alloc(&sw_system_markov, n, kv, vv, &k->chain, e);
+    if (rc == SW_OK)
+        rc = sw_model_alloc_values(sys, pv, &k->chain, e);
+    for (size_t i = 0; i < sys->n_params && i < 32; i++)
+        if (own[i])
+            free(own[i]->v);
+    return rc;
 }
 
 static int tf_setup_kind(sw_model *m, tf_kind kind, sw_err *e)
