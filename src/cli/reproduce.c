@@ -122,6 +122,19 @@ int rp_step(repro *c, ...)
     return run(c, argv, n);
 }
 
+int rp_sweep(repro *c, const char *out, ...)
+{
+    const char *argv[64] = {"stagewise", "sweep"};
+    va_list ap;
+    va_start(ap, out);
+    size_t n = gather(argv, 2, 62, ap);
+    va_end(ap);
+    argv[n++] = "--out";
+    argv[n++] = out;
+    unlink(out);
+    return run(c, argv, n);
+}
+
 int rp_plot(repro *c, const char *png, const char *caption, ...)
 {
     const char *argv[64] = {"stagewise", "plot"};

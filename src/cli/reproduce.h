@@ -39,6 +39,9 @@ const char *rp_num(repro *c, double x);
  * and records the command line in the report.  Returns 0 on success; on
  * failure the report says which command failed. */
 int rp_step(repro *c, ...);
+/* Runs `stagewise sweep ARGS... --out out` (ARGS NULL-terminated) into a
+ * fresh file: a sweep resumes what its file holds, a report starts afresh. */
+int rp_sweep(repro *c, const char *out, ...);
 /* Runs `stagewise plot ARGS... --out DIR/png` (ARGS NULL-terminated: the
  * figure, its inputs and --set options) and, when it succeeds, adds png to
  * the report with its caption.  Returns 0 on success, as rp_step. */

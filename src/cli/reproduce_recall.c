@@ -23,10 +23,10 @@ static const char *sweep_rows(repro *c, const char *name, const char *axis, cons
 {
     const char *csv = rp_path(c, rp_str(c, "recall_%s.csv", name)),
                *sum = rp_path(c, rp_str(c, "recall_%s_summary.csv", name));
-    if (rp_step(c, "sweep", "train:tf-recall", axis, fixed, seeds, "d_model=16", "heads=1",
-                "d_qk=8", "n_test=256", "--measure", "event:acc_rel>=0.05", "--optim", "adam",
-                "--lr", "1e-2", "--batch", "32", "--steps", steps, "--eval-every", "50", "--out",
-                csv, "--summary", sum, NULL))
+    if (rp_sweep(c, csv, "train:tf-recall", axis, fixed, seeds, "d_model=16", "heads=1", "d_qk=8",
+                 "n_test=256", "--measure", "event:acc_rel>=0.05", "--optim", "adam", "--lr",
+                 "1e-2", "--batch", "32", "--steps", steps, "--eval-every", "50", "--summary", sum,
+                 NULL))
         return NULL;
     sw_table tb;
     sw_err e;

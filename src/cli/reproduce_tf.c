@@ -43,11 +43,10 @@ static double law_sgd1(double d, double T)
 static int tf_sweep(repro *c, const char *file, const char *sum, const char *axis,
                     const char *fixed1, const char *fixed2, const char *const w[10])
 {
-    remove(file); /* a sweep resumes an existing file; a report starts afresh */
-    return rp_step(c, "sweep", "train:tf-location", axis, c->quick ? "seed=1:2:2" : "seed=1:3:3",
-                   fixed1, fixed2, w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7], w[8], w[9],
-                   "--batch", "32", "--steps", "30000", "--eval-every", c->quick ? "10" : "20",
-                   "--measure", "event:loss<=0.1", "--summary", sum, "--out", file, NULL);
+    return rp_sweep(c, file, "train:tf-location", axis, c->quick ? "seed=1:2:2" : "seed=1:3:3",
+                    fixed1, fixed2, w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7], w[8], w[9],
+                    "--batch", "32", "--steps", "30000", "--eval-every", c->quick ? "10" : "20",
+                    "--measure", "event:loss<=0.1", "--summary", sum, NULL);
 }
 
 /* The summary's rows (one per value of `axis`): column col's median,

@@ -6,7 +6,6 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "reproduce.h"
 
@@ -162,12 +161,10 @@ void rp_section_fig4(repro *c)
                       "initialisation and stages that separate as gamma grows.");
     const char *seeds = c->quick ? "seed=1:2:2" : "seed=1:6:6";
     const char *fs = rp_path(c, "fig4_sigma.csv"), *fg = rp_path(c, "fig4_gamma.csv");
-    unlink(fs);
-    unlink(fg);
-    if (rp_step(c, "sweep", "y-reduced", rp_str(c, "sigma=1e-6:1e-1:%s:log", c->quick ? "4" : "11"),
-                seeds, Y_LEVELS, "--solver", "bdf", "--t-end", "1e7", "--out", fs, NULL) ||
-        rp_step(c, "sweep", "y-reduced", rp_str(c, "gamma=1.25:8:%s:log", c->quick ? "4" : "10"),
-                seeds, Y_LEVELS, "--solver", "bdf", "--t-end", "1e7", "--out", fg, NULL))
+    if (rp_sweep(c, fs, "y-reduced", rp_str(c, "sigma=1e-6:1e-1:%s:log", c->quick ? "4" : "11"),
+                 seeds, Y_LEVELS, "--solver", "bdf", "--t-end", "1e7", NULL) ||
+        rp_sweep(c, fg, "y-reduced", rp_str(c, "gamma=1.25:8:%s:log", c->quick ? "4" : "10"), seeds,
+                 Y_LEVELS, "--solver", "bdf", "--t-end", "1e7", NULL))
         return;
     static const struct {
         const char *y, *what, *ref_text, *off;
@@ -294,12 +291,10 @@ void rp_section_gamma1(repro *c)
         "apart, as these times are sharper than the loss's).");
     const char *seeds = c->quick ? "seed=1:2:2" : "seed=1:8:8";
     const char *f3 = rp_path(c, "gamma1.csv"), *f6 = rp_path(c, "gamma1_H6.csv");
-    unlink(f3);
-    unlink(f6);
-    if (rp_step(c, "sweep", "y-reduced", "gamma=1", "sigma=0.01,0.1,0.3,1,2", seeds, Y_LEVELS,
-                "--solver", "bdf", "--t-end", "1e7", "--out", f3, NULL) ||
-        rp_step(c, "sweep", "y-reduced", "gamma=1", "H=6", "sigma=0.01,1", seeds, Y_LEVELS,
-                "--solver", "bdf", "--t-end", "1e7", "--out", f6, NULL))
+    if (rp_sweep(c, f3, "y-reduced", "gamma=1", "sigma=0.01,0.1,0.3,1,2", seeds, Y_LEVELS,
+                 "--solver", "bdf", "--t-end", "1e7", NULL) ||
+        rp_sweep(c, f6, "y-reduced", "gamma=1", "H=6", "sigma=0.01,1", seeds, Y_LEVELS, "--solver",
+                 "bdf", "--t-end", "1e7", NULL))
         return;
     static const struct {
         const char *file;

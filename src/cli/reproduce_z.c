@@ -4,7 +4,6 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "reproduce.h"
 
@@ -50,12 +49,9 @@ static void law_ratio(const char *file, const char *y, zlaw law, double r[3])
 static int zsweep(repro *c, const char *file, const char *a1, const char *a2, const char *a3,
                   const char *a4, const char *measure1, const char *measure2)
 {
-    unlink(file); /* a sweep resumes an existing file; a report starts afresh */
-    if (measure2)
-        return rp_step(c, "sweep", "z-reduced", a1, a2, a3, a4, "--measure", measure1, "--measure",
-                       measure2, "--predict", "--t-end", "1e9", "--out", file, NULL);
-    return rp_step(c, "sweep", "z-reduced", a1, a2, a3, a4, "--measure", measure1, "--predict",
-                   "--t-end", "1e9", "--out", file, NULL);
+    /* The words end at the first NULL: without measure2, at its --measure. */
+    return rp_sweep(c, file, "z-reduced", a1, a2, a3, a4, "--predict", "--t-end", "1e9",
+                    "--measure", measure1, measure2 ? "--measure" : NULL, measure2, NULL);
 }
 void rp_section_zlaws(repro *c)
 {
