@@ -280,11 +280,21 @@ int sw_cli_wants_help(int argc, char **argv)
     return 0;
 }
 
-double sw_cli_now(void)
+static double clock_seconds(clockid_t id)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(id, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+double sw_cli_now(void)
+{
+    return clock_seconds(CLOCK_MONOTONIC);
+}
+
+double sw_cli_cpu_now(void)
+{
+    return clock_seconds(CLOCK_PROCESS_CPUTIME_ID);
 }
 
 int sw_progress_quiet;

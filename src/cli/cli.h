@@ -153,7 +153,9 @@ void sw_progress_total(sw_progress *p, size_t total, const char *unit);
 void sw_progress_update(sw_progress *p, double frac);
 void sw_progress_end(sw_progress *p);
 
+/* Seconds: of a monotonic clock, and of this process's CPU (all threads). */
 double sw_cli_now(void);
+double sw_cli_cpu_now(void);
 
 /* Refuses (SW_EINPUT) a command that holds `matrices` dense dim x dim
  * matrices (a Jacobian, its eigenvectors, a Newton solver's) when they do

@@ -37,13 +37,6 @@ static int write_row(double t, const double *x, void *user)
 
 /* CPU seconds of every thread of the process: the integration's own cost,
  * free of start-up, for comparing with a peer timed inside its own run. */
-static double process_cpu(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static json_object *metadata(const sw_model *m, const sw_cli_ode *c, const sw_ode_stats *st,
                              double wall, double cpu)
 {
@@ -161,9 +154,9 @@ int sw_cmd_integrate(int argc, char **argv)
     struct sink sink = {csv.fp, m, obs, {0}, 0, a.c.o.points};
     sw_progress_begin(&sink.bar, m->sys->name);
     sw_ode_stats st;
-    double t0 = sw_cli_now(), c0 = process_cpu();
+    double t0 = sw_cli_now(), c0 = sw_cli_cpu_now();
     rc = sw_ode_run(ode, x, write_row, &sink, &st, &e);
-    double wall = sw_cli_now() - t0, cpu = process_cpu() - c0;
+    double wall = sw_cli_now() - t0, cpu = sw_cli_cpu_now() - c0;
     sw_progress_end(&sink.bar);
     if (rc)
         goto out;

@@ -361,13 +361,6 @@ static json_object *profile_json(void)
 
 /* CPU time of the process, every thread: beside the wall time, it shows
  * what a run costs on a shared machine. */
-static double cpu_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 int sw_cmd_train(int argc, char **argv)
 {
     if (sw_cli_wants_help(argc, argv)) {
@@ -461,10 +454,10 @@ int sw_cmd_train(int argc, char **argv)
         fprintf(csv.fp, ",%s", m->obs_names[i]);
     fputs(",train_loss,step\n", csv.fp);
     sw_train_stats st;
-    double t1 = sw_cli_now(), c1 = cpu_now();
+    double t1 = sw_cli_now(), c1 = sw_cli_cpu_now();
     if ((rc = run(l, &a, theta, write_row, &sink, task->name, &st, &e)))
         goto out;
-    double wall = sw_cli_now() - t1, cpu = cpu_now() - c1;
+    double wall = sw_cli_now() - t1, cpu = sw_cli_cpu_now() - c1;
     json_object *meta = NULL;
     if (meta_path) {
         meta = metadata(l, &a, &st, &sink.em, wall);

@@ -95,3 +95,13 @@ void sw_lines_close(sw_lines *r)
     r->fp = NULL;
     r->buf = NULL;
 }
+
+char *sw_lines_trim(char *s)
+{
+    while (*s == ' ' || *s == '\t')
+        s++;
+    size_t n = strlen(s);
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' || s[n - 1] == '\n'))
+        s[--n] = '\0';
+    return s;
+}

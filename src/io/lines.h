@@ -37,5 +37,8 @@ int sw_lines_open(sw_lines *r, const char *path, const char *what, size_t max_li
  * longer than max_line, a file longer than max_bytes, or a read error. */
 int sw_lines_next(sw_lines *r, char **line, sw_err *e);
 void sw_lines_close(sw_lines *r);
+/* s without its leading blanks and tabs and trailing blanks, tabs, CR and
+ * LF (cut in place); the readers' one notion of surrounding space. */
+char *sw_lines_trim(char *s);
 
 #endif

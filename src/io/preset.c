@@ -4,16 +4,6 @@
 #include "lines.h"
 #include "preset.h"
 
-static char *trim(char *s)
-{
-    while (*s == ' ' || *s == '\t')
-        s++;
-    size_t n = strlen(s);
-    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r'))
-        s[--n] = '\0';
-    return s;
-}
-
 static int key_ok(const char *k)
 {
     if (!*k)
@@ -32,7 +22,7 @@ int sw_preset_read(const char *path, sw_preset_fn fn, void *ctx, sw_err *e)
         return rc;
     char *raw;
     while ((rc = sw_lines_next(&r, &raw, e)) == SW_OK && raw) {
-        char *s = trim(raw);
+        char *s = sw_lines_trim(raw);
         if (!*s || *s == '#' || *s == ';')
             continue;
         if (*s == '[') {
@@ -46,7 +36,7 @@ int sw_preset_read(const char *path, sw_preset_fn fn, void *ctx, sw_err *e)
         char *eq = strchr(s, '=');
         if (eq) {
             *eq = '\0';
-            char *key = trim(s), *value = trim(eq + 1);
+            char *key = sw_lines_trim(s), *value = sw_lines_trim(eq + 1);
             if (key_ok(key) && *value) {
                 if (fn(ctx, key, value)) {
                     rc = sw_fail(e, SW_EFAIL, "out of memory");

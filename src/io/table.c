@@ -7,16 +7,6 @@
 #include "stagewise/param.h"
 #include "stagewise/table.h"
 
-static char *trim(char *s)
-{
-    while (*s == ' ' || *s == '\t')
-        s++;
-    size_t n = strlen(s);
-    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' || s[n - 1] == '\n'))
-        s[--n] = '\0';
-    return s;
-}
-
 static int push_meta(sw_table *tb, char *line)
 {
     char *eq = strchr(line, '=');
@@ -31,8 +21,8 @@ static int push_meta(sw_table *tb, char *line)
     if (!v)
         return SW_EFAIL;
     tb->meta_val = v;
-    tb->meta_key[tb->n_meta] = strdup(trim(line + 1));
-    tb->meta_val[tb->n_meta] = strdup(trim(eq + 1));
+    tb->meta_key[tb->n_meta] = strdup(sw_lines_trim(line + 1));
+    tb->meta_val[tb->n_meta] = strdup(sw_lines_trim(eq + 1));
     tb->n_meta++;
     return tb->meta_key[tb->n_meta - 1] && tb->meta_val[tb->n_meta - 1] ? SW_OK : SW_EFAIL;
 }
@@ -48,7 +38,7 @@ static int read_header(sw_table *tb, char *line)
     char *save = NULL;
     size_t k = 0;
     for (char *f = strtok_r(line, ",", &save); f && k < tb->cols; f = strtok_r(NULL, ",", &save)) {
-        char *name = trim(f);
+        char *name = sw_lines_trim(f);
         if (!*name)
             break;
         if (!(tb->names[k++] = strdup(name)))
@@ -68,7 +58,7 @@ int sw_table_read(const char *path, sw_table *tb, sw_err *e)
     size_t cap = 0;
     while (rc == SW_OK && (rc = sw_lines_next(&r, &line, e)) == SW_OK && line) {
         long lineno = r.lineno;
-        char *s = trim(line);
+        char *s = sw_lines_trim(line);
         if (!*s)
             continue;
         if (*s == '#') {
