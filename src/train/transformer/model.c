@@ -742,11 +742,12 @@ void TF(net_backward)(TF(net) *net, const R *theta, const sw_tf_batch *b, size_t
                                    net->gK + i * T * HQ, net->gV + i * T * D);
         mark(7);
         /* dIn: the residual, then (through LayerNorm 1) the projections. */
-        memset(dIn, 0, rows * D * sizeof(R));
-        if (Tq < T)
+        if (Tq < T) {
+            memset(dIn, 0, rows * D * sizeof(R));
             scatter_add(dX1, n, T, q0, D, dIn);
-        else
+        } else {
             memcpy(dIn, dX1, rows * D * sizeof(R));
+        }
         R *dA = dIn;
         if (c->ln) {
             dA = net->g2;

@@ -25,7 +25,6 @@ enum { EVAL_CHUNK = 64 };
 typedef struct tfk {
     tf_kind kind;
     sw_tf_config c;
-    size_t n_params;
     int freeze;       /* embedding fixed to the identity */
     size_t d, B;      /* location: token width, copies; recall: B copies */
     double p;         /* cross-sample repetition */
@@ -254,8 +253,7 @@ static void observe_chunk(const tfk *k, const void *data, size_t first, size_t n
                 }
         }
     } else {
-        size_t n_eval, Tq = T - c->q0, S = k->S, Kp = k->K + 1;
-        (void)sw_markov_held_out(k->chain, &n_eval);
+        size_t Tq = T - c->q0, S = k->S, Kp = k->K + 1;
         const double *truth = sw_markov_truths(k->chain);
         for (size_t i = 0; i < n; i++)
             for (size_t q = 0; q < Tq; q++) {
@@ -501,8 +499,8 @@ static int tf_setup_kind(sw_model *m, tf_kind kind, sw_err *e)
         k->ssize = (c->T + 1) * sizeof(int);
         n_obs = k->K + 1 + c->L * c->H * k->K;
     }
-    k->n_params = sw_tf_layout(c, NULL, &(size_t){0}, &(size_t){0}, &(size_t){0});
-    if (sw_model_shape(m, k->n_params, n_obs, 0))
+    if (sw_model_shape(m, sw_tf_layout(c, NULL, &(size_t){0}, &(size_t){0}, &(size_t){0}),
+                       n_obs, 0))
         return sw_fail(e, SW_EFAIL, "out of memory");
     /* Parameters stay unnamed: a million names would cost more than the
      * model; `describe`-style listings are not offered for these tasks. */
@@ -530,9 +528,9 @@ static int tf_setup_kind(sw_model *m, tf_kind kind, sw_err *e)
     }
     size_t scratch = c->T > k->Nt ? c->T : k->Nt;
     k->net = sw_tf_net_alloc(c, EVAL_CHUNK);
-    k->theta0 = malloc(k->n_params * sizeof(double));
-    k->theta_f = malloc(k->n_params * sizeof(float));
-    k->theta_cache = malloc(k->n_params * sizeof(double));
+    k->theta0 = malloc(m->dim * sizeof(double));
+    k->theta_f = malloc(m->dim * sizeof(float));
+    k->theta_cache = malloc(m->dim * sizeof(double));
     k->obs_cache = calloc(n_obs ? n_obs : 1, sizeof(double));
     k->perm = malloc(scratch * sizeof(size_t));
     k->perm2 = malloc(scratch * sizeof(size_t));
@@ -564,7 +562,7 @@ static int tf_setup_kind(sw_model *m, tf_kind kind, sw_err *e)
     if (kind != K_MARKOV)
         draw(k, re, k->n_test, k->test, 1);
     sw_tf_net_init(k->net, k->theta_f, ri);
-    for (size_t i = 0; i < k->n_params; i++)
+    for (size_t i = 0; i < m->dim; i++)
         k->theta0[i] = k->theta_f[i];
     if (k->freeze) {
         size_t emb;
@@ -655,10 +653,9 @@ static void task_teardown(sw_learner *l)
 
 static int task_setup(sw_learner *l, sw_err *e)
 {
-    const tfk *k = l->m->ctx;
     tf_learn *t = calloc(1, sizeof *t);
-    if (!(l->ctx = t) || !(t->theta = malloc(k->n_params * sizeof(float))) ||
-        !(t->g = malloc(k->n_params * sizeof(float))))
+    if (!(l->ctx = t) || !(t->theta = malloc(l->m->dim * sizeof(float))) ||
+        !(t->g = malloc(l->m->dim * sizeof(float))))
         return sw_fail(e, SW_EFAIL, "out of memory");
     return SW_OK;
 }
@@ -681,13 +678,13 @@ static double task_grad(sw_learner *l, const double *theta, const void *data, si
 {
     const tfk *k = l->m->ctx;
     tf_learn *t = l->ctx;
-    to_float(theta, k->n_params, t->theta);
+    to_float(theta, l->m->dim, t->theta);
     sw_tf_batch b = pack(k, data, n, t->tok, t->target);
     double loss = sw_tf_net_forward(t->net, t->theta, &b, n);
     if (!g)
         return loss;
     sw_tf_net_backward(t->net, t->theta, &b, n, t->g);
-    for (size_t i = 0; i < k->n_params; i++)
+    for (size_t i = 0; i < l->m->dim; i++)
         g[i] = t->g[i];
     if (k->freeze)
         memset(g, 0, (k->c.d_in + 1) * k->c.D * sizeof(double)); /* embedding and bias */
