@@ -566,10 +566,13 @@ static void recall_learns_copy_then_select(void **state)
     snprintf(path, sizeof path, "%s/r.csv", dir);
     swt_csv c;
     assert_int_equal(swt_csv_read(path, &c), 0);
-    /* acc_rel measures from a guess among the N_pairs = 3 values. */
-    for (size_t r = 0; r < c.rows; r++)
-        assert_true(fabs(swt_csv_at(&c, r, "acc_rel") -
-                         (swt_csv_at(&c, r, "acc") - 1.0 / 3) / (2.0 / 3)) < 1e-12);
+    /* The relative criterion is met where the accuracy first gets 5% of the
+     * way from a guess among the N_pairs = 3 values to perfect recall. */
+    size_t first = 0;
+    while (first < c.rows && !(swt_csv_at(&c, first, "acc") >= 1.0 / 3 + 0.05 * (2.0 / 3)))
+        first++;
+    assert_true(first < c.rows);
+    assert_true(swt_csv_at(&c, first, "step") == emerged);
     size_t before = 0;
     for (size_t r = 0; r < c.rows && swt_csv_at(&c, r, "step") < emerged; r++, before++) {
         assert_true(swt_csv_at(&c, r, "att_l1_h1_prev") < 0.5);
