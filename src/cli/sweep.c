@@ -520,7 +520,7 @@ static int sweep(const sw_mpi_world *w, int argc, char **argv, sw_err *e)
     double t0 = sw_cli_now();
     struct sigaction old[3];
     catch_signals(old);
-    rc = w->rank ? sw_mpi_sweep_follow(w, s, (int)a.threads, &interrupted, e)
+    rc = w->rank ? sw_mpi_sweep_follow(s, (int)a.threads, &interrupted, e)
                  : run_points(w, s, R, fd, a.out, (int)a.threads, e);
     release_signals(old);
     if (rc || w->rank)

@@ -79,7 +79,6 @@ int sw_lines_next(sw_lines *r, char **line, sw_err *e)
         return SW_OK;
     r->bytes++;
     r->lineno = lineno;
-    r->ended_without_newline = c == EOF;
     if (grow(r, n + 1))
         return sw_fail(e, SW_EFAIL, "out of memory");
     r->buf[n] = '\0';

@@ -24,7 +24,6 @@ typedef struct sw_lines {
     size_t cap, max_line;
     unsigned long long bytes, max_bytes;
     long lineno;
-    int ended_without_newline; /* the last line read had no '\n' (a torn write) */
 } sw_lines;
 
 /* what prefixes every message ("preset", "init", or NULL).  SW_EINPUT when

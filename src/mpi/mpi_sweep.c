@@ -328,10 +328,8 @@ static int follow_done(const sw_sweep_result *r, void *user, sw_err *e)
     return SW_OK;
 }
 
-int sw_mpi_sweep_follow(const sw_mpi_world *w, const sw_sweep *s, int threads,
-                        volatile sig_atomic_t *stop, sw_err *e)
+int sw_mpi_sweep_follow(const sw_sweep *s, int threads, volatile sig_atomic_t *stop, sw_err *e)
 {
-    (void)w;
     struct follow F = {s, malloc(result_size(s))};
     int rc = F.buf ? sw_sweep_run_from(s, follow_next, &F, threads, stop, follow_done, &F, e)
                    : sw_fail(e, SW_EFAIL, "out of memory");

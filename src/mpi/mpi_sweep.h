@@ -47,8 +47,7 @@ int sw_mpi_sweep_lead(const sw_mpi_world *w, const sw_sweep *s, const size_t *to
                       sw_err *e);
 /* Ranks > 0: computes the points rank 0 hands out on `threads` threads
  * until it has no more. */
-int sw_mpi_sweep_follow(const sw_mpi_world *w, const sw_sweep *s, int threads,
-                        volatile sig_atomic_t *stop, sw_err *e);
+int sw_mpi_sweep_follow(const sw_sweep *s, int threads, volatile sig_atomic_t *stop, sw_err *e);
 
 #else
 
@@ -72,10 +71,10 @@ static inline int sw_mpi_sweep_lead(const sw_mpi_world *w, const sw_sweep *s,
     (void)w, (void)todo, (void)n, (void)threads, (void)stop, (void)done, (void)user, (void)s;
     return sw_fail(e, SW_EFAIL, "this build has no MPI");
 }
-static inline int sw_mpi_sweep_follow(const sw_mpi_world *w, const sw_sweep *s, int threads,
+static inline int sw_mpi_sweep_follow(const sw_sweep *s, int threads,
                                       volatile sig_atomic_t *stop, sw_err *e)
 {
-    (void)w, (void)s, (void)threads, (void)stop;
+    (void)s, (void)threads, (void)stop;
     return sw_fail(e, SW_EFAIL, "this build has no MPI");
 }
 
