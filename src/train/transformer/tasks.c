@@ -50,6 +50,17 @@ typedef struct tfk {
 
 /* ---- samples ------------------------------------------------------------ */
 
+/* The first m entries of a uniform random permutation of 0..n-1 in perm,
+ * after entries fixed in perm[0..first-1]. */
+static void partial_shuffle(gsl_rng *r, size_t *perm, size_t n, size_t first, size_t m)
+{
+    for (size_t b = first; b < m; b++) {
+        size_t j = b + gsl_rng_uniform_int(r, n - b), t = perm[j];
+        perm[j] = perm[b];
+        perm[b] = t;
+    }
+}
+
 /* location: T x (d+1) inputs (token, marker), then d targets, as floats. */
 static void sample_location(const tfk *k, gsl_rng *r, size_t n, void *dst, double p, size_t B)
 {
@@ -69,12 +80,10 @@ static void sample_location(const tfk *k, gsl_rng *r, size_t n, void *dst, doubl
         /* B distinct relevant positions, uniform. */
         for (size_t t = 0; t < T; t++)
             k->perm[t] = t;
+        partial_shuffle(r, k->perm, T, 0, B);
         for (size_t b = 0; b < B; b++) {
-            size_t j = b + gsl_rng_uniform_int(r, T - b), t = k->perm[j];
-            k->perm[j] = k->perm[b];
-            k->perm[b] = t;
-            memcpy(rec + t * w, x, d * sizeof(float));
-            rec[t * w + d] = 1;
+            memcpy(rec + k->perm[b] * w, x, d * sizeof(float));
+            rec[k->perm[b] * w + d] = 1;
         }
         float *y = rec + T * w;
         for (size_t a = 0; a < d; a++) {
@@ -83,17 +92,6 @@ static void sample_location(const tfk *k, gsl_rng *r, size_t n, void *dst, doubl
                 s += (double)k->Ws[a * d + j] * x[j];
             y[a] = (float)s;
         }
-    }
-}
-
-/* The first m entries of a uniform random permutation of 0..n-1 in perm,
- * after entries fixed in perm[0..first-1]. */
-static void partial_shuffle(gsl_rng *r, size_t *perm, size_t n, size_t first, size_t m)
-{
-    for (size_t b = first; b < m; b++) {
-        size_t j = b + gsl_rng_uniform_int(r, n - b), t = perm[j];
-        perm[j] = perm[b];
-        perm[b] = t;
     }
 }
 
