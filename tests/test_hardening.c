@@ -208,8 +208,9 @@ static void sizes_refused_before_allocation(void **state)
            dir, "integrate z-full d=256 --solver msbdf --out %s", csv);
     expect(2, "needs about 2.06 TiB of memory", dir,
            "integrate y-simplex H=64 K=64 T=4096 --solver bsimp --out %s", csv);
-    expect(2, "saddle on y-reduced (266240 coordinates, 8 dense 266240 x 266240 matrices) needs "
-              "about",
+    expect(2,
+           "saddle refinement on y-reduced (266240 coordinates, 6 dense 266240 x 266240 "
+           "matrices) needs about",
            dir, "saddle y-reduced H=64 K=64 T=4096 --out %s", csv);
     expect(2, "needs about 2.64 KiB of memory, over the limit of 1 KiB (--max-memory raises it)",
            dir, "integrate z-reduced --max-memory 1K --out %s", csv);

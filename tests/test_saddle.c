@@ -15,6 +15,7 @@
 #include <json-c/json.h>
 
 #include "helpers.h"
+#include "stagewise/eigen.h"
 #include "stagewise/saddle.h"
 
 /* A 3x3 with eigenvalues of both signs (a saddle), b != 0, started far
@@ -280,6 +281,62 @@ static void saddle_command(void **state)
     free(dir);
 }
 
+/* Analyses that hold dense dim x dim matrices refuse, before allocating,
+ * what the model's memory budget cannot hold, and let through what it can;
+ * the refusal names the count. A point past a refused work budget is
+ * refused too (it once fell through to running a NULL solver). */
+static void budgets_hold_the_analyses(void **state)
+{
+    (void)state;
+    sw_model *m = swt_model("linear", "n=3", "A=0.5,1,0,0,-1,2,1,0,-3", "b=1,-2,0.5",
+                            "x0=1,2,3", NULL);
+    double x0[3] = {1, 2, 3}, x[3];
+    sw_saddle_opts o;
+    sw_saddle_opts_default(&o);
+    sw_saddle r;
+    sw_spectrum sp;
+    sw_err e;
+    /* Six 3 x 3 matrices of doubles: 432 bytes. */
+    m->budget.max_memory = 431;
+    assert_int_equal(sw_saddle_refine(m, x0, &o, &r, &e), SW_EINPUT);
+    assert_non_null(strstr(e.msg, "saddle refinement on linear (3 coordinates, 6 dense 3 x 3"));
+    assert_null(r.x);
+    assert_int_equal(sw_spectrum_eval(m, x0, 0, 1e-8, &sp, &e), SW_EINPUT);
+    assert_non_null(strstr(e.msg, "a Jacobian spectrum on linear"));
+    assert_null(sp.J);
+    m->budget.max_memory = 432;
+    assert_int_equal(sw_saddle_refine(m, x0, &o, &r, &e), SW_OK);
+    assert_true(r.finite);
+    sw_saddle_clear(&r);
+    assert_int_equal(sw_spectrum_eval(m, x0, 0, 1e-8, &sp, &e), SW_OK);
+    assert_int_equal(sp.n, 3);
+    sw_spectrum_clear(&sp);
+
+    sw_ode_opts oo;
+    sw_ode_opts_default(&oo);
+    oo.max_work = 10;
+    sw_point p = {.kind = SW_POINT_TIME, .t = 100};
+    sw_point_info info;
+    memcpy(x, x0, sizeof x);
+    assert_int_equal(sw_point_locate(m, &oo, &p, x, &info, &e), SW_EINPUT);
+    assert_non_null(strstr(e.msg, "--max-work"));
+    sw_model_free(m);
+
+    /* The command line's --max-memory is the model's budget. */
+    char *err;
+    static const char *cmds[] = {"saddle", "jacobian", "escape --until 'loss<=5'"};
+    for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++) {
+        int rc = swt_run(NULL, &err, "%s y-reduced --max-memory 100K", cmds[i]);
+        if (rc != 2 || !strstr(err, "(57 coordinates, 6 dense 57 x 57 matrices) needs about "
+                                    "152 KiB of memory, over the limit of 100 KiB"))
+            fail_msg("'%s' exited %d: %s", cmds[i], rc, err);
+        free(err);
+    }
+    assert_int_equal(swt_run(NULL, &err, "jacobian y-reduced --hessian --max-memory 200K"), 2);
+    assert_non_null(strstr(err, "10 dense 57 x 57 matrices"));
+    free(err);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -290,6 +347,7 @@ int main(void)
         cmocka_unit_test(y_coupled_saddle_is_at_infinity),
         cmocka_unit_test(simplex_saddle_is_not_at_infinity),
         cmocka_unit_test(saddle_command),
+        cmocka_unit_test(budgets_hold_the_analyses),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

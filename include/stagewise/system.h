@@ -94,6 +94,13 @@ typedef struct sw_system {
     void (*setup_cost)(const sw_model *m, double *bytes, double *work);
 } sw_system;
 
+/* The budgets a model's setup is held to: bytes and coordinate
+ * evaluations (budget.h); the _within constructors take them from the
+ * caller's --max-memory and --max-work. */
+typedef struct sw_model_budget {
+    double max_memory, max_work;
+} sw_model_budget;
+
 /* A model belongs to one thread at a time: rhs, jac, loss and observe may
  * write scratch in ctx.  The sw_system it points to is static and may be
  * shared (stagewise.h has the whole picture). */
@@ -107,6 +114,9 @@ struct sw_model {
     size_t n_levels;
     double *levels; /* theoretical plateau levels, largest first; may be NULL */
     void *ctx;      /* the system's private workspace */
+    /* The budgets it was made within, which also hold the analyses that
+     * keep dense dim x dim matrices (sw_model_dense_within). */
+    sw_model_budget budget;
 };
 
 /* Registry. */
@@ -126,13 +136,13 @@ int sw_model_alloc(const sw_system *sys, size_t n, const char *const *keys,
  * order, copied), checked as the parser would check their text. */
 int sw_model_alloc_values(const sw_system *sys, const sw_value *pv, sw_model **out, sw_err *e);
 
-/* The budgets a model's setup is held to: bytes and coordinate
- * evaluations (budget.h); the _within constructors take them from the
- * caller's --max-memory and --max-work. */
-typedef struct sw_model_budget {
-    double max_memory, max_work;
-} sw_model_budget;
 void sw_model_budget_default(sw_model_budget *b);
+/* Refuses (SW_EINPUT, naming WHAT, the count and the size) an analysis
+ * about to hold `matrices` dense dim x dim matrices of doubles that would
+ * not fit m's memory budget: checked where they are allocated, before any
+ * is, because malloc grants such sizes lazily and the machine runs out only
+ * when they are filled. */
+int sw_model_dense_within(const sw_model *m, int matrices, const char *what, sw_err *e);
 int sw_model_alloc_within(const sw_system *sys, size_t n, const char *const *keys,
                           const char *const *values, const sw_model_budget *b, sw_model **out,
                           sw_err *e);

@@ -398,6 +398,11 @@ int sw_saddle_refine(sw_model *m, const double *x0, const sw_saddle_opts *o, sw_
 {
     size_t n = m->dim;
     memset(r, 0, sizeof *r);
+    /* The conserved quantities' basis, the Jacobian and left vectors they
+     * are found from, and hybridsj's Jacobian and QR factors. */
+    int rc = sw_model_dense_within(m, 6, "saddle refinement", e);
+    if (rc)
+        return rc;
     r->x = malloc(n * sizeof *r->x);
     r->off = malloc(n * sizeof *r->off);
     r->off_sign = malloc(n * sizeof *r->off_sign);
@@ -405,7 +410,6 @@ int sw_saddle_refine(sw_model *m, const double *x0, const sw_saddle_opts *o, sw_
     struct history h = {.n = n};
     struct problem pb = {m, malloc(2 * n * sizeof(double)), x0, malloc(n * n * sizeof(double)), 0};
     gsl_multiroot_fdfsolver *s = gsl_multiroot_fdfsolver_alloc(gsl_multiroot_fdfsolver_hybridsj, n);
-    int rc = SW_OK;
     if (!r->x || !r->off || !r->off_sign || !f || !pb.work || !pb.N || !s) {
         rc = sw_fail(e, SW_EFAIL, "out of memory");
         goto out;

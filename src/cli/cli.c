@@ -262,16 +262,6 @@ int sw_cli_ode_model(int argc, char **argv, int first, sw_cli_ode *c, sw_model *
     return ode_finish(c, *m, e);
 }
 
-int sw_cli_dense_budget(const sw_model *m, const sw_cli_ode *c, int matrices, const char *cmd,
-                        sw_err *e)
-{
-    char what[160];
-    snprintf(what, sizeof what, "%s on %s (%zu coordinates, %d dense %zu x %zu matrices)", cmd,
-             m->sys->name, m->dim, matrices, m->dim, m->dim);
-    double n = (double)m->dim;
-    return sw_budget_memory(matrices * n * n * sizeof(double), c->o.max_memory, what, e);
-}
-
 int sw_cli_wants_help(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++)

@@ -157,12 +157,6 @@ void sw_progress_end(sw_progress *p);
 double sw_cli_now(void);
 double sw_cli_cpu_now(void);
 
-/* Refuses (SW_EINPUT) a command that holds `matrices` dense dim x dim
- * matrices (a Jacobian, its eigenvectors, a Newton solver's) when they do
- * not fit c's --max-memory: before any of them is allocated. */
-int sw_cli_dense_budget(const sw_model *m, const sw_cli_ode *c, int matrices, const char *cmd,
-                        sw_err *e);
-
 /* Points and spectra, shared by jacobian and saddle (src/cli/jacobian.c).
  * sw_cli_point parses POINT (saddle.h), reads the start (c->init) or the
  * point's file into x, and moves x to the point. */

@@ -368,8 +368,7 @@ int sw_cmd_escape(int argc, char **argv)
     int best = -1;
     char what_base[256], what_dir[256];
     if ((rc = sw_escape_parse_eps(a.eps, &eps, &n, &e)) ||
-        (rc = sw_cli_ode_model(argc, argv, first, &a.c, &m, &e)) ||
-        (rc = sw_cli_dense_budget(m, &a.c, 6, "escape", &e)))
+        (rc = sw_cli_ode_model(argc, argv, first, &a.c, &m, &e)))
         goto out;
     T = malloc(n * sizeof *T);
     base = malloc(m->dim * sizeof *base);

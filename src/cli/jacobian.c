@@ -216,9 +216,9 @@ static int hessian(const sw_model *m, const double *x, double zero_rel, json_obj
                    sw_err *e)
 {
     size_t n = m->dim;
+    int rc = SW_OK;
     double *H = malloc(n * n * sizeof *H), *work = malloc(n * sizeof *work);
     sw_eigen *ev = sw_eigen_alloc(n);
-    int rc = SW_OK;
     if (!H || !work || !ev)
         rc = sw_fail(e, SW_EFAIL, "out of memory");
     if (rc == SW_OK && (rc = sw_hessian_fd(m, x, H, work, e)) == SW_OK)
@@ -255,6 +255,11 @@ static int report_point(sw_model *m, struct args *a, sw_err *e)
     sw_point p;
     sw_point_info info;
     int rc = x ? SW_OK : sw_fail(e, SW_EFAIL, "out of memory");
+    /* The Hessian's matrix and sw_eigen's four, beside the five the
+     * spectrum keeps: checked before the spectrum is printed, not half way
+     * through the report. */
+    if (rc == SW_OK && a->hessian)
+        rc = sw_model_dense_within(m, 10, "a Jacobian spectrum with the loss Hessian", e);
     if (rc == SW_OK)
         rc = sw_cli_point(m, &a->c, a->at, &p, x, &info, e);
     if (rc == SW_OK)
@@ -339,8 +344,9 @@ static int transverse(sw_model *coupled, sw_model *full, struct args *a, sw_err 
     double *xc = malloc(coupled->dim * sizeof *xc);
     sw_ode *ode = NULL;
     sw_outfile f = {0};
-    int rc = sw_heads_find(full, &tv.hs, e);
-    if (rc)
+    int rc;
+    if ((rc = sw_model_dense_within(full, 1, "the transverse spectrum", e)) ||
+        (rc = sw_heads_find(full, &tv.hs, e)))
         goto out;
     size_t R = tv.hs.roles;
     tv.x = malloc(n * sizeof *tv.x);
@@ -427,8 +433,7 @@ int sw_cmd_jacobian(int argc, char **argv)
                                      "output, --json FILE for JSON)");
     const sw_system *sys2 = NULL;
     sw_model *m = NULL, *m2 = NULL;
-    if ((rc = sw_cli_ode_model(argc, argv, first, &a.c, &m, &e)) ||
-        (rc = sw_cli_dense_budget(m, &a.c, 6, "jacobian", &e)))
+    if ((rc = sw_cli_ode_model(argc, argv, first, &a.c, &m, &e)))
         goto out;
     if (a.transverse) {
         sw_model_budget b;

@@ -139,8 +139,7 @@ int sw_cmd_saddle(int argc, char **argv)
     sw_spectrum sp = {0};
     sw_point p;
     sw_point_info info;
-    if ((rc = sw_cli_ode_model(argc, argv, first, &a.c, &m, &e)) ||
-        (rc = sw_cli_dense_budget(m, &a.c, 8, "saddle", &e)))
+    if ((rc = sw_cli_ode_model(argc, argv, first, &a.c, &m, &e)))
         goto out;
     x = malloc(m->dim * sizeof *x);
     f = malloc(m->dim * sizeof *f);

@@ -64,6 +64,7 @@ void sw_model_budget_default(sw_model_budget *b)
 /* The common end of both constructors: m->pv is filled and checked. */
 static int model_setup(sw_model *m, int rc, const sw_model_budget *b, sw_model **out, sw_err *e)
 {
+    m->budget = *b;
     if (rc == SW_OK && m->sys->setup_cost) {
         double bytes = 0, work = 0;
         char what[96];
@@ -80,6 +81,15 @@ static int model_setup(sw_model *m, int rc, const sw_model_budget *b, sw_model *
     }
     *out = m;
     return SW_OK;
+}
+
+int sw_model_dense_within(const sw_model *m, int matrices, const char *what, sw_err *e)
+{
+    char about[160];
+    snprintf(about, sizeof about, "%s on %s (%zu coordinates, %d dense %zu x %zu matrices)", what,
+             m->sys->name, m->dim, matrices, m->dim, m->dim);
+    double n = (double)m->dim;
+    return sw_budget_memory(matrices * n * n * sizeof(double), m->budget.max_memory, about, e);
 }
 
 int sw_model_alloc(const sw_system *sys, size_t n, const char *const *keys,

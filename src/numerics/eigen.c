@@ -254,11 +254,14 @@ int sw_spectrum_eval(const sw_model *m, const double *x, int force_fd, double ze
 {
     size_t n = m->dim;
     memset(sp, 0, sizeof *sp);
+    /* J, its difference quotient, and sw_eigen's four. */
+    int rc = sw_model_dense_within(m, 6, "a Jacobian spectrum", e);
+    if (rc)
+        return rc;
     sp->n = n;
     sp->J = malloc(n * n * sizeof *sp->J);
     double *Jfd = malloc(n * n * sizeof *Jfd), *work = malloc(2 * n * sizeof *work);
     sp->ev = sw_eigen_alloc(n);
-    int rc = SW_OK;
     if (!sp->J || !Jfd || !work || !sp->ev) {
         rc = sw_fail(e, SW_EFAIL, "out of memory");
         goto out;
