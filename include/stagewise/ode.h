@@ -30,6 +30,9 @@ int sw_event_parse(const sw_model *m, const char *text, sw_event *ev, sw_err *e)
 /* Signed distance to the threshold: <= 0 once the event condition holds.
  * obs is scratch of n_obs doubles. */
 double sw_event_gap(const sw_model *m, const sw_event *ev, const double *x, double *obs);
+/* The same for a loss and observables already at hand (a trainer's
+ * evaluation). */
+double sw_event_gap_of(const sw_event *ev, double loss, const double *obs);
 
 typedef struct sw_ode_opts {
     const char *solver; /* GSL stepper name */

@@ -181,7 +181,7 @@ static int build(const sw_task *task, const struct args *a, int n, char **words,
 typedef struct emergence {
     size_t n;
     sw_tf_criterion c[2];
-    int col[2]; /* -1: loss, else the observable's index */
+    sw_event ev[2];
     long step[2]; /* -1: not reached */
 } emergence;
 
@@ -196,7 +196,7 @@ struct sink {
     emergence em;
 };
 
-static void emergence_init(emergence *em, const sw_model *m)
+static int emergence_init(emergence *em, const sw_model *m, sw_err *e)
 {
     const sw_task *tf[] = {&sw_task_tf_location, &sw_task_tf_recall, &sw_task_tf_markov};
     em->n = 0;
@@ -204,29 +204,31 @@ static void emergence_init(emergence *em, const sw_model *m)
         if (m->sys == tf[k]->sys)
             em->n = sw_tf_emergence(m, em->c);
     for (size_t i = 0; i < em->n; i++) {
-        em->col[i] = sw_model_obs_index(m, em->c[i].column);
+        int rc = sw_event_parse(m, em->c[i].condition, &em->ev[i], e);
+        if (rc)
+            return rc;
         em->step[i] = -1;
     }
+    return SW_OK;
 }
 
 static void emergence_check(emergence *em, size_t step, double loss, const double *obs)
 {
-    for (size_t i = 0; i < em->n; i++) {
-        double v = em->col[i] < 0 ? loss : obs[em->col[i]];
-        if (em->step[i] < 0 && (em->c[i].below ? v <= em->c[i].threshold
-                                               : v >= em->c[i].threshold))
+    for (size_t i = 0; i < em->n; i++)
+        if (em->step[i] < 0 && sw_event_gap_of(&em->ev[i], loss, obs) <= 0)
             em->step[i] = (long)step;
-    }
 }
 
-static json_object *emergence_json(const emergence *em)
+static json_object *emergence_json(const emergence *em, const sw_model *m)
 {
     json_object *a = json_object_new_array();
     for (size_t i = 0; i < em->n; i++) {
+        const sw_event *ev = &em->ev[i];
         json_object *o = json_object_new_object();
-        json_object_object_add(o, "column", json_object_new_string(em->c[i].column));
-        json_object_object_add(o, "threshold", json_object_new_double(em->c[i].threshold));
-        json_object_object_add(o, "direction", json_object_new_string(em->c[i].below ? "<=" : ">="));
+        json_object_object_add(o, "column", json_object_new_string(
+                                                ev->obs < 0 ? "loss" : m->obs_names[ev->obs]));
+        json_object_object_add(o, "threshold", json_object_new_double(ev->thr));
+        json_object_object_add(o, "direction", json_object_new_string(ev->ge ? ">=" : "<="));
         json_object_object_add(o, "criterion", json_object_new_string(em->c[i].doc));
         json_object_object_add(o, "step", em->step[i] >= 0 ? json_object_new_int64(em->step[i])
                                                             : NULL);
@@ -335,7 +337,7 @@ static json_object *metadata(const sw_learner *l, const struct args *a, const sw
     json_object_object_add(s, "best_loss", json_object_new_double(st->best_loss));
     json_object_object_add(o, "stats", s);
     if (em->n)
-        json_object_object_add(o, "emergence", emergence_json(em));
+        json_object_object_add(o, "emergence", emergence_json(em, m));
     json_object_object_add(o, "wall_seconds", json_object_new_double(wall));
     json_object_object_add(o, "steps_per_second",
                            json_object_new_double(wall > 0 ? (double)st->steps / wall : 0));
@@ -440,7 +442,8 @@ int sw_cmd_train(int argc, char **argv)
         goto out;
     sink.fp = csv.fp;
     sink.l = l;
-    emergence_init(&sink.em, m);
+    if ((rc = emergence_init(&sink.em, m, &e)))
+        goto out;
     sink.stop_at_emergence = a.stop_at_emergence;
     if (a.stop_at_emergence && !sink.em.n) {
         rc = sw_fail(&e, SW_EINPUT, "stop-at-emergence: %s has no emergence criterion "

@@ -207,16 +207,18 @@ int sw_event_parse(const sw_model *m, const char *text, sw_event *ev, sw_err *e)
     return SW_OK;
 }
 
+double sw_event_gap_of(const sw_event *ev, double loss, const double *obs)
+{
+    double v = ev->obs < 0 ? loss : obs[ev->obs];
+    return ev->ge ? ev->thr - v : v - ev->thr;
+}
+
 double sw_event_gap(const sw_model *m, const sw_event *ev, const double *x, double *obs)
 {
-    double v;
-    if (ev->obs < 0) {
-        v = m->sys->loss(m, x);
-    } else {
-        m->sys->observe(m, x, obs);
-        v = obs[ev->obs];
-    }
-    return ev->ge ? ev->thr - v : v - ev->thr;
+    if (ev->obs < 0)
+        return sw_event_gap_of(ev, m->sys->loss(m, x), obs);
+    m->sys->observe(m, x, obs);
+    return sw_event_gap_of(ev, NAN, obs);
 }
 
 struct sw_ode {

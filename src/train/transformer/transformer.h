@@ -23,12 +23,10 @@ size_t sw_tf_task_pack_size(const sw_model *m, size_t n, int which);
 /* tf-location's teacher W* (d x d, row-major): y = W* x_rel. */
 const float *sw_tf_location_teacher(const sw_model *m);
 
-/* When attention has emerged: the first evaluation where column (loss or
- * an observable) is <= threshold (below) or >= threshold (!below). */
+/* When attention has emerged: the first evaluation where `condition`
+ * (sw_event_parse's OBS<=X or OBS>=X) holds; doc says where it comes from. */
 typedef struct sw_tf_criterion {
-    const char *column;
-    double threshold;
-    int below;
+    const char *condition;
     const char *doc;
 } sw_tf_criterion;
 /* The task's criteria (0 to 2 of them) into out. */
