@@ -30,7 +30,7 @@ if (!exists("xname")) xname = "the law's variable"
 if (!exists("yname")) yname = "observed"
 if (!exists("xlabel")) xlabel = nx == 1 ? xname : "scaling variable prod_j x_j^{a_j}"
 if (!exists("ylabel")) ylabel = yname
-if (!exists("title")) title = "fitted power laws; " . fixed1
+if (!exists("title")) title = "fitted power laws" . (strlen(fixed1) ? "; " . fixed1 : "")
 set xlabel xlabel noenhanced
 set ylabel ylabel noenhanced
 set title title noenhanced font ",10"
