@@ -286,6 +286,27 @@ static void fixed_of(const sw_table *tb, char *buf, size_t len)
 /* For a `fit` result: "t_plateau = C * d^a: a = 0.49 [0.479, 0.502],
  * C = 1396" from its JSON, for the key; and the fixed parameters of the
  * data it fitted. */
+/* Appends "SEP NAME = EST [LO, HI]" for parameter p of a fit's JSON (EST
+ * alone without the interval, or when asked not to show it) to key at
+ * used; returns the new length, never past klen - 1. */
+static size_t param_key(json_object *p, const char *sep, int interval, char *key, size_t klen,
+                        size_t used)
+{
+    json_object *v, *ci;
+    const char *nm = json_object_object_get_ex(p, "name", &v) ? json_object_get_string(v) : "?";
+    double est = json_object_object_get_ex(p, "estimate", &v) ? json_object_get_double(v) : NAN;
+    if (used + 1 >= klen)
+        return used;
+    int k;
+    if (interval && json_object_object_get_ex(p, "ci95", &ci))
+        k = snprintf(key + used, klen - used, "%s %s = %.3g [%.3g, %.3g]", sep, nm, est,
+                     json_object_get_double(json_object_array_get_idx(ci, 0)),
+                     json_object_get_double(json_object_array_get_idx(ci, 1)));
+    else
+        k = snprintf(key + used, klen - used, "%s %s = %.4g", sep, nm, est);
+    return k < 0 ? used : used + (size_t)k < klen ? used + (size_t)k : klen - 1;
+}
+
 static void fit_of(const char *csv, const sw_table *tb, char *key, size_t klen, char *fixed,
                    size_t flen)
 {
@@ -300,22 +321,10 @@ static void fit_of(const char *csv, const sw_table *tb, char *key, size_t klen, 
     size_t used = (size_t)snprintf(key, klen, "%s ~ %s", y ? y : "y", law);
     if (root && json_object_object_get_ex(root, "params", &ps)) {
         size_t np = json_object_array_length(ps);
-        for (size_t k = 0; k < np && used < klen; k++) {
-            /* exponents first, with intervals; the prefactor last */
-            json_object *p = json_object_array_get_idx(ps, (k + 1) % np), *v, *ci;
-            const char *nm =
-                json_object_object_get_ex(p, "name", &v) ? json_object_get_string(v) : "?";
-            double est =
-                json_object_object_get_ex(p, "estimate", &v) ? json_object_get_double(v) : NAN;
-            if ((k + 1) % np && json_object_object_get_ex(p, "ci95", &ci))
-                used += (size_t)snprintf(key + used, klen - used, "%s %s = %.3f [%.3f, %.3f]",
-                                         k ? "," : ":", nm, est,
-                                         json_object_get_double(json_object_array_get_idx(ci, 0)),
-                                         json_object_get_double(json_object_array_get_idx(ci, 1)));
-            else
-                used += (size_t)snprintf(key + used, klen - used, "%s %s = %.4g", k ? "," : ":",
-                                         nm, est);
-        }
+        /* exponents first, with intervals; the prefactor last */
+        for (size_t k = 0; k < np; k++)
+            used = param_key(json_object_array_get_idx(ps, (k + 1) % np), k ? "," : ":",
+                             (k + 1) % np != 0, key, klen, used);
     }
     json_object_put(root);
     /* The fitted data as the fit named it, else beside the fit (the fit
@@ -353,22 +362,14 @@ static int escape_keys(const char *csv, char *vars, size_t len, sw_err *e)
             !json_object_object_get_ex(law, "params", &ps) ||
             !json_object_object_get_ex(law, "aic", &aic))
             continue; /* not fitted: the script keeps the bare formula */
-        int k = snprintf(key, sizeof key, "%s:", json_object_get_string(f));
-        for (size_t i = 1; i < json_object_array_length(ps) && k > 0 && (size_t)k < sizeof key;
-             i++) {
-            json_object *p = json_object_array_get_idx(ps, i), *v, *ci;
-            if (json_object_object_get_ex(p, "name", &v) &&
-                json_object_object_get_ex(p, "ci95", &ci)) {
-                const char *nm = json_object_get_string(v);
-                json_object_object_get_ex(p, "estimate", &v);
-                k += snprintf(key + k, sizeof key - (size_t)k, " %s = %.3g [%.3g, %.3g],", nm,
-                              json_object_get_double(v),
-                              json_object_get_double(json_object_array_get_idx(ci, 0)),
-                              json_object_get_double(json_object_array_get_idx(ci, 1)));
-            }
-        }
-        if (k > 0 && (size_t)k < sizeof key)
-            snprintf(key + k, sizeof key - (size_t)k, " AIC %.1f", json_object_get_double(aic));
+        size_t used = (size_t)snprintf(key, sizeof key, "%s:", json_object_get_string(f));
+        /* the exponent's or slope's interval; the intercept (first) says
+         * little on its own */
+        for (size_t i = 1; i < json_object_array_length(ps); i++)
+            used = param_key(json_object_array_get_idx(ps, i), i > 1 ? "," : "", 1, key,
+                             sizeof key, used);
+        if (used + 1 < sizeof key)
+            snprintf(key + used, sizeof key - used, ", AIC %.1f", json_object_get_double(aic));
         snprintf(var, sizeof var, "law_%s", names[n]);
         rc = gp_var(vars, len, var, key, e);
     }
