@@ -45,6 +45,10 @@ int sw_value_check(const sw_param_def *def, const sw_value *v, sw_err *e);
 /* Parses one real number, the whole of text, finite.  what names the value
  * in the error message. */
 int sw_parse_real(const char *text, const char *what, double *out, sw_err *e);
+/* Its verdict alone: NULL when text is a finite double (stored in *out),
+ * else why not ("is not a number", ...), for a caller that names the
+ * offending text its own way. */
+const char *sw_parse_real_why(const char *text, double *out);
 
 /* Like sw_parse_real, then checks lo <= x <= hi. */
 int sw_parse_real_in(const char *text, const char *what, double lo, double hi, double *out,

@@ -132,15 +132,10 @@ int sw_cli_init_state(const sw_model *m, const char *file, double *x, sw_err *e)
         for (char *tok = strtok_r(line, " \t\r,", &save); tok && rc == SW_OK;
              tok = strtok_r(NULL, " \t\r,", &save)) {
             double v;
-            if ((rc = sw_parse_real(tok, "init", &v, e))) {
-                /* The parser's verdict, after its "init: 'TOKEN' " (a long
-                 * token may have cut the message short: fuzz_init found it). */
-                char why[sizeof e->msg];
-                size_t skip = strlen("init: '' ") + strlen(tok), have = strlen(e->msg);
-                snprintf(why, sizeof why, "%s", skip < have ? e->msg + skip : "is not a number");
+            const char *why = sw_parse_real_why(tok, &v);
+            if (why)
                 rc = sw_fail(e, SW_EINPUT, "init: '%.40s%s' in '%s' line %ld %s", tok,
                              strlen(tok) > 40 ? "..." : "", file, r.lineno, why);
-            }
             else if (count < m->dim)
                 x[count++] = v;
             else

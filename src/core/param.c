@@ -1,34 +1,36 @@
 #include "stagewise/param.h"
 
 #include <errno.h>
-#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-int sw_parse_real(const char *text, const char *what, double *out, sw_err *e)
+const char *sw_parse_real_why(const char *text, double *out)
 {
     char *end;
     errno = 0;
     double x = strtod(text, &end);
     if (end == text || *end != '\0')
-        return sw_fail(e, SW_EINPUT, "%s: '%s' is not a number", what, text);
+        return "is not a number";
     /* strtod accepts "nan" and "inf"; a parameter never means either. */
     if (isnan(x) || (isinf(x) && errno != ERANGE))
-        return sw_fail(e, SW_EINPUT, "%s: '%s' is not a finite number", what, text);
+        return "is not a finite number";
     if (isinf(x))
-        return sw_fail(e, SW_EINPUT, "%s: '%s' is too large for a double (allowed magnitude: "
-                                     "up to %g)",
-                       what, text, DBL_MAX);
+        return "is too large for a double (allowed magnitude: up to 1.79769e+308)";
     /* ERANGE with a finite result is underflow: a subnormal is a value
      * (kept), a number that rounds to zero is refused, not silently 0. */
     if (errno == ERANGE && x == 0)
-        return sw_fail(e, SW_EINPUT, "%s: '%s' is too small for a double, it would round to 0 "
-                                     "(allowed: 0, or a magnitude from %g)",
-                       what, text, 4.9406564584124654e-324);
+        return "is too small for a double, it would round to 0 (allowed: 0, or a magnitude "
+               "from 4.94066e-324)";
     *out = x;
-    return SW_OK;
+    return NULL;
+}
+
+int sw_parse_real(const char *text, const char *what, double *out, sw_err *e)
+{
+    const char *why = sw_parse_real_why(text, out);
+    return why ? sw_fail(e, SW_EINPUT, "%s: '%s' %s", what, text, why) : SW_OK;
 }
 
 int sw_parse_real_in(const char *text, const char *what, double lo, double hi, double *out,
