@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(gcc pkg-config meson ninja-build libgsl-dev liblapacke-dev libopenblas-openmp-dev
-          libcmocka-dev libjson-c-dev gnuplot-nox python3-numpy python3-pytest
+          libopenblas0-serial libcmocka-dev libjson-c-dev gnuplot-nox python3-numpy python3-pytest
           libopenmpi-dev openmpi-bin strace clang-14
           libclang-rt-14-dev)
 

@@ -163,7 +163,9 @@ int sw_sweep_eval(const sw_sweep *s, sw_sweep_result *r, sw_err *e);
 typedef int (*sw_sweep_done)(const sw_sweep_result *r, void *user, sw_err *e);
 
 /* Evaluates the n points listed in `todo` on `threads` threads (OpenMP;
- * each point gets its own model and integrator workspace).  Stops early,
+ * each point gets its own model and integrator workspace; one thread when
+ * the process runs on a BLAS that cannot take calls from several threads
+ * at once, the serial OpenBLAS: the numbers are the same either way).  Stops early,
  * with SW_OK, once *stop becomes nonzero (stop may be NULL).  The return
  * value is the first error of eval or done. */
 int sw_sweep_run(const sw_sweep *s, const size_t *todo, size_t n, int threads,

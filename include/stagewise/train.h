@@ -54,11 +54,6 @@ typedef struct sw_task {
      * task cannot lift that system's states.  NULL: only task->sys. */
     int (*lift)(const sw_learner *l, const sw_model *ode, const double *x, double *theta,
                 sw_err *e);
-    /* Optional: 0 when, in this build, the task's computations cannot run
-     * on several threads at once (several learners, or one learner's
-     * threads): the small transformer's products on a serial OpenBLAS,
-     * which shares its buffers between calls.  NULL: they always can. */
-    int (*concurrent)(void);
 } sw_task;
 
 struct sw_learner {

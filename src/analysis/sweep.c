@@ -8,6 +8,7 @@
 #include <omp.h>
 #endif
 
+#include "blas.h"
 #include "stagewise/sweep.h"
 #include "sweep_impl.h"
 
@@ -248,6 +249,8 @@ int sw_sweep_run_from(const sw_sweep *s, sw_sweep_next next, void *src, int thre
                       volatile sig_atomic_t *stop, sw_sweep_done done, void *user, sw_err *e)
 {
     int rc = SW_OK, halt = 0;
+    if (!sw_blas_concurrent())
+        threads = 1; /* points reach BLAS and LAPACK (blas.h) */
     (void)threads; /* without OpenMP the loop below runs on one thread */
 #pragma omp parallel num_threads(threads)
     {

@@ -6,6 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "blas.h"
 #include "cli.h"
 #include "lines.h"
 #include "preset.h"
@@ -255,6 +256,15 @@ int sw_cli_ode_model(int argc, char **argv, int first, sw_cli_ode *c, sw_model *
         (rc = sw_cli_model(sys, c->preset, argc - first - 1, argv + first + 1, &b, m, e)))
         return rc;
     return ode_finish(c, *m, e);
+}
+
+int sw_cli_blas_threads(int threads)
+{
+    if (threads <= 1 || sw_blas_concurrent())
+        return threads;
+    fprintf(stderr, "stagewise: this process runs on the serial OpenBLAS, which cannot take calls "
+                    "from two threads at once: one thread (the numbers do not change)\n");
+    return 1;
 }
 
 int sw_cli_wants_help(int argc, char **argv)

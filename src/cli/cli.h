@@ -123,6 +123,11 @@ typedef int (*sw_cli_opt_fn)(int opt, const char *arg, void *ctx, sw_err *e);
 int sw_cli_getopt(int argc, char **argv, const struct option *longopts, sw_cli_opt_fn fn,
                   void *ctx, int *first, sw_err *e);
 
+/* The threads a command may put BLAS and LAPACK work on: `threads`, or 1
+ * with a note on standard error when the process runs on a BLAS that
+ * cannot take calls from several threads at once (blas.h). */
+int sw_cli_blas_threads(int threads);
+
 /* Whether argv holds -h or --help anywhere (checked before anything else,
  * so help works even next to bad arguments). */
 int sw_cli_wants_help(int argc, char **argv);

@@ -488,14 +488,10 @@ static int sweep(const sw_mpi_world *w, int argc, char **argv, sw_err *e)
                                    "it appends to and resumes from)");
     if (rc == SW_OK)
         rc = set_up(&a, longopts, argc - first - 1, argv + first + 1, argv[first], &S, e);
-    /* A task that cannot run twice at once here runs its points one at a
-     * time (the numbers do not change). */
-    if (rc == SW_OK && a.threads > 1 && S.task && S.task->concurrent && !S.task->concurrent()) {
-        fprintf(stderr, "stagewise: %s cannot run two points at once in this build (serial "
-                        "OpenBLAS): one thread\n",
-                S.task->name);
-        a.threads = 1;
-    }
+    /* Points of every system and task may reach BLAS or LAPACK (Newton
+     * solves, products, the trainers'). */
+    if (rc == SW_OK)
+        a.threads = sw_cli_blas_threads((int)a.threads);
     /* Every rank built the same sweep, or none goes on. */
     int all = sw_mpi_agree(w, rc);
     if (all && !rc)

@@ -32,7 +32,7 @@ static const char help[] =
     "                   (j = 1..K) with the same settings; columns kl_ctx<j> give the\n"
     "                   KL from each to the model being trained\n"
     "  --threads N      tf-*: OpenMP threads inside a step (default 1); the numbers do\n"
-    "                   not depend on it.  N > 1 needs a threaded OpenBLAS build\n"
+    "                   not depend on it; one thread on the serial OpenBLAS\n"
     "  --stop-at-emergence  tf-location, tf-recall: end the run at the evaluation\n"
     "                   where every emergence criterion has been met\n"
     "  --profile        tf-*: time the model's phases (projections, attention, MLP,\n"
@@ -407,10 +407,7 @@ int sw_cmd_train(int argc, char **argv)
     if (a.threads != (int)a.threads)
         return sw_cli_die(SW_EINPUT, "threads: %g is not an integer (allowed: 1 .. 256)",
                           a.threads);
-    if (a.threads > 1 && task->concurrent && !task->concurrent())
-        return sw_cli_die(SW_EINPUT, "threads: the OpenBLAS this build links is the serial "
-                          "one, which cannot run products from several threads at once "
-                          "(allowed: 1; or build against the OpenMP or pthreads OpenBLAS)");
+    a.threads = sw_cli_blas_threads((int)a.threads);
     sw_tf_set_threads((int)a.threads);
     sw_tf_profile(a.profile);
 

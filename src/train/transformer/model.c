@@ -14,6 +14,7 @@
 #include <gsl/gsl_cblas.h>
 #include <gsl/gsl_randist.h>
 
+#include "blas.h"
 #include "model.h"
 
 #ifdef SW_TF_DOUBLE
@@ -84,7 +85,7 @@ static int n_threads = 1;
 
 void TF(set_threads)(int n)
 {
-    n_threads = n > 0 ? n : 1;
+    n_threads = n > 0 && sw_blas_concurrent() ? n : 1;
 }
 
 /* ---- where the time goes (sw_tf_profile) -------------------------------- */

@@ -70,7 +70,9 @@ extern const char *const TF(phase_names)[SW_TF_PHASES];
 void TF(profile)(int on);
 void TF(profile_read)(double sec[SW_TF_PHASES], double flop[SW_TF_PHASES]);
 
-/* Threads of the OpenMP loops (default 1); the numbers do not depend on it. */
+/* Threads of the OpenMP loops (default 1; 1 on a BLAS that cannot take
+ * calls from several threads at once, blas.h); the numbers do not depend
+ * on it. */
 void TF(set_threads)(int n);
 
 /* ---- the layers ---------------------------------------------------------- */

@@ -689,20 +689,10 @@ static double task_grad(sw_learner *l, const double *theta, const void *data, si
     return loss;
 }
 
-/* Only OpenBLAS's threaded builds (OpenMP, pthreads) may be called from
- * several threads at once; the serial one shares its buffers, and two
- * runs of --threads 2 on it gave different, wrong numbers. */
-int openblas_get_parallel(void); /* OpenBLAS's own; its cblas.h clashes with GSL's */
-
-static int task_concurrent(void)
-{
-    return openblas_get_parallel() != 0;
-}
-
 #define TF_TASK(NAME, SUMMARY, SYS)                                                              \
     {.name = NAME, .summary = SUMMARY, .sys = &SYS, .setup = task_setup,                         \
      .teardown = task_teardown, .sample_size = task_sample_size, .sample = task_sample,          \
-     .reserve = task_reserve, .grad = task_grad, .concurrent = task_concurrent}
+     .reserve = task_reserve, .grad = task_grad}
 
 const sw_task sw_task_tf_location = TF_TASK(
     "tf-location", "small transformer, single-location regression (Zucchet et al. Sec. 2.4)",
