@@ -497,8 +497,8 @@ static int tf_setup_kind(sw_model *m, tf_kind kind, sw_err *e)
         k->ssize = (c->T + 1) * sizeof(int);
         n_obs = k->K + 1 + c->L * c->H * k->K;
     }
-    if (sw_model_shape(m, sw_tf_layout(c, NULL, &(size_t){0}, &(size_t){0}, &(size_t){0}),
-                       n_obs, 0))
+    size_t emb; /* where the embedding starts in theta */
+    if (sw_model_shape(m, sw_tf_layout(c, NULL, &emb, &(size_t){0}, &(size_t){0}), n_obs, 0))
         return sw_fail(e, SW_EFAIL, "out of memory");
     /* Parameters stay unnamed: a million names would cost more than the
      * model; `describe`-style listings are not offered for these tasks. */
@@ -563,8 +563,6 @@ static int tf_setup_kind(sw_model *m, tf_kind kind, sw_err *e)
     for (size_t i = 0; i < m->dim; i++)
         k->theta0[i] = k->theta_f[i];
     if (k->freeze) {
-        size_t emb;
-        sw_tf_layout(c, NULL, &emb, &(size_t){0}, &(size_t){0});
         for (size_t i = 0; i <= c->d_in; i++) /* the bias row is zero */
             for (size_t j = 0; j < c->D; j++)
                 k->theta0[emb + i * c->D + j] = i == j;
