@@ -216,9 +216,9 @@ static int hessian(const sw_model *m, const double *x, double zero_rel, json_obj
                    sw_err *e)
 {
     size_t n = m->dim;
-    int rc = SW_OK;
     double *H = malloc(n * n * sizeof *H), *work = malloc(n * sizeof *work);
     sw_eigen *ev = sw_eigen_alloc(n);
+    int rc = SW_OK;
     if (!H || !work || !ev)
         rc = sw_fail(e, SW_EFAIL, "out of memory");
     if (rc == SW_OK && (rc = sw_hessian_fd(m, x, H, work, e)) == SW_OK)

@@ -283,9 +283,6 @@ static void fixed_of(const sw_table *tb, char *buf, size_t len)
     }
 }
 
-/* For a `fit` result: "t_plateau = C * d^a: a = 0.49 [0.479, 0.502],
- * C = 1396" from its JSON, for the key; and the fixed parameters of the
- * data it fitted. */
 /* Appends "SEP NAME = EST [LO, HI]" for parameter p of a fit's JSON (EST
  * alone without the interval, or when asked not to show it) to key at
  * used; returns the new length, never past klen - 1. */
@@ -307,6 +304,9 @@ static size_t param_key(json_object *p, const char *sep, int interval, char *key
     return k < 0 ? used : used + (size_t)k < klen ? used + (size_t)k : klen - 1;
 }
 
+/* For a `fit` result: "t_plateau = C * d^a: a = 0.49 [0.479, 0.502],
+ * C = 1396" from its JSON, for the key; and the fixed parameters of the
+ * data it fitted. */
 static void fit_of(const char *csv, const sw_table *tb, char *key, size_t klen, char *fixed,
                    size_t flen)
 {
