@@ -25,6 +25,8 @@ typedef struct sw_table {
  * header, a row with the wrong number of fields, a field that is not a
  * number ("nan" and "inf" are read as such: results may hold them). */
 int sw_table_read(const char *path, sw_table *tb, sw_err *e);
+/* The same from the len bytes at buf, which name stands for in messages. */
+int sw_table_read_mem(const char *buf, size_t len, const char *name, sw_table *tb, sw_err *e);
 void sw_table_clear(sw_table *tb);
 
 /* Column index by name, or -1. */

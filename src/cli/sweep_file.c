@@ -236,18 +236,21 @@ int sw_sweep_out_resume(sw_sweep_results *R, int fd, const char *path, const cha
                        path, wl, want);
     }
     size_t end = intact_end(s, got, len, n);
-    free(got);
     if (end < len) {
-        if (ftruncate(fd, (off_t)end) != 0 || fsync(fd) != 0)
+        if (ftruncate(fd, (off_t)end) != 0 || fsync(fd) != 0) {
+            free(got);
             return sw_fail(e, SW_EFAIL, "cannot cut the torn last row of '%s': %s", path,
                            strerror(errno));
+        }
         fprintf(stderr, "stagewise: resuming: dropped a torn last row of %s (%zu bytes); its "
                         "point is computed again\n",
                 path, len - end);
     }
 
+    /* The rows from the text read above, the file's intact part. */
     sw_table tb;
-    int rc = sw_table_read(path, &tb, e);
+    int rc = sw_table_read_mem(got, end, path, &tb, e);
+    free(got);
     if (rc)
         return rc;
     size_t first_value = 1 + s->n_axes + (s->seed_param >= 0);

@@ -28,6 +28,22 @@ int sw_lines_open(sw_lines *r, const char *path, const char *what, size_t max_li
     return SW_OK;
 }
 
+int sw_lines_open_mem(sw_lines *r, const char *buf, size_t len, const char *name,
+                      const char *what, size_t max_line, unsigned long long max_bytes, sw_err *e)
+{
+    memset(r, 0, sizeof *r);
+    r->path = name;
+    r->what = what;
+    r->max_line = max_line;
+    r->max_bytes = max_bytes;
+    /* fmemopen refuses a size of 0; an empty text is an empty stream. */
+    r->fp = len ? fmemopen((void *)buf, len, "r") : fopen("/dev/null", "r");
+    if (!r->fp)
+        return sw_fail(e, SW_EFAIL, "%s%scannot read '%s' from memory: %s", PREFIX(r), name,
+                       strerror(errno));
+    return SW_OK;
+}
+
 static int grow(sw_lines *r, size_t need)
 {
     if (need <= r->cap)

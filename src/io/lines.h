@@ -30,6 +30,10 @@ typedef struct sw_lines {
  * the file cannot be opened or is a directory. */
 int sw_lines_open(sw_lines *r, const char *path, const char *what, size_t max_line,
                   unsigned long long max_bytes, sw_err *e);
+/* The same over the len bytes at buf (not copied: they must outlive r),
+ * which name stands for in messages: text already read, under a lock. */
+int sw_lines_open_mem(sw_lines *r, const char *buf, size_t len, const char *name,
+                      const char *what, size_t max_line, unsigned long long max_bytes, sw_err *e);
 /* The next line, without its line end, in *line (owned by r, valid until the
  * next call); *line = NULL at the end.  SW_EINPUT naming the file and line
  * for a NUL or other control byte (all but tab, CR, form feed), a line

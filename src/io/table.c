@@ -47,17 +47,14 @@ static int read_header(sw_table *tb, char *line)
     return k == tb->cols ? SW_OK : SW_EINPUT;
 }
 
-int sw_table_read(const char *path, sw_table *tb, sw_err *e)
+/* The table of the lines r reads (path names them in messages); closes r. */
+static int read_lines(sw_lines *r, const char *path, sw_table *tb, sw_err *e)
 {
-    memset(tb, 0, sizeof *tb);
-    sw_lines r;
-    int rc = sw_lines_open(&r, path, NULL, SW_DATA_MAX_LINE, SW_DATA_MAX_BYTES, e);
-    if (rc)
-        return rc;
+    int rc = SW_OK;
     char *line;
     size_t cap = 0;
-    while (rc == SW_OK && (rc = sw_lines_next(&r, &line, e)) == SW_OK && line) {
-        long lineno = r.lineno;
+    while (rc == SW_OK && (rc = sw_lines_next(r, &line, e)) == SW_OK && line) {
+        long lineno = r->lineno;
         char *s = sw_lines_trim(line);
         if (!*s)
             continue;
@@ -106,12 +103,28 @@ int sw_table_read(const char *path, sw_table *tb, sw_err *e)
         }
         tb->rows++;
     }
-    sw_lines_close(&r);
+    sw_lines_close(r);
     if (rc == SW_OK && !tb->names)
         rc = sw_fail(e, SW_EINPUT, "'%s' has no header row (is it a stagewise CSV?)", path);
     if (rc)
         sw_table_clear(tb);
     return rc;
+}
+
+int sw_table_read(const char *path, sw_table *tb, sw_err *e)
+{
+    memset(tb, 0, sizeof *tb);
+    sw_lines r;
+    int rc = sw_lines_open(&r, path, NULL, SW_DATA_MAX_LINE, SW_DATA_MAX_BYTES, e);
+    return rc ? rc : read_lines(&r, path, tb, e);
+}
+
+int sw_table_read_mem(const char *buf, size_t len, const char *name, sw_table *tb, sw_err *e)
+{
+    memset(tb, 0, sizeof *tb);
+    sw_lines r;
+    int rc = sw_lines_open_mem(&r, buf, len, name, NULL, SW_DATA_MAX_LINE, SW_DATA_MAX_BYTES, e);
+    return rc ? rc : read_lines(&r, name, tb, e);
 }
 
 void sw_table_clear(sw_table *tb)
