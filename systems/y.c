@@ -8,6 +8,8 @@
 
 #include <gsl/gsl_cblas.h>
 
+#include "clones.h"
+#include "simd.h"
 #include "systems.h"
 #include "y_common.h"
 
@@ -32,6 +34,7 @@ static void attend(const sw_y *y, const double *x)
 }
 
 /* rho_kt = pi_kt - mult sum_h w_hk s_ht. */
+SW_VECTOR_CLONES
 static void residual(const sw_y *y)
 {
     size_t K = y->K, T = y->T;
@@ -47,6 +50,7 @@ static void residual(const sw_y *y)
 }
 
 /* dw_hk/dt = s_h . rho_k, u_h = G w_h and g_ht = -u_h . rho_t. */
+SW_VECTOR_CLONES
 static void gradient(const sw_y *y)
 {
     size_t K = y->K, T = y->T;
@@ -304,6 +308,7 @@ typedef struct y_newton {
 /* LU with partial pivoting, in place, row-major, LAPACK's convention for
  * the interchanges.  Returns the smallest pivot over the largest entry of
  * A or 1, whichever is larger (0: singular). */
+SW_VECTOR_CLONES
 static double lu_factor(size_t n, double *A, size_t *piv)
 {
     double big = 1, small = INFINITY;
@@ -336,6 +341,7 @@ static double lu_factor(size_t n, double *A, size_t *piv)
     return small / big;
 }
 
+SW_VECTOR_CLONES
 static void lu_solve(size_t n, const double *A, const size_t *piv, double *b)
 {
     for (size_t k = 0; k < n; k++)
@@ -354,6 +360,7 @@ static void lu_solve(size_t n, const double *A, const size_t *piv, double *b)
  * lu_factor's LU: lu_solve's operations on every column at once, with the
  * loops along B's rows so that they vectorise (many small right-hand sides
  * cost mostly loop overhead one by one). */
+SW_VECTOR_CLONES
 static void lu_solve_many(size_t n, const double *A, const size_t *piv, double *B, size_t m)
 {
     for (size_t k = 0; k < n; k++)
@@ -437,23 +444,57 @@ static void *newton_alloc_gram(const sw_model *m)
     return ws;
 }
 
-/* r <- B^{-1} r (r holds nh rows of T): the loops run along positions. */
+/* r <- B^{-1} r (r holds nh rows of T): four positions at a time, the
+ * sum over heads in registers. */
+SW_VECTOR_CLONES
 static void solve_blocks(const sw_y *y, y_newton *ws, double *r)
 {
     size_t T = y->T, nh = y->nh;
-    memset(ws->qa, 0, nh * T * sizeof *ws->qa);
-    for (size_t h = 0; h < nh; h++)
-        for (size_t g = 0; g < nh; g++) {
-            const double *bi = ws->Binv + (h * nh + g) * T, *rg = r + g * T;
-            double *qh = ws->qa + h * T;
-            for (size_t t = 0; t < T; t++)
-                qh[t] += bi[t] * rg[t];
+    for (size_t h = 0; h < nh; h++) {
+        const double *bh = ws->Binv + h * nh * T;
+        double *qh = ws->qa + h * T;
+        size_t t = 0;
+        for (; t + 4 <= T; t += 4) {
+            sw_v4 acc = {0, 0, 0, 0}, b, v;
+            for (size_t g = 0; g < nh; g++) {
+                memcpy(&b, bh + g * T + t, sizeof b);
+                memcpy(&v, r + g * T + t, sizeof v);
+                acc += b * v;
+            }
+            memcpy(qh + t, &acc, sizeof acc);
         }
+        for (; t < T; t++) {
+            double acc = 0;
+            for (size_t g = 0; g < nh; g++)
+                acc += bh[g * T + t] * r[g * T + t];
+            qh[t] = acc;
+        }
+    }
     memcpy(r, ws->qa, nh * T * sizeof *r);
+}
+
+/* out <- W z - out (z: 3 nh entries, out: nh T). */
+SW_VECTOR_CLONES
+static void apply_W_minus(const sw_y *y, const y_newton *ws, const double *z, double *out)
+{
+    size_t T = y->T, nh = y->nh, na = nh * T;
+    for (size_t h = 0; h < nh; h++) {
+        const double *sv = ws->W + h * na + h * T, *pv = ws->W + (nh + h) * na + h * T;
+        double *o = out + h * T, a = z[h], b = z[nh + h];
+        for (size_t t = 0; t < T; t++)
+            o[t] = a * sv[t] + b * pv[t] - o[t];
+        for (size_t g = 0; g < nh; g++) {
+            const double *zg = ws->W + (2 * nh + g) * na + h * T;
+            double cg = z[2 * nh + g];
+            for (size_t t = 0; t < T; t++)
+                o[t] += cg * zg[t];
+        }
+    }
 }
 
 /* out <- B^{-1} v for v (T entries) on head g's rows and zero elsewhere:
  * column g of every block, nh T work instead of nh^2 T. */
+SW_VECTOR_CLONES
 static void solve_head(const sw_y *y, const y_newton *ws, size_t g, const double *v, double *out)
 {
     size_t T = y->T, nh = y->nh;
@@ -477,6 +518,7 @@ static double w_dot(const sw_y *y, const y_newton *ws, size_t i, const double *v
 
 /* out <- E v (nh K entries), E = N_wa = -c J_wa:
  *   (E v)_hk = -c (rho_k . J(s_h) v_h - n sum_g w_gk s_h . J(s_g) v_g). */
+SW_VECTOR_CLONES
 static void apply_E(const sw_y *y, y_newton *ws, const double *v, double *out)
 {
     size_t K = y->K, T = y->T, nh = y->nh;
@@ -497,6 +539,7 @@ static void apply_E(const sw_y *y, y_newton *ws, const double *v, double *out)
 
 /* out <- F v (nh T entries) for v of nh K, F = N_aw = -c J_aw: head h's
  * part is -c J(s_h) (sum_l v_hl (G rho)_l - n sum_g (u_h . v_g) s_g). */
+SW_VECTOR_CLONES
 static void apply_F(const sw_y *y, y_newton *ws, const double *v, double *out)
 {
     size_t K = y->K, T = y->T, nh = y->nh;
@@ -536,6 +579,7 @@ static double E_entry(const sw_y *y, const y_newton *ws, const double *P, size_t
 /* The Schur complement S = A - E X, X = D^{-1} F, for all nh K columns at
  * once (see above: E X = E X0 + (E Y) Zt).  Column j = (g, l) of A is
  * delta_kl (delta_hg + c n M_hg). */
+SW_VECTOR_CLONES
 static void schur(const sw_y *y, y_newton *ws)
 {
     size_t K = y->K, T = y->T, nh = y->nh, na = nh * T, nv = nh * K, nr = 3 * nh, ns = nh + K;
@@ -613,6 +657,7 @@ static void schur(const sw_y *y, y_newton *ws)
     }
 }
 
+SW_VECTOR_CLONES
 static int newton_setup_gram(const sw_model *m, void *p, const double *x, double c)
 {
     const sw_y *y = m->ctx;
@@ -714,8 +759,10 @@ static int newton_setup_gram(const sw_model *m, void *p, const double *x, double
 
 /* With q = B^{-1} b_a and z = cap^{-1} c Psi W^T q (so D^{-1} b_a = q + Y z):
  *   z_w = S^{-1} (b_w - E q - (E Y) z),
- *   z_a = q + Y (z - Zt z_w) - B^{-1} F z_w,
- * the last being D^{-1} b_a - X z_w with X = X0 + Y Zt as S was formed. */
+ *   z_a = q + B^{-1} (W (z - Zt z_w) - F z_w),
+ * the last being D^{-1} b_a - X z_w with X = X0 + Y Zt as S was formed
+ * (Y = B^{-1} W: applying W and B^{-1} once costs less than reading Y). */
+SW_VECTOR_CLONES
 static void newton_solve_gram(const sw_model *m, void *p, double *b)
 {
     const sw_y *y = m->ctx;
@@ -736,14 +783,13 @@ static void newton_solve_gram(const sw_model *m, void *p, double *b)
     for (size_t i = 0; i < nv; i++)
         ws->bw[i] -= ws->ew[i] + sw_y_dot(ws->EY + i * nr, ws->z, nr);
     lu_solve(nv, ws->S, ws->spiv, ws->bw);
-    cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)nr, (int)nv, -1.0, ws->Zt, (int)nv, ws->bw, 1,
-                1.0, ws->z, 1);
+    for (size_t i = 0; i < nr; i++)
+        ws->z[i] -= sw_y_dot(ws->Zt + i * nv, ws->bw, nv);
     apply_F(y, ws, ws->bw, ws->jv);
+    apply_W_minus(y, ws, ws->z, ws->jv);
     solve_blocks(y, ws, ws->jv);
     for (size_t i = 0; i < na; i++)
-        ws->ra[i] -= ws->jv[i];
-    cblas_dgemv(CblasRowMajor, CblasTrans, (int)nr, (int)na, 1.0, ws->Y, (int)na, ws->z, 1, 1.0,
-                ws->ra, 1);
+        ws->ra[i] += ws->jv[i];
     for (size_t h = 0; h < nh; h++) {
         memcpy(b + h * y->stride, ws->bw + h * K, K * sizeof *b);
         memcpy(b + h * y->stride + K, ws->ra + h * T, T * sizeof *b);

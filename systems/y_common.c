@@ -9,6 +9,7 @@
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
 
+#include "clones.h"
 #include "y_common.h"
 
 const sw_param_def sw_y_params[SW_Y_NPARAMS] = {
@@ -278,6 +279,7 @@ void sw_y_draw(const sw_model *m, size_t heads, int perturb, double *w, size_t w
 }
 
 /* (J(s) x)_t = s_t (x_t - s.x): J is never formed. */
+SW_VECTOR_CLONES
 void sw_y_jvec(const double *s, size_t T, double *v)
 {
     double sv = sw_y_dot(s, v, T);
