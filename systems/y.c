@@ -283,7 +283,9 @@ typedef struct y_newton {
     double *Binv;      /* B^{-1}: entry (h, g) of every block, as nh x nh rows of T */
     double *blk, *inv; /* nh x nh scratch */
     size_t *piv;       /* nh scratch */
-    double *W;         /* 3 nh rows of nh T: the columns of W */
+    double *W;         /* 3 nh rows of nh T: the columns of W (the first 2 nh
+                        * live on one head: only that head's T entries are
+                        * written or read) */
     double *Psi;       /* 3 nh x 3 nh */
     double *WtY;       /* 3 nh x 3 nh scratch */
     double *cap;       /* 3 nh x 3 nh: I - c Psi W^T Y, factored */
@@ -565,15 +567,53 @@ static void apply_F(const sw_y *y, y_newton *ws, const double *v, double *out)
 }
 
 /* E applied to a column, from its row of PV (P[h * ns + i]: J(s_h) times
- * the column's block h, dotted with row i of SR): entry (h, k) is
- *   -c (P[h, nh + k] - n sum_f w_fk P[f, h]). */
-static double E_entry(const sw_y *y, const y_newton *ws, const double *P, size_t h, size_t k)
+ * the column's block h, dotted with row i of SR): entry (h, k) of out is
+ *   -c (P[h, nh + k] - n sum_f w_fk P[f, h]),
+ * the loops along k. */
+static inline void E_column(const sw_y *y, const y_newton *ws, const double *P, double *out)
 {
     size_t K = y->K, nh = y->nh, ns = nh + K;
-    double acc = P[h * ns + nh + k];
-    for (size_t f = 0; f < nh; f++)
-        acc -= y->mult * ws->w[f * K + k] * P[f * ns + h];
-    return -ws->c * acc;
+    double n = y->mult;
+    for (size_t h = 0; h < nh; h++) {
+        double *o = out + h * K;
+        memcpy(o, P + h * ns + nh, K * sizeof *o);
+        for (size_t f = 0; f < nh; f++) {
+            const double *wf = ws->w + f * K;
+            double pfh = P[f * ns + h];
+            for (size_t k = 0; k < K; k++)
+                o[k] -= n * wf[k] * pfh;
+        }
+        for (size_t k = 0; k < K; k++)
+            o[k] *= -ws->c;
+    }
+}
+
+/* Y^T F's row for a column of Y, from its row of PV: entry (g, l) is
+ *   -c (sum_k G_lk P[g, nh + k] - n sum_h u_hl P[h, g])
+ * (G is symmetric: its rows serve as columns). */
+static inline void YtF_row(const sw_y *y, const y_newton *ws, const double *P, double *out)
+{
+    size_t K = y->K, nh = y->nh, ns = nh + K;
+    double n = y->mult;
+    for (size_t g = 0; g < nh; g++) {
+        double *o = out + g * K;
+        for (size_t l = 0; l < K; l++)
+            o[l] = 0;
+        for (size_t k = 0; k < K; k++) {
+            const double *Gk = y->G + k * K;
+            double pk = P[g * ns + nh + k];
+            for (size_t l = 0; l < K; l++)
+                o[l] += Gk[l] * pk;
+        }
+        for (size_t h = 0; h < nh; h++) {
+            const double *uh = ws->u + h * K;
+            double phg = P[h * ns + g];
+            for (size_t l = 0; l < K; l++)
+                o[l] -= n * uh[l] * phg;
+        }
+        for (size_t l = 0; l < K; l++)
+            o[l] *= -ws->c;
+    }
 }
 
 /* The Schur complement S = A - E X, X = D^{-1} F, for all nh K columns at
@@ -621,23 +661,15 @@ static void schur(const sw_y *y, y_newton *ws)
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(nv + nr), (int)ns, (int)T, 1.0,
                     ws->X0 + h * T, (int)na, Qh, (int)T, 0.0, ws->PV + h * ns, (int)(nh * ns));
     }
-    /* From Y's rows: E Y, and Y^T F, whose entry (i, (g, l)) is
-     *   -c (sum_k G_lk P[g, nh + k] - n sum_h u_hl P[h, g]). */
+    /* From Y's rows: E Y and Y^T F. */
     const double *PY = ws->PV + nv * nh * ns;
+    double *e = ws->ew;
     for (size_t i = 0; i < nr; i++) {
         const double *P = PY + i * nh * ns;
-        for (size_t h = 0; h < nh; h++)
-            for (size_t k = 0; k < K; k++)
-                ws->EY[(h * K + k) * nr + i] = E_entry(y, ws, P, h, k);
-        for (size_t g = 0; g < nh; g++)
-            for (size_t l = 0; l < K; l++) {
-                double acc = 0;
-                for (size_t k = 0; k < K; k++)
-                    acc += y->G[l * K + k] * P[g * ns + nh + k];
-                for (size_t h = 0; h < nh; h++)
-                    acc -= n * ws->u[h * K + l] * P[h * ns + g];
-                ws->YtF[i * nv + g * K + l] = -c * acc;
-            }
+        E_column(y, ws, P, e);
+        for (size_t r = 0; r < nv; r++)
+            ws->EY[r * nr + i] = e[r];
+        YtF_row(y, ws, P, ws->YtF + i * nv);
     }
     /* Zt = cap^{-1} c Psi Y^T F; X's rows of PV are X0's plus Zt^T times
      * Y's. */
@@ -648,11 +680,11 @@ static void schur(const sw_y *y, y_newton *ws)
                 ws->Zt, (int)nv, PY, (int)(nh * ns), 1.0, ws->PV, (int)(nh * ns));
     for (size_t j = 0; j < nv; j++) {
         size_t g = j / K, l = j % K;
-        const double *P = ws->PV + j * nh * ns;
+        E_column(y, ws, ws->PV + j * nh * ns, e);
         for (size_t h = 0; h < nh; h++)
             for (size_t k = 0; k < K; k++) {
                 double a = k == l ? (h == g) + c * n * y->M[h * nh + g] : 0;
-                ws->S[(h * K + k) * nv + j] = a - E_entry(y, ws, P, h, k);
+                ws->S[(h * K + k) * nv + j] = a - e[h * K + k];
             }
     }
 }
@@ -699,7 +731,6 @@ static int newton_setup_gram(const sw_model *m, void *p, const double *x, double
             ws->Binv[i * T + t] = ws->inv[i];
     }
 
-    memset(ws->W, 0, nr * na * sizeof *ws->W);
     memset(ws->Psi, 0, nr * nr * sizeof *ws->Psi);
     for (size_t h = 0; h < nh; h++) {
         const double *sh = y->s + h * T, *gh = y->g + h * T;
