@@ -280,6 +280,8 @@ typedef struct y_newton {
     double *rho;       /* K x T */
     double *Grho;      /* K x T */
     double *sig;       /* nh */
+    double *sGr;       /* nh x K: s_h . (G rho)_l */
+    double *coef;      /* nh + K scratch */
     double *Binv;      /* B^{-1}: entry (h, g) of every block, as nh x nh rows of T */
     double *blk, *inv; /* nh x nh scratch */
     size_t *piv;       /* nh scratch */
@@ -408,7 +410,7 @@ static void newton_free_gram(void *p)
     y_newton *ws = p;
     if (!ws)
         return;
-    void *bufs[] = {ws->s,   ws->w,  ws->u,   ws->rho,  ws->Grho, ws->sig, ws->Binv, ws->blk,
+    void *bufs[] = {ws->s,   ws->w,  ws->u,   ws->rho,  ws->Grho, ws->sig, ws->sGr, ws->coef, ws->Binv, ws->blk,
                     ws->inv, ws->piv, ws->W,  ws->Psi,  ws->WtY, ws->cap,  ws->cpiv,
                     ws->SR, ws->X0, ws->Phi,  ws->Q,   ws->PV,   ws->YtF, ws->EY,   ws->Zt,
                     ws->S,   ws->spiv, ws->ra, ws->qa,  ws->jv,   ws->z,   ws->z2,   ws->bw,
@@ -428,7 +430,7 @@ static void *newton_alloc_gram(const sw_model *m)
         return NULL;
 #define D_ALLOC(f, count) (ws->f = malloc((count) * sizeof *ws->f))
     if (!D_ALLOC(s, na) || !D_ALLOC(w, nv) || !D_ALLOC(u, nv) || !D_ALLOC(rho, K * T) ||
-        !D_ALLOC(Grho, K * T) || !D_ALLOC(sig, nh) || !D_ALLOC(Binv, T * nh * nh) ||
+        !D_ALLOC(Grho, K * T) || !D_ALLOC(sig, nh) || !D_ALLOC(sGr, nh * K) || !D_ALLOC(coef, nh + K) || !D_ALLOC(Binv, T * nh * nh) ||
         !D_ALLOC(blk, nh * nh) || !D_ALLOC(inv, nh * nh) || !D_ALLOC(piv, nh) ||
         !D_ALLOC(W, r * na) || !D_ALLOC(Psi, r * r) ||
         !D_ALLOC(WtY, r * r) || !D_ALLOC(cap, r * r) || !D_ALLOC(cpiv, r) ||
@@ -446,8 +448,8 @@ static void *newton_alloc_gram(const sw_model *m)
     return ws;
 }
 
-/* r <- B^{-1} r (r holds nh rows of T): four positions at a time, the
- * sum over heads in registers. */
+/* r <- B^{-1} r (r holds nh rows of T): sixteen positions at a time, the
+ * sums over heads in registers (in the heads' order). */
 SW_VECTOR_CLONES
 static void solve_blocks(const sw_y *y, y_newton *ws, double *r)
 {
@@ -456,14 +458,27 @@ static void solve_blocks(const sw_y *y, y_newton *ws, double *r)
         const double *bh = ws->Binv + h * nh * T;
         double *qh = ws->qa + h * T;
         size_t t = 0;
-        for (; t + 4 <= T; t += 4) {
-            sw_v4 acc = {0, 0, 0, 0}, b, v;
+        for (; t + 16 <= T; t += 16) {
+            sw_v4 a0 = {0, 0, 0, 0}, a1 = a0, a2 = a0, a3 = a0, b, v;
             for (size_t g = 0; g < nh; g++) {
-                memcpy(&b, bh + g * T + t, sizeof b);
-                memcpy(&v, r + g * T + t, sizeof v);
-                acc += b * v;
+                const double *bg = bh + g * T + t, *rg = r + g * T + t;
+                memcpy(&b, bg, sizeof b);
+                memcpy(&v, rg, sizeof v);
+                a0 += b * v;
+                memcpy(&b, bg + 4, sizeof b);
+                memcpy(&v, rg + 4, sizeof v);
+                a1 += b * v;
+                memcpy(&b, bg + 8, sizeof b);
+                memcpy(&v, rg + 8, sizeof v);
+                a2 += b * v;
+                memcpy(&b, bg + 12, sizeof b);
+                memcpy(&v, rg + 12, sizeof v);
+                a3 += b * v;
             }
-            memcpy(qh + t, &acc, sizeof acc);
+            memcpy(qh + t, &a0, sizeof a0);
+            memcpy(qh + t + 4, &a1, sizeof a1);
+            memcpy(qh + t + 8, &a2, sizeof a2);
+            memcpy(qh + t + 12, &a3, sizeof a3);
         }
         for (; t < T; t++) {
             double acc = 0;
@@ -473,25 +488,6 @@ static void solve_blocks(const sw_y *y, y_newton *ws, double *r)
         }
     }
     memcpy(r, ws->qa, nh * T * sizeof *r);
-}
-
-/* out <- W z - out (z: 3 nh entries, out: nh T). */
-SW_VECTOR_CLONES
-static void apply_W_minus(const sw_y *y, const y_newton *ws, const double *z, double *out)
-{
-    size_t T = y->T, nh = y->nh, na = nh * T;
-    for (size_t h = 0; h < nh; h++) {
-        const double *sv = ws->W + h * na + h * T, *pv = ws->W + (nh + h) * na + h * T;
-        double *o = out + h * T, a = z[h], b = z[nh + h];
-        for (size_t t = 0; t < T; t++)
-            o[t] = a * sv[t] + b * pv[t] - o[t];
-        for (size_t g = 0; g < nh; g++) {
-            const double *zg = ws->W + (2 * nh + g) * na + h * T;
-            double cg = z[2 * nh + g];
-            for (size_t t = 0; t < T; t++)
-                o[t] += cg * zg[t];
-        }
-    }
 }
 
 /* out <- B^{-1} v for v (T entries) on head g's rows and zero elsewhere:
@@ -539,30 +535,74 @@ static void apply_E(const sw_y *y, y_newton *ws, const double *v, double *out)
         }
 }
 
-/* out <- F v (nh T entries) for v of nh K, F = N_aw = -c J_aw: head h's
- * part is -c J(s_h) (sum_l v_hl (G rho)_l - n sum_g (u_h . v_g) s_g). */
-SW_VECTOR_CLONES
-static void apply_F(const sw_y *y, y_newton *ws, const double *v, double *out)
+/* out[t] = a + sum_i coef_i X_it over m rows of T (row stride T): sixteen
+ * positions at a time, in four vectors, so that each coefficient is
+ * broadcast once per sixteen products; the sum runs in i's order at every
+ * position. */
+static inline void combine_rows(size_t T, double a, size_t m, const double *coef, const double *X,
+                                double *out)
 {
-    size_t K = y->K, T = y->T, nh = y->nh;
+    size_t t = 0;
+    for (; t + 16 <= T; t += 16) {
+        sw_v4 a0 = {a, a, a, a}, a1 = a0, a2 = a0, a3 = a0, x;
+        for (size_t i = 0; i < m; i++) {
+            const double *xi = X + i * T + t;
+            double ci = coef[i];
+            memcpy(&x, xi, sizeof x);
+            a0 += ci * x;
+            memcpy(&x, xi + 4, sizeof x);
+            a1 += ci * x;
+            memcpy(&x, xi + 8, sizeof x);
+            a2 += ci * x;
+            memcpy(&x, xi + 12, sizeof x);
+            a3 += ci * x;
+        }
+        memcpy(out + t, &a0, sizeof a0);
+        memcpy(out + t + 4, &a1, sizeof a1);
+        memcpy(out + t + 8, &a2, sizeof a2);
+        memcpy(out + t + 12, &a3, sizeof a3);
+    }
+    for (; t < T; t++) {
+        double acc = a;
+        for (size_t i = 0; i < m; i++)
+            acc += coef[i] * X[i * T + t];
+        out[t] = acc;
+    }
+}
+
+/* out <- W z - F v (z: 3 nh entries, v: nh K; out: nh T), with
+ * F = N_aw = -c J_aw, whose head h part is -c J(s_h) o_h,
+ *   o_h = sum_l v_hl (G rho)_l - sum_g beta_hg s_g,  beta_hg = n u_h . v_g.
+ * W z on head h is s_h (z_h + sum_g z_{2nh+g} c_hg s_g) + z_{nh+h} p_h, and
+ * J(s_h) o_h = s_h (o_h - s_h . o_h), with s_h . o_h from the dot products
+ * s_h . (G rho)_l and M kept by setup, so each head is one pass:
+ *   out_h = s_h (a + sum_g delta_g s_g + c sum_l v_hl (G rho)_l) + z_{nh+h} p_h
+ * with a = z_h - c s_h . o_h and delta_g = z_{2nh+g} c_hg - c beta_hg. */
+SW_VECTOR_CLONES
+static void apply_WF(const sw_y *y, y_newton *ws, const double *z, const double *v,
+                     double *restrict out)
+{
+    size_t K = y->K, T = y->T, nh = y->nh, na = nh * T;
+    double c = ws->c, n = y->mult;
+    double *coef = ws->coef; /* delta_1..delta_nh, then c v_h1..c v_hK */
     for (size_t h = 0; h < nh; h++) {
-        double *o = out + h * T;
-        memset(o, 0, T * sizeof *o);
+        const double *sh = ws->s + h * T, *ph = ws->W + (nh + h) * na + h * T;
+        double so = 0;
         for (size_t l = 0; l < K; l++) {
-            double vl = v[h * K + l];
-            const double *gr = ws->Grho + l * T;
-            for (size_t t = 0; t < T; t++)
-                o[t] += vl * gr[t];
+            so += v[h * K + l] * ws->sGr[h * K + l];
+            coef[nh + l] = c * v[h * K + l];
         }
         for (size_t g = 0; g < nh; g++) {
-            double beta = y->mult * sw_y_dot(ws->u + h * K, v + g * K, K);
-            const double *sg = ws->s + g * T;
-            for (size_t t = 0; t < T; t++)
-                o[t] -= beta * sg[t];
+            double beta = n * sw_y_dot(ws->u + h * K, v + g * K, K);
+            so -= beta * y->M[h * nh + g];
+            coef[g] = z[2 * nh + g] * y->c[h * nh + g] - c * beta;
         }
-        sw_y_jvec(ws->s + h * T, T, o);
+        double a = z[h] - c * so, b = z[nh + h];
+        double *o = out + h * T;
+        combine_rows(T, a, nh, coef, ws->s, o);
+        combine_rows(T, 0, K, coef + nh, ws->Grho, ws->qa);
         for (size_t t = 0; t < T; t++)
-            o[t] *= -ws->c;
+            o[t] = sh[t] * (o[t] + ws->qa[t]) + b * ph[t];
     }
 }
 
@@ -711,6 +751,8 @@ static int newton_setup_gram(const sw_model *m, void *p, const double *x, double
         }
     for (size_t h = 0; h < nh; h++) {
         ws->sig[h] = sw_y_dot(y->s + h * T, y->g + h * T, T);
+        for (size_t l = 0; l < K; l++)
+            ws->sGr[h * K + l] = sw_y_dot(y->s + h * T, ws->Grho + l * T, T);
         for (size_t g = 0; g < nh; g++) {
             y->M[h * nh + g] = sw_y_dot(y->s + h * T, y->s + g * T, T);
             y->c[h * nh + g] = sw_y_dot(y->u + h * K, y->w + g * K, K);
@@ -816,8 +858,7 @@ static void newton_solve_gram(const sw_model *m, void *p, double *b)
     lu_solve(nv, ws->S, ws->spiv, ws->bw);
     for (size_t i = 0; i < nr; i++)
         ws->z[i] -= sw_y_dot(ws->Zt + i * nv, ws->bw, nv);
-    apply_F(y, ws, ws->bw, ws->jv);
-    apply_W_minus(y, ws, ws->z, ws->jv);
+    apply_WF(y, ws, ws->z, ws->bw, ws->jv);
     solve_blocks(y, ws, ws->jv);
     for (size_t i = 0; i < na; i++)
         ws->ra[i] += ws->jv[i];
