@@ -356,8 +356,10 @@ static void lu_solve(size_t n, const double *A, const size_t *piv, double *b)
         }
     for (size_t i = 1; i < n; i++)
         b[i] -= sw_y_dot(A + i * n, b, i);
+    /* The reciprocal is off the chain of dependent rows, a division on it
+     * would not be. */
     for (size_t i = n; i-- > 0;)
-        b[i] = (b[i] - sw_y_dot(A + i * n + i + 1, b + i + 1, n - 1 - i)) / A[i * n + i];
+        b[i] = (b[i] - sw_y_dot(A + i * n + i + 1, b + i + 1, n - 1 - i)) * (1 / A[i * n + i]);
 }
 
 /* B <- A^{-1} B for B of n rows and m columns (row stride m), from
@@ -399,8 +401,9 @@ static double invert_small(size_t n, double *A, size_t *piv, double *inv)
     double ratio = lu_factor(n, A, piv);
     if (ratio == 0)
         return 0;
-    for (size_t i = 0; i < n * n; i++)
-        inv[i] = i % (n + 1) == 0;
+    memset(inv, 0, n * n * sizeof *inv);
+    for (size_t i = 0; i < n; i++)
+        inv[i * n + i] = 1;
     lu_solve_many(n, A, piv, inv, n);
     return ratio;
 }
