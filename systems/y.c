@@ -295,7 +295,6 @@ typedef struct y_newton {
     double *SR;    /* nh + K rows of T: s_1..s_nh, then rho_1..rho_K */
     double *X0;    /* nh K rows of nh T: the columns of B^{-1} F, then Y's */
     double *Y;     /* 3 nh rows of nh T (in X0's allocation): the columns of B^{-1} W */
-    double *Phi;   /* nh x nh rows of nh T: Phi_hg (schur) at g * nh + h */
     double *Q;     /* nh x (nh + K) rows of T: J(s_h) applied to the rows of SR */
     double *PV;    /* nh K + 3 nh rows of nh (nh + K): their head blocks against SR */
     double *YtF;   /* 3 nh x nh K */
@@ -415,7 +414,7 @@ static void newton_free_gram(void *p)
         return;
     void *bufs[] = {ws->s,   ws->w,  ws->u,   ws->rho,  ws->Grho, ws->sig, ws->sGr, ws->coef, ws->Binv, ws->blk,
                     ws->inv, ws->piv, ws->W,  ws->Psi,  ws->WtY, ws->cap,  ws->cpiv,
-                    ws->SR, ws->X0, ws->Phi,  ws->Q,   ws->PV,   ws->YtF, ws->EY,   ws->Zt,
+                    ws->SR, ws->X0, ws->Q,   ws->PV,   ws->YtF, ws->EY,   ws->Zt,
                     ws->S,   ws->spiv, ws->ra, ws->qa,  ws->jv,   ws->z,   ws->z2,   ws->bw,
                     ws->ew,  ws->mhg};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
@@ -437,7 +436,7 @@ static void *newton_alloc_gram(const sw_model *m)
         !D_ALLOC(blk, nh * nh) || !D_ALLOC(inv, nh * nh) || !D_ALLOC(piv, nh) ||
         !D_ALLOC(W, r * na) || !D_ALLOC(Psi, r * r) ||
         !D_ALLOC(WtY, r * r) || !D_ALLOC(cap, r * r) || !D_ALLOC(cpiv, r) ||
-        !D_ALLOC(SR, ns * T) || !D_ALLOC(X0, (nv + r) * na) || !D_ALLOC(Phi, nh * nh * na) ||
+        !D_ALLOC(SR, ns * T) || !D_ALLOC(X0, (nv + r) * na) ||
         !D_ALLOC(Q, nh * ns * T) || !D_ALLOC(PV, (nv + r) * nh * ns) ||
         !D_ALLOC(YtF, r * nv) || !D_ALLOC(EY, nv * r) || !D_ALLOC(Zt, r * nv) ||
         !D_ALLOC(S, nv * nv) || !D_ALLOC(spiv, nv) || !D_ALLOC(ra, na) || !D_ALLOC(qa, na) ||
@@ -451,15 +450,15 @@ static void *newton_alloc_gram(const sw_model *m)
     return ws;
 }
 
-/* r <- B^{-1} r (r holds nh rows of T): sixteen positions at a time, the
- * sums over heads in registers (in the heads' order). */
+/* out <- B^{-1} r (nh rows of T each, not overlapping): sixteen positions
+ * at a time, the sums over heads in registers (in the heads' order). */
 SW_VECTOR_CLONES
-static void solve_blocks(const sw_y *y, y_newton *ws, double *r)
+static void blocks_apply(const sw_y *y, const y_newton *ws, const double *r, double *out)
 {
     size_t T = y->T, nh = y->nh;
     for (size_t h = 0; h < nh; h++) {
         const double *bh = ws->Binv + h * nh * T;
-        double *qh = ws->qa + h * T;
+        double *qh = out + h * T;
         size_t t = 0;
         for (; t + 16 <= T; t += 16) {
             sw_v4 a0 = {0, 0, 0, 0}, a1 = a0, a2 = a0, a3 = a0, b, v;
@@ -490,7 +489,13 @@ static void solve_blocks(const sw_y *y, y_newton *ws, double *r)
             qh[t] = acc;
         }
     }
-    memcpy(r, ws->qa, nh * T * sizeof *r);
+}
+
+/* r <- B^{-1} r. */
+static void solve_blocks(const sw_y *y, y_newton *ws, double *r)
+{
+    blocks_apply(y, ws, r, ws->qa);
+    memcpy(r, ws->qa, y->nh * y->T * sizeof *r);
 }
 
 /* out <- B^{-1} v for v (T entries) on head g's rows and zero elsewhere:
@@ -667,33 +672,7 @@ static void schur(const sw_y *y, y_newton *ws)
 {
     size_t K = y->K, T = y->T, nh = y->nh, na = nh * T, nv = nh * K, nr = 3 * nh, ns = nh + K;
     double c = ws->c, n = y->mult;
-    /* X0 = B^{-1} F.  Column (g, l) of F is, head by head,
-     *   -c J(s_h) ([h == g] (G rho)_l - n u_hl s_g):
-     * the first term lives on head g, the second is a combination, with
-     * weights u_hl, of the nh vectors J(s_h) s_g on head h.  With Phi_hg =
-     * B^{-1} of those, X0's rows for g are c n U^T Phi_g plus the first
-     * term's B^{-1}: single-head solves and one product per g. */
-    double *v = ws->jv;
-    for (size_t g = 0; g < nh; g++)
-        for (size_t h = 0; h < nh; h++) {
-            memcpy(v, ws->s + g * T, T * sizeof *v);
-            sw_y_jvec(ws->s + h * T, T, v);
-            solve_head(y, ws, h, v, ws->Phi + (g * nh + h) * na);
-        }
-    for (size_t g = 0; g < nh; g++) {
-        for (size_t l = 0; l < K; l++) {
-            for (size_t t = 0; t < T; t++)
-                v[t] = -c * ws->Grho[l * T + t];
-            sw_y_jvec(ws->s + g * T, T, v);
-            solve_head(y, ws, g, v, ws->X0 + (g * K + l) * na);
-        }
-        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)K, (int)na, (int)nh, c * n,
-                    ws->u, (int)K, ws->Phi + g * nh * na, (int)na, 1.0, ws->X0 + g * K * na,
-                    (int)na);
-    }
-    /* Every head block of the columns of X0 and Y (contiguous: Y follows
-     * X0) against J(s_h) s_1..s_nh, J(s_h) rho_1..rho_K, one product per
-     * head. */
+    /* Q_h: J(s_h) applied to s_1..s_nh, rho_1..rho_K. */
     memcpy(ws->SR, ws->s, na * sizeof *ws->SR);
     memcpy(ws->SR + na, ws->rho, K * T * sizeof *ws->SR);
     for (size_t h = 0; h < nh; h++) {
@@ -701,9 +680,38 @@ static void schur(const sw_y *y, y_newton *ws)
         memcpy(Qh, ws->SR, ns * T * sizeof *Qh);
         for (size_t f = 0; f < ns; f++)
             sw_y_jvec(ws->s + h * T, T, Qh + f * T);
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(nv + nr), (int)ns, (int)T, 1.0,
-                    ws->X0 + h * T, (int)na, Qh, (int)T, 0.0, ws->PV + h * ns, (int)(nh * ns));
     }
+    /* X0 = B^{-1} F, column by column.  Column (g, l) of F is, head by head,
+     *   -c J(s_h) ([h == g] (G rho)_l - n u_hl s_g),
+     * that is c n u_hl Q_h[g] on every head h, plus -c sum_k G_lk Q_g[nh + k]
+     * on head g: formed, then through the block solve straight into X0
+     * (forming B^{-1} of every J(s_h) s_g first and combining them wrote
+     * and read nh^2 columns of nh T, and the setup was bound by that
+     * traffic at H = K = 8). */
+    double *f = ws->ra, *coef = ws->coef;
+    for (size_t g = 0; g < nh; g++) {
+        const double *Qg = ws->Q + g * ns * T;
+        for (size_t l = 0; l < K; l++) {
+            for (size_t h = 0; h < nh; h++) {
+                const double *q = ws->Q + (h * ns + g) * T;
+                double a = c * n * ws->u[h * K + l];
+                for (size_t t = 0; t < T; t++)
+                    f[h * T + t] = a * q[t];
+            }
+            for (size_t k = 0; k < K; k++)
+                coef[k] = -c * y->G[l * K + k];
+            combine_rows(T, 0, K, coef, Qg + nh * T, ws->jv);
+            for (size_t t = 0; t < T; t++)
+                f[g * T + t] += ws->jv[t];
+            blocks_apply(y, ws, f, ws->X0 + (g * K + l) * na);
+        }
+    }
+    /* Every head block of the columns of X0 and Y (contiguous: Y follows
+     * X0) against Q_h, one product per head. */
+    for (size_t h = 0; h < nh; h++)
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(nv + nr), (int)ns, (int)T, 1.0,
+                    ws->X0 + h * T, (int)na, ws->Q + h * ns * T, (int)T, 0.0, ws->PV + h * ns,
+                    (int)(nh * ns));
     /* From Y's rows: E Y and Y^T F. */
     const double *PY = ws->PV + nv * nh * ns;
     double *e = ws->ew;
