@@ -283,8 +283,7 @@ typedef struct y_newton {
     double *sGr;       /* nh x K: s_h . (G rho)_l */
     double *coef;      /* nh + K scratch */
     double *Binv;      /* B^{-1}: entry (h, g) of every block, as nh x nh rows of T */
-    double *blk, *inv; /* nh x nh scratch */
-    size_t *piv;       /* nh scratch */
+    double *aug;       /* nh x 2 nh scratch: a block beside the identity */
     double *W;         /* 3 nh rows of nh T: the columns of W (the first 2 nh
                         * live on one head: only that head's T entries are
                         * written or read) */
@@ -393,18 +392,57 @@ static void lu_solve_many(size_t n, const double *A, const size_t *piv, double *
     }
 }
 
-/* inv <- A^{-1} from the LU (A is destroyed); returns lu_factor's pivot
- * ratio.  piv holds n entries. */
-static double invert_small(size_t n, double *A, size_t *piv, double *inv)
+/* y -= l x over m entries (rows of one matrix that are not the same). */
+static inline void row_axpy(size_t m, double l, const double *restrict x, double *restrict y)
 {
-    double ratio = lu_factor(n, A, piv);
-    if (ratio == 0)
-        return 0;
-    memset(inv, 0, n * n * sizeof *inv);
+    for (size_t j = 0; j < m; j++)
+        y[j] -= l * x[j];
+}
+
+/* A^{-1} by Gauss-Jordan elimination with partial pivoting on [A | I]
+ * (n rows of 2n, in place: the right half ends as the inverse).  Its
+ * pivots are those of LU with partial pivoting; one sweep instead of
+ * lu_factor and a solve for each of the n columns, which cost ten times
+ * the arithmetic in loop overhead on blocks of 3 to 8.  Returns
+ * lu_factor's pivot ratio (0: singular). */
+SW_VECTOR_CLONES
+static double invert_small(size_t n, double *aug)
+{
+    size_t m = 2 * n;
+    double big = 1, small = INFINITY;
     for (size_t i = 0; i < n; i++)
-        inv[i * n + i] = 1;
-    lu_solve_many(n, A, piv, inv, n);
-    return ratio;
+        for (size_t j = 0; j < n; j++)
+            if (fabs(aug[i * m + j]) > big)
+                big = fabs(aug[i * m + j]);
+    for (size_t k = 0; k < n; k++) {
+        size_t p = k;
+        for (size_t i = k + 1; i < n; i++)
+            if (fabs(aug[i * m + k]) > fabs(aug[p * m + k]))
+                p = i;
+        /* Whole rows: the columns left of k are never read again, and
+         * loops of a fixed length vectorise. */
+        if (p != k)
+            for (size_t j = 0; j < m; j++) {
+                double tmp = aug[k * m + j];
+                aug[k * m + j] = aug[p * m + j];
+                aug[p * m + j] = tmp;
+            }
+        double *rk = aug + k * m, d = rk[k];
+        if (fabs(d) < small)
+            small = fabs(d);
+        if (d == 0)
+            return 0;
+        double r = 1 / d;
+        for (size_t j = 0; j < m; j++)
+            rk[j] *= r;
+        for (size_t i = 0; i < n; i++) {
+            double *ri = aug + i * m, l = ri[k];
+            if (i == k || l == 0)
+                continue;
+            row_axpy(m, l, rk, ri);
+        }
+    }
+    return small / big;
 }
 
 static void newton_free_gram(void *p)
@@ -412,8 +450,8 @@ static void newton_free_gram(void *p)
     y_newton *ws = p;
     if (!ws)
         return;
-    void *bufs[] = {ws->s,   ws->w,  ws->u,   ws->rho,  ws->Grho, ws->sig, ws->sGr, ws->coef, ws->Binv, ws->blk,
-                    ws->inv, ws->piv, ws->W,  ws->Psi,  ws->WtY, ws->cap,  ws->cpiv,
+    void *bufs[] = {ws->s,   ws->w,  ws->u,   ws->rho,  ws->Grho, ws->sig, ws->sGr, ws->coef, ws->Binv, ws->aug,
+                    ws->W,  ws->Psi,  ws->WtY, ws->cap,  ws->cpiv,
                     ws->SR, ws->X0, ws->Q,   ws->PV,   ws->YtF, ws->EY,   ws->Zt,
                     ws->S,   ws->spiv, ws->ra, ws->qa,  ws->jv,   ws->z,   ws->z2,   ws->bw,
                     ws->ew,  ws->mhg};
@@ -433,7 +471,7 @@ static void *newton_alloc_gram(const sw_model *m)
 #define D_ALLOC(f, count) (ws->f = malloc((count) * sizeof *ws->f))
     if (!D_ALLOC(s, na) || !D_ALLOC(w, nv) || !D_ALLOC(u, nv) || !D_ALLOC(rho, K * T) ||
         !D_ALLOC(Grho, K * T) || !D_ALLOC(sig, nh) || !D_ALLOC(sGr, nh * K) || !D_ALLOC(coef, nh + K) || !D_ALLOC(Binv, T * nh * nh) ||
-        !D_ALLOC(blk, nh * nh) || !D_ALLOC(inv, nh * nh) || !D_ALLOC(piv, nh) ||
+        !D_ALLOC(aug, 2 * nh * nh) ||
         !D_ALLOC(W, r * na) || !D_ALLOC(Psi, r * r) ||
         !D_ALLOC(WtY, r * r) || !D_ALLOC(cap, r * r) || !D_ALLOC(cpiv, r) ||
         !D_ALLOC(SR, ns * T) || !D_ALLOC(X0, (nv + r) * na) ||
@@ -771,17 +809,21 @@ static int newton_setup_gram(const sw_model *m, void *p, const double *x, double
     }
 
     for (size_t t = 0; t < T; t++) {
-        double *blk = ws->blk;
+        double *aug = ws->aug;
         for (size_t h = 0; h < nh; h++) {
+            double *row = aug + h * 2 * nh;
             double sht = y->s[h * T + t], vht = -sht * (y->g[h * T + t] - ws->sig[h]);
-            for (size_t g = 0; g < nh; g++)
-                blk[h * nh + g] = c * n * y->c[h * nh + g] * sht * y->s[g * T + t];
-            blk[h * nh + h] += 1 - c * vht;
+            for (size_t g = 0; g < nh; g++) {
+                row[g] = c * n * y->c[h * nh + g] * sht * y->s[g * T + t];
+                row[nh + g] = g == h;
+            }
+            row[h] += 1 - c * vht;
         }
-        if (invert_small(nh, blk, ws->piv, ws->inv) < Y_PIVOT_MIN)
+        if (invert_small(nh, aug) < Y_PIVOT_MIN)
             return 1;
-        for (size_t i = 0; i < nh * nh; i++)
-            ws->Binv[i * T + t] = ws->inv[i];
+        for (size_t h = 0; h < nh; h++)
+            for (size_t g = 0; g < nh; g++)
+                ws->Binv[(h * nh + g) * T + t] = aug[h * 2 * nh + nh + g];
     }
 
     memset(ws->Psi, 0, nr * nr * sizeof *ws->Psi);
