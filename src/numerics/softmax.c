@@ -1,5 +1,6 @@
 #include <math.h>
 
+#include "clones.h"
 #include "softmax.h"
 #include "vexp.h"
 
@@ -16,6 +17,7 @@ double sw_softmax(const double *a, size_t n, double *s)
     return mx + log(z);
 }
 
+SW_VECTOR_CLONES
 void sw_softmax_rows(const double *a, size_t rows, size_t n, double *s, double *lse)
 {
     for (size_t r = 0; r < rows; r++) {
