@@ -284,6 +284,7 @@ typedef struct y_newton {
     double *coef;      /* nh + K scratch */
     double *Binv;      /* B^{-1}: entry (h, g) of every block, as nh x nh rows of T */
     double *aug;       /* nh x 2 nh scratch: a block beside the identity */
+    sw_v4 *aug4;       /* the same for four positions, a vector per entry */
     double *W;         /* 3 nh rows of nh T: the columns of W (the first 2 nh
                         * live on one head: only that head's T entries are
                         * written or read) */
@@ -445,12 +446,102 @@ static double invert_small(size_t n, double *aug)
     return small / big;
 }
 
+/* B_t = I - c P_t (see above) into ws->aug beside the identity. */
+static void block_at(const sw_y *y, y_newton *ws, size_t t)
+{
+    size_t T = y->T, nh = y->nh;
+    double c = ws->c, n = y->mult;
+    for (size_t h = 0; h < nh; h++) {
+        double *row = ws->aug + h * 2 * nh;
+        double sht = y->s[h * T + t], vht = -sht * (y->g[h * T + t] - ws->sig[h]);
+        for (size_t g = 0; g < nh; g++) {
+            row[g] = c * n * y->c[h * nh + g] * sht * y->s[g * T + t];
+            row[nh + g] = g == h;
+        }
+        row[h] += 1 - c * vht;
+    }
+}
+
+/* B_t^{-1} into Binv; returns invert_small's pivot ratio. */
+static double invert_block(const sw_y *y, y_newton *ws, size_t t)
+{
+    size_t T = y->T, nh = y->nh;
+    block_at(y, ws, t);
+    double ratio = invert_small(nh, ws->aug);
+    for (size_t h = 0; h < nh; h++)
+        for (size_t g = 0; g < nh; g++)
+            ws->Binv[(h * nh + g) * T + t] = ws->aug[h * 2 * nh + nh + g];
+    return ratio;
+}
+
+/* The blocks of positions t..t+3 at once, one in each lane of a vector:
+ * invert_small's operations, where every pivot is the largest in its
+ * column (as it mostly is: the blocks are the identity plus c times small
+ * terms), so that partial pivoting would swap nothing and the results are
+ * invert_small's to the bit.  Returns 0, having stored nothing, if some
+ * lane would need a swap (the caller then inverts those four one by one);
+ * 1 with the least pivot ratio of the four in *ratio. */
+SW_VECTOR_CLONES
+static int invert_blocks4(const sw_y *y, y_newton *ws, size_t t, double *ratio)
+{
+    size_t T = y->T, nh = y->nh, m = 2 * nh;
+    double c = ws->c, n = y->mult;
+    sw_v4 *A = ws->aug4, one = {1, 1, 1, 1}, zero = {0, 0, 0, 0};
+    const sw_v4i sign = {INT64_MIN, INT64_MIN, INT64_MIN, INT64_MIN};
+#define V4_ABS(v) ((sw_v4)((sw_v4i)(v) & ~sign))
+#define V4_SELECT(mask, a, b) ((sw_v4)(((mask) & (sw_v4i)(a)) | (~(mask) & (sw_v4i)(b))))
+    sw_v4 big = one, small = {INFINITY, INFINITY, INFINITY, INFINITY};
+    for (size_t h = 0; h < nh; h++) {
+        sw_v4 sh, gh, sg;
+        memcpy(&sh, y->s + h * T + t, sizeof sh);
+        memcpy(&gh, y->g + h * T + t, sizeof gh);
+        sw_v4 vh = -sh * (gh - ws->sig[h]);
+        for (size_t g = 0; g < nh; g++) {
+            memcpy(&sg, y->s + g * T + t, sizeof sg);
+            A[h * m + g] = c * n * y->c[h * nh + g] * sh * sg;
+            A[h * m + nh + g] = g == h ? one : zero;
+        }
+        A[h * m + h] += 1 - c * vh;
+        for (size_t g = 0; g < nh; g++) {
+            sw_v4 a = V4_ABS(A[h * m + g]);
+            big = V4_SELECT(a > big, a, big);
+        }
+    }
+    for (size_t k = 0; k < nh; k++) {
+        sw_v4 *rk = A + k * m, d = rk[k], ad = V4_ABS(d);
+        sw_v4i swap = ad == zero;
+        for (size_t i = k + 1; i < nh; i++)
+            swap |= V4_ABS(A[i * m + k]) > ad;
+        if (swap[0] | swap[1] | swap[2] | swap[3])
+            return 0;
+        small = V4_SELECT(ad < small, ad, small);
+        sw_v4 r = 1 / d;
+        for (size_t j = 0; j < m; j++)
+            rk[j] *= r;
+        for (size_t i = 0; i < nh; i++) {
+            if (i == k)
+                continue;
+            sw_v4 *ri = A + i * m, l = ri[k];
+            for (size_t j = 0; j < m; j++)
+                ri[j] -= l * rk[j];
+        }
+    }
+#undef V4_ABS
+#undef V4_SELECT
+    sw_v4 q = small / big;
+    *ratio = fmin(fmin(q[0], q[1]), fmin(q[2], q[3]));
+    for (size_t h = 0; h < nh; h++)
+        for (size_t g = 0; g < nh; g++)
+            memcpy(ws->Binv + (h * nh + g) * T + t, &A[h * m + nh + g], sizeof(sw_v4));
+    return 1;
+}
+
 static void newton_free_gram(void *p)
 {
     y_newton *ws = p;
     if (!ws)
         return;
-    void *bufs[] = {ws->s,   ws->w,  ws->u,   ws->rho,  ws->Grho, ws->sig, ws->sGr, ws->coef, ws->Binv, ws->aug,
+    void *bufs[] = {ws->s,   ws->w,  ws->u,   ws->rho,  ws->Grho, ws->sig, ws->sGr, ws->coef, ws->Binv, ws->aug, ws->aug4,
                     ws->W,  ws->Psi,  ws->WtY, ws->cap,  ws->cpiv,
                     ws->SR, ws->X0, ws->Q,   ws->PV,   ws->YtF, ws->EY,   ws->Zt,
                     ws->S,   ws->spiv, ws->ra, ws->qa,  ws->jv,   ws->z,   ws->z2,   ws->bw,
@@ -472,6 +563,7 @@ static void *newton_alloc_gram(const sw_model *m)
     if (!D_ALLOC(s, na) || !D_ALLOC(w, nv) || !D_ALLOC(u, nv) || !D_ALLOC(rho, K * T) ||
         !D_ALLOC(Grho, K * T) || !D_ALLOC(sig, nh) || !D_ALLOC(sGr, nh * K) || !D_ALLOC(coef, nh + K) || !D_ALLOC(Binv, T * nh * nh) ||
         !D_ALLOC(aug, 2 * nh * nh) ||
+        !(ws->aug4 = aligned_alloc(sizeof(sw_v4), 2 * nh * nh * sizeof(sw_v4))) ||
         !D_ALLOC(W, r * na) || !D_ALLOC(Psi, r * r) ||
         !D_ALLOC(WtY, r * r) || !D_ALLOC(cap, r * r) || !D_ALLOC(cpiv, r) ||
         !D_ALLOC(SR, ns * T) || !D_ALLOC(X0, (nv + r) * na) ||
@@ -808,23 +900,21 @@ static int newton_setup_gram(const sw_model *m, void *p, const double *x, double
         }
     }
 
-    for (size_t t = 0; t < T; t++) {
-        double *aug = ws->aug;
-        for (size_t h = 0; h < nh; h++) {
-            double *row = aug + h * 2 * nh;
-            double sht = y->s[h * T + t], vht = -sht * (y->g[h * T + t] - ws->sig[h]);
-            for (size_t g = 0; g < nh; g++) {
-                row[g] = c * n * y->c[h * nh + g] * sht * y->s[g * T + t];
-                row[nh + g] = g == h;
-            }
-            row[h] += 1 - c * vht;
+    size_t t = 0;
+    for (; t + 4 <= T; t += 4) {
+        double ratio;
+        if (invert_blocks4(y, ws, t, &ratio)) {
+            if (ratio < Y_PIVOT_MIN)
+                return 1;
+            continue;
         }
-        if (invert_small(nh, aug) < Y_PIVOT_MIN)
-            return 1;
-        for (size_t h = 0; h < nh; h++)
-            for (size_t g = 0; g < nh; g++)
-                ws->Binv[(h * nh + g) * T + t] = aug[h * 2 * nh + nh + g];
+        for (size_t u = t; u < t + 4; u++)
+            if (invert_block(y, ws, u) < Y_PIVOT_MIN)
+                return 1;
     }
+    for (; t < T; t++)
+        if (invert_block(y, ws, t) < Y_PIVOT_MIN)
+            return 1;
 
     memset(ws->Psi, 0, nr * nr * sizeof *ws->Psi);
     for (size_t h = 0; h < nh; h++) {
