@@ -281,6 +281,8 @@ typedef struct y_newton {
     double *Grho;      /* K x T */
     double *sig;       /* nh */
     double *sGr;       /* nh x K: s_h . (G rho)_l */
+    double *sRho;      /* nh x K: s_h . rho_k */
+    double *Pe, *sv;   /* nh x (nh + K), nh: apply_E's scratch */
     double *coef;      /* nh + K scratch */
     double *Binv;      /* B^{-1}: entry (h, g) of every block, as nh x nh rows of T */
     double *aug;       /* nh x 2 nh scratch: a block beside the identity */
@@ -305,7 +307,6 @@ typedef struct y_newton {
     double *ra, *qa, *jv; /* nh T scratch */
     double *z, *z2;       /* 3 nh scratch */
     double *bw, *ew;      /* nh K scratch */
-    double *mhg;          /* nh x nh scratch */
 } y_newton;
 
 /* LU with partial pivoting, in place, row-major, LAPACK's convention for
@@ -541,11 +542,11 @@ static void newton_free_gram(void *p)
     y_newton *ws = p;
     if (!ws)
         return;
-    void *bufs[] = {ws->s,   ws->w,  ws->u,   ws->rho,  ws->Grho, ws->sig, ws->sGr, ws->coef, ws->Binv, ws->aug, ws->aug4,
+    void *bufs[] = {ws->s,   ws->w,  ws->u,   ws->rho,  ws->Grho, ws->sig, ws->sGr, ws->sRho, ws->Pe, ws->sv, ws->coef, ws->Binv, ws->aug, ws->aug4,
                     ws->W,  ws->Psi,  ws->WtY, ws->cap,  ws->cpiv,
                     ws->SR, ws->X0, ws->Q,   ws->PV,   ws->YtF, ws->EY,   ws->Zt,
                     ws->S,   ws->spiv, ws->ra, ws->qa,  ws->jv,   ws->z,   ws->z2,   ws->bw,
-                    ws->ew,  ws->mhg};
+                    ws->ew};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
         free(bufs[i]);
     free(ws);
@@ -561,7 +562,8 @@ static void *newton_alloc_gram(const sw_model *m)
         return NULL;
 #define D_ALLOC(f, count) (ws->f = malloc((count) * sizeof *ws->f))
     if (!D_ALLOC(s, na) || !D_ALLOC(w, nv) || !D_ALLOC(u, nv) || !D_ALLOC(rho, K * T) ||
-        !D_ALLOC(Grho, K * T) || !D_ALLOC(sig, nh) || !D_ALLOC(sGr, nh * K) || !D_ALLOC(coef, nh + K) || !D_ALLOC(Binv, T * nh * nh) ||
+        !D_ALLOC(Grho, K * T) || !D_ALLOC(sig, nh) || !D_ALLOC(sGr, nh * K) || !D_ALLOC(sRho, nh * K) ||
+        !D_ALLOC(Pe, nh * ns) || !D_ALLOC(sv, nh) || !D_ALLOC(coef, nh + K) || !D_ALLOC(Binv, T * nh * nh) ||
         !D_ALLOC(aug, 2 * nh * nh) ||
         !(ws->aug4 = aligned_alloc(sizeof(sw_v4), 2 * nh * nh * sizeof(sw_v4))) ||
         !D_ALLOC(W, r * na) || !D_ALLOC(Psi, r * r) ||
@@ -571,7 +573,7 @@ static void *newton_alloc_gram(const sw_model *m)
         !D_ALLOC(YtF, r * nv) || !D_ALLOC(EY, nv * r) || !D_ALLOC(Zt, r * nv) ||
         !D_ALLOC(S, nv * nv) || !D_ALLOC(spiv, nv) || !D_ALLOC(ra, na) || !D_ALLOC(qa, na) ||
         !D_ALLOC(jv, na) || !D_ALLOC(z, r) || !D_ALLOC(z2, r) || !D_ALLOC(bw, nv) ||
-        !D_ALLOC(ew, nv) || !D_ALLOC(mhg, nh * nh)) {
+        !D_ALLOC(ew, nv)) {
         newton_free_gram(ws);
         return NULL;
     }
@@ -652,23 +654,65 @@ static double w_dot(const sw_y *y, const y_newton *ws, size_t i, const double *v
     return sw_y_dot(ws->W + i * na + off, v + off, T);
 }
 
+/* out[i] = X_i . v for the m rows of X (T long), four rows at a time so
+ * that v is loaded once for four products; each is summed as sw_y_dot
+ * sums (lanes i mod 4, the tail into the first). */
+static inline void rows_dot(const double *X, size_t m, size_t T, const double *v, double *out)
+{
+    size_t i = 0;
+    for (; i + 4 <= m; i += 4) {
+        const double *x0 = X + i * T, *x1 = x0 + T, *x2 = x1 + T, *x3 = x2 + T;
+        sw_v4 p0 = {0, 0, 0, 0}, p1 = p0, p2 = p0, p3 = p0, vv, x;
+        size_t t = 0;
+        for (; t + 4 <= T; t += 4) {
+            memcpy(&vv, v + t, sizeof vv);
+            memcpy(&x, x0 + t, sizeof x);
+            p0 += x * vv;
+            memcpy(&x, x1 + t, sizeof x);
+            p1 += x * vv;
+            memcpy(&x, x2 + t, sizeof x);
+            p2 += x * vv;
+            memcpy(&x, x3 + t, sizeof x);
+            p3 += x * vv;
+        }
+        double q0 = p0[0], q1 = p1[0], q2 = p2[0], q3 = p3[0];
+        for (; t < T; t++) {
+            q0 += x0[t] * v[t];
+            q1 += x1[t] * v[t];
+            q2 += x2[t] * v[t];
+            q3 += x3[t] * v[t];
+        }
+        out[i] = (q0 + p0[1]) + (p0[2] + p0[3]);
+        out[i + 1] = (q1 + p1[1]) + (p1[2] + p1[3]);
+        out[i + 2] = (q2 + p2[1]) + (p2[2] + p2[3]);
+        out[i + 3] = (q3 + p3[1]) + (p3[2] + p3[3]);
+    }
+    for (; i < m; i++)
+        out[i] = sw_y_dot(X + i * T, v, T);
+}
+
 /* out <- E v (nh K entries), E = N_wa = -c J_wa:
- *   (E v)_hk = -c (rho_k . J(s_h) v_h - n sum_g w_gk s_h . J(s_g) v_g). */
+ *   (E v)_hk = -c (rho_k . J(s_h) v_h - n sum_g w_gk s_h . J(s_g) v_g).
+ * With J(s_g) v_g = s_g o v_g - (s_g . v_g) s_g, every product is a row of
+ * SR (s_1..s_nh, rho_1..rho_K) against s_g o v_g, less a multiple of
+ * M_hg or s_h . rho_k, which setup keeps. */
 SW_VECTOR_CLONES
 static void apply_E(const sw_y *y, y_newton *ws, const double *v, double *out)
 {
-    size_t K = y->K, T = y->T, nh = y->nh;
-    memcpy(ws->jv, v, nh * T * sizeof *v);
-    for (size_t g = 0; g < nh; g++)
-        sw_y_jvec(ws->s + g * T, T, ws->jv + g * T);
-    for (size_t h = 0; h < nh; h++)
-        for (size_t g = 0; g < nh; g++)
-            ws->mhg[h * nh + g] = sw_y_dot(ws->s + h * T, ws->jv + g * T, T);
+    size_t K = y->K, T = y->T, nh = y->nh, ns = nh + K;
+    double n = y->mult, *sv = ws->jv, *P = ws->Pe;
+    for (size_t g = 0; g < nh; g++) {
+        const double *sg = ws->s + g * T, *vg = v + g * T;
+        for (size_t t = 0; t < T; t++)
+            sv[t] = sg[t] * vg[t];
+        ws->sv[g] = sw_y_dot(sg, vg, T);
+        rows_dot(ws->SR, ns, T, sv, P + g * ns);
+    }
     for (size_t h = 0; h < nh; h++)
         for (size_t k = 0; k < K; k++) {
-            double acc = sw_y_dot(ws->rho + k * T, ws->jv + h * T, T);
+            double acc = P[h * ns + nh + k] - ws->sv[h] * ws->sRho[h * K + k];
             for (size_t g = 0; g < nh; g++)
-                acc -= y->mult * ws->w[g * K + k] * ws->mhg[h * nh + g];
+                acc -= n * ws->w[g * K + k] * (P[g * ns + h] - ws->sv[g] * y->M[h * nh + g]);
             out[h * K + k] = -ws->c * acc;
         }
 }
@@ -894,6 +938,8 @@ static int newton_setup_gram(const sw_model *m, void *p, const double *x, double
         ws->sig[h] = sw_y_dot(y->s + h * T, y->g + h * T, T);
         for (size_t l = 0; l < K; l++)
             ws->sGr[h * K + l] = sw_y_dot(y->s + h * T, ws->Grho + l * T, T);
+        for (size_t k = 0; k < K; k++)
+            ws->sRho[h * K + k] = sw_y_dot(y->s + h * T, y->rho + k * T, T);
         for (size_t g = 0; g < nh; g++) {
             y->M[h * nh + g] = sw_y_dot(y->s + h * T, y->s + g * T, T);
             y->c[h * nh + g] = sw_y_dot(y->u + h * K, y->w + g * K, K);
