@@ -33,20 +33,95 @@ static void attend(const sw_y *y, const double *x)
     }
 }
 
+/* out[i] = X_i . v for the m rows of X (T long), four rows at a time so
+ * that v is loaded once for four products; each is summed as sw_y_dot
+ * sums (lanes i mod 4, the tail into the first). */
+static inline void rows_dot(const double *X, size_t m, size_t T, const double *v, double *out)
+{
+    size_t i = 0;
+    for (; i + 4 <= m; i += 4) {
+        const double *x0 = X + i * T, *x1 = x0 + T, *x2 = x1 + T, *x3 = x2 + T;
+        sw_v4 p0 = {0, 0, 0, 0}, p1 = p0, p2 = p0, p3 = p0, vv, x;
+        size_t t = 0;
+        for (; t + 4 <= T; t += 4) {
+            memcpy(&vv, v + t, sizeof vv);
+            memcpy(&x, x0 + t, sizeof x);
+            p0 += x * vv;
+            memcpy(&x, x1 + t, sizeof x);
+            p1 += x * vv;
+            memcpy(&x, x2 + t, sizeof x);
+            p2 += x * vv;
+            memcpy(&x, x3 + t, sizeof x);
+            p3 += x * vv;
+        }
+        double q0 = p0[0], q1 = p1[0], q2 = p2[0], q3 = p3[0];
+        for (; t < T; t++) {
+            q0 += x0[t] * v[t];
+            q1 += x1[t] * v[t];
+            q2 += x2[t] * v[t];
+            q3 += x3[t] * v[t];
+        }
+        out[i] = (q0 + p0[1]) + (p0[2] + p0[3]);
+        out[i + 1] = (q1 + p1[1]) + (p1[2] + p1[3]);
+        out[i + 2] = (q2 + p2[1]) + (p2[2] + p2[3]);
+        out[i + 3] = (q3 + p3[1]) + (p3[2] + p3[3]);
+    }
+    for (; i < m; i++)
+        out[i] = sw_y_dot(X + i * T, v, T);
+}
+
+/* out[t] = base_t + sum_i coef_i X_it over m rows of T (row stride T),
+ * base_t = a where base is NULL: sixteen positions at a time, in four
+ * vectors, so that each coefficient is broadcast once per sixteen
+ * products; the sum runs in i's order at every position (as an axpy per
+ * row would; out may be base). */
+static inline void combine_rows(size_t T, double a, const double *base, size_t m,
+                                const double *coef, const double *X, double *out)
+{
+    size_t t = 0;
+    for (; t + 16 <= T; t += 16) {
+        sw_v4 a0 = {a, a, a, a}, a1 = a0, a2 = a0, a3 = a0, x;
+        if (base) {
+            memcpy(&a0, base + t, sizeof a0);
+            memcpy(&a1, base + t + 4, sizeof a1);
+            memcpy(&a2, base + t + 8, sizeof a2);
+            memcpy(&a3, base + t + 12, sizeof a3);
+        }
+        for (size_t i = 0; i < m; i++) {
+            const double *xi = X + i * T + t;
+            double ci = coef[i];
+            memcpy(&x, xi, sizeof x);
+            a0 += ci * x;
+            memcpy(&x, xi + 4, sizeof x);
+            a1 += ci * x;
+            memcpy(&x, xi + 8, sizeof x);
+            a2 += ci * x;
+            memcpy(&x, xi + 12, sizeof x);
+            a3 += ci * x;
+        }
+        memcpy(out + t, &a0, sizeof a0);
+        memcpy(out + t + 4, &a1, sizeof a1);
+        memcpy(out + t + 8, &a2, sizeof a2);
+        memcpy(out + t + 12, &a3, sizeof a3);
+    }
+    for (; t < T; t++) {
+        double acc = base ? base[t] : a;
+        for (size_t i = 0; i < m; i++)
+            acc += coef[i] * X[i * T + t];
+        out[t] = acc;
+    }
+}
+
 /* rho_kt = pi_kt - mult sum_h w_hk s_ht. */
 SW_VECTOR_CLONES
 static void residual(const sw_y *y)
 {
     size_t K = y->K, T = y->T;
-    memcpy(y->rho, y->pi, K * T * sizeof *y->rho);
-    for (size_t h = 0; h < y->nh; h++)
-        for (size_t k = 0; k < K; k++) {
-            double c = y->mult * y->w[h * K + k];
-            const double *s = y->s + h * T;
-            double *r = y->rho + k * T;
-            for (size_t t = 0; t < T; t++)
-                r[t] -= c * s[t];
-        }
+    for (size_t k = 0; k < K; k++) {
+        for (size_t h = 0; h < y->nh; h++)
+            y->coef[h] = -(y->mult * y->w[h * K + k]);
+        combine_rows(T, 0, y->pi + k * T, y->nh, y->coef, y->s, y->rho + k * T);
+    }
 }
 
 /* dw_hk/dt = s_h . rho_k, u_h = G w_h and g_ht = -u_h . rho_t. */
@@ -55,19 +130,12 @@ static void gradient(const sw_y *y)
 {
     size_t K = y->K, T = y->T;
     for (size_t h = 0; h < y->nh; h++) {
-        const double *s = y->s + h * T;
-        double *g = y->g + h * T;
+        rows_dot(y->rho, K, T, y->s + h * T, y->fw + h * K);
         for (size_t k = 0; k < K; k++) {
-            y->fw[h * K + k] = sw_y_dot(s, y->rho + k * T, T);
             y->u[h * K + k] = sw_y_dot(y->G + k * K, y->w + h * K, K);
+            y->coef[k] = -y->u[h * K + k];
         }
-        memset(g, 0, T * sizeof *g);
-        for (size_t k = 0; k < K; k++) {
-            double uk = y->u[h * K + k];
-            const double *r = y->rho + k * T;
-            for (size_t t = 0; t < T; t++)
-                g[t] -= uk * r[t];
-        }
+        combine_rows(T, 0, NULL, K, y->coef, y->rho, y->g + h * T);
     }
 }
 
@@ -654,43 +722,6 @@ static double w_dot(const sw_y *y, const y_newton *ws, size_t i, const double *v
     return sw_y_dot(ws->W + i * na + off, v + off, T);
 }
 
-/* out[i] = X_i . v for the m rows of X (T long), four rows at a time so
- * that v is loaded once for four products; each is summed as sw_y_dot
- * sums (lanes i mod 4, the tail into the first). */
-static inline void rows_dot(const double *X, size_t m, size_t T, const double *v, double *out)
-{
-    size_t i = 0;
-    for (; i + 4 <= m; i += 4) {
-        const double *x0 = X + i * T, *x1 = x0 + T, *x2 = x1 + T, *x3 = x2 + T;
-        sw_v4 p0 = {0, 0, 0, 0}, p1 = p0, p2 = p0, p3 = p0, vv, x;
-        size_t t = 0;
-        for (; t + 4 <= T; t += 4) {
-            memcpy(&vv, v + t, sizeof vv);
-            memcpy(&x, x0 + t, sizeof x);
-            p0 += x * vv;
-            memcpy(&x, x1 + t, sizeof x);
-            p1 += x * vv;
-            memcpy(&x, x2 + t, sizeof x);
-            p2 += x * vv;
-            memcpy(&x, x3 + t, sizeof x);
-            p3 += x * vv;
-        }
-        double q0 = p0[0], q1 = p1[0], q2 = p2[0], q3 = p3[0];
-        for (; t < T; t++) {
-            q0 += x0[t] * v[t];
-            q1 += x1[t] * v[t];
-            q2 += x2[t] * v[t];
-            q3 += x3[t] * v[t];
-        }
-        out[i] = (q0 + p0[1]) + (p0[2] + p0[3]);
-        out[i + 1] = (q1 + p1[1]) + (p1[2] + p1[3]);
-        out[i + 2] = (q2 + p2[1]) + (p2[2] + p2[3]);
-        out[i + 3] = (q3 + p3[1]) + (p3[2] + p3[3]);
-    }
-    for (; i < m; i++)
-        out[i] = sw_y_dot(X + i * T, v, T);
-}
-
 /* out <- E v (nh K entries), E = N_wa = -c J_wa:
  *   (E v)_hk = -c (rho_k . J(s_h) v_h - n sum_g w_gk s_h . J(s_g) v_g).
  * With J(s_g) v_g = s_g o v_g - (s_g . v_g) s_g, every product is a row of
@@ -715,41 +746,6 @@ static void apply_E(const sw_y *y, y_newton *ws, const double *v, double *out)
                 acc -= n * ws->w[g * K + k] * (P[g * ns + h] - ws->sv[g] * y->M[h * nh + g]);
             out[h * K + k] = -ws->c * acc;
         }
-}
-
-/* out[t] = a + sum_i coef_i X_it over m rows of T (row stride T): sixteen
- * positions at a time, in four vectors, so that each coefficient is
- * broadcast once per sixteen products; the sum runs in i's order at every
- * position. */
-static inline void combine_rows(size_t T, double a, size_t m, const double *coef, const double *X,
-                                double *out)
-{
-    size_t t = 0;
-    for (; t + 16 <= T; t += 16) {
-        sw_v4 a0 = {a, a, a, a}, a1 = a0, a2 = a0, a3 = a0, x;
-        for (size_t i = 0; i < m; i++) {
-            const double *xi = X + i * T + t;
-            double ci = coef[i];
-            memcpy(&x, xi, sizeof x);
-            a0 += ci * x;
-            memcpy(&x, xi + 4, sizeof x);
-            a1 += ci * x;
-            memcpy(&x, xi + 8, sizeof x);
-            a2 += ci * x;
-            memcpy(&x, xi + 12, sizeof x);
-            a3 += ci * x;
-        }
-        memcpy(out + t, &a0, sizeof a0);
-        memcpy(out + t + 4, &a1, sizeof a1);
-        memcpy(out + t + 8, &a2, sizeof a2);
-        memcpy(out + t + 12, &a3, sizeof a3);
-    }
-    for (; t < T; t++) {
-        double acc = a;
-        for (size_t i = 0; i < m; i++)
-            acc += coef[i] * X[i * T + t];
-        out[t] = acc;
-    }
 }
 
 /* out <- W z - F v (z: 3 nh entries, v: nh K; out: nh T), with
@@ -781,8 +777,8 @@ static void apply_WF(const sw_y *y, y_newton *ws, const double *z, const double 
         }
         double a = z[h] - c * so, b = z[nh + h];
         double *o = out + h * T;
-        combine_rows(T, a, nh, coef, ws->s, o);
-        combine_rows(T, 0, K, coef + nh, ws->Grho, ws->qa);
+        combine_rows(T, a, NULL, nh, coef, ws->s, o);
+        combine_rows(T, 0, NULL, K, coef + nh, ws->Grho, ws->qa);
         for (size_t t = 0; t < T; t++)
             o[t] = sh[t] * (o[t] + ws->qa[t]) + b * ph[t];
     }
@@ -874,7 +870,7 @@ static void schur(const sw_y *y, y_newton *ws)
             }
             for (size_t k = 0; k < K; k++)
                 coef[k] = -c * y->G[l * K + k];
-            combine_rows(T, 0, K, coef, Qg + nh * T, ws->jv);
+            combine_rows(T, 0, NULL, K, coef, Qg + nh * T, ws->jv);
             for (size_t t = 0; t < T; t++)
                 f[g * T + t] += ws->jv[t];
             blocks_apply(y, ws, f, ws->X0 + (g * K + l) * na);

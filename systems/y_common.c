@@ -44,7 +44,7 @@ void sw_y_teardown(sw_model *m)
 {
     sw_y *y = m->ctx;
     double *bufs[] = {y->lambda, y->G,    y->pi, y->s, y->w, y->rho, y->u, y->fw,   y->g,
-                      y->jg,     y->Grho, y->M,  y->c, y->A, y->C,   y->R, y->Ginv, y->tmp};
+                      y->jg,     y->coef, y->Grho, y->M,  y->c, y->A, y->C,   y->R, y->Ginv, y->tmp};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
         free(bufs[i]);
     free(y);
@@ -203,11 +203,12 @@ int sw_y_setup(sw_model *m, sw_y_form form, sw_err *e)
     y->fw = malloc(nh * K * sizeof *y->fw);
     y->g = malloc(nh * T * sizeof *y->g);
     y->jg = malloc(T * sizeof *y->jg);
+    y->coef = malloc((nh + K) * sizeof *y->coef);
     y->Grho = malloc(K * T * sizeof *y->Grho);
     y->M = malloc(nh * nh * sizeof *y->M);
     y->c = malloc(nh * nh * sizeof *y->c);
     if (!y->lambda || !y->G || !y->pi || !y->s || !y->w || !y->rho || !y->u || !y->fw || !y->g ||
-        !y->jg || !y->Grho || !y->M || !y->c)
+        !y->jg || !y->coef || !y->Grho || !y->M || !y->c)
         return sw_fail(e, SW_EFAIL, "out of memory");
 
     const sw_value *lv = &m->pv[SW_Y_LAMBDAS];

@@ -73,6 +73,7 @@ typedef struct sw_y {
     double *fw;   /* nh x K, dw/dt */
     double *g;    /* nh x T, dL/ds */
     double *jg;   /* T, J(s_h) g_h (simplex Jacobian) */
+    double *coef; /* nh + K, weights of combinations of rows */
     double *Grho; /* K x T, G rho (Jacobian), or a truncated residual */
     double *M;    /* nh x nh, s_h . s_g */
     double *c;    /* nh x nh, w_h^T G w_g */
