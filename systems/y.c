@@ -784,23 +784,40 @@ static void apply_WF(const sw_y *y, y_newton *ws, const double *z, const double 
     }
 }
 
+/* out[k] = a_k + sum_i x_i (n B_ik) (B: m rows of K, row stride K; a
+ * NULL: 0) for k < K, four k at a time with the sum in a register:
+ * out[k] = a_k + sum_i (n B_ik) x_i, as an axpy per row would sum it. */
+static inline void weigh_rows(size_t K, const double *a, size_t m, double n, const double *B,
+                              const double *x, size_t xstride, double *out)
+{
+    size_t k = 0;
+    for (; k + 4 <= K; k += 4) {
+        sw_v4 acc = {0, 0, 0, 0}, b;
+        if (a)
+            memcpy(&acc, a + k, sizeof acc);
+        for (size_t i = 0; i < m; i++) {
+            memcpy(&b, B + i * K + k, sizeof b);
+            acc += n * b * x[i * xstride];
+        }
+        memcpy(out + k, &acc, sizeof acc);
+    }
+    for (; k < K; k++) {
+        double acc = a ? a[k] : 0;
+        for (size_t i = 0; i < m; i++)
+            acc += n * B[i * K + k] * x[i * xstride];
+        out[k] = acc;
+    }
+}
+
 /* E applied to a column, from its row of PV (P[h * ns + i]: J(s_h) times
  * the column's block h, dotted with row i of SR): entry (h, k) of out is
- *   -c (P[h, nh + k] - n sum_f w_fk P[f, h]),
- * the loops along k. */
+ *   -c (P[h, nh + k] - n sum_f w_fk P[f, h]). */
 static inline void E_column(const sw_y *y, const y_newton *ws, const double *P, double *out)
 {
     size_t K = y->K, nh = y->nh, ns = nh + K;
-    double n = y->mult;
     for (size_t h = 0; h < nh; h++) {
         double *o = out + h * K;
-        memcpy(o, P + h * ns + nh, K * sizeof *o);
-        for (size_t f = 0; f < nh; f++) {
-            const double *wf = ws->w + f * K;
-            double pfh = P[f * ns + h];
-            for (size_t k = 0; k < K; k++)
-                o[k] -= n * wf[k] * pfh;
-        }
+        weigh_rows(K, P + h * ns + nh, nh, -y->mult, ws->w, P + h, ns, o);
         for (size_t k = 0; k < K; k++)
             o[k] *= -ws->c;
     }
@@ -812,23 +829,10 @@ static inline void E_column(const sw_y *y, const y_newton *ws, const double *P, 
 static inline void YtF_row(const sw_y *y, const y_newton *ws, const double *P, double *out)
 {
     size_t K = y->K, nh = y->nh, ns = nh + K;
-    double n = y->mult;
     for (size_t g = 0; g < nh; g++) {
         double *o = out + g * K;
-        for (size_t l = 0; l < K; l++)
-            o[l] = 0;
-        for (size_t k = 0; k < K; k++) {
-            const double *Gk = y->G + k * K;
-            double pk = P[g * ns + nh + k];
-            for (size_t l = 0; l < K; l++)
-                o[l] += Gk[l] * pk;
-        }
-        for (size_t h = 0; h < nh; h++) {
-            const double *uh = ws->u + h * K;
-            double phg = P[h * ns + g];
-            for (size_t l = 0; l < K; l++)
-                o[l] -= n * uh[l] * phg;
-        }
+        weigh_rows(K, NULL, K, 1, y->G, P + g * ns + nh, 1, o);
+        weigh_rows(K, o, nh, -y->mult, ws->u, P + g, ns, o);
         for (size_t l = 0; l < K; l++)
             o[l] *= -ws->c;
     }
