@@ -377,6 +377,8 @@ typedef struct y_newton {
     double *bw, *ew;      /* nh K scratch */
 } y_newton;
 
+#define LU_PANEL 4
+
 /* LU with partial pivoting, in place, row-major, LAPACK's convention for
  * the interchanges.  Returns the smallest pivot over the largest entry of
  * A or 1, whichever is larger (0: singular). */
@@ -387,27 +389,78 @@ static double lu_factor(size_t n, double *A, size_t *piv)
     for (size_t i = 0; i < n * n; i++)
         if (fabs(A[i]) > big)
             big = fabs(A[i]);
-    for (size_t k = 0; k < n; k++) {
-        size_t p = k;
-        for (size_t i = k + 1; i < n; i++)
-            if (fabs(A[i * n + k]) > fabs(A[p * n + k]))
-                p = i;
-        piv[k] = p;
-        if (p != k)
-            for (size_t j = 0; j < n; j++) {
-                double tmp = A[k * n + j];
-                A[k * n + j] = A[p * n + j];
-                A[p * n + j] = tmp;
+    /* Panels of LU_PANEL columns: inside a panel, the usual elimination
+     * (on the panel's columns only); then the panel's rows of U get their
+     * updates, and every row below gets the panel's updates in one pass,
+     * summed in a register in the order the unblocked elimination
+     * subtracts them (the same numbers, a quarter of the loads and
+     * stores on the trailing matrix). */
+    for (size_t k0 = 0; k0 < n; k0 += LU_PANEL) {
+        size_t k1 = k0 + LU_PANEL < n ? k0 + LU_PANEL : n;
+        for (size_t k = k0; k < k1; k++) {
+            size_t p = k;
+            for (size_t i = k + 1; i < n; i++)
+                if (fabs(A[i * n + k]) > fabs(A[p * n + k]))
+                    p = i;
+            piv[k] = p;
+            if (p != k)
+                for (size_t j = 0; j < n; j++) {
+                    double tmp = A[k * n + j];
+                    A[k * n + j] = A[p * n + j];
+                    A[p * n + j] = tmp;
+                }
+            double d = A[k * n + k];
+            if (fabs(d) < small)
+                small = fabs(d);
+            if (d == 0)
+                return 0;
+            for (size_t i = k + 1; i < n; i++) {
+                double l = A[i * n + k] /= d;
+                for (size_t j = k + 1; j < k1; j++)
+                    A[i * n + j] -= l * A[k * n + j];
             }
-        double d = A[k * n + k];
-        if (fabs(d) < small)
-            small = fabs(d);
-        if (d == 0)
-            return 0;
-        for (size_t i = k + 1; i < n; i++) {
-            double l = A[i * n + k] /= d;
-            for (size_t j = k + 1; j < n; j++)
-                A[i * n + j] -= l * A[k * n + j];
+        }
+        for (size_t k = k0 + 1; k < k1; k++)
+            for (size_t q = k0; q < k; q++) {
+                double l = A[k * n + q];
+                for (size_t j = k1; j < n; j++)
+                    A[k * n + j] -= l * A[q * n + j];
+            }
+        for (size_t i = k1; i < n; i++) {
+            double *ri = A + i * n;
+            size_t j = k1;
+            if (k1 - k0 == 4) {
+                double l0 = ri[k0], l1 = ri[k0 + 1], l2 = ri[k0 + 2], l3 = ri[k0 + 3];
+                const double *u0 = A + k0 * n, *u1 = u0 + n, *u2 = u1 + n, *u3 = u2 + n;
+                for (; j + 4 <= n; j += 4) {
+                    sw_v4 acc, u;
+                    memcpy(&acc, ri + j, sizeof acc);
+                    memcpy(&u, u0 + j, sizeof u);
+                    acc -= l0 * u;
+                    memcpy(&u, u1 + j, sizeof u);
+                    acc -= l1 * u;
+                    memcpy(&u, u2 + j, sizeof u);
+                    acc -= l2 * u;
+                    memcpy(&u, u3 + j, sizeof u);
+                    acc -= l3 * u;
+                    memcpy(ri + j, &acc, sizeof acc);
+                }
+            }
+            for (; j + 4 <= n; j += 4) {
+                sw_v4 acc, u;
+                memcpy(&acc, ri + j, sizeof acc);
+                for (size_t q = k0; q < k1; q++) {
+                    memcpy(&u, A + q * n + j, sizeof u);
+                    acc -= ri[q] * u;
+                }
+                memcpy(ri + j, &acc, sizeof acc);
+            }
+            for (; j < n; j++) {
+                double acc = ri[j];
+                for (size_t q = k0; q < k1; q++)
+                    acc -= ri[q] * A[q * n + j];
+                ri[j] = acc;
+            }
         }
     }
     return small / big;
