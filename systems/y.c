@@ -351,7 +351,7 @@ typedef struct y_newton {
     double *sGr;       /* nh x K: s_h . (G rho)_l */
     double *sRho;      /* nh x K: s_h . rho_k */
     double *Pe, *sv;   /* nh x (nh + K), nh: apply_E's scratch */
-    double *coef;      /* nh + K scratch */
+    double *coef;      /* nh + K + 3 nh scratch */
     double *Binv;      /* B^{-1}: entry (h, g) of every block, as nh x nh rows of T */
     double *aug;       /* nh x 2 nh scratch: a block beside the identity */
     sw_v4 *aug4;       /* the same for four positions, a vector per entry */
@@ -684,7 +684,7 @@ static void *newton_alloc_gram(const sw_model *m)
 #define D_ALLOC(f, count) (ws->f = malloc((count) * sizeof *ws->f))
     if (!D_ALLOC(s, na) || !D_ALLOC(w, nv) || !D_ALLOC(u, nv) || !D_ALLOC(rho, K * T) ||
         !D_ALLOC(Grho, K * T) || !D_ALLOC(sig, nh) || !D_ALLOC(sGr, nh * K) || !D_ALLOC(sRho, nh * K) ||
-        !D_ALLOC(Pe, nh * ns) || !D_ALLOC(sv, nh) || !D_ALLOC(coef, nh + K) || !D_ALLOC(Binv, T * nh * nh) ||
+        !D_ALLOC(Pe, nh * ns) || !D_ALLOC(sv, nh) || !D_ALLOC(coef, nh + K + r) || !D_ALLOC(Binv, T * nh * nh) ||
         !D_ALLOC(aug, 2 * nh * nh) ||
         !(ws->aug4 = aligned_alloc(sizeof(sw_v4), 2 * nh * nh * sizeof(sw_v4))) ||
         !D_ALLOC(W, r * na) || !D_ALLOC(Psi, r * r) ||
@@ -949,13 +949,10 @@ static void schur(const sw_y *y, y_newton *ws)
             ws->EY[r * nr + i] = e[r];
         YtF_row(y, ws, P, ws->YtF + i * nv);
     }
-    /* Zt = cap^{-1} c Psi Y^T F; X's rows of PV are X0's plus Zt^T times
-     * Y's. */
+    /* Zt = cap^{-1} c Psi Y^T F; S = A - E X0 - (E Y) Zt. */
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nr, (int)nv, (int)nr, c, ws->Psi,
                 (int)nr, ws->YtF, (int)nv, 0.0, ws->Zt, (int)nv);
     lu_solve_many(nr, ws->cap, ws->cpiv, ws->Zt, nv);
-    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)nv, (int)(nh * ns), (int)nr, 1.0,
-                ws->Zt, (int)nv, PY, (int)(nh * ns), 1.0, ws->PV, (int)(nh * ns));
     for (size_t j = 0; j < nv; j++) {
         size_t g = j / K, l = j % K;
         E_column(y, ws, ws->PV + j * nh * ns, e);
@@ -964,6 +961,11 @@ static void schur(const sw_y *y, y_newton *ws)
                 double a = k == l ? (h == g) + c * n * y->M[h * nh + g] : 0;
                 ws->S[(h * K + k) * nv + j] = a - e[h * K + k];
             }
+    }
+    for (size_t r = 0; r < nv; r++) {
+        for (size_t i = 0; i < nr; i++)
+            ws->coef[i] = -ws->EY[r * nr + i];
+        combine_rows(nv, 0, ws->S + r * nv, nr, ws->coef, ws->Zt, ws->S + r * nv);
     }
 }
 
