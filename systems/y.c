@@ -663,11 +663,11 @@ static void newton_free_gram(void *p)
     y_newton *ws = p;
     if (!ws)
         return;
-    void *bufs[] = {ws->s,   ws->w,  ws->u,   ws->rho,  ws->Grho, ws->sig, ws->sGr, ws->sRho, ws->Pe, ws->sv, ws->coef, ws->Binv, ws->aug, ws->aug4,
-                    ws->W,  ws->Psi,  ws->WtY, ws->cap,  ws->cpiv,
-                    ws->SR, ws->X0, ws->Q,   ws->PV,   ws->YtF, ws->EY,   ws->Zt,
-                    ws->S,   ws->spiv, ws->ra, ws->qa,  ws->jv,   ws->z,   ws->z2,   ws->bw,
-                    ws->ew};
+    void *bufs[] = {ws->s,   ws->w,   ws->u,    ws->rho, ws->Grho, ws->sig, ws->sGr,  ws->sRho,
+                    ws->Pe,  ws->sv,  ws->coef, ws->Binv, ws->aug, ws->aug4, ws->W,   ws->Psi,
+                    ws->WtY, ws->cap, ws->cpiv, ws->SR,  ws->X0,  ws->Q,    ws->PV,  ws->YtF,
+                    ws->EY,  ws->Zt,  ws->S,    ws->spiv, ws->ra, ws->qa,   ws->jv,  ws->z,
+                    ws->z2,  ws->bw,  ws->ew};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
         free(bufs[i]);
     free(ws);
@@ -683,18 +683,17 @@ static void *newton_alloc_gram(const sw_model *m)
         return NULL;
 #define D_ALLOC(f, count) (ws->f = malloc((count) * sizeof *ws->f))
     if (!D_ALLOC(s, na) || !D_ALLOC(w, nv) || !D_ALLOC(u, nv) || !D_ALLOC(rho, K * T) ||
-        !D_ALLOC(Grho, K * T) || !D_ALLOC(sig, nh) || !D_ALLOC(sGr, nh * K) || !D_ALLOC(sRho, nh * K) ||
-        !D_ALLOC(Pe, nh * ns) || !D_ALLOC(sv, nh) || !D_ALLOC(coef, nh + K + r) || !D_ALLOC(Binv, T * nh * nh) ||
-        !D_ALLOC(aug, 2 * nh * nh) ||
+        !D_ALLOC(Grho, K * T) || !D_ALLOC(sig, nh) || !D_ALLOC(sGr, nh * K) ||
+        !D_ALLOC(sRho, nh * K) || !D_ALLOC(Pe, nh * ns) || !D_ALLOC(sv, nh) ||
+        !D_ALLOC(coef, nh + K + r) || !D_ALLOC(Binv, T * nh * nh) || !D_ALLOC(aug, 2 * nh * nh) ||
         !(ws->aug4 = aligned_alloc(sizeof(sw_v4), 2 * nh * nh * sizeof(sw_v4))) ||
-        !D_ALLOC(W, r * na) || !D_ALLOC(Psi, r * r) ||
-        !D_ALLOC(WtY, r * r) || !D_ALLOC(cap, r * r) || !D_ALLOC(cpiv, r) ||
-        !D_ALLOC(SR, ns * T) || !D_ALLOC(X0, (nv + r) * na) ||
-        !D_ALLOC(Q, nh * ns * T) || !D_ALLOC(PV, (nv + r) * nh * ns) ||
-        !D_ALLOC(YtF, r * nv) || !D_ALLOC(EY, nv * r) || !D_ALLOC(Zt, r * nv) ||
-        !D_ALLOC(S, nv * nv) || !D_ALLOC(spiv, nv) || !D_ALLOC(ra, na) || !D_ALLOC(qa, na) ||
-        !D_ALLOC(jv, na) || !D_ALLOC(z, r) || !D_ALLOC(z2, r) || !D_ALLOC(bw, nv) ||
-        !D_ALLOC(ew, nv)) {
+        !D_ALLOC(W, r * na) || !D_ALLOC(Psi, r * r) || !D_ALLOC(WtY, r * r) ||
+        !D_ALLOC(cap, r * r) || !D_ALLOC(cpiv, r) || !D_ALLOC(SR, ns * T) ||
+        !D_ALLOC(X0, (nv + r) * na) || !D_ALLOC(Q, nh * ns * T) ||
+        !D_ALLOC(PV, (nv + r) * nh * ns) || !D_ALLOC(YtF, r * nv) || !D_ALLOC(EY, nv * r) ||
+        !D_ALLOC(Zt, r * nv) || !D_ALLOC(S, nv * nv) || !D_ALLOC(spiv, nv) || !D_ALLOC(ra, na) ||
+        !D_ALLOC(qa, na) || !D_ALLOC(jv, na) || !D_ALLOC(z, r) || !D_ALLOC(z2, r) ||
+        !D_ALLOC(bw, nv) || !D_ALLOC(ew, nv)) {
         newton_free_gram(ws);
         return NULL;
     }

@@ -43,8 +43,9 @@ static double pget(const sw_model *m, int i)
 void sw_y_teardown(sw_model *m)
 {
     sw_y *y = m->ctx;
-    double *bufs[] = {y->lambda, y->G,    y->pi, y->s, y->w, y->rho, y->u, y->fw,   y->g,
-                      y->jg,     y->coef, y->Grho, y->M,  y->c, y->A, y->C,   y->R, y->Ginv, y->tmp};
+    double *bufs[] = {y->lambda, y->G,    y->pi,   y->s, y->w, y->rho, y->u, y->fw,   y->g,
+                      y->jg,     y->coef, y->Grho, y->M, y->c, y->A,   y->C, y->R,    y->Ginv,
+                      y->tmp};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
         free(bufs[i]);
     free(y);
