@@ -1044,9 +1044,15 @@ static int newton_setup_gram(const sw_model *m, void *p, const double *x, double
             solve_blocks(y, ws, ws->Y + i * na);
         }
     }
+    /* W^T Y = W^T B^{-1} W is symmetric (so is every block of B): the
+     * entries with a one-head column of W among i and j are taken as that
+     * column's dot product (T long), the dense block's upper half once. */
     for (size_t i = 0; i < nr; i++)
         for (size_t j = 0; j < nr; j++)
-            ws->WtY[i * nr + j] = w_dot(y, ws, i, ws->Y + j * na);
+            if (i < 2 * nh || (j >= 2 * nh && j >= i))
+                ws->WtY[i * nr + j] = w_dot(y, ws, i, ws->Y + j * na);
+            else
+                ws->WtY[i * nr + j] = ws->WtY[j * nr + i];
     for (size_t i = 0; i < nr; i++)
         for (size_t j = 0; j < nr; j++) {
             double acc = 0;
