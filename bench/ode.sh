@@ -11,10 +11,15 @@
 # create to finish); stagewise's are the whole process, and, as "less
 # start", minus the CPU of the same command integrating to t = 1e-9 (process
 # start, mostly the dynamic loader binding OpenBLAS and LAPACK, and setup).
+# SciPy runs with OPENBLAS_NUM_THREADS=1, as in bench/zfull.sh: its NumPy
+# links the pthreads OpenBLAS, whose idle worker otherwise spins beside it
+# (LSODA at H = K = 3: 1.06 s of CPU in 0.55 s of wall time).
 # The ratios are given both ways.  Best (least CPU) of REPEATS runs each;
 # stagewise bdf and its start, short runs whose difference is "less start",
-# take the best of at least 5 (one run of each leaves that difference mostly
-# to the machine's noise: 10 to 23 ms for the same binary at H = K = 3).
+# take the best of at least 5, run in alternation so that both minima come
+# from the same stretch of the machine's load (one run of each leaves that
+# difference mostly to the machine's noise: 10 to 23 ms for the same binary
+# at H = K = 3; taken minutes apart, 5 to 20 ms).
 # Needs: a release build (build/ unless BUILD_DIR is given; see
 # scripts/quickstart.sh), python3-scipy and libsundials-dev (installed here
 # if missing, as root).
@@ -70,18 +75,36 @@ print(f"loss={float(last[1]):.12g} wall={m['wall_seconds']:.6f} cpu={cpu:.6f} "
 PY
 }
 
-echo "y-reduced ${params[*]} t_end=$tend rtol=$rtol atol=$atol; best of $repeats (stagewise bdf and start: $sw_repeats)"
+# NAME_A NAME_B CMD_A... -- CMD_B...: $sw_repeats runs of each, in
+# alternation; prints each one's least-CPU line, as best does.
+best_pair() {
+    local na=$1 nb=$2 i; shift 2
+    local a=() b=()
+    while [ "$1" != -- ]; do a+=("$1"); shift; done
+    shift
+    b=("$@")
+    local la lb ma="" mb="" out c
+    for ((i = 0; i < sw_repeats; i++)); do
+        out=$("${a[@]}"); c=${out##*cpu=}; c=${c%% *}
+        if [ -z "$ma" ] || awk "BEGIN{exit !($c < $ma)}"; then ma=$c; la=$out; fi
+        out=$("${b[@]}"); c=${out##*cpu=}; c=${c%% *}
+        if [ -z "$mb" ] || awk "BEGIN{exit !($c < $mb)}"; then mb=$c; lb=$out; fi
+    done
+    printf '%-18s %s\n' "$na" "$la"
+    printf '%-18s %s\n' "$nb" "$lb"
+}
+
+echo "y-reduced ${params[*]} t_end=$tend rtol=$rtol atol=$atol; best of $repeats (stagewise bdf and start: $sw_repeats, alternating)"
 machine_line
 spin_control
 {
     [ "$hk" = 3 ] && best "stagewise rk8pd" sw rk8pd
     [ "$hk" = 3 ] && best "stagewise msbdf" sw msbdf
-    repeats=$sw_repeats best "stagewise bdf" sw bdf
+    best_pair "stagewise bdf" "stagewise start" sw bdf -- sw bdf 1e-9
     best "cvode bdf" "$work/cvode_run" y-reduced $rtol $atol $tend "$work/x0.txt" "${params[@]}"
-    best "scipy LSODA" /usr/bin/python3 bench/scipy_yreduced.py LSODA $hk $hk 64 2 1 $rtol $atol $tend "$work/x0.txt"
-    [ "$hk" = 3 ] && best "scipy RK45" /usr/bin/python3 bench/scipy_yreduced.py RK45 3 3 64 2 1 $rtol $atol $tend "$work/x0.txt"
+    best "scipy LSODA" env OPENBLAS_NUM_THREADS=1 /usr/bin/python3 bench/scipy_yreduced.py LSODA $hk $hk 64 2 1 $rtol $atol $tend "$work/x0.txt"
+    [ "$hk" = 3 ] && best "scipy RK45" env OPENBLAS_NUM_THREADS=1 /usr/bin/python3 bench/scipy_yreduced.py RK45 3 3 64 2 1 $rtol $atol $tend "$work/x0.txt"
     true
-    repeats=$sw_repeats best "stagewise start" sw bdf 1e-9
 } | tee "$work/rows"
 awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^cpu=/) c[NR] = substr($i, 5); name[NR] = $1 " " $2 }
      name[NR] == "stagewise bdf" { ref = c[NR] }

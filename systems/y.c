@@ -324,9 +324,9 @@ static int jac_gram(const sw_model *m, const double *x, double *J)
  * and Y^T F, E Y and E X0 all come from the dot products of J(s_h) times a
  * column's head blocks with s_1..s_nh, rho_1..rho_K: one matrix product
  * over the nh K columns of X0 and the 3 nh of Y.  The Woodbury correction
- * is never applied to X0's columns (nh K of them, nh T long each); it acts
- * on their dot products.  A solve applies F to z_w and B^{-1} once more
- * instead of storing X.
+ * is never applied to X0's columns (nh K of them, nh T long each): S takes
+ * (E Y) Zt, a product of the small matrices.  A solve applies W, F and
+ * B^{-1} once more instead of storing X or reading Y.
  *
  * The splitting can fail where N itself is fine: a block of B, or the
  * small matrices, close to singular (v_ht c near 1).  Setup then declines
