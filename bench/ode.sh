@@ -14,7 +14,9 @@
 # SciPy runs with OPENBLAS_NUM_THREADS=1, as in bench/zfull.sh: its NumPy
 # links the pthreads OpenBLAS, whose idle worker otherwise spins beside it
 # (LSODA at H = K = 3: 1.06 s of CPU in 0.55 s of wall time).
-# The ratios are given both ways.  Best (least CPU) of REPEATS runs each;
+# stagewise's rows also show int_cpu, integrate's own CPU seconds for the
+# integration (its metadata), a check on "less start" that no subtraction
+# disturbs.  The ratios are given both ways.  Best (least CPU) of REPEATS runs each;
 # stagewise bdf and its start, short runs whose difference is "less start",
 # take the best of at least 5, run in alternation so that both minima come
 # from the same stretch of the machine's load (one run of each leaves that
@@ -69,7 +71,8 @@ import json, sys
 m = json.load(open(sys.argv[1]))
 last = [l for l in open(sys.argv[2]) if not l.startswith("#")][-1].split(",")
 cpu = float(open(sys.argv[3]).read().split("process_cpu=")[1].split()[0])
-print(f"loss={float(last[1]):.12g} wall={m['wall_seconds']:.6f} cpu={cpu:.6f} "
+print(f"loss={float(last[1]):.12g} wall={m['wall_seconds']:.6f} "
+      f"int_cpu={m['cpu_seconds']:.6f} cpu={cpu:.6f} "
       f"steps={m['stats']['steps']} rhs_evals={m['stats']['rhs_evals']} "
       f"jac_evals={m['stats']['jac_evals']}")
 PY
