@@ -1,15 +1,20 @@
 /* Loops over long vectors that the baseline x86-64 target runs two doubles
  * at a time without FMA get a clone for AVX2 + FMA machines, picked once at
- * load time (a glibc ifunc).  Off where ifuncs or sanitizers get in the
- * way; the default clone computes the same things. */
+ * load time (a glibc ifunc).  Kernels over blocks of eight doubles (simd.h)
+ * get an AVX-512 (x86-64-v4) clone too, where a block is one register.  Off
+ * where ifuncs or sanitizers get in the way; the default clone computes
+ * the same things. */
 #ifndef STAGEWISE_CLONES_H
 #define STAGEWISE_CLONES_H
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__GLIBC__) &&   \
     !defined(__SANITIZE_ADDRESS__)
 #define SW_VECTOR_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#define SW_BLOCK_CLONES                                                                         \
+    __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define SW_VECTOR_CLONES
+#define SW_BLOCK_CLONES
 #endif
 
 #endif

@@ -54,9 +54,10 @@ typedef struct mk_work {
     double *dval; /* S x NP: their gradient */
     double *da;   /* NP: one query's gradient of its scores */
     double *lse;  /* P: one sequence's log-sum-exps of the logits */
+    int *xp;      /* NP: one sequence's tokens x_0 .. x_{N-1}, zero past them */
     /* Per head and (query token, query position) pair, NULL when too
      * large (then every query takes its own exponentials): the two
-     * factors of the exponentiated scores (S token and N position
+     * factors of the exponentiated scores (S token and NP position
      * entries, in one row), whether they are set yet, and the summed
      * score gradient (E entries). */
     double *fac, *gpair;
@@ -99,9 +100,7 @@ enum { PAIR_TABLE_MAX = 1 << 21 };
  * distribution instead. */
 enum { NEXT_TABLE_MAX = 1 << 17 };
 
-/* Keys are processed in blocks of BLK = two sw_v4 (simd.h), so that two
- * chains of additions overlap.  Vectors are moved with memcpy, which
- * compiles to unaligned loads and stores. */
+/* Keys are processed in blocks of BLK, one sw_v8 (simd.h). */
 enum { BLK = 8 };
 
 static void work_free(mk_work *w)
@@ -113,6 +112,7 @@ static void work_free(mk_work *w)
     free(w->dval);
     free(w->da);
     free(w->lse);
+    free(w->xp);
     free(w->fac);
     free(w->gpair);
     free(w->fset);
@@ -131,12 +131,13 @@ static int work_alloc(const markov *k, mk_work *w)
     w->dval = malloc(k->S * NP * sizeof(double));
     w->da = malloc(NP * sizeof(double));
     w->lse = malloc(k->P * sizeof(double));
-    if (!w->A || !w->L || !w->dL || !w->val || !w->dval || !w->da || !w->lse)
+    w->xp = calloc(NP, sizeof(int));
+    if (!w->A || !w->L || !w->dL || !w->val || !w->dval || !w->da || !w->lse || !w->xp)
         return SW_EFAIL;
     if (pairs * 2 * k->E > PAIR_TABLE_MAX)
         return SW_OK;
     /* Zeros where no key is: the exponentials run over whole rows. */
-    w->fac = calloc(pairs * k->E, sizeof(double));
+    w->fac = calloc(pairs * (k->S + NP), sizeof(double));
     w->gpair = malloc(pairs * k->E * sizeof(double));
     w->fset = malloc(pairs);
     w->gset = malloc(pairs);
@@ -221,47 +222,23 @@ static size_t first_key(const markov *k, size_t t)
     return k->window && t + 1 > k->window ? t + 1 - k->window : 0;
 }
 
-/* acc += a[j] b[j] over the whole blocks from lo to hi, in two vectors:
- * a dot product whose last sum across lanes is left to the caller. */
-static inline void dot_add(const double *a, const double *b, size_t lo, size_t hi, sw_v4 *acc)
+/* Blocks of keys are moved with memcpy, which compiles to unaligned loads
+ * and stores of whole vectors. */
+static inline void load8(sw_v8 *v, const double *p)
 {
-    sw_v4 x, y;
-    for (size_t j = lo; j < hi; j += BLK) {
-        memcpy(&x, a + j, sizeof x);
-        memcpy(&y, b + j, sizeof y);
-        acc[0] += x * y;
-        memcpy(&x, a + j + 4, sizeof x);
-        memcpy(&y, b + j + 4, sizeof y);
-        acc[1] += x * y;
-    }
+    memcpy(v, p, sizeof *v);
 }
 
-static inline double lanes_sum(const sw_v4 *acc)
+static inline void store8(double *p, const sw_v8 *v)
 {
-    sw_v4 p = acc[0] + acc[1];
-    return (p[0] + p[2]) + (p[1] + p[3]);
+    memcpy(p, v, sizeof *v);
 }
 
-/* sum_j a[j] b[j] over the whole blocks from lo to hi. */
-static inline double dot_blocks(const double *a, const double *b, size_t lo, size_t hi)
+/* The sum of a block's lanes, in a fixed order: the two halves first. */
+static inline double lanes_sum(const sw_v8 *acc)
 {
-    sw_v4 acc[2] = {{0}, {0}};
-    dot_add(a, b, lo, hi, acc);
-    return lanes_sum(acc);
-}
-
-/* sum_j a[j] over the whole blocks from lo to hi. */
-static inline double sum_blocks(const double *a, size_t lo, size_t hi)
-{
-    sw_v4 p = {0}, q = {0}, x;
-    for (size_t j = lo; j < hi; j += BLK) {
-        memcpy(&x, a + j, sizeof x);
-        p += x;
-        memcpy(&x, a + j + 4, sizeof x);
-        q += x;
-    }
-    p += q;
-    return (p[0] + p[2]) + (p[1] + p[3]);
+    const sw_v8 a = *acc;
+    return ((a[0] + a[4]) + (a[2] + a[6])) + ((a[1] + a[5]) + (a[3] + a[7]));
 }
 
 /* The attention row of the query at position t with token x[t] over keys
@@ -281,19 +258,19 @@ static void attend_direct(const markov *k, const double *W, const int *x, size_t
 /* The same through the pair's factors (pair: its index among all heads'
  * pairs), computed on first use: the exponentials of the token and
  * position parts, each with its own maximum subtracted (the normalisers
- * cancel in the row's).  Where the product of the two maxima is not
- * attained the sum can underflow; such a row is taken directly.  a is zero
- * outside lo..t, so its sum runs over whole blocks, with no chain of
- * additions through it. */
+ * cancel in the row's).  The position factors are zero outside lo..t, so
+ * the row is formed over whole blocks of keys, in vectors, and is zero
+ * outside its keys.  Where the product of the two maxima is not attained
+ * the sum can underflow; such a row is taken directly. */
 static inline void attend(const markov *k, mk_work *w, size_t pair, const double *W, const int *x,
-                   size_t t, size_t lo, double *a)
+                          size_t t, size_t lo, double *a)
 {
     size_t S = k->S, E = k->E;
     if (!w->fac) {
         attend_direct(k, W, x, t, lo, a);
         return;
     }
-    double *ft = w->fac + pair * E, *fp = ft + S;
+    double *ft = w->fac + pair * (S + k->NP), *fp = ft + S;
     if (!w->fset[pair]) {
         const double *Wq = W + (size_t)x[t] * E, *Wp = W + (S + t) * E;
         double mt = -INFINITY, mp = -INFINITY;
@@ -310,19 +287,32 @@ static inline void attend(const markov *k, mk_work *w, size_t pair, const double
         for (size_t u = lo; u <= t; u++)
             fp[u] -= mp;
         sw_exp_vec(ft, S + t + 1, ft);
+        for (size_t u = 0; u < lo; u++)
+            fp[u] = 0;
         w->fset[pair] = 1;
     }
-    for (size_t u = lo; u <= t; u++)
-        a[u] = ft[x[u]] * fp[u];
     size_t b0 = lo / BLK * BLK, b1 = (t + BLK) / BLK * BLK;
-    double z = sum_blocks(a, b0, b1);
+    sw_v8 acc = {0}, f;
+    for (size_t j = b0; j < b1; j += BLK) {
+        const int *xj = w->xp + j;
+        sw_v8 r = {ft[xj[0]], ft[xj[1]], ft[xj[2]], ft[xj[3]],
+                   ft[xj[4]], ft[xj[5]], ft[xj[6]], ft[xj[7]]};
+        load8(&f, fp + j);
+        r *= f;
+        store8(a + j, &r);
+        acc += r;
+    }
+    double z = lanes_sum(&acc);
     if (!(z > 1e-200)) {
         attend_direct(k, W, x, t, lo, a);
         return;
     }
     double iz = 1.0 / z;
-    for (size_t u = lo; u <= t; u++)
-        a[u] *= iz;
+    for (size_t j = b0; j < b1; j += BLK) {
+        load8(&f, a + j);
+        f *= iz;
+        store8(a + j, &f);
+    }
 }
 
 /* Row r of a W or V, indexed by the one-hot input e_u = [x_u ; p_u], takes
@@ -337,6 +327,35 @@ static inline void add_scores(size_t S, const int *x, const double *d, size_t lo
         r[S + u] += d[u];
 }
 
+/* Up to CHUNK rows of values or their gradient are worked on together, so
+ * that one load of a block of attention weights serves all of them. */
+enum { CHUNK = 4 };
+
+/* Logits s0 .. s0+c-1 of query p: each is one product of length H NP of
+ * the heads' attention rows against their values, over the blocks b0..b1
+ * that hold the row's keys, summed across lanes once. */
+static inline __attribute__((always_inline)) void
+logits_chunk(const markov *k, const mk_work *w, const double *rows, size_t p, size_t b0,
+             size_t b1, size_t s0, int c, double *l)
+{
+    size_t S = k->S, P = k->P, NP = k->NP;
+    sw_v8 acc[CHUNK], av, v;
+    for (int i = 0; i < c; i++)
+        acc[i] = (sw_v8){0};
+    for (size_t h = 0; h < k->H; h++) {
+        const double *a = rows + (h * P + p) * NP, *val = w->val + (h * S + s0) * NP;
+        for (size_t j = b0; j < b1; j += BLK) {
+            load8(&av, a + j);
+            for (int i = 0; i < c; i++) {
+                load8(&v, val + i * NP + j);
+                acc[i] += av * v;
+            }
+        }
+    }
+    for (int i = 0; i < c; i++)
+        l[p * S + s0 + i] = lanes_sum(&acc[i]);
+}
+
 /* One sequence's forward pass: its values, every head's attention rows
  * (into rows, H x P x NP) and its logits (into l, P x S).
  *
@@ -344,12 +363,13 @@ static inline void add_scores(size_t S, const int *x, const double *d, size_t lo
  * V_h sum_u a_u e_u = sum_u a_u (V_h e_u): the values V_h e_u = V_h[:, x_u]
  * + V_h[:, S+u] are formed once per key of the sequence (S N additions),
  * and each query's logit s is then one product of length H (t + 1), its
- * heads' attention rows against their values, summed across lanes once. */
-SW_VECTOR_CLONES
+ * heads' attention rows against their values. */
+SW_BLOCK_CLONES
 static void forward_sequence(const markov *k, mk_work *w, const double *theta, const int *x,
                              double *rows, double *l)
 {
     size_t S = k->S, N = k->N, E = k->E, P = k->P, NP = k->NP, H = k->H;
+    memcpy(w->xp, x, N * sizeof *x);
     for (size_t h = 0; h < H; h++) {
         const double *V = theta + h * k->per_head + E * E;
         for (size_t s = 0; s < S; s++) {
@@ -365,13 +385,34 @@ static void forward_sequence(const markov *k, mk_work *w, const double *theta, c
         for (size_t h = 0; h < H; h++)
             attend(k, w, (h * S + (size_t)x[t]) * N + t, theta + h * k->per_head, x, t, lo,
                    rows + (h * P + p) * NP);
-        for (size_t s = 0; s < S; s++) {
-            sw_v4 acc[2] = {{0}, {0}};
-            for (size_t h = 0; h < H; h++)
-                dot_add(rows + (h * P + p) * NP, w->val + (h * S + s) * NP, b0, b1, acc);
-            l[p * S + s] = lanes_sum(acc);
+        size_t s = 0;
+        for (; s + CHUNK <= S; s += CHUNK)
+            logits_chunk(k, w, rows, p, b0, b1, s, CHUNK, l);
+        switch (S - s) {
+        case 3: logits_chunk(k, w, rows, p, b0, b1, s, 3, l); break;
+        case 2: logits_chunk(k, w, rows, p, b0, b1, s, 2, l); break;
+        case 1: logits_chunk(k, w, rows, p, b0, b1, s, 1, l); break;
+        default: break;
         }
     }
+}
+
+/* The values' gradient dval[s][j..j+BLK) = sum_p dl[p][s] rows[p][j..j+BLK)
+ * for s = s0 .. s0+c-1, over the queries p0..p1 that reach the block. */
+static inline __attribute__((always_inline)) void
+dval_chunk(size_t S, size_t NP, const double *rows, const double *dl, size_t j, size_t p0,
+           size_t p1, size_t s0, int c, double *dval)
+{
+    sw_v8 acc[CHUNK], r;
+    for (int i = 0; i < c; i++)
+        acc[i] = (sw_v8){0};
+    for (size_t p = p0; p < p1; p++) {
+        load8(&r, rows + p * NP + j);
+        for (int i = 0; i < c; i++)
+            acc[i] += dl[p * S + s0 + i] * r;
+    }
+    for (int i = 0; i < c; i++)
+        store8(dval + (s0 + i) * NP + j, &acc[i]);
 }
 
 /* One sequence's backward pass from the logits' gradient dl (P x S) and
@@ -383,7 +424,7 @@ static void forward_sequence(const markov *k, mk_work *w, const double *theta, c
  * da_u = dl . (V_h e_u); the values' gradient is sum_t dl_t a_tu per key,
  * one small product over the sequence's queries, which V_h's gradient
  * then takes back to columns x_u and S + u. */
-SW_VECTOR_CLONES
+SW_BLOCK_CLONES
 static void backward_sequence(const markov *k, mk_work *w, const int *x, const double *rows,
                               const double *dl, double *g)
 {
@@ -391,32 +432,31 @@ static void backward_sequence(const markov *k, mk_work *w, const int *x, const d
     double *da = w->da, *dval = w->dval;
     for (size_t h = 0; h < k->H; h++) {
         double *gW = g + h * k->per_head, *gV = gW + E * E;
-        const double *val = w->val + h * S * NP;
+        const double *val = w->val + h * S * NP, *hrows = rows + h * P * NP;
         for (size_t p = 0; p < P; p++) {
             size_t t = k->n - 1 + p, lo = first_key(k, t);
             size_t pair = (h * S + (size_t)x[t]) * N + t;
             size_t b0 = lo / BLK * BLK, b1 = (t + BLK) / BLK * BLK;
-            const double *a = rows + (h * P + p) * NP, *d = dl + p * S;
+            const double *a = hrows + p * NP, *d = dl + p * S;
+            sw_v8 acc = {0}, v, av;
             for (size_t j = b0; j < b1; j += BLK) {
-                sw_v4 lo4 = {0}, hi4 = {0}, v;
+                sw_v8 dv = {0};
                 for (size_t s = 0; s < S; s++) {
-                    memcpy(&v, val + s * NP + j, sizeof v);
-                    lo4 += d[s] * v;
-                    memcpy(&v, val + s * NP + j + 4, sizeof v);
-                    hi4 += d[s] * v;
+                    load8(&v, val + s * NP + j);
+                    dv += d[s] * v;
                 }
-                memcpy(da + j, &lo4, sizeof lo4);
-                memcpy(da + j + 4, &hi4, sizeof hi4);
+                store8(da + j, &dv);
+                load8(&av, a + j);
+                acc += av * dv;
             }
             /* The softmax backward, over whole blocks: a is zero outside
              * the row, so are the block's other entries of da. */
-            double c = dot_blocks(a, da, b0, b1);
-            for (size_t j = b0; j < b1; j += 4) {
-                sw_v4 av, dv;
-                memcpy(&av, a + j, sizeof av);
-                memcpy(&dv, da + j, sizeof dv);
-                dv = av * (dv - c);
-                memcpy(da + j, &dv, sizeof dv);
+            double c = lanes_sum(&acc);
+            for (size_t j = b0; j < b1; j += BLK) {
+                load8(&av, a + j);
+                load8(&v, da + j);
+                v = av * (v - c);
+                store8(da + j, &v);
             }
             /* The query's rows of W are x[t] and S + t; without pair
              * sums, add into both directly. */
@@ -437,21 +477,25 @@ static void backward_sequence(const markov *k, mk_work *w, const int *x, const d
             if (k->window)
                 p1 = j + BLK + k->window > k->n ? j + BLK + k->window - k->n : 0;
             p1 = p1 < P ? p1 : P;
-            for (size_t s = 0; s < S; s++) {
-                sw_v4 lo4 = {0}, hi4 = {0}, r;
-                for (size_t p = p0; p < p1; p++) {
-                    const double *row = rows + (h * P + p) * NP + j;
-                    memcpy(&r, row, sizeof r);
-                    lo4 += dl[p * S + s] * r;
-                    memcpy(&r, row + 4, sizeof r);
-                    hi4 += dl[p * S + s] * r;
-                }
-                memcpy(dval + s * NP + j, &lo4, sizeof lo4);
-                memcpy(dval + s * NP + j + 4, &hi4, sizeof hi4);
+            size_t s = 0;
+            for (; s + CHUNK <= S; s += CHUNK)
+                dval_chunk(S, NP, hrows, dl, j, p0, p1, s, CHUNK, dval);
+            switch (S - s) {
+            case 3: dval_chunk(S, NP, hrows, dl, j, p0, p1, s, 3, dval); break;
+            case 2: dval_chunk(S, NP, hrows, dl, j, p0, p1, s, 2, dval); break;
+            case 1: dval_chunk(S, NP, hrows, dl, j, p0, p1, s, 1, dval); break;
+            default: break;
             }
         }
-        for (size_t s = 0; s < S; s++)
-            add_scores(S, x, dval + s * NP, 0, N - 1, gV + s * E);
+        /* Key by key, all rows at once: consecutive additions go to
+         * different rows, and each entry still takes its keys in order. */
+        for (size_t u = 0; u < N; u++) {
+            size_t xu = (size_t)x[u];
+            for (size_t s = 0; s < S; s++) {
+                gV[s * E + xu] += dval[s * NP + u];
+                gV[s * E + S + u] += dval[s * NP + u];
+            }
+        }
     }
 }
 
