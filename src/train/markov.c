@@ -52,14 +52,15 @@ typedef struct mk_work {
     double *dL;   /* P x S: the logits' gradient of the mean loss */
     double *val;  /* H x S x NP: one sequence's values V_h e_u, key u in column u */
     double *dval; /* S x NP: their gradient */
-    double *da;   /* NP: one query's gradient of its scores */
+    double *da;   /* P x NP: one head's gradients of its queries' scores */
+    double **gq;  /* P: their pair sums' rows */
     double *lse;  /* P: one sequence's log-sum-exps of the logits */
     int *xp;      /* NP: one sequence's tokens x_0 .. x_{N-1}, zero past them */
     /* Per head and (query token, query position) pair, NULL when too
      * large (then every query takes its own exponentials): the two
      * factors of the exponentiated scores (S token and NP position
      * entries, in one row), whether they are set yet, and the summed
-     * score gradient (E entries). */
+     * score gradient (as many entries: E, then zeros). */
     double *fac, *gpair;
     unsigned char *fset, *gset;
 } mk_work;
@@ -67,6 +68,7 @@ typedef struct mk_work {
 typedef struct markov {
     size_t S, N, K, m, n, H, E, P, window;
     size_t NP;       /* N rounded up to a multiple of BLK */
+    size_t pair_len; /* S + NP: a pair's row of factors or score gradients */
     size_t per_head; /* E^2 + S E */
     double *lambda;  /* K */
     double *A;       /* K x S x S, A_k = lambda_k Q_k, row-major */
@@ -111,6 +113,7 @@ static void work_free(mk_work *w)
     free(w->val);
     free(w->dval);
     free(w->da);
+    free(w->gq);
     free(w->lse);
     free(w->xp);
     free(w->fac);
@@ -129,16 +132,17 @@ static int work_alloc(const markov *k, mk_work *w)
     w->dL = malloc(rows * k->S * sizeof(double));
     w->val = calloc(k->H * k->S * NP, sizeof(double));
     w->dval = malloc(k->S * NP * sizeof(double));
-    w->da = malloc(NP * sizeof(double));
+    w->da = malloc(k->P * NP * sizeof(double));
+    w->gq = malloc(k->P * sizeof(double *));
     w->lse = malloc(k->P * sizeof(double));
     w->xp = calloc(NP, sizeof(int));
-    if (!w->A || !w->L || !w->dL || !w->val || !w->dval || !w->da || !w->lse || !w->xp)
+    if (!w->A || !w->L || !w->dL || !w->val || !w->dval || !w->da || !w->gq || !w->lse || !w->xp)
         return SW_EFAIL;
     if (pairs * 2 * k->E > PAIR_TABLE_MAX)
         return SW_OK;
     /* Zeros where no key is: the exponentials run over whole rows. */
-    w->fac = calloc(pairs * (k->S + NP), sizeof(double));
-    w->gpair = malloc(pairs * k->E * sizeof(double));
+    w->fac = calloc(pairs * k->pair_len, sizeof(double));
+    w->gpair = malloc(pairs * k->pair_len * sizeof(double));
     w->fset = malloc(pairs);
     w->gset = malloc(pairs);
     return w->fac && w->gpair && w->fset && w->gset ? SW_OK : SW_EFAIL;
@@ -270,7 +274,7 @@ static inline void attend(const markov *k, mk_work *w, size_t pair, const double
         attend_direct(k, W, x, t, lo, a);
         return;
     }
-    double *ft = w->fac + pair * (S + k->NP), *fp = ft + S;
+    double *ft = w->fac + pair * k->pair_len, *fp = ft + S;
     if (!w->fset[pair]) {
         const double *Wq = W + (size_t)x[t] * E, *Wp = W + (S + t) * E;
         double mt = -INFINITY, mp = -INFINITY;
@@ -429,7 +433,7 @@ static void backward_sequence(const markov *k, mk_work *w, const int *x, const d
                               const double *dl, double *g)
 {
     size_t S = k->S, N = k->N, E = k->E, P = k->P, NP = k->NP;
-    double *da = w->da, *dval = w->dval;
+    double *dval = w->dval;
     for (size_t h = 0; h < k->H; h++) {
         double *gW = g + h * k->per_head, *gV = gW + E * E;
         const double *val = w->val + h * S * NP, *hrows = rows + h * P * NP;
@@ -438,6 +442,7 @@ static void backward_sequence(const markov *k, mk_work *w, const int *x, const d
             size_t pair = (h * S + (size_t)x[t]) * N + t;
             size_t b0 = lo / BLK * BLK, b1 = (t + BLK) / BLK * BLK;
             const double *a = hrows + p * NP, *d = dl + p * S;
+            double *da = w->da + p * NP;
             sw_v8 acc = {0}, v, av;
             for (size_t j = b0; j < b1; j += BLK) {
                 sw_v8 dv = {0};
@@ -458,16 +463,36 @@ static void backward_sequence(const markov *k, mk_work *w, const int *x, const d
                 v = av * (v - c);
                 store8(da + j, &v);
             }
-            /* The query's rows of W are x[t] and S + t; without pair
-             * sums, add into both directly. */
-            double *gq = w->gpair ? w->gpair + pair * E : gW + (size_t)x[t] * E;
-            if (w->gpair && !w->gset[pair]) {
-                memset(gq, 0, E * sizeof(double));
+            if (!w->gpair) {
+                /* The query's rows of W are x[t] and S + t. */
+                add_scores(S, x, da, lo, t, gW + (size_t)x[t] * E);
+                add_scores(S, x, da, lo, t, gW + (S + t) * E);
+                continue;
+            }
+            double *gq = w->gpair + pair * k->pair_len;
+            if (!w->gset[pair]) {
+                memset(gq, 0, k->pair_len * sizeof(double));
                 w->gset[pair] = 1;
             }
-            add_scores(S, x, da, lo, t, gq);
-            if (!w->gpair)
-                add_scores(S, x, da, lo, t, gW + (S + t) * E);
+            w->gq[p] = gq;
+            for (size_t j = b0; j < b1; j += BLK) {
+                load8(&v, da + j);
+                load8(&av, gq + S + j);
+                av += v;
+                store8(gq + S + j, &av);
+            }
+        }
+        /* The token parts, key by key over the queries that reach the key
+         * (t >= u, and u in the window): consecutive additions go to
+         * different pairs' rows, and each entry still takes its keys in
+         * order. */
+        for (size_t u = 0; w->gpair && u < N; u++) {
+            size_t xu = (size_t)x[u], p0 = u + 1 > k->n ? u + 1 - k->n : 0, p1 = P;
+            if (k->window)
+                p1 = u + k->window + 1 > k->n ? u + k->window + 1 - k->n : 0;
+            p1 = p1 < P ? p1 : P;
+            for (size_t p = p0; p < p1; p++)
+                w->gq[p][xu] += w->da[p * NP + u];
         }
         /* dval = dl^T rows over the queries that reach each block of
          * keys: t >= the block's first key, and with a window, the
@@ -487,14 +512,24 @@ static void backward_sequence(const markov *k, mk_work *w, const int *x, const d
             default: break;
             }
         }
-        /* Key by key, all rows at once: consecutive additions go to
-         * different rows, and each entry still takes its keys in order. */
+        size_t nb = N / BLK * BLK;
         for (size_t u = 0; u < N; u++) {
             size_t xu = (size_t)x[u];
-            for (size_t s = 0; s < S; s++) {
+            for (size_t s = 0; s < S; s++)
                 gV[s * E + xu] += dval[s * NP + u];
-                gV[s * E + S + u] += dval[s * NP + u];
+        }
+        for (size_t r = 0; r < S; r++) {
+            double *gr = gV + r * E;
+            const double *dr = dval + r * NP;
+            sw_v8 v, gv;
+            for (size_t j = 0; j < nb; j += BLK) {
+                load8(&v, dr + j);
+                load8(&gv, gr + S + j);
+                gv += v;
+                store8(gr + S + j, &gv);
             }
+            for (size_t u = nb; u < N; u++)
+                gr[S + u] += dr[u];
         }
     }
 }
@@ -537,7 +572,7 @@ static double forward_backward(const markov *k, mk_work *w, const double *theta,
     for (size_t pair = 0; g && w->gset && pair < pairs; pair++) {
         if (!w->gset[pair])
             continue;
-        const double *gs = w->gpair + pair * E;
+        const double *gs = w->gpair + pair * k->pair_len;
         size_t h = pair / (S * N), st = pair % (S * N);
         double *gW = g + h * k->per_head;
         double *gq = gW + (st / N) * E, *gp = gW + (S + st % N) * E;
@@ -681,6 +716,7 @@ static int mk_setup(sw_model *m, sw_err *e)
     k->n = k->K * k->m;
     k->E = k->S + k->N;
     k->NP = (k->N + BLK - 1) / BLK * BLK;
+    k->pair_len = k->S + k->NP;
     k->per_head = k->E * k->E + k->S * k->E;
     if (k->N < k->n)
         return sw_fail(e, SW_EINPUT, "N: %zu is shorter than the chain's order K m = %zu "
