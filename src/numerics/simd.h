@@ -15,5 +15,6 @@ typedef double sw_v4 __attribute__((vector_size(4 * sizeof(double))));
 typedef int64_t sw_v4i __attribute__((vector_size(4 * sizeof(int64_t))));
 typedef uint64_t sw_v4u __attribute__((vector_size(4 * sizeof(uint64_t))));
 typedef double sw_v8 __attribute__((vector_size(8 * sizeof(double))));
+typedef int64_t sw_v8i __attribute__((vector_size(8 * sizeof(int64_t))));
 
 #endif

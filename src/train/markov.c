@@ -27,6 +27,7 @@
  *
  * theta, per head h: W_h (E x E, row-major), then V_h (S x E). */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -55,7 +56,7 @@ typedef struct mk_work {
     double *da;   /* P x NP: one head's gradients of its queries' scores */
     double **gq;  /* P: their pair sums' rows */
     double *lse;  /* P: one sequence's log-sum-exps of the logits */
-    int *xp;      /* NP: one sequence's tokens x_0 .. x_{N-1}, zero past them */
+    int64_t *xp;  /* NP: one sequence's tokens x_0 .. x_{N-1}, zero past them */
     /* Per head and (query token, query position) pair, NULL when too
      * large (then every query takes its own exponentials): the two
      * factors of the exponentiated scores (S token and NP position
@@ -135,7 +136,7 @@ static int work_alloc(const markov *k, mk_work *w)
     w->da = malloc(k->P * NP * sizeof(double));
     w->gq = malloc(k->P * sizeof(double *));
     w->lse = malloc(k->P * sizeof(double));
-    w->xp = calloc(NP, sizeof(int));
+    w->xp = calloc(NP, sizeof(int64_t));
     if (!w->A || !w->L || !w->dL || !w->val || !w->dval || !w->da || !w->gq || !w->lse || !w->xp)
         return SW_EFAIL;
     if (pairs * 2 * k->E > PAIR_TABLE_MAX)
@@ -245,6 +246,40 @@ static inline double lanes_sum(const sw_v8 *acc)
     return ((a[0] + a[4]) + (a[2] + a[6])) + ((a[1] + a[5]) + (a[3] + a[7]));
 }
 
+/* A table of at most TOKENS_IN_REGS entries indexed by token, in two
+ * vectors, so that a block's look-ups are one permutation (one
+ * instruction where AVX-512 is).  Used where the rows it is read from
+ * (a pair's factors, a row of V) have at least TOKENS_IN_REGS entries
+ * (E >= TOKENS_IN_REGS); entries past S are never picked. */
+enum { TOKENS_IN_REGS = 2 * BLK };
+
+static inline int tokens_in_regs(const markov *k)
+{
+    return k->S <= TOKENS_IN_REGS && k->E >= TOKENS_IN_REGS;
+}
+
+static inline void token_table(const double *f, sw_v8 *t)
+{
+    load8(t, f);
+    load8(t + 1, f + BLK);
+}
+
+/* r[i] = f[x[i]], i < BLK; t: f's table if in_regs. */
+static inline void look_up(const double *f, int in_regs, const sw_v8 *t, const int64_t *x,
+                           sw_v8 *r)
+{
+    if (in_regs) {
+        sw_v8i ix;
+        memcpy(&ix, x, sizeof ix);
+        *r = __builtin_shuffle(t[0], t[1], ix);
+    } else {
+        double g[BLK];
+        for (size_t i = 0; i < BLK; i++)
+            g[i] = f[x[i]];
+        load8(r, g);
+    }
+}
+
 /* The attention row of the query at position t with token x[t] over keys
  * lo..t, into a[lo..t], as exp(score) normalised. */
 static void attend_direct(const markov *k, const double *W, const int *x, size_t t, size_t lo,
@@ -296,11 +331,12 @@ static inline void attend(const markov *k, mk_work *w, size_t pair, const double
         w->fset[pair] = 1;
     }
     size_t b0 = lo / BLK * BLK, b1 = (t + BLK) / BLK * BLK;
-    sw_v8 acc = {0}, f;
+    sw_v8 acc = {0}, f, r, tab[2] = {{0}, {0}};
+    int in_regs = tokens_in_regs(k);
+    if (in_regs)
+        token_table(ft, tab);
     for (size_t j = b0; j < b1; j += BLK) {
-        const int *xj = w->xp + j;
-        sw_v8 r = {ft[xj[0]], ft[xj[1]], ft[xj[2]], ft[xj[3]],
-                   ft[xj[4]], ft[xj[5]], ft[xj[6]], ft[xj[7]]};
+        look_up(ft, in_regs, tab, w->xp + j, &r);
         load8(&f, fp + j);
         r *= f;
         store8(a + j, &r);
@@ -373,13 +409,25 @@ static void forward_sequence(const markov *k, mk_work *w, const double *theta, c
                              double *rows, double *l)
 {
     size_t S = k->S, N = k->N, E = k->E, P = k->P, NP = k->NP, H = k->H;
-    memcpy(w->xp, x, N * sizeof *x);
+    for (size_t u = 0; u < N; u++)
+        w->xp[u] = x[u];
+    size_t nb = N / BLK * BLK;
+    int in_regs = tokens_in_regs(k);
     for (size_t h = 0; h < H; h++) {
         const double *V = theta + h * k->per_head + E * E;
         for (size_t s = 0; s < S; s++) {
             const double *v = V + s * E;
             double *d = w->val + (h * S + s) * NP;
-            for (size_t u = 0; u < N; u++)
+            sw_v8 tab[2] = {{0}, {0}}, r, q;
+            if (in_regs)
+                token_table(v, tab);
+            for (size_t j = 0; j < nb; j += BLK) {
+                look_up(v, in_regs, tab, w->xp + j, &r);
+                load8(&q, v + S + j);
+                r += q;
+                store8(d + j, &r);
+            }
+            for (size_t u = nb; u < N; u++)
                 d[u] = v[x[u]] + v[S + u];
         }
     }
