@@ -371,15 +371,34 @@ static inline void add_scores(size_t S, const int *x, const double *d, size_t lo
  * that one load of a block of attention weights serves all of them. */
 enum { CHUNK = 4 };
 
+/* The lane sums of BLK blocks, acc[i] into out[i], each in lanes_sum's
+ * order, by three rounds of permutations and additions instead of one
+ * sum across lanes at a time. */
+static inline void lanes_sums(const sw_v8 *acc, sw_v8 *out)
+{
+    const sw_v8i lo = {0, 1, 2, 3, 8, 9, 10, 11}, hi = {4, 5, 6, 7, 12, 13, 14, 15};
+    const sw_v8i ev2 = {0, 1, 4, 5, 8, 9, 12, 13}, od2 = {2, 3, 6, 7, 10, 11, 14, 15};
+    const sw_v8i ev = {0, 2, 4, 6, 8, 10, 12, 14}, od = {1, 3, 5, 7, 9, 11, 13, 15};
+    sw_v8 b[4], c[2];
+    for (int i = 0; i < 4; i++)
+        b[i] = __builtin_shuffle(acc[2 * i], acc[2 * i + 1], lo) +
+               __builtin_shuffle(acc[2 * i], acc[2 * i + 1], hi);
+    for (int i = 0; i < 2; i++)
+        c[i] = __builtin_shuffle(b[2 * i], b[2 * i + 1], ev2) +
+               __builtin_shuffle(b[2 * i], b[2 * i + 1], od2);
+    *out = __builtin_shuffle(c[0], c[1], ev) + __builtin_shuffle(c[0], c[1], od);
+}
+
 /* Logits s0 .. s0+c-1 of query p: each is one product of length H NP of
  * the heads' attention rows against their values, over the blocks b0..b1
- * that hold the row's keys, summed across lanes once. */
+ * that hold the row's keys, summed across lanes once.  Eight at a time
+ * share the sums across lanes too. */
 static inline __attribute__((always_inline)) void
 logits_chunk(const markov *k, const mk_work *w, const double *rows, size_t p, size_t b0,
              size_t b1, size_t s0, int c, double *l)
 {
     size_t S = k->S, P = k->P, NP = k->NP;
-    sw_v8 acc[CHUNK], av, v;
+    sw_v8 acc[BLK], av, v;
     for (int i = 0; i < c; i++)
         acc[i] = (sw_v8){0};
     for (size_t h = 0; h < k->H; h++) {
@@ -391,6 +410,11 @@ logits_chunk(const markov *k, const mk_work *w, const double *rows, size_t p, si
                 acc[i] += av * v;
             }
         }
+    }
+    if (c == BLK) {
+        lanes_sums(acc, &v);
+        store8(l + p * S + s0, &v);
+        return;
     }
     for (int i = 0; i < c; i++)
         l[p * S + s0 + i] = lanes_sum(&acc[i]);
@@ -438,6 +462,8 @@ static void forward_sequence(const markov *k, mk_work *w, const double *theta, c
             attend(k, w, (h * S + (size_t)x[t]) * N + t, theta + h * k->per_head, x, t, lo,
                    rows + (h * P + p) * NP);
         size_t s = 0;
+        for (; s + BLK <= S; s += BLK)
+            logits_chunk(k, w, rows, p, b0, b1, s, BLK, l);
         for (; s + CHUNK <= S; s += CHUNK)
             logits_chunk(k, w, rows, p, b0, b1, s, CHUNK, l);
         switch (S - s) {
