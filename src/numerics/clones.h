@@ -12,9 +12,14 @@
 #define SW_VECTOR_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
 #define SW_BLOCK_CLONES                                                                         \
     __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+/* Whether the x86-64-v4 clone is the one running: code that is fast
+ * there and slow elsewhere (permutations by a variable index, emulated
+ * lane by lane without AVX-512) asks this once. */
+#define SW_BLOCK_CLONE_V4() __builtin_cpu_supports("x86-64-v4")
 #else
 #define SW_VECTOR_CLONES
 #define SW_BLOCK_CLONES
+#define SW_BLOCK_CLONE_V4() 0
 #endif
 
 #endif

@@ -70,6 +70,7 @@ typedef struct markov {
     size_t S, N, K, m, n, H, E, P, window;
     size_t NP;       /* N rounded up to a multiple of BLK */
     size_t pair_len; /* S + NP: a pair's row of factors or score gradients */
+    int tok_regs;    /* look-ups by token through token_table */
     size_t per_head; /* E^2 + S E */
     double *lambda;  /* K */
     double *A;       /* K x S x S, A_k = lambda_k Q_k, row-major */
@@ -103,7 +104,7 @@ enum { PAIR_TABLE_MAX = 1 << 21 };
  * distribution instead. */
 enum { NEXT_TABLE_MAX = 1 << 17 };
 
-/* Keys are processed in blocks of BLK, one sw_v8 (simd.h). */
+/* Keys are processed in blocks of BLK (see blk below). */
 enum { BLK = 8 };
 
 static void work_free(mk_work *w)
@@ -227,56 +228,85 @@ static size_t first_key(const markov *k, size_t t)
     return k->window && t + 1 > k->window ? t + 1 - k->window : 0;
 }
 
-/* Blocks of keys are moved with memcpy, which compiles to unaligned loads
- * and stores of whole vectors. */
-static inline void load8(sw_v8 *v, const double *p)
+/* A block of keys in two sw_v4 (simd.h), keys j..j+3 and j+4..j+7: the
+ * AVX2 clone keeps each half in a register (an eight-double vector would
+ * live on the stack there), the AVX-512 clone in one of its 32.  Moved
+ * with memcpy, which compiles to unaligned loads and stores. */
+typedef struct blk {
+    sw_v4 h[2];
+} blk;
+
+static inline void bload(blk *b, const double *p)
 {
-    memcpy(v, p, sizeof *v);
+    memcpy(&b->h[0], p, sizeof b->h[0]);
+    memcpy(&b->h[1], p + 4, sizeof b->h[1]);
 }
 
-static inline void store8(double *p, const sw_v8 *v)
+static inline void bstore(double *p, const blk *b)
 {
-    memcpy(p, v, sizeof *v);
+    memcpy(p, &b->h[0], sizeof b->h[0]);
+    memcpy(p + 4, &b->h[1], sizeof b->h[1]);
+}
+
+static inline void bclear(blk *b)
+{
+    b->h[0] = b->h[1] = (sw_v4){0, 0, 0, 0};
+}
+
+/* acc += x y, lane by lane. */
+static inline void bmuladd(blk *acc, const blk *x, const blk *y)
+{
+    for (int q = 0; q < 2; q++)
+        acc->h[q] += x->h[q] * y->h[q];
+}
+
+/* acc += c y. */
+static inline void bscaleadd(blk *acc, double c, const blk *y)
+{
+    for (int q = 0; q < 2; q++)
+        acc->h[q] += c * y->h[q];
 }
 
 /* The sum of a block's lanes, in a fixed order: the two halves first. */
-static inline double lanes_sum(const sw_v8 *acc)
+static inline double lanes_sum(const blk *acc)
 {
-    const sw_v8 a = *acc;
-    return ((a[0] + a[4]) + (a[2] + a[6])) + ((a[1] + a[5]) + (a[3] + a[7]));
+    sw_v4 p = acc->h[0] + acc->h[1];
+    return (p[0] + p[2]) + (p[1] + p[3]);
 }
 
-/* A table of at most TOKENS_IN_REGS entries indexed by token, in two
- * vectors, so that a block's look-ups are one permutation (one
- * instruction where AVX-512 is).  Used where the rows it is read from
- * (a pair's factors, a row of V) have at least TOKENS_IN_REGS entries
+/* A table of at most TOKENS_IN_REGS entries indexed by token, in four
+ * vectors, so that a block's look-ups are permutations (vpermt2pd on
+ * AVX-512; without it they would be emulated lane by lane, so the table
+ * is used by the x86-64-v4 clone only, k->tok_regs).  Read from rows (a
+ * pair's factors, a row of V) of at least TOKENS_IN_REGS entries
  * (E >= TOKENS_IN_REGS); entries past S are never picked. */
-enum { TOKENS_IN_REGS = 2 * BLK };
+enum { TOKENS_IN_REGS = 16 };
 
-static inline int tokens_in_regs(const markov *k)
+static inline void token_table(const double *f, sw_v4 *t)
 {
-    return k->S <= TOKENS_IN_REGS && k->E >= TOKENS_IN_REGS;
-}
-
-static inline void token_table(const double *f, sw_v8 *t)
-{
-    load8(t, f);
-    load8(t + 1, f + BLK);
+    for (int i = 0; i < TOKENS_IN_REGS / 4; i++)
+        memcpy(&t[i], f + 4 * i, sizeof t[i]);
 }
 
 /* r[i] = f[x[i]], i < BLK; t: f's table if in_regs. */
-static inline void look_up(const double *f, int in_regs, const sw_v8 *t, const int64_t *x,
-                           sw_v8 *r)
+static inline void look_up(const double *f, int in_regs, const sw_v4 *t, const int64_t *x,
+                           blk *r)
 {
     if (in_regs) {
-        sw_v8i ix;
-        memcpy(&ix, x, sizeof ix);
-        *r = __builtin_shuffle(t[0], t[1], ix);
+        const sw_v4i eight = {8, 8, 8, 8};
+        for (int q = 0; q < 2; q++) {
+            sw_v4i ix, lo;
+            memcpy(&ix, x + 4 * q, sizeof ix);
+            lo = ix < eight;
+            sw_v4i a = (sw_v4i)__builtin_shuffle(t[0], t[1], ix),
+                   b = (sw_v4i)__builtin_shuffle(t[2], t[3], ix);
+            r->h[q] = (sw_v4)((a & lo) | (b & ~lo));
+        }
     } else {
         double g[BLK];
-        for (size_t i = 0; i < BLK; i++)
+        for (int i = 0; i < BLK; i++)
             g[i] = f[x[i]];
-        load8(r, g);
+        bload(r, g);
     }
 }
 
@@ -301,8 +331,9 @@ static void attend_direct(const markov *k, const double *W, const int *x, size_t
  * the row is formed over whole blocks of keys, in vectors, and is zero
  * outside its keys.  Where the product of the two maxima is not attained
  * the sum can underflow; such a row is taken directly. */
-static inline void attend(const markov *k, mk_work *w, size_t pair, const double *W, const int *x,
-                          size_t t, size_t lo, double *a)
+static inline __attribute__((always_inline)) void
+attend(const markov *k, mk_work *w, size_t pair, const double *W, const int *x, size_t t,
+       size_t lo, double *a)
 {
     size_t S = k->S, E = k->E;
     if (!w->fac) {
@@ -331,16 +362,19 @@ static inline void attend(const markov *k, mk_work *w, size_t pair, const double
         w->fset[pair] = 1;
     }
     size_t b0 = lo / BLK * BLK, b1 = (t + BLK) / BLK * BLK;
-    sw_v8 acc = {0}, f, r, tab[2] = {{0}, {0}};
-    int in_regs = tokens_in_regs(k);
-    if (in_regs)
+    blk acc, f, r;
+    sw_v4 tab[TOKENS_IN_REGS / 4] = {{0}};
+    bclear(&acc);
+    if (k->tok_regs)
         token_table(ft, tab);
     for (size_t j = b0; j < b1; j += BLK) {
-        look_up(ft, in_regs, tab, w->xp + j, &r);
-        load8(&f, fp + j);
-        r *= f;
-        store8(a + j, &r);
-        acc += r;
+        look_up(ft, k->tok_regs, tab, w->xp + j, &r);
+        bload(&f, fp + j);
+        for (int q = 0; q < 2; q++) {
+            r.h[q] *= f.h[q];
+            acc.h[q] += r.h[q];
+        }
+        bstore(a + j, &r);
     }
     double z = lanes_sum(&acc);
     if (!(z > 1e-200)) {
@@ -349,9 +383,10 @@ static inline void attend(const markov *k, mk_work *w, size_t pair, const double
     }
     double iz = 1.0 / z;
     for (size_t j = b0; j < b1; j += BLK) {
-        load8(&f, a + j);
-        f *= iz;
-        store8(a + j, &f);
+        bload(&f, a + j);
+        for (int q = 0; q < 2; q++)
+            f.h[q] *= iz;
+        bstore(a + j, &f);
     }
 }
 
@@ -371,50 +406,26 @@ static inline void add_scores(size_t S, const int *x, const double *d, size_t lo
  * that one load of a block of attention weights serves all of them. */
 enum { CHUNK = 4 };
 
-/* The lane sums of BLK blocks, acc[i] into out[i], each in lanes_sum's
- * order, by three rounds of permutations and additions instead of one
- * sum across lanes at a time. */
-static inline void lanes_sums(const sw_v8 *acc, sw_v8 *out)
-{
-    const sw_v8i lo = {0, 1, 2, 3, 8, 9, 10, 11}, hi = {4, 5, 6, 7, 12, 13, 14, 15};
-    const sw_v8i ev2 = {0, 1, 4, 5, 8, 9, 12, 13}, od2 = {2, 3, 6, 7, 10, 11, 14, 15};
-    const sw_v8i ev = {0, 2, 4, 6, 8, 10, 12, 14}, od = {1, 3, 5, 7, 9, 11, 13, 15};
-    sw_v8 b[4], c[2];
-    for (int i = 0; i < 4; i++)
-        b[i] = __builtin_shuffle(acc[2 * i], acc[2 * i + 1], lo) +
-               __builtin_shuffle(acc[2 * i], acc[2 * i + 1], hi);
-    for (int i = 0; i < 2; i++)
-        c[i] = __builtin_shuffle(b[2 * i], b[2 * i + 1], ev2) +
-               __builtin_shuffle(b[2 * i], b[2 * i + 1], od2);
-    *out = __builtin_shuffle(c[0], c[1], ev) + __builtin_shuffle(c[0], c[1], od);
-}
-
 /* Logits s0 .. s0+c-1 of query p: each is one product of length H NP of
  * the heads' attention rows against their values, over the blocks b0..b1
- * that hold the row's keys, summed across lanes once.  Eight at a time
- * share the sums across lanes too. */
+ * that hold the row's keys, summed across lanes once. */
 static inline __attribute__((always_inline)) void
 logits_chunk(const markov *k, const mk_work *w, const double *rows, size_t p, size_t b0,
              size_t b1, size_t s0, int c, double *l)
 {
     size_t S = k->S, P = k->P, NP = k->NP;
-    sw_v8 acc[BLK], av, v;
+    blk acc[CHUNK], av, v;
     for (int i = 0; i < c; i++)
-        acc[i] = (sw_v8){0};
+        bclear(&acc[i]);
     for (size_t h = 0; h < k->H; h++) {
         const double *a = rows + (h * P + p) * NP, *val = w->val + (h * S + s0) * NP;
         for (size_t j = b0; j < b1; j += BLK) {
-            load8(&av, a + j);
+            bload(&av, a + j);
             for (int i = 0; i < c; i++) {
-                load8(&v, val + i * NP + j);
-                acc[i] += av * v;
+                bload(&v, val + i * NP + j);
+                bmuladd(&acc[i], &av, &v);
             }
         }
-    }
-    if (c == BLK) {
-        lanes_sums(acc, &v);
-        store8(l + p * S + s0, &v);
-        return;
     }
     for (int i = 0; i < c; i++)
         l[p * S + s0 + i] = lanes_sum(&acc[i]);
@@ -436,20 +447,21 @@ static void forward_sequence(const markov *k, mk_work *w, const double *theta, c
     for (size_t u = 0; u < N; u++)
         w->xp[u] = x[u];
     size_t nb = N / BLK * BLK;
-    int in_regs = tokens_in_regs(k);
     for (size_t h = 0; h < H; h++) {
         const double *V = theta + h * k->per_head + E * E;
         for (size_t s = 0; s < S; s++) {
             const double *v = V + s * E;
             double *d = w->val + (h * S + s) * NP;
-            sw_v8 tab[2] = {{0}, {0}}, r, q;
-            if (in_regs)
+            sw_v4 tab[TOKENS_IN_REGS / 4] = {{0}};
+            blk r, q;
+            if (k->tok_regs)
                 token_table(v, tab);
             for (size_t j = 0; j < nb; j += BLK) {
-                look_up(v, in_regs, tab, w->xp + j, &r);
-                load8(&q, v + S + j);
-                r += q;
-                store8(d + j, &r);
+                look_up(v, k->tok_regs, tab, w->xp + j, &r);
+                bload(&q, v + S + j);
+                r.h[0] += q.h[0];
+                r.h[1] += q.h[1];
+                bstore(d + j, &r);
             }
             for (size_t u = nb; u < N; u++)
                 d[u] = v[x[u]] + v[S + u];
@@ -462,8 +474,6 @@ static void forward_sequence(const markov *k, mk_work *w, const double *theta, c
             attend(k, w, (h * S + (size_t)x[t]) * N + t, theta + h * k->per_head, x, t, lo,
                    rows + (h * P + p) * NP);
         size_t s = 0;
-        for (; s + BLK <= S; s += BLK)
-            logits_chunk(k, w, rows, p, b0, b1, s, BLK, l);
         for (; s + CHUNK <= S; s += CHUNK)
             logits_chunk(k, w, rows, p, b0, b1, s, CHUNK, l);
         switch (S - s) {
@@ -481,16 +491,29 @@ static inline __attribute__((always_inline)) void
 dval_chunk(size_t S, size_t NP, const double *rows, const double *dl, size_t j, size_t p0,
            size_t p1, size_t s0, int c, double *dval)
 {
-    sw_v8 acc[CHUNK], r;
+    blk acc[CHUNK], r;
     for (int i = 0; i < c; i++)
-        acc[i] = (sw_v8){0};
+        bclear(&acc[i]);
     for (size_t p = p0; p < p1; p++) {
-        load8(&r, rows + p * NP + j);
+        bload(&r, rows + p * NP + j);
         for (int i = 0; i < c; i++)
-            acc[i] += dl[p * S + s0 + i] * r;
+            bscaleadd(&acc[i], dl[p * S + s0 + i], &r);
     }
     for (int i = 0; i < c; i++)
-        store8(dval + (s0 + i) * NP + j, &acc[i]);
+        bstore(dval + (s0 + i) * NP + j, &acc[i]);
+}
+
+/* r[j..j+BLK) += d[j..j+BLK) over the blocks b0..b1. */
+static inline void add_blocks(const double *d, size_t b0, size_t b1, double *r)
+{
+    blk x, y;
+    for (size_t j = b0; j < b1; j += BLK) {
+        bload(&x, d + j);
+        bload(&y, r + j);
+        y.h[0] += x.h[0];
+        y.h[1] += x.h[1];
+        bstore(r + j, &y);
+    }
 }
 
 /* One sequence's backward pass from the logits' gradient dl (P x S) and
@@ -517,25 +540,27 @@ static void backward_sequence(const markov *k, mk_work *w, const int *x, const d
             size_t b0 = lo / BLK * BLK, b1 = (t + BLK) / BLK * BLK;
             const double *a = hrows + p * NP, *d = dl + p * S;
             double *da = w->da + p * NP;
-            sw_v8 acc = {0}, v, av;
+            blk acc, v, av, dv;
+            bclear(&acc);
             for (size_t j = b0; j < b1; j += BLK) {
-                sw_v8 dv = {0};
+                bclear(&dv);
                 for (size_t s = 0; s < S; s++) {
-                    load8(&v, val + s * NP + j);
-                    dv += d[s] * v;
+                    bload(&v, val + s * NP + j);
+                    bscaleadd(&dv, d[s], &v);
                 }
-                store8(da + j, &dv);
-                load8(&av, a + j);
-                acc += av * dv;
+                bstore(da + j, &dv);
+                bload(&av, a + j);
+                bmuladd(&acc, &av, &dv);
             }
             /* The softmax backward, over whole blocks: a is zero outside
              * the row, so are the block's other entries of da. */
             double c = lanes_sum(&acc);
             for (size_t j = b0; j < b1; j += BLK) {
-                load8(&av, a + j);
-                load8(&v, da + j);
-                v = av * (v - c);
-                store8(da + j, &v);
+                bload(&av, a + j);
+                bload(&v, da + j);
+                for (int q = 0; q < 2; q++)
+                    v.h[q] = av.h[q] * (v.h[q] - c);
+                bstore(da + j, &v);
             }
             if (!w->gpair) {
                 /* The query's rows of W are x[t] and S + t. */
@@ -548,13 +573,10 @@ static void backward_sequence(const markov *k, mk_work *w, const int *x, const d
                 memset(gq, 0, k->pair_len * sizeof(double));
                 w->gset[pair] = 1;
             }
+            /* The position part over the row's blocks (zero outside it);
+             * the token part below. */
             w->gq[p] = gq;
-            for (size_t j = b0; j < b1; j += BLK) {
-                load8(&v, da + j);
-                load8(&av, gq + S + j);
-                av += v;
-                store8(gq + S + j, &av);
-            }
+            add_blocks(da, b0, b1, gq + S);
         }
         /* The token parts, key by key over the queries that reach the key
          * (t >= u, and u in the window): consecutive additions go to
@@ -586,6 +608,8 @@ static void backward_sequence(const markov *k, mk_work *w, const int *x, const d
             default: break;
             }
         }
+        /* V_h's gradient: the token parts key by key (consecutive
+         * additions to different rows), the position parts in blocks. */
         size_t nb = N / BLK * BLK;
         for (size_t u = 0; u < N; u++) {
             size_t xu = (size_t)x[u];
@@ -593,17 +617,9 @@ static void backward_sequence(const markov *k, mk_work *w, const int *x, const d
                 gV[s * E + xu] += dval[s * NP + u];
         }
         for (size_t r = 0; r < S; r++) {
-            double *gr = gV + r * E;
-            const double *dr = dval + r * NP;
-            sw_v8 v, gv;
-            for (size_t j = 0; j < nb; j += BLK) {
-                load8(&v, dr + j);
-                load8(&gv, gr + S + j);
-                gv += v;
-                store8(gr + S + j, &gv);
-            }
+            add_blocks(dval + r * NP, 0, nb, gV + r * E + S);
             for (size_t u = nb; u < N; u++)
-                gr[S + u] += dr[u];
+                gV[r * E + S + u] += dval[r * NP + u];
         }
     }
 }
@@ -791,6 +807,7 @@ static int mk_setup(sw_model *m, sw_err *e)
     k->E = k->S + k->N;
     k->NP = (k->N + BLK - 1) / BLK * BLK;
     k->pair_len = k->S + k->NP;
+    k->tok_regs = k->S <= TOKENS_IN_REGS && k->E >= TOKENS_IN_REGS && SW_BLOCK_CLONE_V4();
     k->per_head = k->E * k->E + k->S * k->E;
     if (k->N < k->n)
         return sw_fail(e, SW_EINPUT, "N: %zu is shorter than the chain's order K m = %zu "
