@@ -75,9 +75,10 @@ typedef struct markov {
     double *lambda;  /* K */
     double *A;       /* K x S x S, A_k = lambda_k Q_k, row-major */
     double *logit;   /* S: scratch of the sampler */
-    /* The chain's next-token probabilities for each of the S^n contexts
-     * (the last n tokens, the latest the least significant digit), NULL
-     * when there are too many to tabulate. */
+    /* The chain's next-token distributions for each of the S^n contexts
+     * (the last n tokens, the latest the least significant digit), as
+     * running sums of the probabilities (cumulate's), NULL when there are
+     * too many to tabulate. */
     double *next;
     /* Held-out set and what the observables compare the model with. */
     size_t n_eval;
@@ -167,6 +168,13 @@ static void chain_logits(const markov *k, const int *x, size_t t, size_t groups,
     }
 }
 
+/* p[s] becomes p[0] + .. + p[s], summed in order. */
+static void cumulate(double *p, size_t S)
+{
+    for (size_t s = 1; s < S; s++)
+        p[s] += p[s - 1];
+}
+
 /* The table of next-token distributions, one per context, computed as the
  * sampler would (so the samples do not depend on whether it exists);
  * k->next stays NULL when it would be too large. */
@@ -188,6 +196,7 @@ static int next_table(markov *k)
             x[j] = (int)(rest % S);
         chain_logits(k, x, n - 1, k->K, k->next + c * S);
         sw_softmax(k->next + c * S, S, k->next + c * S);
+        cumulate(k->next + c * S, S);
     }
     free(x);
     return SW_OK;
@@ -202,21 +211,25 @@ static void sample_sequences(const markov *k, gsl_rng *r, size_t count, int *dst
         for (size_t t = 0; t < k->n; t++)
             x[t] = (int)gsl_rng_uniform_int(r, S);
         for (size_t t = k->n - 1; t + 1 < len; t++) {
-            const double *prob = logit;
+            const double *cum = logit;
             if (k->next) {
                 size_t c = 0;
                 for (size_t j = k->n; j >= 1; j--)
                     c = c * S + (size_t)x[t + 1 - j];
-                prob = k->next + c * S;
+                cum = k->next + c * S;
             } else {
                 chain_logits(k, x, t, k->K, logit);
                 sw_softmax(logit, S, logit);
+                cumulate(logit, S);
             }
-            /* Inversion; the last state takes whatever rounding leaves. */
-            double u = gsl_rng_uniform(r), c = 0;
+            /* Inversion: the first s whose running sum exceeds u, the last
+             * state taking whatever rounding leaves.  The sums do not
+             * decrease, so that s is the number of them (before the last)
+             * up to u: counted without a branch per state. */
+            double u = gsl_rng_uniform(r);
             size_t s = 0;
-            while (s + 1 < S && (c += prob[s]) <= u)
-                s++;
+            for (size_t i = 0; i + 1 < S; i++)
+                s += cum[i] <= u;
             x[t + 1] = (int)s;
         }
     }
