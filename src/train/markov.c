@@ -507,6 +507,7 @@ dval_chunk(size_t S, size_t NP, const double *rows, const double *dl, size_t j, 
     blk acc[CHUNK], r;
     for (int i = 0; i < c; i++)
         bclear(&acc[i]);
+#pragma GCC unroll 2
     for (size_t p = p0; p < p1; p++) {
         bload(&r, rows + p * NP + j);
         for (int i = 0; i < c; i++)
@@ -557,6 +558,7 @@ static void backward_sequence(const markov *k, mk_work *w, const int *x, const d
             bclear(&acc);
             for (size_t j = b0; j < b1; j += BLK) {
                 bclear(&dv);
+#pragma GCC unroll 4
                 for (size_t s = 0; s < S; s++) {
                     bload(&v, val + s * NP + j);
                     bscaleadd(&dv, d[s], &v);
@@ -600,6 +602,7 @@ static void backward_sequence(const markov *k, mk_work *w, const int *x, const d
             if (k->window)
                 p1 = u + k->window + 1 > k->n ? u + k->window + 1 - k->n : 0;
             p1 = p1 < P ? p1 : P;
+#pragma GCC unroll 4
             for (size_t p = p0; p < p1; p++)
                 w->gq[p][xu] += w->da[p * NP + u];
         }
