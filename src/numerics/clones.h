@@ -1,9 +1,10 @@
 /* Loops over long vectors that the baseline x86-64 target runs two doubles
  * at a time without FMA get a clone for AVX2 + FMA machines, picked once at
- * load time (a glibc ifunc).  Kernels over blocks of eight doubles (simd.h)
- * get an AVX-512 (x86-64-v4) clone too, where a block is one register.  Off
- * where ifuncs or sanitizers get in the way; the default clone computes
- * the same things. */
+ * load time (a glibc ifunc).  The Markov trainer's kernels get an AVX-512
+ * (x86-64-v4) clone too: 32 vector registers, and two-table permutations
+ * that look a block of keys up by token in two instructions.  Off where
+ * ifuncs or sanitizers get in the way; every clone computes the same
+ * things. */
 #ifndef STAGEWISE_CLONES_H
 #define STAGEWISE_CLONES_H
 
