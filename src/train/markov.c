@@ -35,6 +35,7 @@
 
 #include "markov.h"
 #include "clones.h"
+#include "evalcache.h"
 #include "simd.h"
 #include "softmax.h"
 #include "stagewise/train.h"
@@ -91,11 +92,7 @@ typedef struct markov {
     int *ref_set;  /* K */
     double *theta0;
     mk_work ew; /* for the held-out passes */
-    /* The last held-out pass's parameters, loss and observables: an
-     * evaluation asks for the loss and then the observables of the same
-     * parameters, and one pass gives both. */
-    double *seen_theta, *seen_obs, seen_loss;
-    int seen;
+    sw_eval_cache cache;
 } markov;
 
 /* Pair tables beyond this many doubles are not worth their memory. */
@@ -723,14 +720,15 @@ static void mk_teardown(sw_model *m)
     free(k->truth_p);
     free(k->ref);
     free(k->ref_p);
-    free(k->seen_theta);
-    free(k->seen_obs);
+    sw_eval_cache_free(&k->cache);
     free(k->ref_set);
     free(k->theta0);
     work_free(&k->ew);
     free(k);
     m->ctx = NULL;
 }
+
+static void mk_pass(const sw_model *m, const double *x, double *loss, double *obs);
 
 static int mk_build(sw_model *m, markov *k, sw_err *e)
 {
@@ -742,15 +740,13 @@ static int mk_build(sw_model *m, markov *k, sw_err *e)
     k->truth = malloc(k->n_eval * k->P * (k->K + 1) * S * sizeof(double));
     k->truth_p = malloc(k->n_eval * k->P * (k->K + 1) * S * sizeof(double));
     k->theta0 = malloc(m->dim * sizeof(double));
-    k->seen_theta = malloc(m->dim * sizeof(double));
-    k->seen_obs = malloc(m->n_obs * sizeof(double));
     double *scratch = malloc(S * sizeof(double));
     gsl_rng *rt = sw_train_rng((unsigned long)sw_model_get(m, "seed"), SW_STREAM_TASK);
     gsl_rng *re = sw_train_rng((unsigned long)sw_model_get(m, "seed"), SW_STREAM_EVAL);
     gsl_rng *ri = sw_train_rng((unsigned long)sw_model_get(m, "seed"), SW_STREAM_INIT);
     int rc = SW_OK;
     if (!k->lambda || !k->A || !k->logit || !k->eval || !k->truth || !k->truth_p || !k->theta0 ||
-        !k->seen_theta || !k->seen_obs || !scratch ||
+        sw_eval_cache_alloc(&k->cache, m, mk_pass) || !scratch ||
         !rt || !re || !ri || work_alloc(k, &k->ew)) {
         rc = sw_fail(e, SW_EFAIL, "out of memory");
         goto out;
@@ -896,8 +892,17 @@ static double kl(const double *q, const double *lq, const double *lp, size_t S)
     return s;
 }
 
+/* obs[j] += KL from the truth truncated to groups <= j to lp at held-out
+ * sequence seq, predicted position p, j = 0..K. */
+static void truth_kl(const markov *k, size_t seq, size_t p, const double *lp, double *obs)
+{
+    size_t S = k->S, n_kl = k->K + 1, at = (seq * k->P + p) * n_kl * S;
+    for (size_t j = 0; j < n_kl; j++)
+        obs[j] += kl(k->truth_p + at + j * S, k->truth + at + j * S, lp, S);
+}
+
 /* Sums of the observables over the held-out positions, divided out by
- * mk_observe. */
+ * mk_pass. */
 static void observe_seq(const markov *k, size_t seq, void *user)
 {
     double *obs = user;
@@ -906,9 +911,7 @@ static void observe_seq(const markov *k, size_t seq, void *user)
     for (size_t p = 0; p < P; p++) {
         size_t pos = seq * P + p, t = k->n - 1 + p;
         const double *lp = k->ew.L + p * S;
-        for (size_t j = 0; j <= k->K; j++)
-            obs[j] += kl(k->truth_p + (pos * n_kl + j) * S, k->truth + (pos * n_kl + j) * S, lp,
-                         S);
+        truth_kl(k, seq, p, lp, obs);
         for (size_t h = 0; h < k->H; h++) {
             const double *a = k->ew.A + (h * P + p) * k->NP;
             for (size_t j = 1; j <= k->n; j++) {
@@ -923,32 +926,24 @@ static void observe_seq(const markov *k, size_t seq, void *user)
     }
 }
 
-/* One held-out pass at x, unless the last one was at x. */
-static void evaluate(const sw_model *m, const double *x)
+static void mk_pass(const sw_model *m, const double *x, double *loss, double *obs)
 {
-    markov *k = m->ctx;
-    if (k->seen && memcmp(k->seen_theta, x, m->dim * sizeof *x) == 0)
-        return;
-    memset(k->seen_obs, 0, m->n_obs * sizeof(double));
-    k->seen_loss = held_out(m, x, observe_seq, k->seen_obs);
+    const markov *k = m->ctx;
+    *loss = held_out(m, x, observe_seq, obs);
     for (size_t i = 0; i < m->n_obs; i++)
-        k->seen_obs[i] /= (double)(k->n_eval * k->P);
-    memcpy(k->seen_theta, x, m->dim * sizeof *x);
-    k->seen = 1;
+        obs[i] /= (double)(k->n_eval * k->P);
 }
 
 static double mk_loss(const sw_model *m, const double *x)
 {
-    const markov *k = m->ctx;
-    evaluate(m, x);
-    return k->seen_loss;
+    markov *k = m->ctx;
+    return sw_eval_loss(&k->cache, m, x);
 }
 
 static void mk_observe(const sw_model *m, const double *x, double *obs)
 {
-    const markov *k = m->ctx;
-    evaluate(m, x);
-    memcpy(obs, k->seen_obs, m->n_obs * sizeof *obs);
+    markov *k = m->ctx;
+    sw_eval_observe(&k->cache, m, x, obs);
 }
 
 const double *sw_markov_features(const sw_model *m)
@@ -985,7 +980,7 @@ int sw_markov_set_reference(sw_model *m, size_t j, const double *logp, sw_err *e
     for (size_t i = 0; i < n; i++)
         k->ref_p[at + i] = exp(logp[i]);
     k->ref_set[j - 1] = 1;
-    k->seen = 0;
+    sw_eval_cache_reset(&k->cache);
     return SW_OK;
 }
 
@@ -1090,8 +1085,7 @@ const int *sw_markov_held_out(const sw_model *m, size_t *n_eval)
     return k->eval;
 }
 
-const double *sw_markov_truths(const sw_model *m)
+void sw_markov_add_kl(const sw_model *m, size_t seq, size_t p, const double *lp, double *obs)
 {
-    const markov *k = m->ctx;
-    return k->truth;
+    truth_kl(m->ctx, seq, p, lp, obs);
 }

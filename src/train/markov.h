@@ -33,11 +33,12 @@ int sw_markov_set_reference(sw_model *m, size_t j, const double *logp, sw_err *e
 
 /* The chain for a model trained on it elsewhere (task tf-markov): n
  * sequences of N + 1 tokens into dst (logit: S doubles of scratch); the
- * held-out sequences; and the log-probabilities of the truths truncated to
- * groups <= j at every held-out predicted position (n_eval x P x (K+1) x
- * S, j = 0..K innermost but one), as the kl_<j> columns use them. */
+ * held-out sequences; and the kl_<j> columns' terms: obs[j] += the KL
+ * divergence from the truth truncated to groups <= j to the prediction lp
+ * (S log-probabilities) at held-out sequence seq, predicted position p
+ * (0 .. N - K m), j = 0..K. */
 void sw_markov_sample(const sw_model *m, gsl_rng *r, size_t n, int *dst, double *logit);
 const int *sw_markov_held_out(const sw_model *m, size_t *n_eval);
-const double *sw_markov_truths(const sw_model *m);
+void sw_markov_add_kl(const sw_model *m, size_t seq, size_t p, const double *lp, double *obs);
 
 #endif

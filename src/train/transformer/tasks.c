@@ -13,6 +13,7 @@
 
 #include <gsl/gsl_randist.h>
 
+#include "evalcache.h"
 #include "markov.h"
 #include "model.h"
 #include "stagewise/train.h"
@@ -36,12 +37,12 @@ typedef struct tfk {
     size_t n_test;
     unsigned char *test;
     double *theta0;
-    /* Evaluation: a net, float parameters, and the last evaluation's
-     * observables with the parameters they belong to. */
+    /* Evaluation: a net, float parameters, the last evaluation, and (markov)
+     * one prediction in double. */
     sw_tf_net *net;
     float *theta_f;
-    double loss_cache, *obs_cache, *theta_cache;
-    int cache_ok;
+    sw_eval_cache cache;
+    double *lp;
     /* Scratch of the samplers and batch packing (cap EVAL_CHUNK). */
     size_t *perm, *perm2, *slot;
     double *logit;
@@ -252,17 +253,12 @@ static void observe_chunk(const tfk *k, const void *data, size_t first, size_t n
         }
     } else {
         size_t Tq = T - c->q0, S = k->S, Kp = k->K + 1;
-        const double *truth = sw_markov_truths(k->chain);
         for (size_t i = 0; i < n; i++)
             for (size_t q = 0; q < Tq; q++) {
                 const float *lp = Z + (i * Tq + q) * S;
-                const double *tr = truth + ((first + i) * Tq + q) * Kp * S;
-                for (size_t j = 0; j < Kp; j++) {
-                    double s = 0;
-                    for (size_t v = 0; v < S; v++)
-                        s += exp(tr[j * S + v]) * (tr[j * S + v] - (double)lp[v]);
-                    obs[j] += s;
-                }
+                for (size_t v = 0; v < S; v++)
+                    k->lp[v] = lp[v];
+                sw_markov_add_kl(k->chain, first + i, q, k->lp, obs);
                 size_t t = c->q0 + q;
                 for (size_t l = 0; l < L; l++)
                     for (size_t h = 0; h < H; h++) {
@@ -275,49 +271,44 @@ static void observe_chunk(const tfk *k, const void *data, size_t first, size_t n
     }
 }
 
-/* Loss and observables on the test set, cached for the parameters. */
-static void evaluate(const sw_model *m, const double *theta)
+/* Loss and observables on the test set. */
+static void tf_pass(const sw_model *m, const double *theta, double *loss_out, double *obs)
 {
     tfk *k = m->ctx;
-    if (k->cache_ok && memcmp(theta, k->theta_cache, m->dim * sizeof(double)) == 0)
-        return;
     to_float(theta, m->dim, k->theta_f);
     const unsigned char *test = k->test;
     size_t per = k->ssize;
     if (k->kind == K_MARKOV)
         test = (const void *)sw_markov_held_out(k->chain, &(size_t){0});
     double loss = 0;
-    memset(k->obs_cache, 0, m->n_obs * sizeof(double));
     for (size_t first = 0; first < k->n_test; first += EVAL_CHUNK) {
         size_t n = k->n_test - first < EVAL_CHUNK ? k->n_test - first : EVAL_CHUNK;
         const void *data = test + first * per;
         sw_tf_batch b = pack(k, data, n, k->tok, k->target);
         loss += (double)n * sw_tf_net_forward(k->net, k->theta_f, &b, n);
-        observe_chunk(k, data, first, n, k->obs_cache);
+        observe_chunk(k, data, first, n, obs);
     }
-    k->loss_cache = loss / (double)k->n_test;
+    *loss_out = loss / (double)k->n_test;
     size_t per_obs = k->kind == K_MARKOV ? k->n_test * (k->c.T - k->c.q0) : k->n_test;
     for (size_t i = 0; i < m->n_obs; i++)
-        k->obs_cache[i] /= (double)per_obs;
+        obs[i] /= (double)per_obs;
     if (k->kind == K_RECALL) {
         /* Without recall the best guess is one of the context's values. */
         double chance = 1.0 / (double)k->Np;
-        k->obs_cache[1] = (k->obs_cache[0] - chance) / (1 - chance);
+        obs[1] = (obs[0] - chance) / (1 - chance);
     }
-    memcpy(k->theta_cache, theta, m->dim * sizeof(double));
-    k->cache_ok = 1;
 }
 
 static double tf_loss(const sw_model *m, const double *x)
 {
-    evaluate(m, x);
-    return ((const tfk *)m->ctx)->loss_cache;
+    tfk *k = m->ctx;
+    return sw_eval_loss(&k->cache, m, x);
 }
 
 static void tf_observe(const sw_model *m, const double *x, double *obs)
 {
-    evaluate(m, x);
-    memcpy(obs, ((const tfk *)m->ctx)->obs_cache, m->n_obs * sizeof(double));
+    tfk *k = m->ctx;
+    sw_eval_observe(&k->cache, m, x, obs);
 }
 
 static void tf_init(const sw_model *m, double *x)
@@ -386,8 +377,8 @@ static void tf_teardown(sw_model *m)
     free(k->test);
     free(k->theta0);
     free(k->theta_f);
-    free(k->obs_cache);
-    free(k->theta_cache);
+    sw_eval_cache_free(&k->cache);
+    free(k->lp);
     free(k->perm);
     free(k->perm2);
     free(k->slot);
@@ -528,8 +519,7 @@ static int tf_setup_kind(sw_model *m, tf_kind kind, sw_err *e)
     k->net = sw_tf_net_alloc(c, EVAL_CHUNK);
     k->theta0 = malloc(m->dim * sizeof(double));
     k->theta_f = malloc(m->dim * sizeof(float));
-    k->theta_cache = malloc(m->dim * sizeof(double));
-    k->obs_cache = calloc(n_obs ? n_obs : 1, sizeof(double));
+    k->lp = malloc((k->S ? k->S : 1) * sizeof(double));
     k->perm = malloc(scratch * sizeof(size_t));
     k->perm2 = malloc(scratch * sizeof(size_t));
     k->slot = malloc(scratch * sizeof(size_t));
@@ -545,7 +535,8 @@ static int tf_setup_kind(sw_model *m, tf_kind kind, sw_err *e)
     gsl_rng *rt = sw_train_rng(seed, SW_STREAM_TASK), *re = sw_train_rng(seed, SW_STREAM_EVAL),
             *ri = sw_train_rng(seed, SW_STREAM_INIT);
     int rc = SW_OK;
-    if (!k->net || !k->theta0 || !k->theta_f || !k->theta_cache || !k->obs_cache || !k->perm ||
+    if (!k->net || !k->theta0 || !k->theta_f || sw_eval_cache_alloc(&k->cache, m, tf_pass) ||
+        !k->lp || !k->perm ||
         !k->perm2 || !k->slot || !k->logit || !k->tok || !k->target ||
         (kind != K_MARKOV && !k->test) || (kind == K_LOCATION && (!k->Ws || !k->xbar)) || !rt ||
         !re || !ri) {
