@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The Markov trainer's three copies side by side: libstagewise built with
+# its function clones cut to one target each (x86-64-v4, x86-64-v3, the
+# baseline; see src/numerics/clones.h), plus an optional reference build
+# (e.g. of main).  Checks that every copy writes the same CSV for the
+# default run, byte for byte, and times one batch's gradient in each with
+# bench/markov_grad.c (one process, the copies taking turns).
+#   bash bench/markov_clones.sh [REFERENCE_LIB.so]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ref=${1:-}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cc -O2 -Iinclude bench/markov_grad.c -o "$work/markov_grad" -ldl -lgsl -lgslcblas
+libs=()
+for target in x86-64-v4 x86-64-v3 default; do
+    src="$work/src-$target"
+    mkdir -p "$src"
+    git ls-files -z | xargs -0 cp --parents -t "$src"
+    # One copy: the kernels compiled for the named target only (nothing
+    # for the baseline), and the permutation look-ups only in the v4 copy,
+    # as at run time.
+    attr=""
+    [ "$target" = default ] || attr="__attribute__((target(\"arch=$target\")))"
+    sed -i "s/__attribute__((target_clones(\"arch=x86-64-v4\", \"arch=x86-64-v3\", \"default\")))/$attr/" \
+        "$src/src/numerics/clones.h"
+    [ "$target" = x86-64-v4 ] || sed -i 's/__builtin_cpu_supports("x86-64-v4")/0/' "$src/src/numerics/clones.h"
+    meson setup "$src/build" "$src" >/dev/null
+    ninja -C "$src/build" -j2 libstagewise.so.0.1.0 stagewise >/dev/null
+    "$src/build/stagewise" train markov --optim adam --lr 0.01 --batch 128 --steps 1000 \
+        --out "$work/$target.csv" >/dev/null 2>&1
+    grep -v '^#' "$work/$target.csv" >"$work/$target.rows"
+    libs+=("$src/build/libstagewise.so.0.1.0")
+done
+for target in x86-64-v3 default; do
+    if cmp -s "$work/x86-64-v4.rows" "$work/$target.rows"; then
+        echo "default run, CSV rows: $target copy identical to the x86-64-v4 copy"
+    else
+        echo "default run, CSV rows: $target copy DIFFERS from the x86-64-v4 copy"
+    fi
+done
+"$work/markov_grad" "${libs[@]}" ${ref:+"$ref"}
