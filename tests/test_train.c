@@ -17,6 +17,7 @@
 
 #include "helpers.h"
 #include "crosscheck.h"
+#include "evalcache.h"
 #include "markov.h"
 #include "softmax.h"
 #include "stagewise/train.h"
@@ -708,6 +709,49 @@ static void cli_train_and_crosscheck(void **state)
     free(dir);
 }
 
+/* A pass that counts its calls: loss = theta[0] + calls, obs[i] += i +
+ * theta[0] (so obs not zeroed on entry would show). */
+static int eval_calls;
+
+static void counting_pass(const sw_model *m, const double *theta, double *loss, double *obs)
+{
+    eval_calls++;
+    *loss = theta[0] + eval_calls;
+    for (size_t i = 0; i < m->n_obs; i++)
+        obs[i] += (double)i + theta[0];
+}
+
+/* One pass per parameter vector: the loss and then the observables at the
+ * same theta share it, a new theta or a reset runs another. */
+static void eval_cache_one_pass_per_theta(void **state)
+{
+    (void)state;
+    sw_model *m = swt_model("y-reduced", NULL);
+    assert_true(m->dim > 1 && m->n_obs > 0);
+    sw_eval_cache c;
+    assert_int_equal(sw_eval_cache_alloc(&c, m, counting_pass), SW_OK);
+    double *theta = calloc(m->dim, sizeof *theta), *obs = malloc(m->n_obs * sizeof *obs);
+    theta[0] = 0.5;
+    eval_calls = 0;
+    assert_true(sw_eval_loss(&c, m, theta) == 1.5);
+    sw_eval_observe(&c, m, theta, obs);
+    assert_int_equal(eval_calls, 1);
+    for (size_t i = 0; i < m->n_obs; i++)
+        assert_true(obs[i] == (double)i + 0.5);
+    theta[m->dim - 1] = 1e-300;
+    assert_true(sw_eval_loss(&c, m, theta) == 2.5);
+    sw_eval_observe(&c, m, theta, obs);
+    assert_int_equal(eval_calls, 2);
+    assert_true(obs[m->n_obs - 1] == (double)(m->n_obs - 1) + 0.5);
+    sw_eval_cache_reset(&c);
+    assert_true(sw_eval_loss(&c, m, theta) == 3.5);
+    assert_int_equal(eval_calls, 3);
+    sw_eval_cache_free(&c);
+    free(theta);
+    free(obs);
+    sw_model_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -719,6 +763,7 @@ int main(void)
         cmocka_unit_test(toy_sampler_moments),
         cmocka_unit_test(markov_sampler_frequencies),
         cmocka_unit_test(exp_vec_matches_libm),
+        cmocka_unit_test(eval_cache_one_pass_per_theta),
         cmocka_unit_test(softmax_rows_matches_softmax),
         cmocka_unit_test(regression_sampler_cross_moment),
         cmocka_unit_test(gd_follows_y_reduced_through_two_stages),
