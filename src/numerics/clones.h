@@ -14,9 +14,11 @@
 #define SW_BLOCK_CLONES                                                                         \
     __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 /* Whether the x86-64-v4 clone is the one running: code that is fast
- * there and slow elsewhere (permutations by a variable index, emulated
- * lane by lane without AVX-512) asks this once. */
+ * there and slow elsewhere (permutations by a variable index, GCC's
+ * __builtin_shuffle, emulated lane by lane without AVX-512) asks this
+ * once, and is compiled only where SW_BLOCK_PERMUTE is defined. */
 #define SW_BLOCK_CLONE_V4() __builtin_cpu_supports("x86-64-v4")
+#define SW_BLOCK_PERMUTE 1
 #else
 #define SW_VECTOR_CLONES
 #define SW_BLOCK_CLONES

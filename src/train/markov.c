@@ -302,6 +302,7 @@ static inline void token_table(const double *f, sw_v4 *t)
 static inline void look_up(const double *f, int in_regs, const sw_v4 *t, const int64_t *x,
                            blk *r)
 {
+#ifdef SW_BLOCK_PERMUTE
     if (in_regs) {
         const sw_v4i eight = {8, 8, 8, 8};
         for (int q = 0; q < 2; q++) {
@@ -312,12 +313,16 @@ static inline void look_up(const double *f, int in_regs, const sw_v4 *t, const i
                    b = (sw_v4i)__builtin_shuffle(t[2], t[3], ix);
             r->h[q] = (sw_v4)((a & lo) | (b & ~lo));
         }
-    } else {
-        double g[BLK];
-        for (int i = 0; i < BLK; i++)
-            g[i] = f[x[i]];
-        bload(r, g);
+        return;
     }
+#else
+    (void)in_regs;
+    (void)t;
+#endif
+    double g[BLK];
+    for (int i = 0; i < BLK; i++)
+        g[i] = f[x[i]];
+    bload(r, g);
 }
 
 /* The attention row of the query at position t with token x[t] over keys
