@@ -361,8 +361,6 @@ static json_object *profile_json(void)
     return arr;
 }
 
-/* CPU time of the process, every thread: beside the wall time, it shows
- * what a run costs on a shared machine. */
 int sw_cmd_train(int argc, char **argv)
 {
     if (sw_cli_wants_help(argc, argv)) {
@@ -457,6 +455,8 @@ int sw_cmd_train(int argc, char **argv)
     double t1 = sw_cli_now(), c1 = sw_cli_cpu_now();
     if ((rc = run(l, &a, theta, write_row, &sink, task->name, &st, &e)))
         goto out;
+    /* CPU time of the process, every thread, over the training loop alone:
+     * beside the wall time, it shows what a run costs on a shared machine. */
     double wall = sw_cli_now() - t1, cpu = sw_cli_cpu_now() - c1;
     json_object *meta = NULL;
     if (meta_path) {
