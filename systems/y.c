@@ -765,7 +765,8 @@ static void solve_head(const sw_y *y, const y_newton *ws, size_t g, const double
 
 /* Column i of W dotted with v (nh T entries): the first 2 nh columns live
  * on one head's T rows. */
-static double w_dot(const sw_y *y, const y_newton *ws, size_t i, const double *v)
+static inline __attribute__((always_inline)) double w_dot(const sw_y *y, const y_newton *ws,
+                                                           size_t i, const double *v)
 {
     size_t T = y->T, na = y->nh * T;
     if (i >= 2 * y->nh)
