@@ -1,8 +1,11 @@
 /* Short vectors for hand-blocked loops: GNU C vectors of four doubles, one
  * AVX2 register in the x86-64-v3 and x86-64-v4 clones of a function
- * (clones.h), two SSE2 ones in the baseline copy.  (Vectors of eight
- * doubles would be one AVX-512 register, but GCC keeps them on the stack
- * in the other clones.)  No FMA contraction in any (ISO C mode), and every
+ * (clones.h).  The baseline copy, with SSE2 only, mostly keeps them on the
+ * stack and runs several times slower (the Markov trainer's gradient: 9.9
+ * ms against 1.4, docs/performance.md): it is there for machines without
+ * AVX2, not for speed.  (Vectors of eight doubles would be one AVX-512
+ * register, but GCC keeps them on the stack in the AVX2 copy too.)  No FMA
+ * contraction in any (meson.build passes -ffp-contract=off), and every
  * copy does the same operations lane by lane in the same order, so all
  * give the same numbers, bit for bit.  Moved to and from memory with
  * memcpy, and never passed by value: that would depend on the target's

@@ -138,7 +138,7 @@ static int work_alloc(const markov *k, mk_work *w)
     w->xp = calloc(NP, sizeof(int64_t));
     if (!w->A || !w->L || !w->dL || !w->val || !w->dval || !w->da || !w->gq || !w->lse || !w->xp)
         return SW_EFAIL;
-    if (pairs * 2 * k->E > PAIR_TABLE_MAX)
+    if (pairs * 2 * k->pair_len > PAIR_TABLE_MAX) /* fac and gpair */
         return SW_OK;
     /* Zeros where no key is: the exponentials run over whole rows. */
     w->fac = calloc(pairs * k->pair_len, sizeof(double));
