@@ -502,20 +502,19 @@ int sw_bdf_step(sw_bdf *b, double bound, sw_err *e)
         rescale(b, eta);
     }
 
-    /* Accept: the differences of the polynomial through the new point.
-     * The next step's error weights go to r, free until the next Newton
-     * iteration: plan_next weighs orders q - 1 and q + 1 in the weights err
-     * was measured in, as CVODE does, and only then do they change. */
-    accept_all(n, b->q, b->D, b->d, b->r, b->rtol, b->atol);
+    /* Accept: the differences of the polynomial through the new point,
+     * and the next step's error weights. The next step and order come
+     * from the error estimates of orders q - 1, q and q + 1, all three in
+     * those weights, the ones the next error test uses (as SciPy's BDF;
+     * CVODE weighs them in the old ones); so err, tested above in the old
+     * weights, is measured again. */
+    accept_all(n, b->q, b->D, b->d, b->wt, b->rtol, b->atol);
     b->t = t_new;
     b->st.steps++;
     b->n_equal++;
     b->since_setup++;
     b->since_jac++;
-    plan_next(b, err);
-    double *wt = b->wt;
-    b->wt = b->r;
-    b->r = wt;
+    plan_next(b, b->errc[b->q] * wrms(b->d, b->wt, n));
     return SW_OK;
 }
 
