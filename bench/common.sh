@@ -25,15 +25,20 @@ spin_control() {
         'BEGIN { printf "spin control: one busy loop %.3f s, two together %.3f s (ratio %.2f; 1.00 = two free cores)\n", a, b, b / a }'
 }
 
+# KEY NEW KEPT: whichever of two output lines has the smaller value of KEY
+# (its last KEY=; KEPT empty: NEW), the least disturbed of two runs.
+least() {
+    awk -v k="$1" -v a="$2" -v b="$3" 'function f(s, x) { x = s; sub(".*" k "=", "", x); sub(/ .*/, "", x); return x + 0 }
+        BEGIN { print (b == "" || f(a) < f(b)) ? a : b }'
+}
+
 # NAME CMD...: runs CMD $repeats times and prints the line of the run with
-# the least CPU time (its output's cpu=), the least disturbed one.
+# the least CPU time (its output's cpu=).
 best() {
     local name=$1; shift
-    local line min="" out
+    local line=""
     for ((i = 0; i < repeats; i++)); do
-        out=$("$@")
-        local c=${out##*cpu=}; c=${c%% *}
-        if [ -z "$min" ] || awk "BEGIN{exit !($c < $min)}"; then min=$c; line=$out; fi
+        line=$(least cpu "$("$@")" "$line")
     done
     printf '%-18s %s\n' "$name" "$line"
 }

@@ -32,11 +32,6 @@ machine_line
 spin_control
 # PyTorch's steps are slow: a tenth as many give the same per-step figure.
 tsteps=$((steps / 10 > 20 ? steps / 10 : 20))
-# KEY=VALUE line with the smaller value of KEY: the least disturbed run.
-least() {
-    awk -v k="$1" -v a="$2" -v b="$3" 'function f(s, x) { x = s; sub(".*" k "=", "", x); sub(/ .*/, "", x); return x + 0 }
-        BEGIN { print (b == "" || f(a) <= f(b)) ? a : b }'
-}
 sw="" pt="" pt32=""
 for ((i = 0; i < repeats; i++)); do
     run=$(/usr/bin/python3 bench/threadcpu.py "$build/stagewise" train markov \

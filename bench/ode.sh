@@ -86,12 +86,10 @@ best_pair() {
     while [ "$1" != -- ]; do a+=("$1"); shift; done
     shift
     b=("$@")
-    local la lb ma="" mb="" out c
+    local la="" lb=""
     for ((i = 0; i < sw_repeats; i++)); do
-        out=$("${a[@]}"); c=${out##*cpu=}; c=${c%% *}
-        if [ -z "$ma" ] || awk "BEGIN{exit !($c < $ma)}"; then ma=$c; la=$out; fi
-        out=$("${b[@]}"); c=${out##*cpu=}; c=${c%% *}
-        if [ -z "$mb" ] || awk "BEGIN{exit !($c < $mb)}"; then mb=$c; lb=$out; fi
+        la=$(least cpu "$("${a[@]}")" "$la")
+        lb=$(least cpu "$("${b[@]}")" "$lb")
     done
     printf '%-18s %s\n' "$na" "$la"
     printf '%-18s %s\n' "$nb" "$lb"

@@ -609,9 +609,6 @@ static int invert_blocks4(const sw_y *y, y_newton *ws, size_t t, double *ratio)
     size_t T = y->T, nh = y->nh, m = 2 * nh;
     double c = ws->c, n = y->mult;
     sw_v4 *A = ws->aug4, one = {1, 1, 1, 1}, zero = {0, 0, 0, 0};
-    const sw_v4i sign = {INT64_MIN, INT64_MIN, INT64_MIN, INT64_MIN};
-#define V4_ABS(v) ((sw_v4)((sw_v4i)(v) & ~sign))
-#define V4_SELECT(mask, a, b) ((sw_v4)(((mask) & (sw_v4i)(a)) | (~(mask) & (sw_v4i)(b))))
     sw_v4 big = one, small = {INFINITY, INFINITY, INFINITY, INFINITY};
     for (size_t h = 0; h < nh; h++) {
         sw_v4 sh, gh, sg;
@@ -625,18 +622,18 @@ static int invert_blocks4(const sw_y *y, y_newton *ws, size_t t, double *ratio)
         }
         A[h * m + h] += 1 - c * vh;
         for (size_t g = 0; g < nh; g++) {
-            sw_v4 a = V4_ABS(A[h * m + g]);
-            big = V4_SELECT(a > big, a, big);
+            sw_v4 a = SW_V4_ABS(A[h * m + g]);
+            big = SW_V4_SELECT(a > big, a, big);
         }
     }
     for (size_t k = 0; k < nh; k++) {
-        sw_v4 *rk = A + k * m, d = rk[k], ad = V4_ABS(d);
+        sw_v4 *rk = A + k * m, d = rk[k], ad = SW_V4_ABS(d);
         sw_v4i swap = ad == zero;
         for (size_t i = k + 1; i < nh; i++)
-            swap |= V4_ABS(A[i * m + k]) > ad;
+            swap |= SW_V4_ABS(A[i * m + k]) > ad;
         if (swap[0] | swap[1] | swap[2] | swap[3])
             return 0;
-        small = V4_SELECT(ad < small, ad, small);
+        small = SW_V4_SELECT(ad < small, ad, small);
         sw_v4 r = 1 / d;
         for (size_t j = 0; j < m; j++)
             rk[j] *= r;
@@ -648,8 +645,6 @@ static int invert_blocks4(const sw_y *y, y_newton *ws, size_t t, double *ratio)
                 ri[j] -= l * rk[j];
         }
     }
-#undef V4_ABS
-#undef V4_SELECT
     sw_v4 q = small / big;
     *ratio = fmin(fmin(q[0], q[1]), fmin(q[2], q[3]));
     for (size_t h = 0; h < nh; h++)

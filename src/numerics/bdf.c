@@ -409,7 +409,6 @@ accept_q(size_t n, const int q, double *restrict D, const double *restrict d, do
     size_t i = 0;
     /* By hand in blocks of four: the compiler cannot tell that the rows
      * of D written here do not overlap, and leaves the loop scalar. */
-    const sw_v4i sign = {INT64_MIN, INT64_MIN, INT64_MIN, INT64_MIN};
     for (; i + 4 <= n; i += 4) {
         sw_v4 acc, v;
         memcpy(&acc, d + i, sizeof acc);
@@ -422,7 +421,7 @@ accept_q(size_t n, const int q, double *restrict D, const double *restrict d, do
             acc += v;
             memcpy(D + (size_t)j * n + i, &acc, sizeof acc);
         }
-        v = 1 / (atol + rtol * (sw_v4)((sw_v4i)acc & ~sign));
+        v = 1 / (atol + rtol * SW_V4_ABS(acc));
         memcpy(wt + i, &v, sizeof v);
     }
     for (; i < n; i++) {

@@ -19,4 +19,11 @@ typedef double sw_v4 __attribute__((vector_size(4 * sizeof(double))));
 typedef int64_t sw_v4i __attribute__((vector_size(4 * sizeof(int64_t))));
 typedef uint64_t sw_v4u __attribute__((vector_size(4 * sizeof(uint64_t))));
 
+/* |v| lane by lane (the sign bits cleared), and a where the lanes of mask
+ * (a comparison's result) are set, b elsewhere: no branches.  Macros, since
+ * vectors are not passed by value. */
+#define SW_V4_ABS(v) ((sw_v4)((sw_v4i)(v) & (sw_v4i){INT64_MAX, INT64_MAX, INT64_MAX, INT64_MAX}))
+#define SW_V4_SELECT(mask, a, b)                                                                   \
+    ((sw_v4)(((mask) & (sw_v4i)(a)) | (~(mask) & (sw_v4i)(b))))
+
 #endif

@@ -309,9 +309,8 @@ static inline void look_up(const double *f, int in_regs, const sw_v4 *t, const i
             sw_v4i ix, lo;
             memcpy(&ix, x + 4 * q, sizeof ix);
             lo = ix < eight;
-            sw_v4i a = (sw_v4i)__builtin_shuffle(t[0], t[1], ix),
-                   b = (sw_v4i)__builtin_shuffle(t[2], t[3], ix);
-            r->h[q] = (sw_v4)((a & lo) | (b & ~lo));
+            r->h[q] = SW_V4_SELECT(lo, __builtin_shuffle(t[0], t[1], ix),
+                                   __builtin_shuffle(t[2], t[3], ix));
         }
         return;
     }
@@ -420,6 +419,20 @@ static inline void add_scores(size_t S, const int *x, const double *d, size_t lo
 /* Up to CHUNK rows of values or their gradient are worked on together, so
  * that one load of a block of attention weights serves all of them. */
 enum { CHUNK = 4 };
+/* CALL(s, c) for the rows s .. s + c - 1 of S: whole chunks, then the rest
+ * once, with c a constant each time so that every count is compiled apart. */
+#define BY_CHUNKS(S, CALL)                                                                         \
+    do {                                                                                           \
+        size_t s_ = 0;                                                                             \
+        for (; s_ + CHUNK <= (S); s_ += CHUNK)                                                     \
+            CALL(s_, CHUNK);                                                                       \
+        switch ((S) - s_) {                                                                        \
+        case 3: CALL(s_, 3); break;                                                                \
+        case 2: CALL(s_, 2); break;                                                                \
+        case 1: CALL(s_, 1); break;                                                                \
+        default: break;                                                                            \
+        }                                                                                          \
+    } while (0)
 
 /* Logits s0 .. s0+c-1 of query p: each is one product of length H NP of
  * the heads' attention rows against their values, over the blocks b0..b1
@@ -488,15 +501,9 @@ static void forward_sequence(const markov *k, mk_work *w, const double *theta, c
         for (size_t h = 0; h < H; h++)
             attend(k, w, (h * S + (size_t)x[t]) * N + t, theta + h * k->per_head, x, t, lo,
                    rows + (h * P + p) * NP);
-        size_t s = 0;
-        for (; s + CHUNK <= S; s += CHUNK)
-            logits_chunk(k, w, rows, p, b0, b1, s, CHUNK, l);
-        switch (S - s) {
-        case 3: logits_chunk(k, w, rows, p, b0, b1, s, 3, l); break;
-        case 2: logits_chunk(k, w, rows, p, b0, b1, s, 2, l); break;
-        case 1: logits_chunk(k, w, rows, p, b0, b1, s, 1, l); break;
-        default: break;
-        }
+#define LOGITS(s, c) logits_chunk(k, w, rows, p, b0, b1, s, c, l)
+        BY_CHUNKS(S, LOGITS);
+#undef LOGITS
     }
 }
 
@@ -616,15 +623,9 @@ static void backward_sequence(const markov *k, mk_work *w, const int *x, const d
             if (k->window)
                 p1 = j + BLK + k->window > k->n ? j + BLK + k->window - k->n : 0;
             p1 = p1 < P ? p1 : P;
-            size_t s = 0;
-            for (; s + CHUNK <= S; s += CHUNK)
-                dval_chunk(S, NP, hrows, dl, j, p0, p1, s, CHUNK, dval);
-            switch (S - s) {
-            case 3: dval_chunk(S, NP, hrows, dl, j, p0, p1, s, 3, dval); break;
-            case 2: dval_chunk(S, NP, hrows, dl, j, p0, p1, s, 2, dval); break;
-            case 1: dval_chunk(S, NP, hrows, dl, j, p0, p1, s, 1, dval); break;
-            default: break;
-            }
+#define DVAL(s, c) dval_chunk(S, NP, hrows, dl, j, p0, p1, s, c, dval)
+            BY_CHUNKS(S, DVAL);
+#undef DVAL
         }
         /* V_h's gradient: the token parts key by key (consecutive
          * additions to different rows), the position parts in blocks. */
