@@ -123,7 +123,10 @@ static void work_free(mk_work *w)
     memset(w, 0, sizeof *w);
 }
 
-static int work_alloc(const markov *k, mk_work *w)
+/* backward: 0 for a workspace that only runs forward passes (the
+ * held-out one), which then has no score-gradient buffers (da, gq and the
+ * pair sums gpair, gset stay NULL). */
+static int work_alloc(const markov *k, mk_work *w, int backward)
 {
     work_free(w);
     size_t rows = k->P, pairs = k->H * k->S * k->N, NP = k->NP;
@@ -132,20 +135,25 @@ static int work_alloc(const markov *k, mk_work *w)
     w->dL = malloc(rows * k->S * sizeof(double));
     w->val = calloc(k->H * k->S * NP, sizeof(double));
     w->dval = malloc(k->S * NP * sizeof(double));
-    w->da = malloc(k->P * NP * sizeof(double));
-    w->gq = malloc(k->P * sizeof(double *));
     w->lse = malloc(k->P * sizeof(double));
     w->xp = calloc(NP, sizeof(int64_t));
-    if (!w->A || !w->L || !w->dL || !w->val || !w->dval || !w->da || !w->gq || !w->lse || !w->xp)
+    if (backward) {
+        w->da = malloc(k->P * NP * sizeof(double));
+        w->gq = malloc(k->P * sizeof(double *));
+    }
+    if (!w->A || !w->L || !w->dL || !w->val || !w->dval || !w->lse || !w->xp ||
+        (backward && (!w->da || !w->gq)))
         return SW_EFAIL;
     if (pairs * 2 * k->pair_len > PAIR_TABLE_MAX) /* fac and gpair */
         return SW_OK;
     /* Zeros where no key is: the exponentials run over whole rows. */
     w->fac = calloc(pairs * k->pair_len, sizeof(double));
-    w->gpair = malloc(pairs * k->pair_len * sizeof(double));
     w->fset = malloc(pairs);
-    w->gset = malloc(pairs);
-    return w->fac && w->gpair && w->fset && w->gset ? SW_OK : SW_EFAIL;
+    if (backward) {
+        w->gpair = malloc(pairs * k->pair_len * sizeof(double));
+        w->gset = malloc(pairs);
+    }
+    return w->fac && w->fset && (!backward || (w->gpair && w->gset)) ? SW_OK : SW_EFAIL;
 }
 
 /* The chain's next-token logits after the prefix ending at x[t] (so for
@@ -753,7 +761,7 @@ static int mk_build(sw_model *m, markov *k, sw_err *e)
     int rc = SW_OK;
     if (!k->lambda || !k->A || !k->logit || !k->eval || !k->truth || !k->truth_p || !k->theta0 ||
         sw_eval_cache_alloc(&k->cache, m, mk_pass) || !scratch ||
-        !rt || !re || !ri || work_alloc(k, &k->ew)) {
+        !rt || !re || !ri || work_alloc(k, &k->ew, 0)) {
         rc = sw_fail(e, SW_EFAIL, "out of memory");
         goto out;
     }
@@ -1055,7 +1063,7 @@ static int task_reserve(sw_learner *l, size_t n)
 {
     (void)n;
     mk_task *tk = l->ctx;
-    return work_alloc(l->m->ctx, &tk->w);
+    return work_alloc(l->m->ctx, &tk->w, 1);
 }
 
 static double task_grad(sw_learner *l, const double *theta, const void *data, size_t n,
