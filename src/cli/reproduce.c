@@ -122,29 +122,34 @@ int rp_step(repro *c, ...)
     return run(c, argv, n);
 }
 
-int rp_sweep(repro *c, const char *out, ...)
+/* `stagewise CMD ARGS... --out OUT`: the commands whose result file the
+ * report names. */
+static int run_out(repro *c, const char *cmd, const char *out, va_list ap)
 {
-    const char *argv[64] = {"stagewise", "sweep"};
-    va_list ap;
-    va_start(ap, out);
+    const char *argv[64] = {"stagewise", cmd};
     size_t n = gather(argv, 2, 62, ap);
-    va_end(ap);
     argv[n++] = "--out";
     argv[n++] = out;
-    unlink(out);
     return run(c, argv, n);
+}
+
+int rp_sweep(repro *c, const char *out, ...)
+{
+    va_list ap;
+    va_start(ap, out);
+    unlink(out);
+    int rc = run_out(c, "sweep", out, ap);
+    va_end(ap);
+    return rc;
 }
 
 int rp_plot(repro *c, const char *png, const char *caption, ...)
 {
-    const char *argv[64] = {"stagewise", "plot"};
     va_list ap;
     va_start(ap, caption);
-    size_t n = gather(argv, 2, 62, ap);
+    int rc = run_out(c, "plot", rp_path(c, png), ap);
     va_end(ap);
-    argv[n++] = "--out";
-    argv[n++] = rp_path(c, png);
-    if (run(c, argv, n))
+    if (rc)
         return 1;
     sw_report_figure(c->r, png, caption);
     return 0;
