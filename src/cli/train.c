@@ -2,7 +2,6 @@
  * the CSV schema of `integrate` so the two overlay. */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 
 #include "cli.h"

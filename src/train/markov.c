@@ -124,7 +124,7 @@ static void work_free(mk_work *w)
 }
 
 /* backward: 0 for a workspace that only runs forward passes (the
- * held-out one), which then has no score-gradient buffers (da, gq and the
+ * held-out one), which then has no gradient buffers (dval, da, gq and the
  * pair sums gpair, gset stay NULL). */
 static int work_alloc(const markov *k, mk_work *w, int backward)
 {
@@ -134,15 +134,15 @@ static int work_alloc(const markov *k, mk_work *w, int backward)
     w->L = malloc(rows * k->S * sizeof(double));
     w->dL = malloc(rows * k->S * sizeof(double));
     w->val = calloc(k->H * k->S * NP, sizeof(double));
-    w->dval = malloc(k->S * NP * sizeof(double));
     w->lse = malloc(k->P * sizeof(double));
     w->xp = calloc(NP, sizeof(int64_t));
     if (backward) {
+        w->dval = malloc(k->S * NP * sizeof(double));
         w->da = malloc(k->P * NP * sizeof(double));
         w->gq = malloc(k->P * sizeof(double *));
     }
-    if (!w->A || !w->L || !w->dL || !w->val || !w->dval || !w->lse || !w->xp ||
-        (backward && (!w->da || !w->gq)))
+    if (!w->A || !w->L || !w->dL || !w->val || !w->lse || !w->xp ||
+        (backward && (!w->dval || !w->da || !w->gq)))
         return SW_EFAIL;
     if (pairs * 2 * k->pair_len > PAIR_TABLE_MAX) /* fac and gpair */
         return SW_OK;
@@ -679,6 +679,8 @@ static double forward_backward(const markov *k, mk_work *w, const double *theta,
                 l[s] -= w->lse[p];
             size_t target = (size_t)x[k->n + p];
             loss -= l[target];
+            if (!g)
+                continue; /* an evaluation: no gradient */
             dl[target] -= 1;
             for (size_t s = 0; s < S; s++)
                 dl[s] *= inv;
