@@ -125,17 +125,16 @@ void rp_section_zlaws(repro *c)
                 "keys=plateau time (loss at half its start)|1/lambda+", "--set",
                 "keypos=bottom right", "--set", rp_str(c, "xlabel=%s", axis[i]), "--set",
                 "ylabel=time (gradient-flow units)", NULL);
-    if (!rp_step(
-            c, "plot", "fit", fits[2][0], fits[2][1], fits[3][0], fits[3][1], "--set",
+    rp_plot(c, "z_B.png",
+            "Plateau time and 1/lambda+ against B, tied copies (one shared logit: B^-1) and "
+            "untied ones (B^-1/2), log-log.",
+            "fit", fits[2][0], fits[2][1], fits[3][0], fits[3][1], "--set",
             "keys=tied, plateau|tied, 1/lambda+|untied, plateau|untied, 1/lambda+", "--set",
             "xlabel=B (copies of the relevant token)", "--set", "ylabel=time (gradient-flow units)",
             "--set",
             "title=in-context repetition, tied and untied copies; z-reduced: d = 16, T = 4096, "
             "p = 0",
-            "--out", rp_path(c, "z_B.png"), NULL))
-        sw_report_figure(c->r, "z_B.png",
-                         "Plateau time and 1/lambda+ against B, tied copies (one shared logit: "
-                         "B^-1) and untied ones (B^-1/2), log-log.");
+            NULL);
     if (pfit)
         rp_plot(c, "z_p.png",
                 "Cross-sample repetition: plateau time against 1/lambda+ as p runs "
