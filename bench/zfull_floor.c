@@ -122,7 +122,6 @@ int main(int argc, char **argv)
     double stepper = 1e300;
     for (int r = 0; r < REPEATS; r++) {
         double t = 0, h = 1;
-        sw_dop853_reset(s);
         double c0 = cpu_now();
         for (int i = 0; i < 200; i++)
             sw_dop853_apply(s, &t, t + 1, &h, buf[2]);

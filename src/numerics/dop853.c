@@ -79,7 +79,6 @@ struct sw_dop853 {
     const gsl_odeiv2_system *sys;
     size_t n;
     double rtol, atol;
-    int have_k0;       /* k[0] holds f at the current state */
     void *block;       /* holds the vectors below */
     double *k[STAGES]; /* the stages' vector fields */
     double *ytmp;      /* a stage's argument, then the new state */
@@ -137,11 +136,6 @@ void sw_dop853_free(sw_dop853 *s)
         return;
     free(s->block);
     free(s);
-}
-
-void sw_dop853_reset(sw_dop853 *s)
-{
-    s->have_k0 = 0;
 }
 
 /* out = y + sum_{r < m} hw[r] k[r] with m fixed where it is inlined, so the
@@ -224,11 +218,9 @@ int sw_dop853_apply(sw_dop853 *s, double *t, double bound, double *h, double *y)
 {
     const gsl_odeiv2_system *sys = s->sys;
     size_t n = s->n;
-    if (!s->have_k0) {
-        if (sys->function(*t, y, s->k[0], sys->params) != GSL_SUCCESS)
-            return GSL_EBADFUNC;
-        s->have_k0 = 1;
-    }
+    /* The first stage, f at the step's start, serves every retry. */
+    if (sys->function(*t, y, s->k[0], sys->params) != GSL_SUCCESS)
+        return GSL_EBADFUNC;
     int rejected = 0;
     for (;;) {
         double htry = fabs(*h), hh = fmin(htry, bound - *t);
@@ -260,7 +252,6 @@ int sw_dop853_apply(sw_dop853 *s, double *t, double bound, double *h, double *y)
             *h = last && fac >= 1 ? fmax(hh * fac, htry) : hh * fac;
             *t = last ? bound : *t + hh;
             memcpy(y, s->ytmp, n * sizeof *y);
-            s->have_k0 = 0; /* f at the new state: the next step's first stage */
             return GSL_SUCCESS;
         }
         /* A NaN error fails the test too and shrinks the step hardest. */

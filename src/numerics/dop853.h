@@ -27,10 +27,6 @@ typedef struct sw_dop853 sw_dop853;
 sw_dop853 *sw_dop853_alloc(const gsl_odeiv2_system *sys, double rtol, double atol);
 void sw_dop853_free(sw_dop853 *s);
 
-/* Forgets the vector field it kept from the end of the last step: call it
- * before continuing from any state other than the one the last apply left. */
-void sw_dop853_reset(sw_dop853 *s);
-
 /* One accepted step from (*t, y) towards bound (> *t), never past it,
  * ending exactly on it when it gets there.  *h is the first step to try
  * and, on return, the one proposed for the next step.  Returns

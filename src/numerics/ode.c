@@ -319,19 +319,7 @@ void sw_ode_free(sw_ode *w)
     free(w);
 }
 
-/* The state at tau inside the last step, into xe.  The explicit steppers
- * have no dense output: integrate again from the saved step start (t0, x0)
- * with the same stepper and tolerances, so the event time inherits the
- * run's accuracy.  The BDF interpolates. */
 /* The explicit steppers, GSL's or DOP853, behind one call. */
-static void restart(sw_ode *w)
-{
-    if (w->dop)
-        sw_dop853_reset(w->dop);
-    else
-        gsl_odeiv2_driver_reset(w->d);
-}
-
 static int explicit_step(sw_ode *w, double *t, double bound, double *h, double *x)
 {
     if (w->dop)
@@ -345,6 +333,10 @@ struct locate {
     int failed;
 };
 
+/* The state at tau inside the last step, into xe.  The explicit steppers
+ * have no dense output: integrate again from the saved step start (t0, x0)
+ * with the same stepper and tolerances, so the event time inherits the
+ * run's accuracy.  The BDF interpolates. */
 static double gap_at(double tau, void *p)
 {
     struct locate *L = p;
@@ -355,7 +347,8 @@ static double gap_at(double tau, void *p)
         return sw_event_gap(w->m, &w->o.until, w->xe, w->obs);
     }
     memcpy(w->xe, w->x0, n * sizeof(double));
-    restart(w);
+    if (w->d)
+        gsl_odeiv2_driver_reset(w->d);
     double t = L->t0;
     double h = fmin(w->o.h0, tau - L->t0);
     while (t < tau) {
@@ -515,8 +508,8 @@ int sw_ode_run(sw_ode *w, double *x, sw_ode_output out, void *user, sw_ode_stats
     if (w->bdf) {
         if ((rc = sw_bdf_reset(w->bdf, 0, x, w->o.h0, e)))
             goto done;
-    } else {
-        restart(w);
+    } else if (w->d) {
+        gsl_odeiv2_driver_reset(w->d); /* DOP853 keeps nothing between steps */
     }
     if (ev->active && sw_event_gap(w->m, ev, x, w->obs) <= 0) {
         st->event_hit = 1;
