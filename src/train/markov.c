@@ -515,6 +515,18 @@ static void forward_sequence(const markov *k, mk_work *w, const double *theta, c
     }
 }
 
+/* The queries p0 .. p1 - 1 whose keys include some of the keys first ..
+ * last: their position is at least first, and with a window the window's
+ * first key is at most last. */
+static inline void reaching(const markov *k, size_t first, size_t last, size_t *p0, size_t *p1)
+{
+    size_t end = k->P;
+    *p0 = first + 1 > k->n ? first + 1 - k->n : 0;
+    if (k->window)
+        end = last + k->window + 1 > k->n ? last + k->window + 1 - k->n : 0;
+    *p1 = end < k->P ? end : k->P;
+}
+
 /* The values' gradient dval[s][j..j+BLK) = sum_p dl[p][s] rows[p][j..j+BLK)
  * for s = s0 .. s0+c-1, over the queries p0..p1 that reach the block. */
 static inline __attribute__((always_inline)) void
@@ -615,10 +627,8 @@ static void backward_sequence(const markov *k, mk_work *w, const int *x, const d
          * different pairs' rows, and each entry still takes its keys in
          * order. */
         for (size_t u = 0; w->gpair && u < N; u++) {
-            size_t xu = (size_t)x[u], p0 = u + 1 > k->n ? u + 1 - k->n : 0, p1 = P;
-            if (k->window)
-                p1 = u + k->window + 1 > k->n ? u + k->window + 1 - k->n : 0;
-            p1 = p1 < P ? p1 : P;
+            size_t xu = (size_t)x[u], p0, p1;
+            reaching(k, u, u, &p0, &p1);
 #pragma GCC unroll 4
             for (size_t p = p0; p < p1; p++)
                 w->gq[p][xu] += w->da[p * NP + u];
@@ -627,10 +637,8 @@ static void backward_sequence(const markov *k, mk_work *w, const int *x, const d
          * keys: t >= the block's first key, and with a window, the
          * window's first key <= its last. */
         for (size_t j = 0; j < NP; j += BLK) {
-            size_t p0 = j + 1 > k->n ? j + 1 - k->n : 0, p1 = P;
-            if (k->window)
-                p1 = j + BLK + k->window > k->n ? j + BLK + k->window - k->n : 0;
-            p1 = p1 < P ? p1 : P;
+            size_t p0, p1;
+            reaching(k, j, j + BLK - 1, &p0, &p1);
 #define DVAL(s, c) dval_chunk(S, NP, hrows, dl, j, p0, p1, s, c, dval)
             BY_CHUNKS(S, DVAL);
 #undef DVAL
