@@ -7,6 +7,7 @@
 
 #include "reproduce.h"
 #include "stagewise/table.h"
+#include "transformer.h"
 
 /* The paper's law, fitted at its own model and lr 1e-4: a scale for ours,
  * not a prediction. */
@@ -24,9 +25,9 @@ static const char *sweep_rows(repro *c, const char *name, const char *axis, cons
     const char *csv = rp_path(c, rp_str(c, "recall_%s.csv", name)),
                *sum = rp_path(c, rp_str(c, "recall_%s_summary.csv", name));
     if (rp_sweep(c, csv, "train:tf-recall", axis, fixed, seeds, "d_model=16", "heads=1", "d_qk=8",
-                 "n_test=256", "--measure", "event:acc_rel>=0.05", "--optim", "adam", "--lr",
-                 "1e-2", "--batch", "32", "--steps", steps, "--eval-every", "50", "--summary", sum,
-                 NULL))
+                 "n_test=256", "--measure", "event:" SW_TF_RECALL_EMERGED_REL, "--optim", "adam",
+                 "--lr", "1e-2", "--batch", "32", "--steps", steps, "--eval-every", "50",
+                 "--summary", sum, NULL))
         return NULL;
     sw_table tb;
     sw_err e;

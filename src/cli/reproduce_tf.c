@@ -6,6 +6,7 @@
 
 #include "reproduce.h"
 #include "stagewise/table.h"
+#include "transformer.h"
 
 /* The law's model: Zucchet et al.'s two blocks with MLP and several
  * heads, eight times narrower (d_model 32 for 256) so that a grid with
@@ -46,7 +47,7 @@ static int tf_sweep(repro *c, const char *file, const char *sum, const char *axi
     return rp_sweep(c, file, "train:tf-location", axis, c->quick ? "seed=1:2:2" : "seed=1:3:3",
                     fixed1, fixed2, w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7], w[8], w[9],
                     "--batch", "32", "--steps", "30000", "--eval-every", c->quick ? "10" : "20",
-                    "--measure", "event:loss<=0.1", "--summary", sum, NULL);
+                    "--measure", "event:" SW_TF_LOCATION_EMERGED, "--summary", sum, NULL);
 }
 
 /* The summary's rows (one per value of `axis`): column col's median,

@@ -720,17 +720,20 @@ size_t sw_tf_emergence(const sw_model *m, sw_tf_criterion out[2])
 {
     const tfk *k = m->ctx;
     if (k->kind == K_LOCATION) {
-        out[0] = k->p > 0 ? (sw_tf_criterion){"loss<=0.4", "test loss on p = 0 data <= 0.4 "
-                                              "(Zucchet et al. Sec. 2.4, cross-sample runs)"}
-                          : (sw_tf_criterion){"loss<=0.1", "test loss <= 0.1 (Zucchet et al. "
-                                              "Sec. 2.4)"};
+        out[0] = k->p > 0
+                     ? (sw_tf_criterion){SW_TF_LOCATION_EMERGED_CROSS,
+                                         "test loss on p = 0 data <= 0.4 (Zucchet et al. "
+                                         "Sec. 2.4, cross-sample runs)"}
+                     : (sw_tf_criterion){SW_TF_LOCATION_EMERGED,
+                                         "test loss <= 0.1 (Zucchet et al. Sec. 2.4)"};
         return 1;
     }
     if (k->kind == K_RECALL) {
-        out[0] = (sw_tf_criterion){"acc>=0.05", "test accuracy >= 0.05 (Zucchet et al. Sec. 3)"};
-        out[1] = (sw_tf_criterion){"acc_rel>=0.05", "(acc - 1/N_pairs) / (1 - 1/N_pairs) "
-                                   ">= 0.05: 5% of the way from a guess among the context's "
-                                   "values to perfect recall"};
+        out[0] = (sw_tf_criterion){SW_TF_RECALL_EMERGED,
+                                   "test accuracy >= 0.05 (Zucchet et al. Sec. 3)"};
+        out[1] = (sw_tf_criterion){SW_TF_RECALL_EMERGED_REL,
+                                   "(acc - 1/N_pairs) / (1 - 1/N_pairs) >= 0.05: 5% of the way "
+                                   "from a guess among the context's values to perfect recall"};
         return 2;
     }
     return 0;

@@ -29,7 +29,14 @@ typedef struct sw_tf_criterion {
     const char *condition;
     const char *doc;
 } sw_tf_criterion;
-/* The task's criteria (0 to 2 of them) into out. */
+/* The conditions, for sweeps that measure the same emergence
+ * (--measure event:...). */
+#define SW_TF_LOCATION_EMERGED "loss<=0.1"
+#define SW_TF_LOCATION_EMERGED_CROSS "loss<=0.4" /* p > 0: on p = 0 data */
+#define SW_TF_RECALL_EMERGED "acc>=0.05"
+#define SW_TF_RECALL_EMERGED_REL "acc_rel>=0.05"
+/* The task's criteria (0 to 2 of them) into out: for tf-recall the
+ * absolute one first, then the relative one. */
 size_t sw_tf_emergence(const sw_model *m, sw_tf_criterion out[2]);
 
 #endif
