@@ -13,22 +13,30 @@
 #include "stagewise/budget.h"
 #include "stagewise/ode.h"
 
-/* type NULL: one of stagewise's own steppers, the BDF (bdf.h) or DOP853
- * (dop853.h).  For the budgets: vector-field evaluations a step costs at
- * least, and the dim x dim matrices the stepper holds (0: explicit, it
- * holds vectors only). */
+/* Who steps: GSL's driver (type set), or one of stagewise's own steppers,
+ * the BDF (bdf.h) or DOP853 (dop853.h).  For the budgets: vector-field
+ * evaluations a step costs at least, and the dim x dim matrices the stepper
+ * holds (0: explicit, it holds vectors only). */
+enum stepper { GSL, OWN_BDF, OWN_DOP853 };
 static const struct {
     const char *name;
+    enum stepper by;
     const gsl_odeiv2_step_type **type;
     int evals, matrices;
 } solvers[] = {
-    {"rk2", &gsl_odeiv2_step_rk2, 3, 0},       {"rk4", &gsl_odeiv2_step_rk4, 12, 0},
-    {"rkf45", &gsl_odeiv2_step_rkf45, 6, 0},   {"rkck", &gsl_odeiv2_step_rkck, 6, 0},
-    {"rk8pd", &gsl_odeiv2_step_rk8pd, 13, 0},  {"rk1imp", &gsl_odeiv2_step_rk1imp, 1, 3},
-    {"rk2imp", &gsl_odeiv2_step_rk2imp, 1, 3}, {"rk4imp", &gsl_odeiv2_step_rk4imp, 2, 3},
-    {"bsimp", &gsl_odeiv2_step_bsimp, 1, 4},   {"msadams", &gsl_odeiv2_step_msadams, 1, 0},
-    {"msbdf", &gsl_odeiv2_step_msbdf, 1, 3},   {"bdf", NULL, 1, 2},
-    {"dop853", NULL, 12, 0},
+    {"rk2", GSL, &gsl_odeiv2_step_rk2, 3, 0},
+    {"rk4", GSL, &gsl_odeiv2_step_rk4, 12, 0},
+    {"rkf45", GSL, &gsl_odeiv2_step_rkf45, 6, 0},
+    {"rkck", GSL, &gsl_odeiv2_step_rkck, 6, 0},
+    {"rk8pd", GSL, &gsl_odeiv2_step_rk8pd, 13, 0},
+    {"rk1imp", GSL, &gsl_odeiv2_step_rk1imp, 1, 3},
+    {"rk2imp", GSL, &gsl_odeiv2_step_rk2imp, 1, 3},
+    {"rk4imp", GSL, &gsl_odeiv2_step_rk4imp, 2, 3},
+    {"bsimp", GSL, &gsl_odeiv2_step_bsimp, 1, 4},
+    {"msadams", GSL, &gsl_odeiv2_step_msadams, 1, 0},
+    {"msbdf", GSL, &gsl_odeiv2_step_msbdf, 1, 3},
+    {"bdf", OWN_BDF, NULL, 1, 2},
+    {"dop853", OWN_DOP853, NULL, 12, 0},
 };
 #define N_SOLVERS (sizeof solvers / sizeof solvers[0])
 
@@ -166,7 +174,7 @@ int sw_ode_budget(const sw_model *m, const sw_ode_opts *o, sw_err *e)
     /* All but the BDF stop at every output time, so at least one step per
      * interval; an implicit stepper also needs a Jacobian, by central
      * differences (2 dim evaluations) unless the system has its own. */
-    double steps = strcmp(o->solver, "bdf") == 0 ? 1 : (double)(o->points - 1);
+    double steps = solvers[k].by == OWN_BDF ? 1 : (double)(o->points - 1);
     if (steps > (double)o->max_steps)
         return sw_fail(e, SW_EINPUT, "%s needs at least %zu steps (one per output time), over "
                                      "the step budget of %lu (--max-steps raises it)",
@@ -277,13 +285,18 @@ sw_ode *sw_ode_alloc(sw_model *m, const sw_ode_opts *o, sw_err *e)
     w->xe = malloc(n * sizeof(double));
     w->obs = malloc((m->n_obs + 1) * sizeof(double));
     w->grid = malloc(o->points * sizeof(double));
-    const gsl_odeiv2_step_type **type = solvers[solver_index(o->solver)].type;
-    if (type)
-        w->d = gsl_odeiv2_driver_alloc_y_new(&w->sys, *type, o->h0, o->atol, o->rtol);
-    else if (strcmp(o->solver, "bdf") == 0)
+    int k = solver_index(o->solver);
+    switch (solvers[k].by) {
+    case GSL:
+        w->d = gsl_odeiv2_driver_alloc_y_new(&w->sys, *solvers[k].type, o->h0, o->atol, o->rtol);
+        break;
+    case OWN_BDF:
         w->bdf = sw_bdf_alloc(m, o->rtol, o->atol);
-    else
+        break;
+    case OWN_DOP853:
         w->dop = sw_dop853_alloc(&w->sys, o->rtol, o->atol);
+        break;
+    }
     if (!w->work || !w->x0 || !w->xe || !w->obs || !w->grid || (!w->d && !w->bdf && !w->dop)) {
         sw_ode_free(w);
         sw_fail(e, SW_EFAIL, "out of memory");
