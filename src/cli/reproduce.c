@@ -163,6 +163,28 @@ double rp_jnum(const char *file, const char *ptr)
     json_object_put(root);
     return x;
 }
+double rp_emergence_step(const char *file, const char *condition)
+{
+    json_object *root = json_object_from_file(file), *a = NULL;
+    double x = NAN;
+    if (root && json_object_object_get_ex(root, "emergence", &a) &&
+        json_object_is_type(a, json_type_array))
+        for (size_t i = 0; i < json_object_array_length(a); i++) {
+            json_object *o = json_object_array_get_idx(a, i), *col, *dir, *thr, *step;
+            if (!json_object_object_get_ex(o, "column", &col) ||
+                !json_object_object_get_ex(o, "direction", &dir) ||
+                !json_object_object_get_ex(o, "threshold", &thr) ||
+                !json_object_object_get_ex(o, "step", &step))
+                continue;
+            char cond[128];
+            snprintf(cond, sizeof cond, "%s%s%g", json_object_get_string(col),
+                     json_object_get_string(dir), json_object_get_double(thr));
+            if (strcmp(cond, condition) == 0 && step)
+                x = json_object_get_double(step);
+        }
+    json_object_put(root);
+    return x;
+}
 const char *rp_jstr(repro *c, const char *file, const char *ptr)
 {
     json_object *root = json_object_from_file(file), *v = NULL;
@@ -201,6 +223,30 @@ size_t rp_jlen(const char *file, const char *ptr)
         n = json_object_array_length(v);
     json_object_put(root);
     return n;
+}
+int rp_summary_read(repro *c, const char *file, sw_table *tb)
+{
+    sw_err e;
+    if (sw_table_read(file, tb, &e) == 0)
+        return 0;
+    sw_report_failure(c->r, rp_str(c, "cannot read %s: %s", file, e.msg));
+    c->failures++;
+    return 1;
+}
+int rp_summary_stat(const sw_table *tb, size_t r, const char *col, double q[3], double *n)
+{
+    static const char *const suffix[] = {"median", "q25", "q75", "n"};
+    int k[4];
+    for (size_t i = 0; i < 4; i++) {
+        char name[96];
+        snprintf(name, sizeof name, "%s_%s", col, suffix[i]);
+        if ((k[i] = sw_table_col(tb, name)) < 0 || r >= tb->rows)
+            return 0;
+    }
+    for (size_t i = 0; i < 3; i++)
+        q[i] = sw_table_at(tb, r, k[i]);
+    *n = sw_table_at(tb, r, k[3]);
+    return 1;
 }
 double rp_meta_value(const char *file, const char *key)
 {

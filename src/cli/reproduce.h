@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "report.h"
+#include "stagewise/table.h"
 
 typedef struct repro {
     const char *dir;
@@ -52,6 +53,11 @@ double rp_jnum(const char *file, const char *ptr);
 /* A string from a JSON file by JSON pointer ("?" if absent), kept until
  * the section ends. */
 const char *rp_jstr(repro *c, const char *file, const char *ptr);
+/* The step at which a train run (its JSON file) first met the emergence
+ * criterion `condition`, written as transformer.h writes them
+ * ("acc_rel>=0.05"); NAN when it was not met or the run has no such
+ * criterion. */
+double rp_emergence_step(const char *file, const char *condition);
 /* The length of a JSON array by pointer (0 if absent). */
 size_t rp_jlen(const char *file, const char *ptr);
 
@@ -60,6 +66,13 @@ typedef enum { PICK_LAST, PICK_MAX, PICK_AT_MIN, PICK_FIRST_BELOW } pick_how;
  * the one in the row where column `by` is smallest, or the one in the
  * first row where `by` has fallen to thr.  NAN when absent. */
 double rp_csv_pick(const char *file, const char *col, pick_how how, const char *by, double thr);
+/* A sweep's --summary file into tb (sw_table_clear it); on failure the
+ * report says so and 1 is returned. */
+int rp_summary_read(repro *c, const char *file, sw_table *tb);
+/* Column col's statistics over the replicates of summary row r: median and
+ * quartiles into q, in that order, and how many replicates gave a value
+ * into n.  0 when the row or a column is absent. */
+int rp_summary_stat(const sw_table *tb, size_t r, const char *col, double q[3], double *n);
 /* A `# key = value` provenance number of a CSV. */
 double rp_meta_value(const char *file, const char *key);
 

@@ -30,26 +30,20 @@ static const char *sweep_rows(repro *c, const char *name, const char *axis, cons
                  "--summary", sum, NULL))
         return NULL;
     sw_table tb;
-    sw_err e;
-    if (sw_table_read(sum, &tb, &e)) {
-        sw_report_failure(c->r, rp_str(c, "cannot read %s", sum));
-        c->failures++;
+    if (rp_summary_read(c, sum, &tb))
         return NULL;
-    }
     int kt = sw_table_col(&tb, "N_tokens"), kp = sw_table_col(&tb, "N_pairs"),
-        km = sw_table_col(&tb, "step_event_median"), k25 = sw_table_col(&tb, "step_event_q25"),
-        k75 = sw_table_col(&tb, "step_event_q75"), kn = sw_table_col(&tb, "step_event_n"),
         kr = sw_table_col(&tb, "replicates");
-    for (size_t r = 0; kt >= 0 && kp >= 0 && km >= 0 && r < tb.rows; r++) {
+    double q[3], n;
+    for (size_t r = 0;
+         kt >= 0 && kp >= 0 && kr >= 0 && rp_summary_stat(&tb, r, "step_event", q, &n); r++) {
         double nt = sw_table_at(&tb, r, kt), np = sw_table_at(&tb, r, kp);
         sw_report_row(c->r,
                       rp_str(c,
                              "N_tokens = %.0f, N_pairs = %.0f: steps until acc_rel >= 0.05, median "
                              "[quartiles] of %.0f seeds (%.0f emerged)",
-                             nt, np, sw_table_at(&tb, r, kr), sw_table_at(&tb, r, kn)),
-                      rp_str(c, "%s [%s, %s]", rp_num(c, sw_table_at(&tb, r, km)),
-                             rp_num(c, sw_table_at(&tb, r, k25)),
-                             rp_num(c, sw_table_at(&tb, r, k75))),
+                             nt, np, sw_table_at(&tb, r, kr), n),
+                      rp_str(c, "%s [%s, %s]", rp_num(c, q[0]), rp_num(c, q[1]), rp_num(c, q[2])),
                       rp_str(c, "%.0f (0.55 N_tokens^0.79 N_pairs^2.25: their model, lr 1e-4)",
                              paper_steps(nt, np)),
                       "ours: L = 2 attention-only, d_model = 16, lr 1e-2");
@@ -136,7 +130,7 @@ static void one_run(repro *c)
                 "32", "--steps", c->quick ? "1200" : "4000", "--eval-every", "50", "--out", csv,
                 NULL))
         return;
-    double st = rp_jnum(rp_path(c, "recall_run.json"), "/emergence/1/step");
+    double st = rp_emergence_step(rp_path(c, "recall_run.json"), SW_TF_RECALL_EMERGED_REL);
     sw_report_row(c->r,
                   rp_str(c,
                          "one run, N_tokens = %s, N_pairs = %s, seed 1: emergence step "

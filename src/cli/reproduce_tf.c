@@ -50,35 +50,6 @@ static int tf_sweep(repro *c, const char *file, const char *sum, const char *axi
                     "--measure", "event:" SW_TF_LOCATION_EMERGED, "--summary", sum, NULL);
 }
 
-/* The summary's rows (one per value of `axis`): column col's median,
- * quartiles and count of seeds, in that order, for row i; 0 when absent. */
-static int summary_row(const char *sum, size_t i, const char *col, double *axis_val,
-                       const char *axis, double q[3], double *n)
-{
-    sw_table tb;
-    sw_err e;
-    if (sw_table_read(sum, &tb, &e))
-        return 0;
-    char name[64];
-    int ok = i < tb.rows, ka = sw_table_col(&tb, axis);
-    const char *suffix[3] = {"median", "q25", "q75"};
-    for (size_t k = 0; ok && k < 3; k++) {
-        snprintf(name, sizeof name, "%s_%s", col, suffix[k]);
-        int kc = sw_table_col(&tb, name);
-        ok = kc >= 0;
-        q[k] = ok ? sw_table_at(&tb, i, kc) : NAN;
-    }
-    snprintf(name, sizeof name, "%s_n", col);
-    int kn = sw_table_col(&tb, name);
-    ok = ok && ka >= 0 && kn >= 0;
-    if (ok) {
-        *axis_val = sw_table_at(&tb, i, ka);
-        *n = sw_table_at(&tb, i, kn);
-    }
-    sw_table_clear(&tb);
-    return ok;
-}
-
 /* One emergence run to show what the sweeps time: the loss on its
  * plateau, then the heads of block 1 finding the marked token. */
 static void tf_example(repro *c)
@@ -90,7 +61,7 @@ static void tf_example(repro *c)
                 c->quick ? "200" : "1500", "--eval-every", "10", "--out", csv, NULL))
         return;
     const char *js = rp_str(c, "%.*s.json", (int)(strlen(csv) - 4), csv);
-    double st = rp_jnum(js, "/emergence/0/step");
+    double st = rp_emergence_step(js, SW_TF_LOCATION_EMERGED);
     double a0 = rp_csv_pick(csv, "att_l1_h1", PICK_FIRST_BELOW, "step", 0),
            a1 = rp_csv_pick(csv, "att_l1_h1", PICK_LAST, NULL, 0),
            a2 = rp_csv_pick(csv, "att_l1_h2", PICK_LAST, NULL, 0);
@@ -185,8 +156,13 @@ static void tf_laws(repro *c)
                    *sum = rp_path(c, rp_str(c, "tf_%s_median.csv", sw[i].name));
         if (tf_sweep(c, f, sum, sw[i].axis, sw[i].fixed1, sw[i].fixed2, sw[i].w))
             return;
-        double x, m[3], n, x0 = NAN, dd = q ? 4 : 8, TT = q ? 8 : 16;
-        for (size_t r = 0; summary_row(sum, r, "step_event", &x, sw[i].name, m, &n); r++) {
+        sw_table tb;
+        if (rp_summary_read(c, sum, &tb))
+            return;
+        int kx = sw_table_col(&tb, sw[i].name);
+        double m[3], n, x0 = NAN, dd = q ? 4 : 8, TT = q ? 8 : 16;
+        for (size_t r = 0; kx >= 0 && rp_summary_stat(&tb, r, "step_event", m, &n); r++) {
+            double x = sw_table_at(&tb, r, kx);
             const char *ref;
             if (i < 3)
                 ref = rp_str(c, "%.0f (0.76 d^1.29 T^0.80 B^-0.80)",
@@ -205,6 +181,7 @@ static void tf_laws(repro *c)
                           rp_str(c, "%.0f [%.0f, %.0f]", m[0], m[1], m[2]), ref,
                           "ours: a narrower model at a larger lr; only the trend compares");
         }
+        sw_table_clear(&tb);
         /* Every seed's step enters the fit, so its interval reflects their
          * spread. */
         const char *fit = rp_fit_row(
@@ -246,11 +223,22 @@ static void tf_optimisers(repro *c)
                *ws[10] = {TF_ONE_HEAD(q), "--optim", "sgd", "--lr", q ? "0.2" : "0.1"};
     if (tf_sweep(c, fa, sa, axis, d, "B=1", wa) || tf_sweep(c, fs, ss, axis, d, "B=1", ws))
         return;
-    double dd = q ? 4 : 8;
-    double T, ma[3], ms[3], na, ns;
-    for (size_t r = 0; summary_row(sa, r, "step_event", &T, "T", ma, &na) &&
-                       summary_row(ss, r, "step_event", &T, "T", ms, &ns);
-         r++)
+    sw_table ta, ts;
+    if (rp_summary_read(c, sa, &ta))
+        return;
+    if (rp_summary_read(c, ss, &ts)) {
+        sw_table_clear(&ta);
+        return;
+    }
+    /* Both sweeps ran over the same T, so their summaries' rows pair up;
+     * the T columns are compared all the same. */
+    int kta = sw_table_col(&ta, "T"), kts = sw_table_col(&ts, "T");
+    double dd = q ? 4 : 8, ma[3], ms[3], na, ns;
+    for (size_t r = 0; kta >= 0 && kts >= 0 && rp_summary_stat(&ta, r, "step_event", ma, &na) &&
+                       rp_summary_stat(&ts, r, "step_event", ms, &ns) &&
+                       sw_table_at(&ta, r, kta) == sw_table_at(&ts, r, kts);
+         r++) {
+        double T = sw_table_at(&ta, r, kta);
         sw_report_row(
             c->r, rp_str(c, "T = %g: SGD / Adam emergence steps (medians of %.0f seeds)", T, na),
             rp_str(c, "%.1f (%.0f / %.0f)", ms[0] / ma[0], ms[0], ma[0]),
@@ -262,6 +250,9 @@ static void tf_optimisers(repro *c)
                             "model differ from its, so the ratio's size does not "
                             "compare"
                           : "SGD escapes sooner, unlike in the paper");
+    }
+    sw_table_clear(&ta);
+    sw_table_clear(&ts);
     const char *fit_a = rp_fit_row(
         c, fa, "step_event", "C * T^a", 1, "Adam: exponent of T (one block, one head)", 0.57,
         "0.57 (Zucchet et al. App. B)", "outside the interval: T is below the paper's range");
