@@ -108,10 +108,12 @@ static void columns_like(const sw_table *tb, int (*match)(const char *), char *b
     size_t used = 0;
     buf[0] = '\0';
     for (size_t k = 0; k < tb->cols && used < len; k++) {
+        if (!match(tb->names[k]))
+            continue;
         size_t r = 0;
         while (r < tb->rows && !isfinite(sw_table_at(tb, r, k)))
             r++;
-        if (r < tb->rows && match(tb->names[k]))
+        if (r < tb->rows)
             used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? " " : "",
                                      tb->names[k]);
     }

@@ -396,23 +396,27 @@ static void tf_teardown(sw_model *m)
 static int build_chain(sw_model *m, tfk *k, sw_err *e)
 {
     const sw_system *sys = &sw_system_markov;
-    sw_value pv[32] = {{0}}, *own[32] = {0};
+    size_t n = sys->n_params;
+    sw_value *pv = calloc(n, sizeof *pv);
+    int *own = calloc(n, sizeof *own);
     double one = 1;
-    int rc = sys->n_params <= 32 ? SW_OK : sw_fail(e, SW_EFAIL, "markov: too many parameters");
-    for (size_t i = 0; rc == SW_OK && i < sys->n_params; i++) {
+    int rc = pv && own ? SW_OK : sw_fail(e, SW_EFAIL, "out of memory");
+    for (size_t i = 0; rc == SW_OK && i < n; i++) {
         const char *name = sys->params[i].name;
         if (strcmp(name, "H") == 0)
             pv[i] = (sw_value){1, &one};
         else if (sw_param_index(m->sys, name) >= 0)
             pv[i] = *sw_model_value(m, name);
         else if ((rc = sw_param_parse(&sys->params[i], sys->params[i].def, &pv[i], e)) == SW_OK)
-            own[i] = &pv[i];
+            own[i] = 1;
     }
     if (rc == SW_OK)
         rc = sw_model_alloc_values(sys, pv, &k->chain, e);
-    for (size_t i = 0; i < sys->n_params && i < 32; i++)
+    for (size_t i = 0; own && i < n; i++)
         if (own[i])
-            free(own[i]->v);
+            free(pv[i].v);
+    free(pv);
+    free(own);
     return rc;
 }
 
