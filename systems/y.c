@@ -70,13 +70,14 @@ static inline void rows_dot(const double *X, size_t m, size_t T, const double *v
         out[i] = sw_y_dot(X + i * T, v, T);
 }
 
-/* out[t] = base_t + sum_i coef_i X_it over m rows of T (row stride T),
- * base_t = a where base is NULL: sixteen positions at a time, in four
- * vectors, so that each coefficient is broadcast once per sixteen
- * products; the sum runs in i's order at every position (as an axpy per
- * row would; out may be base). */
-static inline void combine_rows(size_t T, double a, const double *base, size_t m,
-                                const double *coef, const double *X, double *out)
+/* out[t] = base_t + sum_i coef_i X_(r_i)t for t < T over m rows of X (row
+ * stride ld; r_i = rows[i], or i where rows is NULL), base_t = a where
+ * base is NULL: sixteen positions at a time, in four vectors, so that each
+ * coefficient is broadcast once per sixteen products; the sum runs in i's
+ * order at every position (as an axpy per row would; out may be base). */
+static inline void combine_rows_at(size_t T, double a, const double *base, size_t m,
+                                   const double *coef, const double *X, size_t ld,
+                                   const size_t *rows, double *out)
 {
     size_t t = 0;
     for (; t + 16 <= T; t += 16) {
@@ -88,7 +89,7 @@ static inline void combine_rows(size_t T, double a, const double *base, size_t m
             memcpy(&a3, base + t + 12, sizeof a3);
         }
         for (size_t i = 0; i < m; i++) {
-            const double *xi = X + i * T + t;
+            const double *xi = X + (rows ? rows[i] : i) * ld + t;
             double ci = coef[i];
             memcpy(&x, xi, sizeof x);
             a0 += ci * x;
@@ -104,12 +105,29 @@ static inline void combine_rows(size_t T, double a, const double *base, size_t m
         memcpy(out + t + 8, &a2, sizeof a2);
         memcpy(out + t + 12, &a3, sizeof a3);
     }
+    for (; t + 4 <= T; t += 4) {
+        sw_v4 a0 = {a, a, a, a}, x;
+        if (base)
+            memcpy(&a0, base + t, sizeof a0);
+        for (size_t i = 0; i < m; i++) {
+            memcpy(&x, X + (rows ? rows[i] : i) * ld + t, sizeof x);
+            a0 += coef[i] * x;
+        }
+        memcpy(out + t, &a0, sizeof a0);
+    }
     for (; t < T; t++) {
         double acc = base ? base[t] : a;
         for (size_t i = 0; i < m; i++)
-            acc += coef[i] * X[i * T + t];
+            acc += coef[i] * X[(rows ? rows[i] : i) * ld + t];
         out[t] = acc;
     }
+}
+
+/* combine_rows_at over the first m rows of X, T long and contiguous. */
+static inline void combine_rows(size_t T, double a, const double *base, size_t m,
+                                const double *coef, const double *X, double *out)
+{
+    combine_rows_at(T, a, base, m, coef, X, T, NULL, out);
 }
 
 /* rho_kt = pi_kt - mult sum_h w_hk s_ht. */
@@ -362,11 +380,16 @@ typedef struct y_newton {
     double *WtY;       /* 3 nh x 3 nh scratch */
     double *cap;       /* 3 nh x 3 nh: I - c Psi W^T Y, factored */
     size_t *cpiv;
-    double *SR;    /* nh + K rows of T: s_1..s_nh, then rho_1..rho_K */
-    double *X0;    /* nh K rows of nh T: the columns of B^{-1} F, then Y's */
-    double *Y;     /* 3 nh rows of nh T (in X0's allocation): the columns of B^{-1} W */
-    double *Q;     /* nh x (nh + K) rows of T: J(s_h) applied to the rows of SR */
-    double *PV;    /* nh K + 3 nh rows of nh (nh + K): their head blocks against SR */
+    double *SR;    /* nh + K + 1 rows of T: s_1..s_nh, rho_1..rho_K, then ones */
+    double *mc;    /* nh x (nh + K + 1): s_h . SR_a (0 for the ones) */
+    double *Prod;  /* (nh + K + 1)(nh + K + 2) / 2 rows of T: SR_a o SR_b, a <= b */
+    double *Beta;  /* nh (nh + 1) / 2 rows of T: B^{-1}_hg s_h o s_g, h <= g */
+    double *Mom;   /* Beta Prod^T (npair x np), then each pair's as an nb x nb matrix */
+    double *Gam;   /* nh (nh + K + 1) squared: the Gram matrix of the basis in B^{-1} */
+    double *PV;    /* nh K + 3 nh rows of nh (nh + K + 1): C^T Gam, C = [F W] */
+    double *GC;    /* its transpose, Gam C */
+    size_t *cstart, *cidx; /* the columns of F and W, the rows of E in the basis */
+    double *cval;
     double *YtF;   /* 3 nh x nh K */
     double *EY;    /* nh K x 3 nh: E Y */
     double *Zt;    /* 3 nh x nh K: cap^{-1} c Psi Y^T F */
@@ -660,7 +683,8 @@ static void newton_free_gram(void *p)
         return;
     void *bufs[] = {ws->s,   ws->w,   ws->u,    ws->rho, ws->Grho, ws->sig, ws->sGr,  ws->sRho,
                     ws->Pe,  ws->sv,  ws->coef, ws->Binv, ws->aug, ws->aug4, ws->W,   ws->Psi,
-                    ws->WtY, ws->cap, ws->cpiv, ws->SR,  ws->X0,  ws->Q,    ws->PV,  ws->YtF,
+                    ws->WtY, ws->cap, ws->cpiv, ws->SR,  ws->mc,  ws->Prod, ws->Beta, ws->Mom,
+                    ws->Gam, ws->PV,  ws->GC,   ws->cstart, ws->cidx, ws->cval, ws->YtF,
                     ws->EY,  ws->Zt,  ws->S,    ws->spiv, ws->ra, ws->qa,   ws->jv,  ws->z,
                     ws->z2,  ws->bw,  ws->ew};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
@@ -672,20 +696,23 @@ static void *newton_alloc_gram(const sw_model *m)
 {
     const sw_y *y = m->ctx;
     size_t K = y->K, T = y->T, nh = y->nh, na = nh * T, nv = nh * K, r = 3 * nh;
-    size_t ns = nh + K;
+    size_t nb = nh + K + 1, NB = nh * nb, np = nb * (nb + 1) / 2, npair = nh * (nh + 1) / 2;
+    size_t ncoef = nv * (K + nh) + nh * (K + 2 + 2 * nh) + nv * (1 + nh);
     y_newton *ws = calloc(1, sizeof *ws);
     if (!ws)
         return NULL;
 #define D_ALLOC(f, count) (ws->f = malloc((count) * sizeof *ws->f))
     if (!D_ALLOC(s, na) || !D_ALLOC(w, nv) || !D_ALLOC(u, nv) || !D_ALLOC(rho, K * T) ||
         !D_ALLOC(Grho, K * T) || !D_ALLOC(sig, nh) || !D_ALLOC(sGr, nh * K) ||
-        !D_ALLOC(sRho, nh * K) || !D_ALLOC(Pe, nh * ns) || !D_ALLOC(sv, nh) ||
+        !D_ALLOC(sRho, nh * K) || !D_ALLOC(Pe, nh * (nb - 1)) || !D_ALLOC(sv, nh) ||
         !D_ALLOC(coef, nh + K + r) || !D_ALLOC(Binv, T * nh * nh) || !D_ALLOC(aug, 2 * nh * nh) ||
         !(ws->aug4 = aligned_alloc(sizeof(sw_v4), 2 * nh * nh * sizeof(sw_v4))) ||
         !D_ALLOC(W, r * na) || !D_ALLOC(Psi, r * r) || !D_ALLOC(WtY, r * r) ||
-        !D_ALLOC(cap, r * r) || !D_ALLOC(cpiv, r) || !D_ALLOC(SR, ns * T) ||
-        !D_ALLOC(X0, (nv + r) * na) || !D_ALLOC(Q, nh * ns * T) ||
-        !D_ALLOC(PV, (nv + r) * nh * ns) || !D_ALLOC(YtF, r * nv) || !D_ALLOC(EY, nv * r) ||
+        !D_ALLOC(cap, r * r) || !D_ALLOC(cpiv, r) || !D_ALLOC(SR, nb * T) ||
+        !D_ALLOC(mc, NB) || !D_ALLOC(Prod, np * T) || !D_ALLOC(Beta, npair * T) ||
+        !D_ALLOC(Mom, npair * (np + nb * nb)) || !D_ALLOC(Gam, NB * NB) ||
+        !D_ALLOC(PV, (nv + r) * NB) || !D_ALLOC(GC, NB * (nv + r)) ||
+        !D_ALLOC(cstart, 2 * nv + r + 1) || !D_ALLOC(cidx, ncoef) || !D_ALLOC(cval, ncoef) || !D_ALLOC(YtF, r * nv) || !D_ALLOC(EY, nv * r) ||
         !D_ALLOC(Zt, r * nv) || !D_ALLOC(S, nv * nv) || !D_ALLOC(spiv, nv) || !D_ALLOC(ra, na) ||
         !D_ALLOC(qa, na) || !D_ALLOC(jv, na) || !D_ALLOC(z, r) || !D_ALLOC(z2, r) ||
         !D_ALLOC(bw, nv) || !D_ALLOC(ew, nv)) {
@@ -693,7 +720,8 @@ static void *newton_alloc_gram(const sw_model *m)
         return NULL;
     }
 #undef D_ALLOC
-    ws->Y = ws->X0 + nv * na;
+    for (size_t t = 0; t < T; t++)
+        ws->SR[(nb - 1) * T + t] = 1;
     return ws;
 }
 
@@ -743,19 +771,6 @@ static void solve_blocks(const sw_y *y, y_newton *ws, double *r)
 {
     blocks_apply(y, ws, r, ws->qa);
     memcpy(r, ws->qa, y->nh * y->T * sizeof *r);
-}
-
-/* out <- B^{-1} v for v (T entries) on head g's rows and zero elsewhere:
- * column g of every block, nh T work instead of nh^2 T. */
-SW_VECTOR_CLONES
-static void solve_head(const sw_y *y, const y_newton *ws, size_t g, const double *v, double *out)
-{
-    size_t T = y->T, nh = y->nh;
-    for (size_t h = 0; h < nh; h++) {
-        const double *bi = ws->Binv + (h * nh + g) * T;
-        for (size_t t = 0; t < T; t++)
-            out[h * T + t] = bi[t] * v[t];
-    }
 }
 
 /* Column i of W dotted with v (nh T entries): the first 2 nh columns live
@@ -832,136 +847,171 @@ static void apply_WF(const sw_y *y, y_newton *ws, const double *z, const double 
     }
 }
 
-/* out[k] = a_k + sum_i x_i (n B_ik) (B: m rows of K, row stride K; a
- * NULL: 0) for k < K, four k at a time with the sum in a register:
- * out[k] = a_k + sum_i (n B_ik) x_i, as an axpy per row would sum it. */
-static inline void weigh_rows(size_t K, const double *a, size_t m, double n, const double *B,
-                              const double *x, size_t xstride, double *out)
+/* Index of (a, b), a <= b, in the upper triangle of an n x n matrix stored
+ * by rows. */
+static inline size_t upper_index(size_t a, size_t b, size_t n)
 {
-    size_t k = 0;
-    for (; k + 4 <= K; k += 4) {
-        sw_v4 acc = {0, 0, 0, 0}, b;
-        if (a)
-            memcpy(&acc, a + k, sizeof acc);
-        for (size_t i = 0; i < m; i++) {
-            memcpy(&b, B + i * K + k, sizeof b);
-            acc += n * b * x[i * xstride];
+    return a * (2 * n - a + 1) / 2 + (b - a);
+}
+
+/* The columns of F and W and the rows of E in the basis e_(h,a) (see
+ * gram), as lists of (basis index, coefficient): F's nh K columns, W's
+ * 3 nh, then E's nh K rows.  With b(h, a) = h nb + a (a < nh: J(s_h) s_a,
+ * a = nh + k: J(s_h) rho_k, a = nb - 1: s_h):
+ *   F_(g,l) = -c sum_k G_lk e_(g,nh+k) + c n sum_h u_hl e_(h,g),
+ *   W: s_h = e_(h,nb-1),  p_h = s_h o g_h = -sum_k u_hk (e_(h,nh+k) + (s_h . rho_k) e_(h,nb-1)),
+ *      Z_g = sum_h c_hg s_h o s_g = sum_h c_hg (e_(h,g) + M_hg e_(h,nb-1)),
+ *   E_(h,k) = -c e_(h,nh+k) + c n sum_f w_fk e_(f,h). */
+static void basis_coefficients(const sw_y *y, y_newton *ws)
+{
+    size_t K = y->K, nh = y->nh, nb = nh + K + 1, last = nb - 1, e = 0, j = 0;
+    double c = ws->c, n = y->mult;
+    size_t *at = ws->cstart, *idx = ws->cidx;
+    double *val = ws->cval;
+#define COEF(i, v) (idx[e] = (i), val[e++] = (v))
+    for (size_t g = 0; g < nh; g++)
+        for (size_t l = 0; l < K; l++) {
+            at[j++] = e;
+            for (size_t k = 0; k < K; k++)
+                COEF(g * nb + nh + k, -c * y->G[l * K + k]);
+            for (size_t h = 0; h < nh; h++)
+                COEF(h * nb + g, c * n * ws->u[h * K + l]);
         }
-        memcpy(out + k, &acc, sizeof acc);
-    }
-    for (; k < K; k++) {
-        double acc = a ? a[k] : 0;
-        for (size_t i = 0; i < m; i++)
-            acc += n * B[i * K + k] * x[i * xstride];
-        out[k] = acc;
-    }
-}
-
-/* E applied to a column, from its row of PV (P[h * ns + i]: J(s_h) times
- * the column's block h, dotted with row i of SR): entry (h, k) of out is
- *   -c (P[h, nh + k] - n sum_f w_fk P[f, h]). */
-static inline void E_column(const sw_y *y, const y_newton *ws, const double *P, double *out)
-{
-    size_t K = y->K, nh = y->nh, ns = nh + K;
     for (size_t h = 0; h < nh; h++) {
-        double *o = out + h * K;
-        weigh_rows(K, P + h * ns + nh, nh, -y->mult, ws->w, P + h, ns, o);
-        for (size_t k = 0; k < K; k++)
-            o[k] *= -ws->c;
+        at[j++] = e;
+        COEF(h * nb + last, 1);
+    }
+    for (size_t h = 0; h < nh; h++) {
+        at[j++] = e;
+        double us = 0;
+        for (size_t k = 0; k < K; k++) {
+            COEF(h * nb + nh + k, -ws->u[h * K + k]);
+            us += ws->u[h * K + k] * ws->sRho[h * K + k];
+        }
+        COEF(h * nb + last, -us);
+    }
+    for (size_t g = 0; g < nh; g++) {
+        at[j++] = e;
+        for (size_t h = 0; h < nh; h++) {
+            COEF(h * nb + g, y->c[h * nh + g]);
+            COEF(h * nb + last, y->c[h * nh + g] * y->M[h * nh + g]);
+        }
+    }
+    for (size_t h = 0; h < nh; h++)
+        for (size_t k = 0; k < K; k++) {
+            at[j++] = e;
+            COEF(h * nb + nh + k, -c);
+            for (size_t f = 0; f < nh; f++)
+                COEF(f * nb + h, c * n * ws->w[f * K + k]);
+        }
+    at[j] = e;
+#undef COEF
+}
+
+/* Rows first..first+m-1 of the lists, applied to the rows of X (L long,
+ * stride ld): row i of out (stride old) is sum_e val_e X_(idx_e). */
+SW_VECTOR_CLONES
+static void apply_coefficients(const y_newton *ws, size_t first, size_t m, const double *X,
+                               size_t ld, size_t L, double *out, size_t old)
+{
+    for (size_t i = 0; i < m; i++) {
+        size_t a = ws->cstart[first + i], cnt = ws->cstart[first + i + 1] - a;
+        combine_rows_at(L, 0, NULL, cnt, ws->cval + a, X, ld, ws->cidx + a, out + i * old);
     }
 }
 
-/* Y^T F's row for a column of Y, from its row of PV: entry (g, l) is
- *   -c (sum_k G_lk P[g, nh + k] - n sum_h u_hl P[h, g])
- * (G is symmetric: its rows serve as columns). */
-static inline void YtF_row(const sw_y *y, const y_newton *ws, const double *P, double *out)
+/* The products of the logit block's pieces through B^{-1}, all from one
+ * Gram matrix.  Every column of F and W and every row of E is, on each
+ * head h, a combination of the vectors e_(h,a) = s_h o (SR_a - m_ha),
+ * m_ha = s_h . SR_a (m = 0 for SR's row of ones): J(s_h) s_g, J(s_h) rho_k
+ * and s_h itself (basis_coefficients).  Their Gram matrix in B^{-1},
+ *   Gam_(h,a),(g,b) = sum_t B^{-1}_t,hg s_ht s_gt (SR_at - m_ha) (SR_bt - m_gb),
+ * comes from the moments sum_t beta_hg,t SR_at SR_bt of beta_hg =
+ * B^{-1}_hg s_h o s_g: one matrix product of the nh (nh + 1) / 2 rows of
+ * beta against the nb (nb + 1) / 2 products of SR's rows, O(nh^2 (nh + K)^2
+ * T), then centred one index at a time.  (Forming B^{-1} F column by column
+ * and its products with J(s_h) SR cost O(nh^2 K (nh + K) T + nh^3 K T),
+ * three times as much at nh = K.)  Then, with C = [F W] in the basis,
+ * GC = Gam C, and from it E B^{-1} F (into S, to be completed by schur),
+ * E B^{-1} W, W^T B^{-1} F and W^T B^{-1} W. */
+SW_VECTOR_CLONES
+static void gram(const sw_y *y, y_newton *ws)
 {
-    size_t K = y->K, nh = y->nh, ns = nh + K;
-    for (size_t g = 0; g < nh; g++) {
-        double *o = out + g * K;
-        weigh_rows(K, NULL, K, 1, y->G, P + g * ns + nh, 1, o);
-        weigh_rows(K, o, nh, -y->mult, ws->u, P + g, ns, o);
-        for (size_t l = 0; l < K; l++)
-            o[l] *= -ws->c;
+    size_t K = y->K, T = y->T, nh = y->nh, nb = nh + K + 1, NB = nh * nb, last = nb - 1;
+    size_t np = nb * (nb + 1) / 2, npair = nh * (nh + 1) / 2, nv = nh * K, nr = 3 * nh;
+    size_t nc = nv + nr;
+    double *pr = ws->Prod;
+    for (size_t a = 0; a < nb; a++)
+        for (size_t b = a; b < nb; b++, pr += T) {
+            const double *ra = ws->SR + a * T, *rb = ws->SR + b * T;
+            for (size_t t = 0; t < T; t++)
+                pr[t] = ra[t] * rb[t];
+        }
+    double *be = ws->Beta;
+    for (size_t h = 0; h < nh; h++)
+        for (size_t g = h; g < nh; g++, be += T) {
+            const double *bi = ws->Binv + (h * nh + g) * T, *sh = ws->s + h * T;
+            const double *sg = ws->s + g * T;
+            for (size_t t = 0; t < T; t++)
+                be[t] = bi[t] * (sh[t] * sg[t]);
+        }
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)npair, (int)np, (int)T, 1.0,
+                ws->Beta, (int)T, ws->Prod, (int)T, 0.0, ws->Mom, (int)np);
+    double *full = ws->Mom + npair * np;
+    for (size_t p = 0; p < npair; p++) {
+        const double *mo = ws->Mom + p * np;
+        double *fp = full + p * nb * nb;
+        for (size_t a = 0; a < nb; a++)
+            for (size_t b = a; b < nb; b++)
+                fp[a * nb + b] = fp[b * nb + a] = *mo++;
     }
+    for (size_t h = 0; h < nh; h++)
+        for (size_t g = 0; g < nh; g++) {
+            const double *fp = full + upper_index(h < g ? h : g, h < g ? g : h, nh) * nb * nb;
+            const double *mh = ws->mc + h * nb, *mg = ws->mc + g * nb, *fl = fp + last * nb;
+            for (size_t a = 0; a < nb; a++) {
+                double *row = ws->Gam + (h * nb + a) * NB + g * nb;
+                const double *fa = fp + a * nb;
+                double r = fa[last] - mh[a] * fl[last];
+                for (size_t b = 0; b < nb; b++)
+                    row[b] = (fa[b] - mh[a] * fl[b]) - mg[b] * r;
+            }
+        }
+    basis_coefficients(y, ws);
+    /* C^T Gam, row by row (Gam's rows are long), then transposed: GC. */
+    apply_coefficients(ws, 0, nc, ws->Gam, NB, NB, ws->PV, NB);
+    for (size_t j = 0; j < nc; j++)
+        for (size_t b = 0; b < NB; b++)
+            ws->GC[b * nc + j] = ws->PV[j * NB + b];
+    apply_coefficients(ws, nc, nv, ws->GC, nc, nv, ws->S, nv);
+    apply_coefficients(ws, nc, nv, ws->GC + nv, nc, nr, ws->EY, nr);
+    apply_coefficients(ws, nv, nr, ws->GC, nc, nv, ws->YtF, nv);
+    apply_coefficients(ws, nv, nr, ws->GC + nv, nc, nr, ws->WtY, nr);
 }
 
 /* The Schur complement S = A - E X, X = D^{-1} F, for all nh K columns at
- * once (see above: E X = E X0 + (E Y) Zt).  Column j = (g, l) of A is
- * delta_kl (delta_hg + c n M_hg). */
+ * once (see above: E X = E X0 + (E Y) Zt), S holding E X0 from gram.
+ * Column j = (g, l) of A is delta_kl (delta_hg + c n M_hg). */
 SW_VECTOR_CLONES
 static void schur(const sw_y *y, y_newton *ws)
 {
-    size_t K = y->K, T = y->T, nh = y->nh, na = nh * T, nv = nh * K, nr = 3 * nh, ns = nh + K;
+    size_t K = y->K, nh = y->nh, nv = nh * K, nr = 3 * nh;
     double c = ws->c, n = y->mult;
-    /* Q_h: J(s_h) applied to s_1..s_nh, rho_1..rho_K. */
-    memcpy(ws->SR, ws->s, na * sizeof *ws->SR);
-    memcpy(ws->SR + na, ws->rho, K * T * sizeof *ws->SR);
-    for (size_t h = 0; h < nh; h++) {
-        double *Qh = ws->Q + h * ns * T;
-        memcpy(Qh, ws->SR, ns * T * sizeof *Qh);
-        for (size_t f = 0; f < ns; f++)
-            sw_y_jvec(ws->s + h * T, T, Qh + f * T);
-    }
-    /* X0 = B^{-1} F, column by column.  Column (g, l) of F is, head by head,
-     *   -c J(s_h) ([h == g] (G rho)_l - n u_hl s_g),
-     * that is c n u_hl Q_h[g] on every head h, plus -c sum_k G_lk Q_g[nh + k]
-     * on head g: formed, then through the block solve straight into X0
-     * (forming B^{-1} of every J(s_h) s_g first and combining them wrote
-     * and read nh^2 columns of nh T, and the setup was bound by that
-     * traffic at H = K = 8). */
-    double *f = ws->ra, *coef = ws->coef;
-    for (size_t g = 0; g < nh; g++) {
-        const double *Qg = ws->Q + g * ns * T;
-        for (size_t l = 0; l < K; l++) {
-            for (size_t h = 0; h < nh; h++) {
-                const double *q = ws->Q + (h * ns + g) * T;
-                double a = c * n * ws->u[h * K + l];
-                for (size_t t = 0; t < T; t++)
-                    f[h * T + t] = a * q[t];
-            }
-            for (size_t k = 0; k < K; k++)
-                coef[k] = -c * y->G[l * K + k];
-            combine_rows(T, 0, NULL, K, coef, Qg + nh * T, ws->jv);
-            for (size_t t = 0; t < T; t++)
-                f[g * T + t] += ws->jv[t];
-            blocks_apply(y, ws, f, ws->X0 + (g * K + l) * na);
-        }
-    }
-    /* Every head block of the columns of X0 and Y (contiguous: Y follows
-     * X0) against Q_h, one product per head. */
-    for (size_t h = 0; h < nh; h++)
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(nv + nr), (int)ns, (int)T, 1.0,
-                    ws->X0 + h * T, (int)na, ws->Q + h * ns * T, (int)T, 0.0, ws->PV + h * ns,
-                    (int)(nh * ns));
-    /* From Y's rows: E Y and Y^T F. */
-    const double *PY = ws->PV + nv * nh * ns;
-    double *e = ws->ew;
-    for (size_t i = 0; i < nr; i++) {
-        const double *P = PY + i * nh * ns;
-        E_column(y, ws, P, e);
-        for (size_t r = 0; r < nv; r++)
-            ws->EY[r * nr + i] = e[r];
-        YtF_row(y, ws, P, ws->YtF + i * nv);
-    }
     /* Zt = cap^{-1} c Psi Y^T F; S = A - E X0 - (E Y) Zt. */
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nr, (int)nv, (int)nr, c, ws->Psi,
                 (int)nr, ws->YtF, (int)nv, 0.0, ws->Zt, (int)nv);
     lu_solve_many(nr, ws->cap, ws->cpiv, ws->Zt, nv);
-    for (size_t j = 0; j < nv; j++) {
-        size_t g = j / K, l = j % K;
-        E_column(y, ws, ws->PV + j * nh * ns, e);
-        for (size_t h = 0; h < nh; h++)
-            for (size_t k = 0; k < K; k++) {
-                double a = k == l ? (h == g) + c * n * y->M[h * nh + g] : 0;
-                ws->S[(h * K + k) * nv + j] = a - e[h * K + k];
-            }
-    }
-    for (size_t r = 0; r < nv; r++) {
-        for (size_t i = 0; i < nr; i++)
-            ws->coef[i] = -ws->EY[r * nr + i];
-        combine_rows(nv, 0, ws->S + r * nv, nr, ws->coef, ws->Zt, ws->S + r * nv);
-    }
+    for (size_t h = 0; h < nh; h++)
+        for (size_t k = 0; k < K; k++) {
+            double *Sr = ws->S + (h * K + k) * nv;
+            for (size_t j = 0; j < nv; j++)
+                Sr[j] = -Sr[j];
+            for (size_t g = 0; g < nh; g++)
+                Sr[g * K + k] += (h == g) + c * n * y->M[h * nh + g];
+            for (size_t i = 0; i < nr; i++)
+                ws->coef[i] = -ws->EY[(h * K + k) * nr + i];
+            combine_rows(nv, 0, Sr, nr, ws->coef, ws->Zt, Sr);
+        }
 }
 
 SW_VECTOR_CLONES
@@ -969,7 +1019,7 @@ static int newton_setup_gram(const sw_model *m, void *p, const double *x, double
 {
     const sw_y *y = m->ctx;
     y_newton *ws = p;
-    size_t K = y->K, T = y->T, nh = y->nh, na = nh * T, nv = nh * K, nr = 3 * nh;
+    size_t K = y->K, T = y->T, nh = y->nh, na = nh * T, nv = nh * K, nr = 3 * nh, nb = nh + K + 1;
     double n = y->mult;
     evaluate(y, x);
     ws->c = c;
@@ -977,6 +1027,8 @@ static int newton_setup_gram(const sw_model *m, void *p, const double *x, double
     memcpy(ws->w, y->w, nv * sizeof *ws->w);
     memcpy(ws->u, y->u, nv * sizeof *ws->u);
     memcpy(ws->rho, y->rho, K * T * sizeof *ws->rho);
+    memcpy(ws->SR, y->s, na * sizeof *ws->SR);
+    memcpy(ws->SR + na, y->rho, K * T * sizeof *ws->SR);
     for (size_t k = 0; k < K; k++)
         for (size_t t = 0; t < T; t++) {
             double acc = 0;
@@ -985,15 +1037,17 @@ static int newton_setup_gram(const sw_model *m, void *p, const double *x, double
             ws->Grho[k * T + t] = acc;
         }
     for (size_t h = 0; h < nh; h++) {
+        double *mh = ws->mc + h * nb;
         ws->sig[h] = sw_y_dot(y->s + h * T, y->g + h * T, T);
         for (size_t l = 0; l < K; l++)
             ws->sGr[h * K + l] = sw_y_dot(y->s + h * T, ws->Grho + l * T, T);
         for (size_t k = 0; k < K; k++)
-            ws->sRho[h * K + k] = sw_y_dot(y->s + h * T, y->rho + k * T, T);
+            mh[nh + k] = ws->sRho[h * K + k] = sw_y_dot(y->s + h * T, y->rho + k * T, T);
         for (size_t g = 0; g < nh; g++) {
-            y->M[h * nh + g] = sw_y_dot(y->s + h * T, y->s + g * T, T);
+            mh[g] = y->M[h * nh + g] = sw_y_dot(y->s + h * T, y->s + g * T, T);
             y->c[h * nh + g] = sw_y_dot(y->u + h * K, y->w + g * K, K);
         }
+        mh[nb - 1] = 0;
     }
 
     size_t t = 0;
@@ -1031,24 +1085,7 @@ static int newton_setup_gram(const sw_model *m, void *p, const double *x, double
         ws->Psi[h * nr + nh + h] = ws->Psi[(nh + h) * nr + h] = 1;
         ws->Psi[h * nr + 2 * nh + h] = ws->Psi[(2 * nh + h) * nr + h] = n;
     }
-    for (size_t i = 0; i < nr; i++) {
-        size_t h = i % nh;
-        if (i < 2 * nh)
-            solve_head(y, ws, h, ws->W + i * na + h * T, ws->Y + i * na);
-        else {
-            memcpy(ws->Y + i * na, ws->W + i * na, na * sizeof *ws->Y);
-            solve_blocks(y, ws, ws->Y + i * na);
-        }
-    }
-    /* W^T Y = W^T B^{-1} W is symmetric (so is every block of B): the
-     * entries with a one-head column of W among i and j are taken as that
-     * column's dot product (T long), the dense block's upper half once. */
-    for (size_t i = 0; i < nr; i++)
-        for (size_t j = 0; j < nr; j++)
-            if (i < 2 * nh || (j >= 2 * nh && j >= i))
-                ws->WtY[i * nr + j] = w_dot(y, ws, i, ws->Y + j * na);
-            else
-                ws->WtY[i * nr + j] = ws->WtY[j * nr + i];
+    gram(y, ws);
     for (size_t i = 0; i < nr; i++)
         for (size_t j = 0; j < nr; j++) {
             double acc = 0;
