@@ -384,7 +384,7 @@ typedef struct y_newton {
     double *mc;    /* nh x (nh + K + 1): s_h . SR_a (0 for the ones) */
     double *Prod;  /* (nh + K + 1)(nh + K + 2) / 2 rows of T: SR_a o SR_b, a <= b */
     double *Beta;  /* nh (nh + 1) / 2 rows of T: B^{-1}_hg s_h o s_g, h <= g */
-    double *Mom;   /* Beta Prod^T (npair x np), then each pair's as an nb x nb matrix */
+    double *Mom;   /* Beta Prod^T (npair x np) */
     double *Gam;   /* nh (nh + K + 1) squared: the Gram matrix of the basis in B^{-1} */
     double *PV;    /* nh K + 3 nh rows of nh (nh + K + 1): C^T Gam, C = [F W] */
     double *GC;    /* its transpose, Gam C */
@@ -578,14 +578,16 @@ static double invert_small(size_t n, double *aug)
             small = fabs(d);
         if (d == 0)
             return 0;
+        /* Row k is zero left of column k (eliminated): the row operations
+         * skip those columns, whose entries they would leave as they are. */
         double r = 1 / d;
-        for (size_t j = 0; j < m; j++)
+        for (size_t j = k; j < m; j++)
             rk[j] *= r;
         for (size_t i = 0; i < n; i++) {
             double *ri = aug + i * m, l = ri[k];
             if (i == k || l == 0)
                 continue;
-            row_axpy(m, l, rk, ri);
+            row_axpy(m - k, l, rk + k, ri + k);
         }
     }
     return small / big;
@@ -658,13 +660,16 @@ static int invert_blocks4(const sw_y *y, y_newton *ws, size_t t, double *ratio)
             return 0;
         small = SW_V4_SELECT(ad < small, ad, small);
         sw_v4 r = 1 / d;
-        for (size_t j = 0; j < m; j++)
+        /* Columns k..nh+k only: row k is zero left of k (eliminated) and,
+         * with no rows swapped, right of nh + k (the identity's columns
+         * not reached yet); the skipped entries would stay as they are. */
+        for (size_t j = k; j <= nh + k; j++)
             rk[j] *= r;
         for (size_t i = 0; i < nh; i++) {
             if (i == k)
                 continue;
             sw_v4 *ri = A + i * m, l = ri[k];
-            for (size_t j = 0; j < m; j++)
+            for (size_t j = k; j <= nh + k; j++)
                 ri[j] -= l * rk[j];
         }
     }
@@ -710,7 +715,7 @@ static void *newton_alloc_gram(const sw_model *m)
         !D_ALLOC(W, r * na) || !D_ALLOC(Psi, r * r) || !D_ALLOC(WtY, r * r) ||
         !D_ALLOC(cap, r * r) || !D_ALLOC(cpiv, r) || !D_ALLOC(SR, nb * T) ||
         !D_ALLOC(mc, NB) || !D_ALLOC(Prod, np * T) || !D_ALLOC(Beta, npair * T) ||
-        !D_ALLOC(Mom, npair * (np + nb * nb)) || !D_ALLOC(Gam, NB * NB) ||
+        !D_ALLOC(Mom, npair * np) || !D_ALLOC(Gam, NB * NB) ||
         !D_ALLOC(PV, (nv + r) * NB) || !D_ALLOC(GC, NB * (nv + r)) ||
         !D_ALLOC(cstart, 2 * nv + r + 1) || !D_ALLOC(cidx, ncoef) || !D_ALLOC(cval, ncoef) || !D_ALLOC(YtF, r * nv) || !D_ALLOC(EY, nv * r) ||
         !D_ALLOC(Zt, r * nv) || !D_ALLOC(S, nv * nv) || !D_ALLOC(spiv, nv) || !D_ALLOC(ra, na) ||
@@ -847,13 +852,6 @@ static void apply_WF(const sw_y *y, y_newton *ws, const double *z, const double 
     }
 }
 
-/* Index of (a, b), a <= b, in the upper triangle of an n x n matrix stored
- * by rows. */
-static inline size_t upper_index(size_t a, size_t b, size_t n)
-{
-    return a * (2 * n - a + 1) / 2 + (b - a);
-}
-
 /* The columns of F and W and the rows of E in the basis e_(h,a) (see
  * gram), as lists of (basis index, coefficient): F's nh K columns, W's
  * 3 nh, then E's nh K rows.  With b(h, a) = h nb + a (a < nh: J(s_h) s_a,
@@ -957,32 +955,37 @@ static void gram(const sw_y *y, y_newton *ws)
         }
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)npair, (int)np, (int)T, 1.0,
                 ws->Beta, (int)T, ws->Prod, (int)T, 0.0, ws->Mom, (int)np);
-    double *full = ws->Mom + npair * np;
-    for (size_t p = 0; p < npair; p++) {
-        const double *mo = ws->Mom + p * np;
-        double *fp = full + p * nb * nb;
-        for (size_t a = 0; a < nb; a++)
-            for (size_t b = a; b < nb; b++)
-                fp[a * nb + b] = fp[b * nb + a] = *mo++;
-    }
+    /* Gam = L Gf L^T, Gf the moments (the Gram matrix of the basis
+     * s_h o SR_a) and L_(h,a),(h,b) = delta_ab - m_ha [b = nb - 1]: Gf
+     * from the moments, then L applied on the left (rows of Gf less m_ha
+     * times the row of s_h), C^T, and L^T on the right in the transposition
+     * into GC. */
+    const double *mo = ws->Mom;
     for (size_t h = 0; h < nh; h++)
-        for (size_t g = 0; g < nh; g++) {
-            const double *fp = full + upper_index(h < g ? h : g, h < g ? g : h, nh) * nb * nb;
-            const double *mh = ws->mc + h * nb, *mg = ws->mc + g * nb, *fl = fp + last * nb;
-            for (size_t a = 0; a < nb; a++) {
-                double *row = ws->Gam + (h * nb + a) * NB + g * nb;
-                const double *fa = fp + a * nb;
-                double r = fa[last] - mh[a] * fl[last];
-                for (size_t b = 0; b < nb; b++)
-                    row[b] = (fa[b] - mh[a] * fl[b]) - mg[b] * r;
-            }
-        }
+        for (size_t g = h; g < nh; g++)
+            for (size_t a = 0; a < nb; a++)
+                for (size_t b = a; b < nb; b++) {
+                    double v = *mo++;
+                    ws->Gam[(h * nb + a) * NB + g * nb + b] = v;
+                    ws->Gam[(h * nb + b) * NB + g * nb + a] = v;
+                    ws->Gam[(g * nb + a) * NB + h * nb + b] = v;
+                    ws->Gam[(g * nb + b) * NB + h * nb + a] = v;
+                }
+    for (size_t h = 0; h < nh; h++) {
+        const double *rl = ws->Gam + (h * nb + last) * NB;
+        for (size_t a = 0; a < last; a++)
+            row_axpy(NB, ws->mc[h * nb + a], rl, ws->Gam + (h * nb + a) * NB);
+    }
     basis_coefficients(y, ws);
-    /* C^T Gam, row by row (Gam's rows are long), then transposed: GC. */
     apply_coefficients(ws, 0, nc, ws->Gam, NB, NB, ws->PV, NB);
-    for (size_t j = 0; j < nc; j++)
-        for (size_t b = 0; b < NB; b++)
-            ws->GC[b * nc + j] = ws->PV[j * NB + b];
+    for (size_t j = 0; j < nc; j++) {
+        const double *pj = ws->PV + j * NB;
+        for (size_t g = 0; g < nh; g++) {
+            const double *pg = pj + g * nb, *mg = ws->mc + g * nb;
+            for (size_t b = 0; b < nb; b++)
+                ws->GC[(g * nb + b) * nc + j] = pg[b] - mg[b] * pg[last];
+        }
+    }
     apply_coefficients(ws, nc, nv, ws->GC, nc, nv, ws->S, nv);
     apply_coefficients(ws, nc, nv, ws->GC + nv, nc, nr, ws->EY, nr);
     apply_coefficients(ws, nv, nr, ws->GC, nc, nv, ws->YtF, nv);
