@@ -390,6 +390,7 @@ typedef struct y_newton {
     double *GC;    /* its transpose, Gam C */
     size_t *cstart, *cidx; /* the columns of F and W, the rows of E in the basis */
     double *cval;
+    size_t *prow;  /* 3 nh scratch */
     double *YtF;   /* 3 nh x nh K */
     double *EY;    /* nh K x 3 nh: E Y */
     double *Zt;    /* 3 nh x nh K: cap^{-1} c Psi Y^T F */
@@ -408,8 +409,16 @@ typedef struct y_newton {
 SW_VECTOR_CLONES
 static double lu_factor(size_t n, double *A, size_t *piv)
 {
-    double big = 1, small = INFINITY;
-    for (size_t i = 0; i < n * n; i++)
+    double small = INFINITY;
+    sw_v4 bv = {1, 1, 1, 1}, a;
+    size_t i = 0;
+    for (; i + 4 <= n * n; i += 4) {
+        memcpy(&a, A + i, sizeof a);
+        a = SW_V4_ABS(a);
+        bv = SW_V4_SELECT(a > bv, a, bv);
+    }
+    double big = fmax(fmax(bv[0], bv[1]), fmax(bv[2], bv[3]));
+    for (; i < n * n; i++)
         if (fabs(A[i]) > big)
             big = fabs(A[i]);
     /* Panels of LU_PANEL columns: inside a panel, the usual elimination
@@ -689,7 +698,7 @@ static void newton_free_gram(void *p)
     void *bufs[] = {ws->s,   ws->w,   ws->u,    ws->rho, ws->Grho, ws->sig, ws->sGr,  ws->sRho,
                     ws->Pe,  ws->sv,  ws->coef, ws->Binv, ws->aug, ws->aug4, ws->W,   ws->Psi,
                     ws->WtY, ws->cap, ws->cpiv, ws->SR,  ws->mc,  ws->Prod, ws->Beta, ws->Mom,
-                    ws->Gam, ws->PV,  ws->GC,   ws->cstart, ws->cidx, ws->cval, ws->YtF,
+                    ws->Gam, ws->PV,  ws->GC,   ws->cstart, ws->cidx, ws->cval, ws->prow, ws->YtF,
                     ws->EY,  ws->Zt,  ws->S,    ws->spiv, ws->ra, ws->qa,   ws->jv,  ws->z,
                     ws->z2,  ws->bw,  ws->ew};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
@@ -717,7 +726,8 @@ static void *newton_alloc_gram(const sw_model *m)
         !D_ALLOC(mc, NB) || !D_ALLOC(Prod, np * T) || !D_ALLOC(Beta, npair * T) ||
         !D_ALLOC(Mom, npair * np) || !D_ALLOC(Gam, NB * NB) ||
         !D_ALLOC(PV, (nv + r) * NB) || !D_ALLOC(GC, NB * (nv + r)) ||
-        !D_ALLOC(cstart, 2 * nv + r + 1) || !D_ALLOC(cidx, ncoef) || !D_ALLOC(cval, ncoef) || !D_ALLOC(YtF, r * nv) || !D_ALLOC(EY, nv * r) ||
+        !D_ALLOC(cstart, 2 * nv + r + 1) || !D_ALLOC(cidx, ncoef) || !D_ALLOC(cval, ncoef) ||
+        !D_ALLOC(prow, r) || !D_ALLOC(YtF, r * nv) || !D_ALLOC(EY, nv * r) ||
         !D_ALLOC(Zt, r * nv) || !D_ALLOC(S, nv * nv) || !D_ALLOC(spiv, nv) || !D_ALLOC(ra, na) ||
         !D_ALLOC(qa, na) || !D_ALLOC(jv, na) || !D_ALLOC(z, r) || !D_ALLOC(z2, r) ||
         !D_ALLOC(bw, nv) || !D_ALLOC(ew, nv)) {
@@ -1001,8 +1011,16 @@ static void schur(const sw_y *y, y_newton *ws)
     size_t K = y->K, nh = y->nh, nv = nh * K, nr = 3 * nh;
     double c = ws->c, n = y->mult;
     /* Zt = cap^{-1} c Psi Y^T F; S = A - E X0 - (E Y) Zt. */
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nr, (int)nv, (int)nr, c, ws->Psi,
-                (int)nr, ws->YtF, (int)nv, 0.0, ws->Zt, (int)nv);
+    for (size_t i = 0; i < nr; i++) {
+        /* Psi is mostly zeros (its last 2 nh rows have one entry each). */
+        size_t m = 0, *rows = ws->prow;
+        for (size_t l = 0; l < nr; l++)
+            if (ws->Psi[i * nr + l] != 0) {
+                ws->coef[m] = c * ws->Psi[i * nr + l];
+                rows[m++] = l;
+            }
+        combine_rows_at(nv, 0, NULL, m, ws->coef, ws->YtF, nv, rows, ws->Zt + i * nv);
+    }
     lu_solve_many(nr, ws->cap, ws->cpiv, ws->Zt, nv);
     for (size_t h = 0; h < nh; h++)
         for (size_t k = 0; k < K; k++) {
@@ -1033,19 +1051,15 @@ static int newton_setup_gram(const sw_model *m, void *p, const double *x, double
     memcpy(ws->SR, y->s, na * sizeof *ws->SR);
     memcpy(ws->SR + na, y->rho, K * T * sizeof *ws->SR);
     for (size_t k = 0; k < K; k++)
-        for (size_t t = 0; t < T; t++) {
-            double acc = 0;
-            for (size_t l = 0; l < K; l++)
-                acc += y->G[k * K + l] * y->rho[l * T + t];
-            ws->Grho[k * T + t] = acc;
-        }
+        combine_rows(T, 0, NULL, K, y->G + k * K, y->rho, ws->Grho + k * T);
+    /* s_h . rho_k is the vector field's dw_hk/dt (y->fw, summed as sw_y_dot
+     * sums). */
+    memcpy(ws->sRho, y->fw, nv * sizeof *ws->sRho);
     for (size_t h = 0; h < nh; h++) {
         double *mh = ws->mc + h * nb;
         ws->sig[h] = sw_y_dot(y->s + h * T, y->g + h * T, T);
-        for (size_t l = 0; l < K; l++)
-            ws->sGr[h * K + l] = sw_y_dot(y->s + h * T, ws->Grho + l * T, T);
-        for (size_t k = 0; k < K; k++)
-            mh[nh + k] = ws->sRho[h * K + k] = sw_y_dot(y->s + h * T, y->rho + k * T, T);
+        rows_dot(ws->Grho, K, T, y->s + h * T, ws->sGr + h * K);
+        memcpy(mh + nh, ws->sRho + h * K, K * sizeof *mh);
         for (size_t g = 0; g < nh; g++) {
             mh[g] = y->M[h * nh + g] = sw_y_dot(y->s + h * T, y->s + g * T, T);
             y->c[h * nh + g] = sw_y_dot(y->u + h * K, y->w + g * K, K);
