@@ -1002,6 +1002,22 @@ static void gram(const sw_y *y, y_newton *ws)
     apply_coefficients(ws, nv, nr, ws->GC + nv, nc, nr, ws->WtY, nr);
 }
 
+/* out = a (row i of Psi) X for X of nr = 3 nh rows of L: over Psi's nonzero
+ * entries only (its last 2 nh rows have one each, its first nh rows
+ * nh + 2). */
+SW_VECTOR_CLONES
+static void psi_row(y_newton *ws, size_t nr, size_t i, double a, const double *X, size_t L,
+                    double *out)
+{
+    size_t m = 0;
+    for (size_t l = 0; l < nr; l++)
+        if (ws->Psi[i * nr + l] != 0) {
+            ws->coef[m] = a * ws->Psi[i * nr + l];
+            ws->prow[m++] = l;
+        }
+    combine_rows_at(L, 0, NULL, m, ws->coef, X, L, ws->prow, out);
+}
+
 /* The Schur complement S = A - E X, X = D^{-1} F, for all nh K columns at
  * once (see above: E X = E X0 + (E Y) Zt), S holding E X0 from gram.
  * Column j = (g, l) of A is delta_kl (delta_hg + c n M_hg). */
@@ -1011,16 +1027,8 @@ static void schur(const sw_y *y, y_newton *ws)
     size_t K = y->K, nh = y->nh, nv = nh * K, nr = 3 * nh;
     double c = ws->c, n = y->mult;
     /* Zt = cap^{-1} c Psi Y^T F; S = A - E X0 - (E Y) Zt. */
-    for (size_t i = 0; i < nr; i++) {
-        /* Psi is mostly zeros (its last 2 nh rows have one entry each). */
-        size_t m = 0, *rows = ws->prow;
-        for (size_t l = 0; l < nr; l++)
-            if (ws->Psi[i * nr + l] != 0) {
-                ws->coef[m] = c * ws->Psi[i * nr + l];
-                rows[m++] = l;
-            }
-        combine_rows_at(nv, 0, NULL, m, ws->coef, ws->YtF, nv, rows, ws->Zt + i * nv);
-    }
+    for (size_t i = 0; i < nr; i++)
+        psi_row(ws, nr, i, c, ws->YtF, nv, ws->Zt + i * nv);
     lu_solve_many(nr, ws->cap, ws->cpiv, ws->Zt, nv);
     for (size_t h = 0; h < nh; h++)
         for (size_t k = 0; k < K; k++) {
@@ -1103,13 +1111,10 @@ static int newton_setup_gram(const sw_model *m, void *p, const double *x, double
         ws->Psi[h * nr + 2 * nh + h] = ws->Psi[(2 * nh + h) * nr + h] = n;
     }
     gram(y, ws);
-    for (size_t i = 0; i < nr; i++)
-        for (size_t j = 0; j < nr; j++) {
-            double acc = 0;
-            for (size_t l = 0; l < nr; l++)
-                acc += ws->Psi[i * nr + l] * ws->WtY[l * nr + j];
-            ws->cap[i * nr + j] = (i == j) - c * acc;
-        }
+    for (size_t i = 0; i < nr; i++) {
+        psi_row(ws, nr, i, -c, ws->WtY, nr, ws->cap + i * nr);
+        ws->cap[i * nr + i] += 1;
+    }
     /* Rows of the capacitance matrix scale with c and with the heads'
      * gradients, so large steps made the pivot test (relative to the largest
      * entry) decline well-conditioned systems.  Each row, with Psi's row
