@@ -428,12 +428,13 @@ static double lu_factor(size_t n, double *A, size_t *piv)
      * subtracts them (the same numbers, a quarter of the loads and
      * stores on the trailing matrix). */
     for (size_t k0 = 0; k0 < n; k0 += LU_PANEL) {
-        size_t k1 = k0 + LU_PANEL < n ? k0 + LU_PANEL : n;
+        size_t k1 = k0 + LU_PANEL < n ? k0 + LU_PANEL : n, p = k0;
+        for (size_t i = k0 + 1; i < n; i++)
+            if (fabs(A[i * n + k0]) > fabs(A[p * n + k0]))
+                p = i;
         for (size_t k = k0; k < k1; k++) {
-            size_t p = k;
-            for (size_t i = k + 1; i < n; i++)
-                if (fabs(A[i * n + k]) > fabs(A[p * n + k]))
-                    p = i;
+            /* p: the pivot of column k (searched above, or by the
+             * previous column's pass). */
             piv[k] = p;
             if (p != k)
                 for (size_t j = 0; j < n; j++) {
@@ -446,11 +447,37 @@ static double lu_factor(size_t n, double *A, size_t *piv)
                 small = fabs(d);
             if (d == 0)
                 return 0;
+            if (k1 - k0 == 4) {
+                /* The panel's four entries of a row as one vector (row
+                 * k's left of k + 1 zeroed, so that they stay), and the
+                 * next column's pivot searched in the same pass, rows in
+                 * the same order. */
+                const sw_v4i lane = {0, 1, 2, 3};
+                sw_v4i at = lane == (int64_t)(k - k0);
+                sw_v4 u, v, zero = {0, 0, 0, 0};
+                memcpy(&u, A + k * n + k0, sizeof u);
+                u = SW_V4_SELECT(lane <= (int64_t)(k - k0), zero, u);
+                p = k + 1;
+                for (size_t i = k + 1; i < n; i++) {
+                    double l = A[i * n + k] / d;
+                    sw_v4 lv = {l, l, l, l};
+                    memcpy(&v, A + i * n + k0, sizeof v);
+                    v = SW_V4_SELECT(at, lv, v - l * u);
+                    memcpy(A + i * n + k0, &v, sizeof v);
+                    if (k + 1 < k1 && i > k + 1 && fabs(A[i * n + k + 1]) > fabs(A[p * n + k + 1]))
+                        p = i;
+                }
+                continue;
+            }
             for (size_t i = k + 1; i < n; i++) {
                 double l = A[i * n + k] /= d;
                 for (size_t j = k + 1; j < k1; j++)
                     A[i * n + j] -= l * A[k * n + j];
             }
+            p = k + 1;
+            for (size_t i = k + 2; k + 1 < k1 && i < n; i++)
+                if (fabs(A[i * n + k + 1]) > fabs(A[p * n + k + 1]))
+                    p = i;
         }
         for (size_t k = k0 + 1; k < k1; k++)
             for (size_t q = k0; q < k; q++) {
