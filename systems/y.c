@@ -889,6 +889,39 @@ static void apply_WF(const sw_y *y, y_newton *ws, const double *z, const double 
     }
 }
 
+/* Y = X^T for X of m rows and n columns (row-major, rows contiguous):
+ * blocks of four by four through registers, the edges one by one. */
+SW_VECTOR_CLONES
+static void transpose(size_t m, size_t n, const double *X, double *Y)
+{
+    const sw_v4i lo = {0, 4, 2, 6}, hi = {1, 5, 3, 7}, first = {0, 1, 4, 5}, last = {2, 3, 6, 7};
+    size_t i = 0;
+    for (; i + 4 <= m; i += 4) {
+        size_t j = 0;
+        for (; j + 4 <= n; j += 4) {
+            sw_v4 r0, r1, r2, r3;
+            memcpy(&r0, X + i * n + j, sizeof r0);
+            memcpy(&r1, X + (i + 1) * n + j, sizeof r1);
+            memcpy(&r2, X + (i + 2) * n + j, sizeof r2);
+            memcpy(&r3, X + (i + 3) * n + j, sizeof r3);
+            sw_v4 t0 = __builtin_shuffle(r0, r1, lo), t1 = __builtin_shuffle(r0, r1, hi);
+            sw_v4 t2 = __builtin_shuffle(r2, r3, lo), t3 = __builtin_shuffle(r2, r3, hi);
+            sw_v4 c0 = __builtin_shuffle(t0, t2, first), c1 = __builtin_shuffle(t1, t3, first);
+            sw_v4 c2 = __builtin_shuffle(t0, t2, last), c3 = __builtin_shuffle(t1, t3, last);
+            memcpy(Y + j * m + i, &c0, sizeof c0);
+            memcpy(Y + (j + 1) * m + i, &c1, sizeof c1);
+            memcpy(Y + (j + 2) * m + i, &c2, sizeof c2);
+            memcpy(Y + (j + 3) * m + i, &c3, sizeof c3);
+        }
+        for (; j < n; j++)
+            for (size_t r = i; r < i + 4; r++)
+                Y[j * m + r] = X[r * n + j];
+    }
+    for (; i < m; i++)
+        for (size_t j = 0; j < n; j++)
+            Y[j * m + i] = X[i * n + j];
+}
+
 /* The columns of F and W and the rows of E in the basis e_(h,a) (see
  * gram), as lists of (basis index, coefficient): F's nh K columns, W's
  * 3 nh, then E's nh K rows.  With b(h, a) = h nb + a (a < nh: J(s_h) s_a,
@@ -1015,14 +1048,12 @@ static void gram(const sw_y *y, y_newton *ws)
     }
     basis_coefficients(y, ws);
     apply_coefficients(ws, 0, nc, ws->Gam, NB, NB, ws->PV, NB);
-    for (size_t j = 0; j < nc; j++) {
-        const double *pj = ws->PV + j * NB;
+    for (size_t j = 0; j < nc; j++)
         for (size_t g = 0; g < nh; g++) {
-            const double *pg = pj + g * nb, *mg = ws->mc + g * nb;
-            for (size_t b = 0; b < nb; b++)
-                ws->GC[(g * nb + b) * nc + j] = pg[b] - mg[b] * pg[last];
+            double *pg = ws->PV + j * NB + g * nb;
+            row_axpy(last, pg[last], ws->mc + g * nb, pg);
         }
-    }
+    transpose(nc, NB, ws->PV, ws->GC);
     apply_coefficients(ws, nc, nv, ws->GC, nc, nv, ws->S, nv);
     apply_coefficients(ws, nc, nv, ws->GC + nv, nc, nr, ws->EY, nr);
     apply_coefficients(ws, nv, nr, ws->GC, nc, nv, ws->YtF, nv);
