@@ -368,7 +368,7 @@ typedef struct y_newton {
     double *sig;       /* nh */
     double *sGr;       /* nh x K: s_h . (G rho)_l */
     double *sRho;      /* nh x K: s_h . rho_k */
-    double *Pe, *sv;   /* nh x (nh + K), nh: apply_E's scratch */
+    double *Pe;        /* nh (nh + K + 1): basis_products' result */
     double *coef;      /* nh + K + 3 nh scratch */
     double *Binv;      /* B^{-1}: entry (h, g) of every block, as nh x nh rows of T */
     double *aug;       /* nh x 2 nh scratch: a block beside the identity */
@@ -723,7 +723,7 @@ static void newton_free_gram(void *p)
     if (!ws)
         return;
     void *bufs[] = {ws->s,   ws->w,   ws->u,    ws->rho, ws->Grho, ws->sig, ws->sGr,  ws->sRho,
-                    ws->Pe,  ws->sv,  ws->coef, ws->Binv, ws->aug, ws->aug4, ws->W,   ws->Psi,
+                    ws->Pe,  ws->coef, ws->Binv, ws->aug, ws->aug4, ws->W,   ws->Psi,
                     ws->WtY, ws->cap, ws->cpiv, ws->SR,  ws->mc,  ws->Prod, ws->Beta, ws->Mom,
                     ws->Gam, ws->PV,  ws->GC,   ws->cstart, ws->cidx, ws->cval, ws->prow, ws->YtF,
                     ws->EY,  ws->Zt,  ws->S,    ws->spiv, ws->ra, ws->qa,   ws->jv,  ws->z,
@@ -745,7 +745,7 @@ static void *newton_alloc_gram(const sw_model *m)
 #define D_ALLOC(f, count) (ws->f = malloc((count) * sizeof *ws->f))
     if (!D_ALLOC(s, na) || !D_ALLOC(w, nv) || !D_ALLOC(u, nv) || !D_ALLOC(rho, K * T) ||
         !D_ALLOC(Grho, K * T) || !D_ALLOC(sig, nh) || !D_ALLOC(sGr, nh * K) ||
-        !D_ALLOC(sRho, nh * K) || !D_ALLOC(Pe, nh * (nb - 1)) || !D_ALLOC(sv, nh) ||
+        !D_ALLOC(sRho, nh * K) || !D_ALLOC(Pe, NB) ||
         !D_ALLOC(coef, nh + K + r) || !D_ALLOC(Binv, T * nh * nh) || !D_ALLOC(aug, 2 * nh * nh) ||
         !(ws->aug4 = aligned_alloc(sizeof(sw_v4), 2 * nh * nh * sizeof(sw_v4))) ||
         !D_ALLOC(W, r * na) || !D_ALLOC(Psi, r * r) || !D_ALLOC(WtY, r * r) ||
@@ -815,42 +815,24 @@ static void solve_blocks(const sw_y *y, y_newton *ws, double *r)
     memcpy(r, ws->qa, y->nh * y->T * sizeof *r);
 }
 
-/* Column i of W dotted with v (nh T entries): the first 2 nh columns live
- * on one head's T rows. */
-static inline __attribute__((always_inline)) double w_dot(const sw_y *y, const y_newton *ws,
-                                                           size_t i, const double *v)
-{
-    size_t T = y->T, na = y->nh * T;
-    if (i >= 2 * y->nh)
-        return sw_y_dot(ws->W + i * na, v, na);
-    size_t off = i % y->nh * T;
-    return sw_y_dot(ws->W + i * na + off, v + off, T);
-}
-
-/* out <- E v (nh K entries), E = N_wa = -c J_wa:
- *   (E v)_hk = -c (rho_k . J(s_h) v_h - n sum_g w_gk s_h . J(s_g) v_g).
- * With J(s_g) v_g = s_g o v_g - (s_g . v_g) s_g, every product is a row of
- * SR (s_1..s_nh, rho_1..rho_K) against s_g o v_g, less a multiple of
- * M_hg or s_h . rho_k, which setup keeps. */
+/* pe[h nb + a] = e_(h,a) . v_h for v of nh T entries (the basis of gram:
+ * e_(h,a) = s_h o (SR_a - m_ha), s_h last): the rows of SR, ones last,
+ * against s_h o v_h, less m_ha times the last (s_h . v_h).  A row of E, or
+ * a column of W, against v is then its list's combination of these
+ * (list_dot). */
 SW_VECTOR_CLONES
-static void apply_E(const sw_y *y, y_newton *ws, const double *v, double *out)
+static void basis_products(const sw_y *y, y_newton *ws, const double *v, double *pe)
 {
-    size_t K = y->K, T = y->T, nh = y->nh, ns = nh + K;
-    double n = y->mult, *sv = ws->jv, *P = ws->Pe;
-    for (size_t g = 0; g < nh; g++) {
-        const double *sg = ws->s + g * T, *vg = v + g * T;
+    size_t T = y->T, nh = y->nh, nb = nh + y->K + 1, last = nb - 1;
+    double *sv = ws->jv;
+    for (size_t h = 0; h < nh; h++) {
+        const double *sh = ws->s + h * T, *vh = v + h * T;
+        double *ph = pe + h * nb;
         for (size_t t = 0; t < T; t++)
-            sv[t] = sg[t] * vg[t];
-        ws->sv[g] = sw_y_dot(sg, vg, T);
-        rows_dot(ws->SR, ns, T, sv, P + g * ns);
+            sv[t] = sh[t] * vh[t];
+        rows_dot(ws->SR, nb, T, sv, ph);
+        row_axpy(last, ph[last], ws->mc + h * nb, ph);
     }
-    for (size_t h = 0; h < nh; h++)
-        for (size_t k = 0; k < K; k++) {
-            double acc = P[h * ns + nh + k] - ws->sv[h] * ws->sRho[h * K + k];
-            for (size_t g = 0; g < nh; g++)
-                acc -= n * ws->w[g * K + k] * (P[g * ns + h] - ws->sv[g] * y->M[h * nh + g]);
-            out[h * K + k] = -ws->c * acc;
-        }
 }
 
 /* out <- W z - F v (z: 3 nh entries, v: nh K; out: nh T), with
@@ -986,6 +968,15 @@ static void apply_coefficients(const y_newton *ws, size_t first, size_t m, const
         size_t a = ws->cstart[first + i], cnt = ws->cstart[first + i + 1] - a;
         combine_rows_at(L, 0, NULL, cnt, ws->cval + a, X, ld, ws->cidx + a, out + i * old);
     }
+}
+
+/* sum_e val_e v_(idx_e) over list j. */
+static inline double list_dot(const y_newton *ws, size_t j, const double *v)
+{
+    double acc = 0;
+    for (size_t e = ws->cstart[j]; e < ws->cstart[j + 1]; e++)
+        acc += ws->cval[e] * v[ws->cidx[e]];
+    return acc;
 }
 
 /* The products of the logit block's pieces through B^{-1}, all from one
@@ -1209,12 +1200,14 @@ static void newton_solve_gram(const sw_model *m, void *p, double *b)
         memcpy(ws->ra + h * T, b + h * y->stride + K, T * sizeof *b);
     }
     solve_blocks(y, ws, ws->ra);
+    basis_products(y, ws, ws->ra, ws->Pe);
     for (size_t i = 0; i < nr; i++)
-        ws->z2[i] = w_dot(y, ws, i, ws->ra);
+        ws->z2[i] = list_dot(ws, nv + i, ws->Pe);
     for (size_t i = 0; i < nr; i++)
         ws->z[i] = c * sw_y_dot(ws->Psi + i * nr, ws->z2, nr);
     lu_solve(nr, ws->cap, ws->cpiv, ws->z);
-    apply_E(y, ws, ws->ra, ws->ew);
+    for (size_t i = 0; i < nv; i++)
+        ws->ew[i] = list_dot(ws, nv + nr + i, ws->Pe);
     for (size_t i = 0; i < nv; i++)
         ws->bw[i] -= ws->ew[i] + sw_y_dot(ws->EY + i * nr, ws->z, nr);
     lu_solve(nv, ws->S, ws->spiv, ws->bw);
