@@ -33,14 +33,15 @@ static void attend(const sw_y *y, const double *x)
     }
 }
 
-/* out[i] = X_i . v for the m rows of X (T long), four rows at a time so
+/* out[i] = X_i . v for the m rows of X (T long, stride ld), four rows at a time so
  * that v is loaded once for four products; each is summed as sw_y_dot
  * sums (lanes i mod 4, the tail into the first). */
-static inline void rows_dot(const double *X, size_t m, size_t T, const double *v, double *out)
+static inline void rows_dot_ld(const double *X, size_t m, size_t T, size_t ld, const double *v,
+                               double *out)
 {
     size_t i = 0;
     for (; i + 4 <= m; i += 4) {
-        const double *x0 = X + i * T, *x1 = x0 + T, *x2 = x1 + T, *x3 = x2 + T;
+        const double *x0 = X + i * ld, *x1 = x0 + ld, *x2 = x1 + ld, *x3 = x2 + ld;
         sw_v4 p0 = {0, 0, 0, 0}, p1 = p0, p2 = p0, p3 = p0, vv, x;
         size_t t = 0;
         for (; t + 4 <= T; t += 4) {
@@ -67,7 +68,13 @@ static inline void rows_dot(const double *X, size_t m, size_t T, const double *v
         out[i + 3] = (q3 + p3[1]) + (p3[2] + p3[3]);
     }
     for (; i < m; i++)
-        out[i] = sw_y_dot(X + i * T, v, T);
+        out[i] = sw_y_dot(X + i * ld, v, T);
+}
+
+/* rows_dot_ld over contiguous rows. */
+static inline void rows_dot(const double *X, size_t m, size_t T, const double *v, double *out)
+{
+    rows_dot_ld(X, m, T, T, v, out);
 }
 
 /* out[t] = base_t + sum_i coef_i X_(r_i)t for t < T over m rows of X (row
@@ -534,11 +541,39 @@ static void lu_solve(size_t n, const double *A, const size_t *piv, double *b)
             b[k] = b[piv[k]];
             b[piv[k]] = tmp;
         }
-    for (size_t i = 1; i < n; i++)
-        b[i] -= sw_y_dot(A + i * n, b, i);
-    /* The reciprocal is off the chain of dependent rows, a division on it
-     * would not be. */
-    for (size_t i = n; i-- > 0;)
+    /* By blocks of four rows: their products with the solution so far are
+     * independent (rows_dot_ld), and only the four-by-four triangle is a
+     * chain; one row at a time the whole solve was a chain of dot
+     * products, each waiting for the last. */
+    double acc[4];
+    size_t i0 = 0;
+    for (; i0 + 4 <= n; i0 += 4) {
+        rows_dot_ld(A + i0 * n, 4, i0, n, b, acc);
+        for (size_t r = 0; r < 4; r++) {
+            size_t i = i0 + r;
+            double v = b[i] - acc[r];
+            for (size_t j = i0; j < i; j++)
+                v -= A[i * n + j] * b[j];
+            b[i] = v;
+        }
+    }
+    for (; i0 < n; i0++)
+        b[i0] -= sw_y_dot(A + i0 * n, b, i0);
+    /* The same upwards, from the last rows; the reciprocal is off the chain
+     * of dependent rows, a division on it would not be. */
+    size_t top = n;
+    for (; top >= 4; top -= 4) {
+        size_t i1 = top - 4;
+        rows_dot_ld(A + i1 * n + top, 4, n - top, n, b + top, acc);
+        for (size_t r = 4; r-- > 0;) {
+            size_t i = i1 + r;
+            double v = b[i] - acc[r];
+            for (size_t j = i + 1; j < top; j++)
+                v -= A[i * n + j] * b[j];
+            b[i] = v * (1 / A[i * n + i]);
+        }
+    }
+    for (size_t i = top; i-- > 0;)
         b[i] = (b[i] - sw_y_dot(A + i * n + i + 1, b + i + 1, n - 1 - i)) * (1 / A[i * n + i]);
 }
 
