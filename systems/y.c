@@ -317,8 +317,8 @@ static int jac_gram(const sw_model *m, const double *x, double *J)
 /* ---- structured Newton solves (logit forms) ------------------------------- */
 
 /* N = I - c J for the reduced logit forms, with work that follows the
- * Jacobian's structure: per solve O(nh^2 T + nh K T + (nh K)^2), per
- * factorisation O(nh^2 K (nh + K) T + (nh K)^3), against O(dim^2) and
+ * Jacobian's structure: per solve O(nh^2 T + nh (nh + K) T + (nh K)^2), per
+ * factorisation O(nh^2 (nh + K)^2 T + (nh K)^3), against O(dim^2) and
  * O(dim^3) for the dense LU (dim = nh (K + T)).
  *
  * Split the state into the values w (nh K entries) and the logits a (nh T).
@@ -346,12 +346,14 @@ static int jac_gram(const sw_model *m, const double *x, double *J)
  * The Schur complement is where the work is.  With X0 = B^{-1} F,
  *   X = X0 + Y Zt,  Zt = cap^{-1} c Psi W^T X0 = cap^{-1} c Psi Y^T F,
  *   E X = E X0 + (E Y) Zt,
- * and Y^T F, E Y and E X0 all come from the dot products of J(s_h) times a
- * column's head blocks with s_1..s_nh, rho_1..rho_K: one matrix product
- * over the nh K columns of X0 and the 3 nh of Y.  The Woodbury correction
- * is never applied to X0's columns (nh K of them, nh T long each): S takes
- * (E Y) Zt, a product of the small matrices.  A solve applies W, F and
- * B^{-1} once more instead of storing X or reading Y.
+ * and E X0 = E B^{-1} F, E Y = E B^{-1} W, Y^T F = W^T B^{-1} F and
+ * W^T Y = W^T B^{-1} W.  On each head, the rows of E and the columns of F
+ * and W are combinations of J(s_h) s_g, J(s_h) rho_k and s_h, so all four
+ * come from the Gram matrix of that basis through B^{-1} (gram), whose sums
+ * over positions are moments of the products of s_1..s_nh, rho_1..rho_K:
+ * neither X0 nor Y is formed, and the Woodbury correction acts on the small
+ * matrices ((E Y) Zt).  A solve applies W, F and B^{-1} once more, and
+ * takes E q and W^T q from q's products with the same basis.
  *
  * The splitting can fail where N itself is fine: a block of B, or the
  * small matrices, close to singular (v_ht c near 1).  Setup then declines
@@ -1222,7 +1224,7 @@ static int newton_setup_gram(const sw_model *m, void *p, const double *x, double
  *   z_w = S^{-1} (b_w - E q - (E Y) z),
  *   z_a = q + B^{-1} (W (z - Zt z_w) - F z_w),
  * the last being D^{-1} b_a - X z_w with X = X0 + Y Zt as S was formed
- * (Y = B^{-1} W: applying W and B^{-1} once costs less than reading Y). */
+ * (neither X0 = B^{-1} F nor Y = B^{-1} W is ever formed). */
 SW_VECTOR_CLONES
 static void newton_solve_gram(const sw_model *m, void *p, double *b)
 {
