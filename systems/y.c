@@ -317,8 +317,8 @@ static int jac_gram(const sw_model *m, const double *x, double *J)
 /* ---- structured Newton solves (logit forms) ------------------------------- */
 
 /* N = I - c J for the reduced logit forms, with work that follows the
- * Jacobian's structure: per solve O(nh^2 T + nh (nh + K) T + (nh K)^2), per
- * factorisation O(nh^2 (nh + K)^2 T + (nh K)^3), against O(dim^2) and
+ * Jacobian's structure: per solve O(nh^2 T + nh K T + (nh K)^2), per
+ * factorisation O(nh^2 K (nh + K) T + (nh K)^3), against O(dim^2) and
  * O(dim^3) for the dense LU (dim = nh (K + T)).
  *
  * Split the state into the values w (nh K entries) and the logits a (nh T).
@@ -346,14 +346,12 @@ static int jac_gram(const sw_model *m, const double *x, double *J)
  * The Schur complement is where the work is.  With X0 = B^{-1} F,
  *   X = X0 + Y Zt,  Zt = cap^{-1} c Psi W^T X0 = cap^{-1} c Psi Y^T F,
  *   E X = E X0 + (E Y) Zt,
- * and E X0 = E B^{-1} F, E Y = E B^{-1} W, Y^T F = W^T B^{-1} F and
- * W^T Y = W^T B^{-1} W.  On each head, the rows of E and the columns of F
- * and W are combinations of J(s_h) s_g, J(s_h) rho_k and s_h, so all four
- * come from the Gram matrix of that basis through B^{-1} (gram), whose sums
- * over positions are moments of the products of s_1..s_nh, rho_1..rho_K:
- * neither X0 nor Y is formed, and the Woodbury correction acts on the small
- * matrices ((E Y) Zt).  A solve applies W, F and B^{-1} once more, and
- * takes E q and W^T q from q's products with the same basis.
+ * and Y^T F, E Y and E X0 all come from the dot products of J(s_h) times a
+ * column's head blocks with s_1..s_nh, rho_1..rho_K: one matrix product
+ * over the nh K columns of X0 and the 3 nh of Y.  The Woodbury correction
+ * is never applied to X0's columns (nh K of them, nh T long each): S takes
+ * (E Y) Zt, a product of the small matrices.  A solve applies W, F and
+ * B^{-1} once more instead of storing X or reading Y.
  *
  * The splitting can fail where N itself is fine: a block of B, or the
  * small matrices, close to singular (v_ht c near 1).  Setup then declines
@@ -377,7 +375,7 @@ typedef struct y_newton {
     double *sig;       /* nh */
     double *sGr;       /* nh x K: s_h . (G rho)_l */
     double *sRho;      /* nh x K: s_h . rho_k */
-    double *Pe;        /* nh (nh + K + 1): basis_products' result */
+    double *Pe, *sv;   /* nh x (nh + K), nh: apply_E's scratch */
     double *coef;      /* nh + K + 3 nh scratch */
     double *Binv;      /* B^{-1}: entry (h, g) of every block, as nh x nh rows of T */
     double *aug;       /* nh x 2 nh scratch: a block beside the identity */
@@ -389,22 +387,17 @@ typedef struct y_newton {
     double *WtY;       /* 3 nh x 3 nh scratch */
     double *cap;       /* 3 nh x 3 nh: I - c Psi W^T Y, factored */
     size_t *cpiv;
-    double *SR;    /* nh + K + 1 rows of T: s_1..s_nh, rho_1..rho_K, then ones */
-    double *mc;    /* nh x (nh + K + 1): s_h . SR_a (0 for the ones) */
-    double *Prod;  /* (nh + K + 1)(nh + K + 2) / 2 rows of T: SR_a o SR_b, a <= b */
-    double *Beta;  /* nh (nh + 1) / 2 rows of T: B^{-1}_hg s_h o s_g, h <= g */
-    double *Mom;   /* Beta Prod^T (npair x np) */
-    double *Gam;   /* nh (nh + K + 1) squared: the Gram matrix of the basis in B^{-1} */
-    double *PV;    /* nh K + 3 nh rows of nh (nh + K + 1): C^T Gam, C = [F W] */
-    double *GC;    /* its transpose, Gam C */
-    size_t *cstart, *cidx; /* the columns of F and W, the rows of E in the basis */
-    double *cval;
-    size_t *prow;  /* 3 nh scratch */
+    double *SR;    /* nh + K rows of T: s_1..s_nh, then rho_1..rho_K */
+    double *X0;    /* nh K rows of nh T: the columns of B^{-1} F, then Y's */
+    double *Y;     /* 3 nh rows of nh T (in X0's allocation): the columns of B^{-1} W */
+    double *Q;     /* nh x (nh + K) rows of T: J(s_h) applied to the rows of SR */
+    double *PV;    /* nh K + 3 nh rows of nh (nh + K): their head blocks against SR */
     double *YtF;   /* 3 nh x nh K */
     double *EY;    /* nh K x 3 nh: E Y */
     double *Zt;    /* 3 nh x nh K: cap^{-1} c Psi Y^T F */
     double *S;     /* nh K x nh K Schur complement, factored */
     size_t *spiv;
+    size_t *prow;  /* 3 nh scratch (psi_row) */
     double *ra, *qa, *jv; /* nh T scratch */
     double *z, *z2;       /* 3 nh scratch */
     double *bw, *ew;      /* nh K scratch */
@@ -760,10 +753,9 @@ static void newton_free_gram(void *p)
     if (!ws)
         return;
     void *bufs[] = {ws->s,   ws->w,   ws->u,    ws->rho, ws->Grho, ws->sig, ws->sGr,  ws->sRho,
-                    ws->Pe,  ws->coef, ws->Binv, ws->aug, ws->aug4, ws->W,   ws->Psi,
-                    ws->WtY, ws->cap, ws->cpiv, ws->SR,  ws->mc,  ws->Prod, ws->Beta, ws->Mom,
-                    ws->Gam, ws->PV,  ws->GC,   ws->cstart, ws->cidx, ws->cval, ws->prow, ws->YtF,
-                    ws->EY,  ws->Zt,  ws->S,    ws->spiv, ws->ra, ws->qa,   ws->jv,  ws->z,
+                    ws->Pe,  ws->sv,  ws->coef, ws->Binv, ws->aug, ws->aug4, ws->W,   ws->Psi,
+                    ws->WtY, ws->cap, ws->cpiv, ws->SR,  ws->X0,  ws->Q,    ws->PV,  ws->YtF,
+                    ws->EY,  ws->Zt,  ws->S,    ws->spiv, ws->prow, ws->ra, ws->qa,   ws->jv,  ws->z,
                     ws->z2,  ws->bw,  ws->ew};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
         free(bufs[i]);
@@ -774,33 +766,28 @@ static void *newton_alloc_gram(const sw_model *m)
 {
     const sw_y *y = m->ctx;
     size_t K = y->K, T = y->T, nh = y->nh, na = nh * T, nv = nh * K, r = 3 * nh;
-    size_t nb = nh + K + 1, NB = nh * nb, np = nb * (nb + 1) / 2, npair = nh * (nh + 1) / 2;
-    size_t ncoef = nv * (K + nh) + nh * (K + 2 + 2 * nh) + nv * (1 + nh);
+    size_t ns = nh + K;
     y_newton *ws = calloc(1, sizeof *ws);
     if (!ws)
         return NULL;
 #define D_ALLOC(f, count) (ws->f = malloc((count) * sizeof *ws->f))
     if (!D_ALLOC(s, na) || !D_ALLOC(w, nv) || !D_ALLOC(u, nv) || !D_ALLOC(rho, K * T) ||
         !D_ALLOC(Grho, K * T) || !D_ALLOC(sig, nh) || !D_ALLOC(sGr, nh * K) ||
-        !D_ALLOC(sRho, nh * K) || !D_ALLOC(Pe, NB) ||
+        !D_ALLOC(sRho, nh * K) || !D_ALLOC(Pe, nh * ns) || !D_ALLOC(sv, nh) ||
         !D_ALLOC(coef, nh + K + r) || !D_ALLOC(Binv, T * nh * nh) || !D_ALLOC(aug, 2 * nh * nh) ||
         !(ws->aug4 = aligned_alloc(sizeof(sw_v4), 2 * nh * nh * sizeof(sw_v4))) ||
         !D_ALLOC(W, r * na) || !D_ALLOC(Psi, r * r) || !D_ALLOC(WtY, r * r) ||
-        !D_ALLOC(cap, r * r) || !D_ALLOC(cpiv, r) || !D_ALLOC(SR, nb * T) ||
-        !D_ALLOC(mc, NB) || !D_ALLOC(Prod, np * T) || !D_ALLOC(Beta, npair * T) ||
-        !D_ALLOC(Mom, npair * np) || !D_ALLOC(Gam, NB * NB) ||
-        !D_ALLOC(PV, (nv + r) * NB) || !D_ALLOC(GC, NB * (nv + r)) ||
-        !D_ALLOC(cstart, 2 * nv + r + 1) || !D_ALLOC(cidx, ncoef) || !D_ALLOC(cval, ncoef) ||
-        !D_ALLOC(prow, r) || !D_ALLOC(YtF, r * nv) || !D_ALLOC(EY, nv * r) ||
-        !D_ALLOC(Zt, r * nv) || !D_ALLOC(S, nv * nv) || !D_ALLOC(spiv, nv) || !D_ALLOC(ra, na) ||
+        !D_ALLOC(cap, r * r) || !D_ALLOC(cpiv, r) || !D_ALLOC(SR, ns * T) ||
+        !D_ALLOC(X0, (nv + r) * na) || !D_ALLOC(Q, nh * ns * T) ||
+        !D_ALLOC(PV, (nv + r) * nh * ns) || !D_ALLOC(YtF, r * nv) || !D_ALLOC(EY, nv * r) ||
+        !D_ALLOC(Zt, r * nv) || !D_ALLOC(S, nv * nv) || !D_ALLOC(spiv, nv) || !D_ALLOC(prow, r) || !D_ALLOC(ra, na) ||
         !D_ALLOC(qa, na) || !D_ALLOC(jv, na) || !D_ALLOC(z, r) || !D_ALLOC(z2, r) ||
         !D_ALLOC(bw, nv) || !D_ALLOC(ew, nv)) {
         newton_free_gram(ws);
         return NULL;
     }
 #undef D_ALLOC
-    for (size_t t = 0; t < T; t++)
-        ws->SR[(nb - 1) * T + t] = 1;
+    ws->Y = ws->X0 + nv * na;
     return ws;
 }
 
@@ -852,24 +839,55 @@ static void solve_blocks(const sw_y *y, y_newton *ws, double *r)
     memcpy(r, ws->qa, y->nh * y->T * sizeof *r);
 }
 
-/* pe[h nb + a] = e_(h,a) . v_h for v of nh T entries (the basis of gram:
- * e_(h,a) = s_h o (SR_a - m_ha), s_h last): the rows of SR, ones last,
- * against s_h o v_h, less m_ha times the last (s_h . v_h).  A row of E, or
- * a column of W, against v is then its list's combination of these
- * (list_dot). */
+/* out <- B^{-1} v for v (T entries) on head g's rows and zero elsewhere:
+ * column g of every block, nh T work instead of nh^2 T. */
 SW_VECTOR_CLONES
-static void basis_products(const sw_y *y, y_newton *ws, const double *v, double *pe)
+static void solve_head(const sw_y *y, const y_newton *ws, size_t g, const double *v, double *out)
 {
-    size_t T = y->T, nh = y->nh, nb = nh + y->K + 1, last = nb - 1;
-    double *sv = ws->jv;
+    size_t T = y->T, nh = y->nh;
     for (size_t h = 0; h < nh; h++) {
-        const double *sh = ws->s + h * T, *vh = v + h * T;
-        double *ph = pe + h * nb;
+        const double *bi = ws->Binv + (h * nh + g) * T;
         for (size_t t = 0; t < T; t++)
-            sv[t] = sh[t] * vh[t];
-        rows_dot(ws->SR, nb, T, sv, ph);
-        row_axpy(last, ph[last], ws->mc + h * nb, ph);
+            out[h * T + t] = bi[t] * v[t];
     }
+}
+
+/* Column i of W dotted with v (nh T entries): the first 2 nh columns live
+ * on one head's T rows. */
+static inline __attribute__((always_inline)) double w_dot(const sw_y *y, const y_newton *ws,
+                                                           size_t i, const double *v)
+{
+    size_t T = y->T, na = y->nh * T;
+    if (i >= 2 * y->nh)
+        return sw_y_dot(ws->W + i * na, v, na);
+    size_t off = i % y->nh * T;
+    return sw_y_dot(ws->W + i * na + off, v + off, T);
+}
+
+/* out <- E v (nh K entries), E = N_wa = -c J_wa:
+ *   (E v)_hk = -c (rho_k . J(s_h) v_h - n sum_g w_gk s_h . J(s_g) v_g).
+ * With J(s_g) v_g = s_g o v_g - (s_g . v_g) s_g, every product is a row of
+ * SR (s_1..s_nh, rho_1..rho_K) against s_g o v_g, less a multiple of
+ * M_hg or s_h . rho_k, which setup keeps. */
+SW_VECTOR_CLONES
+static void apply_E(const sw_y *y, y_newton *ws, const double *v, double *out)
+{
+    size_t K = y->K, T = y->T, nh = y->nh, ns = nh + K;
+    double n = y->mult, *sv = ws->jv, *P = ws->Pe;
+    for (size_t g = 0; g < nh; g++) {
+        const double *sg = ws->s + g * T, *vg = v + g * T;
+        for (size_t t = 0; t < T; t++)
+            sv[t] = sg[t] * vg[t];
+        ws->sv[g] = sw_y_dot(sg, vg, T);
+        rows_dot(ws->SR, ns, T, sv, P + g * ns);
+    }
+    for (size_t h = 0; h < nh; h++)
+        for (size_t k = 0; k < K; k++) {
+            double acc = P[h * ns + nh + k] - ws->sv[h] * ws->sRho[h * K + k];
+            for (size_t g = 0; g < nh; g++)
+                acc -= n * ws->w[g * K + k] * (P[g * ns + h] - ws->sv[g] * y->M[h * nh + g]);
+            out[h * K + k] = -ws->c * acc;
+        }
 }
 
 /* out <- W z - F v (z: 3 nh entries, v: nh K; out: nh T), with
@@ -908,184 +926,58 @@ static void apply_WF(const sw_y *y, y_newton *ws, const double *z, const double 
     }
 }
 
-/* Y = X^T for X of m rows and n columns (row-major, rows contiguous):
- * blocks of four by four through registers, the edges one by one. */
-SW_VECTOR_CLONES
-static void transpose(size_t m, size_t n, const double *X, double *Y)
+/* out[k] = a_k + sum_i x_i (n B_ik) (B: m rows of K, row stride K; a
+ * NULL: 0) for k < K, four k at a time with the sum in a register:
+ * out[k] = a_k + sum_i (n B_ik) x_i, as an axpy per row would sum it. */
+static inline void weigh_rows(size_t K, const double *a, size_t m, double n, const double *B,
+                              const double *x, size_t xstride, double *out)
 {
-    const sw_v4i lo = {0, 4, 2, 6}, hi = {1, 5, 3, 7}, first = {0, 1, 4, 5}, last = {2, 3, 6, 7};
-    size_t i = 0;
-    for (; i + 4 <= m; i += 4) {
-        size_t j = 0;
-        for (; j + 4 <= n; j += 4) {
-            sw_v4 r0, r1, r2, r3;
-            memcpy(&r0, X + i * n + j, sizeof r0);
-            memcpy(&r1, X + (i + 1) * n + j, sizeof r1);
-            memcpy(&r2, X + (i + 2) * n + j, sizeof r2);
-            memcpy(&r3, X + (i + 3) * n + j, sizeof r3);
-            sw_v4 t0 = __builtin_shuffle(r0, r1, lo), t1 = __builtin_shuffle(r0, r1, hi);
-            sw_v4 t2 = __builtin_shuffle(r2, r3, lo), t3 = __builtin_shuffle(r2, r3, hi);
-            sw_v4 c0 = __builtin_shuffle(t0, t2, first), c1 = __builtin_shuffle(t1, t3, first);
-            sw_v4 c2 = __builtin_shuffle(t0, t2, last), c3 = __builtin_shuffle(t1, t3, last);
-            memcpy(Y + j * m + i, &c0, sizeof c0);
-            memcpy(Y + (j + 1) * m + i, &c1, sizeof c1);
-            memcpy(Y + (j + 2) * m + i, &c2, sizeof c2);
-            memcpy(Y + (j + 3) * m + i, &c3, sizeof c3);
+    size_t k = 0;
+    for (; k + 4 <= K; k += 4) {
+        sw_v4 acc = {0, 0, 0, 0}, b;
+        if (a)
+            memcpy(&acc, a + k, sizeof acc);
+        for (size_t i = 0; i < m; i++) {
+            memcpy(&b, B + i * K + k, sizeof b);
+            acc += n * b * x[i * xstride];
         }
-        for (; j < n; j++)
-            for (size_t r = i; r < i + 4; r++)
-                Y[j * m + r] = X[r * n + j];
+        memcpy(out + k, &acc, sizeof acc);
     }
-    for (; i < m; i++)
-        for (size_t j = 0; j < n; j++)
-            Y[j * m + i] = X[i * n + j];
+    for (; k < K; k++) {
+        double acc = a ? a[k] : 0;
+        for (size_t i = 0; i < m; i++)
+            acc += n * B[i * K + k] * x[i * xstride];
+        out[k] = acc;
+    }
 }
 
-/* The columns of F and W and the rows of E in the basis e_(h,a) (see
- * gram), as lists of (basis index, coefficient): F's nh K columns, W's
- * 3 nh, then E's nh K rows.  With b(h, a) = h nb + a (a < nh: J(s_h) s_a,
- * a = nh + k: J(s_h) rho_k, a = nb - 1: s_h):
- *   F_(g,l) = -c sum_k G_lk e_(g,nh+k) + c n sum_h u_hl e_(h,g),
- *   W: s_h = e_(h,nb-1),  p_h = s_h o g_h = -sum_k u_hk (e_(h,nh+k) + (s_h . rho_k) e_(h,nb-1)),
- *      Z_g = sum_h c_hg s_h o s_g = sum_h c_hg (e_(h,g) + M_hg e_(h,nb-1)),
- *   E_(h,k) = -c e_(h,nh+k) + c n sum_f w_fk e_(f,h). */
-static void basis_coefficients(const sw_y *y, y_newton *ws)
+/* E applied to a column, from its row of PV (P[h * ns + i]: J(s_h) times
+ * the column's block h, dotted with row i of SR): entry (h, k) of out is
+ *   -c (P[h, nh + k] - n sum_f w_fk P[f, h]). */
+static inline void E_column(const sw_y *y, const y_newton *ws, const double *P, double *out)
 {
-    size_t K = y->K, nh = y->nh, nb = nh + K + 1, last = nb - 1, e = 0, j = 0;
-    double c = ws->c, n = y->mult;
-    size_t *at = ws->cstart, *idx = ws->cidx;
-    double *val = ws->cval;
-#define COEF(i, v) (idx[e] = (i), val[e++] = (v))
-    for (size_t g = 0; g < nh; g++)
-        for (size_t l = 0; l < K; l++) {
-            at[j++] = e;
-            for (size_t k = 0; k < K; k++)
-                COEF(g * nb + nh + k, -c * y->G[l * K + k]);
-            for (size_t h = 0; h < nh; h++)
-                COEF(h * nb + g, c * n * ws->u[h * K + l]);
-        }
+    size_t K = y->K, nh = y->nh, ns = nh + K;
     for (size_t h = 0; h < nh; h++) {
-        at[j++] = e;
-        COEF(h * nb + last, 1);
+        double *o = out + h * K;
+        weigh_rows(K, P + h * ns + nh, nh, -y->mult, ws->w, P + h, ns, o);
+        for (size_t k = 0; k < K; k++)
+            o[k] *= -ws->c;
     }
-    for (size_t h = 0; h < nh; h++) {
-        at[j++] = e;
-        double us = 0;
-        for (size_t k = 0; k < K; k++) {
-            COEF(h * nb + nh + k, -ws->u[h * K + k]);
-            us += ws->u[h * K + k] * ws->sRho[h * K + k];
-        }
-        COEF(h * nb + last, -us);
-    }
+}
+
+/* Y^T F's row for a column of Y, from its row of PV: entry (g, l) is
+ *   -c (sum_k G_lk P[g, nh + k] - n sum_h u_hl P[h, g])
+ * (G is symmetric: its rows serve as columns). */
+static inline void YtF_row(const sw_y *y, const y_newton *ws, const double *P, double *out)
+{
+    size_t K = y->K, nh = y->nh, ns = nh + K;
     for (size_t g = 0; g < nh; g++) {
-        at[j++] = e;
-        for (size_t h = 0; h < nh; h++) {
-            COEF(h * nb + g, y->c[h * nh + g]);
-            COEF(h * nb + last, y->c[h * nh + g] * y->M[h * nh + g]);
-        }
+        double *o = out + g * K;
+        weigh_rows(K, NULL, K, 1, y->G, P + g * ns + nh, 1, o);
+        weigh_rows(K, o, nh, -y->mult, ws->u, P + g, ns, o);
+        for (size_t l = 0; l < K; l++)
+            o[l] *= -ws->c;
     }
-    for (size_t h = 0; h < nh; h++)
-        for (size_t k = 0; k < K; k++) {
-            at[j++] = e;
-            COEF(h * nb + nh + k, -c);
-            for (size_t f = 0; f < nh; f++)
-                COEF(f * nb + h, c * n * ws->w[f * K + k]);
-        }
-    at[j] = e;
-#undef COEF
-}
-
-/* Rows first..first+m-1 of the lists, applied to the rows of X (L long,
- * stride ld): row i of out (stride old) is sum_e val_e X_(idx_e). */
-SW_VECTOR_CLONES
-static void apply_coefficients(const y_newton *ws, size_t first, size_t m, const double *X,
-                               size_t ld, size_t L, double *out, size_t old)
-{
-    for (size_t i = 0; i < m; i++) {
-        size_t a = ws->cstart[first + i], cnt = ws->cstart[first + i + 1] - a;
-        combine_rows_at(L, 0, NULL, cnt, ws->cval + a, X, ld, ws->cidx + a, out + i * old);
-    }
-}
-
-/* sum_e val_e v_(idx_e) over list j. */
-static inline double list_dot(const y_newton *ws, size_t j, const double *v)
-{
-    double acc = 0;
-    for (size_t e = ws->cstart[j]; e < ws->cstart[j + 1]; e++)
-        acc += ws->cval[e] * v[ws->cidx[e]];
-    return acc;
-}
-
-/* The products of the logit block's pieces through B^{-1}, all from one
- * Gram matrix.  Every column of F and W and every row of E is, on each
- * head h, a combination of the vectors e_(h,a) = s_h o (SR_a - m_ha),
- * m_ha = s_h . SR_a (m = 0 for SR's row of ones): J(s_h) s_g, J(s_h) rho_k
- * and s_h itself (basis_coefficients).  Their Gram matrix in B^{-1},
- *   Gam_(h,a),(g,b) = sum_t B^{-1}_t,hg s_ht s_gt (SR_at - m_ha) (SR_bt - m_gb),
- * comes from the moments sum_t beta_hg,t SR_at SR_bt of beta_hg =
- * B^{-1}_hg s_h o s_g: one matrix product of the nh (nh + 1) / 2 rows of
- * beta against the nb (nb + 1) / 2 products of SR's rows, O(nh^2 (nh + K)^2
- * T), then centred one index at a time.  (Forming B^{-1} F column by column
- * and its products with J(s_h) SR cost O(nh^2 K (nh + K) T + nh^3 K T),
- * three times as much at nh = K.)  Then, with C = [F W] in the basis,
- * GC = Gam C, and from it E B^{-1} F (into S, to be completed by schur),
- * E B^{-1} W, W^T B^{-1} F and W^T B^{-1} W. */
-SW_VECTOR_CLONES
-static void gram(const sw_y *y, y_newton *ws)
-{
-    size_t K = y->K, T = y->T, nh = y->nh, nb = nh + K + 1, NB = nh * nb, last = nb - 1;
-    size_t np = nb * (nb + 1) / 2, npair = nh * (nh + 1) / 2, nv = nh * K, nr = 3 * nh;
-    size_t nc = nv + nr;
-    double *pr = ws->Prod;
-    for (size_t a = 0; a < nb; a++)
-        for (size_t b = a; b < nb; b++, pr += T) {
-            const double *ra = ws->SR + a * T, *rb = ws->SR + b * T;
-            for (size_t t = 0; t < T; t++)
-                pr[t] = ra[t] * rb[t];
-        }
-    double *be = ws->Beta;
-    for (size_t h = 0; h < nh; h++)
-        for (size_t g = h; g < nh; g++, be += T) {
-            const double *bi = ws->Binv + (h * nh + g) * T, *sh = ws->s + h * T;
-            const double *sg = ws->s + g * T;
-            for (size_t t = 0; t < T; t++)
-                be[t] = bi[t] * (sh[t] * sg[t]);
-        }
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)npair, (int)np, (int)T, 1.0,
-                ws->Beta, (int)T, ws->Prod, (int)T, 0.0, ws->Mom, (int)np);
-    /* Gam = L Gf L^T, Gf the moments (the Gram matrix of the basis
-     * s_h o SR_a) and L_(h,a),(h,b) = delta_ab - m_ha [b = nb - 1]: Gf
-     * from the moments, then L applied on the left (rows of Gf less m_ha
-     * times the row of s_h), C^T, and L^T on the right in the transposition
-     * into GC. */
-    const double *mo = ws->Mom;
-    for (size_t h = 0; h < nh; h++)
-        for (size_t g = h; g < nh; g++)
-            for (size_t a = 0; a < nb; a++)
-                for (size_t b = a; b < nb; b++) {
-                    double v = *mo++;
-                    ws->Gam[(h * nb + a) * NB + g * nb + b] = v;
-                    ws->Gam[(h * nb + b) * NB + g * nb + a] = v;
-                    ws->Gam[(g * nb + a) * NB + h * nb + b] = v;
-                    ws->Gam[(g * nb + b) * NB + h * nb + a] = v;
-                }
-    for (size_t h = 0; h < nh; h++) {
-        const double *rl = ws->Gam + (h * nb + last) * NB;
-        for (size_t a = 0; a < last; a++)
-            row_axpy(NB, ws->mc[h * nb + a], rl, ws->Gam + (h * nb + a) * NB);
-    }
-    basis_coefficients(y, ws);
-    apply_coefficients(ws, 0, nc, ws->Gam, NB, NB, ws->PV, NB);
-    for (size_t j = 0; j < nc; j++)
-        for (size_t g = 0; g < nh; g++) {
-            double *pg = ws->PV + j * NB + g * nb;
-            row_axpy(last, pg[last], ws->mc + g * nb, pg);
-        }
-    transpose(nc, NB, ws->PV, ws->GC);
-    apply_coefficients(ws, nc, nv, ws->GC, nc, nv, ws->S, nv);
-    apply_coefficients(ws, nc, nv, ws->GC + nv, nc, nr, ws->EY, nr);
-    apply_coefficients(ws, nv, nr, ws->GC, nc, nv, ws->YtF, nv);
-    apply_coefficients(ws, nv, nr, ws->GC + nv, nc, nr, ws->WtY, nr);
 }
 
 /* out = a (row i of Psi) X for X of nr = 3 nh rows of L: over Psi's nonzero
@@ -1105,28 +997,81 @@ static void psi_row(y_newton *ws, size_t nr, size_t i, double a, const double *X
 }
 
 /* The Schur complement S = A - E X, X = D^{-1} F, for all nh K columns at
- * once (see above: E X = E X0 + (E Y) Zt), S holding E X0 from gram.
- * Column j = (g, l) of A is delta_kl (delta_hg + c n M_hg). */
+ * once (see above: E X = E X0 + (E Y) Zt).  Column j = (g, l) of A is
+ * delta_kl (delta_hg + c n M_hg). */
 SW_VECTOR_CLONES
 static void schur(const sw_y *y, y_newton *ws)
 {
-    size_t K = y->K, nh = y->nh, nv = nh * K, nr = 3 * nh;
+    size_t K = y->K, T = y->T, nh = y->nh, na = nh * T, nv = nh * K, nr = 3 * nh, ns = nh + K;
     double c = ws->c, n = y->mult;
+    /* Q_h: J(s_h) applied to s_1..s_nh, rho_1..rho_K. */
+    memcpy(ws->SR, ws->s, na * sizeof *ws->SR);
+    memcpy(ws->SR + na, ws->rho, K * T * sizeof *ws->SR);
+    for (size_t h = 0; h < nh; h++) {
+        double *Qh = ws->Q + h * ns * T;
+        memcpy(Qh, ws->SR, ns * T * sizeof *Qh);
+        for (size_t f = 0; f < ns; f++)
+            sw_y_jvec(ws->s + h * T, T, Qh + f * T);
+    }
+    /* X0 = B^{-1} F, column by column.  Column (g, l) of F is, head by head,
+     *   -c J(s_h) ([h == g] (G rho)_l - n u_hl s_g),
+     * that is c n u_hl Q_h[g] on every head h, plus -c sum_k G_lk Q_g[nh + k]
+     * on head g: formed, then through the block solve straight into X0
+     * (forming B^{-1} of every J(s_h) s_g first and combining them wrote
+     * and read nh^2 columns of nh T, and the setup was bound by that
+     * traffic at H = K = 8). */
+    double *f = ws->ra, *coef = ws->coef;
+    for (size_t g = 0; g < nh; g++) {
+        const double *Qg = ws->Q + g * ns * T;
+        for (size_t l = 0; l < K; l++) {
+            for (size_t h = 0; h < nh; h++) {
+                const double *q = ws->Q + (h * ns + g) * T;
+                double a = c * n * ws->u[h * K + l];
+                for (size_t t = 0; t < T; t++)
+                    f[h * T + t] = a * q[t];
+            }
+            for (size_t k = 0; k < K; k++)
+                coef[k] = -c * y->G[l * K + k];
+            combine_rows(T, 0, NULL, K, coef, Qg + nh * T, ws->jv);
+            for (size_t t = 0; t < T; t++)
+                f[g * T + t] += ws->jv[t];
+            blocks_apply(y, ws, f, ws->X0 + (g * K + l) * na);
+        }
+    }
+    /* Every head block of the columns of X0 and Y (contiguous: Y follows
+     * X0) against Q_h, one product per head. */
+    for (size_t h = 0; h < nh; h++)
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(nv + nr), (int)ns, (int)T, 1.0,
+                    ws->X0 + h * T, (int)na, ws->Q + h * ns * T, (int)T, 0.0, ws->PV + h * ns,
+                    (int)(nh * ns));
+    /* From Y's rows: E Y and Y^T F. */
+    const double *PY = ws->PV + nv * nh * ns;
+    double *e = ws->ew;
+    for (size_t i = 0; i < nr; i++) {
+        const double *P = PY + i * nh * ns;
+        E_column(y, ws, P, e);
+        for (size_t r = 0; r < nv; r++)
+            ws->EY[r * nr + i] = e[r];
+        YtF_row(y, ws, P, ws->YtF + i * nv);
+    }
     /* Zt = cap^{-1} c Psi Y^T F; S = A - E X0 - (E Y) Zt. */
     for (size_t i = 0; i < nr; i++)
         psi_row(ws, nr, i, c, ws->YtF, nv, ws->Zt + i * nv);
     lu_solve_many(nr, ws->cap, ws->cpiv, ws->Zt, nv);
-    for (size_t h = 0; h < nh; h++)
-        for (size_t k = 0; k < K; k++) {
-            double *Sr = ws->S + (h * K + k) * nv;
-            for (size_t j = 0; j < nv; j++)
-                Sr[j] = -Sr[j];
-            for (size_t g = 0; g < nh; g++)
-                Sr[g * K + k] += (h == g) + c * n * y->M[h * nh + g];
-            for (size_t i = 0; i < nr; i++)
-                ws->coef[i] = -ws->EY[(h * K + k) * nr + i];
-            combine_rows(nv, 0, Sr, nr, ws->coef, ws->Zt, Sr);
-        }
+    for (size_t j = 0; j < nv; j++) {
+        size_t g = j / K, l = j % K;
+        E_column(y, ws, ws->PV + j * nh * ns, e);
+        for (size_t h = 0; h < nh; h++)
+            for (size_t k = 0; k < K; k++) {
+                double a = k == l ? (h == g) + c * n * y->M[h * nh + g] : 0;
+                ws->S[(h * K + k) * nv + j] = a - e[h * K + k];
+            }
+    }
+    for (size_t r = 0; r < nv; r++) {
+        for (size_t i = 0; i < nr; i++)
+            ws->coef[i] = -ws->EY[r * nr + i];
+        combine_rows(nv, 0, ws->S + r * nv, nr, ws->coef, ws->Zt, ws->S + r * nv);
+    }
 }
 
 SW_VECTOR_CLONES
@@ -1134,7 +1079,7 @@ static int newton_setup_gram(const sw_model *m, void *p, const double *x, double
 {
     const sw_y *y = m->ctx;
     y_newton *ws = p;
-    size_t K = y->K, T = y->T, nh = y->nh, na = nh * T, nv = nh * K, nr = 3 * nh, nb = nh + K + 1;
+    size_t K = y->K, T = y->T, nh = y->nh, na = nh * T, nv = nh * K, nr = 3 * nh;
     double n = y->mult;
     evaluate(y, x);
     ws->c = c;
@@ -1142,23 +1087,18 @@ static int newton_setup_gram(const sw_model *m, void *p, const double *x, double
     memcpy(ws->w, y->w, nv * sizeof *ws->w);
     memcpy(ws->u, y->u, nv * sizeof *ws->u);
     memcpy(ws->rho, y->rho, K * T * sizeof *ws->rho);
-    memcpy(ws->SR, y->s, na * sizeof *ws->SR);
-    memcpy(ws->SR + na, y->rho, K * T * sizeof *ws->SR);
     for (size_t k = 0; k < K; k++)
         combine_rows(T, 0, NULL, K, y->G + k * K, y->rho, ws->Grho + k * T);
     /* s_h . rho_k is the vector field's dw_hk/dt (y->fw, summed as sw_y_dot
      * sums). */
     memcpy(ws->sRho, y->fw, nv * sizeof *ws->sRho);
     for (size_t h = 0; h < nh; h++) {
-        double *mh = ws->mc + h * nb;
         ws->sig[h] = sw_y_dot(y->s + h * T, y->g + h * T, T);
         rows_dot(ws->Grho, K, T, y->s + h * T, ws->sGr + h * K);
-        memcpy(mh + nh, ws->sRho + h * K, K * sizeof *mh);
         for (size_t g = 0; g < nh; g++) {
-            mh[g] = y->M[h * nh + g] = sw_y_dot(y->s + h * T, y->s + g * T, T);
+            y->M[h * nh + g] = sw_y_dot(y->s + h * T, y->s + g * T, T);
             y->c[h * nh + g] = sw_y_dot(y->u + h * K, y->w + g * K, K);
         }
-        mh[nb - 1] = 0;
     }
 
     size_t t = 0;
@@ -1196,7 +1136,24 @@ static int newton_setup_gram(const sw_model *m, void *p, const double *x, double
         ws->Psi[h * nr + nh + h] = ws->Psi[(nh + h) * nr + h] = 1;
         ws->Psi[h * nr + 2 * nh + h] = ws->Psi[(2 * nh + h) * nr + h] = n;
     }
-    gram(y, ws);
+    for (size_t i = 0; i < nr; i++) {
+        size_t h = i % nh;
+        if (i < 2 * nh)
+            solve_head(y, ws, h, ws->W + i * na + h * T, ws->Y + i * na);
+        else {
+            memcpy(ws->Y + i * na, ws->W + i * na, na * sizeof *ws->Y);
+            solve_blocks(y, ws, ws->Y + i * na);
+        }
+    }
+    /* W^T Y = W^T B^{-1} W is symmetric (so is every block of B): the
+     * entries with a one-head column of W among i and j are taken as that
+     * column's dot product (T long), the dense block's upper half once. */
+    for (size_t i = 0; i < nr; i++)
+        for (size_t j = 0; j < nr; j++)
+            if (i < 2 * nh || (j >= 2 * nh && j >= i))
+                ws->WtY[i * nr + j] = w_dot(y, ws, i, ws->Y + j * na);
+            else
+                ws->WtY[i * nr + j] = ws->WtY[j * nr + i];
     for (size_t i = 0; i < nr; i++) {
         psi_row(ws, nr, i, -c, ws->WtY, nr, ws->cap + i * nr);
         ws->cap[i * nr + i] += 1;
@@ -1224,7 +1181,7 @@ static int newton_setup_gram(const sw_model *m, void *p, const double *x, double
  *   z_w = S^{-1} (b_w - E q - (E Y) z),
  *   z_a = q + B^{-1} (W (z - Zt z_w) - F z_w),
  * the last being D^{-1} b_a - X z_w with X = X0 + Y Zt as S was formed
- * (neither X0 = B^{-1} F nor Y = B^{-1} W is ever formed). */
+ * (Y = B^{-1} W: applying W and B^{-1} once costs less than reading Y). */
 SW_VECTOR_CLONES
 static void newton_solve_gram(const sw_model *m, void *p, double *b)
 {
@@ -1237,14 +1194,12 @@ static void newton_solve_gram(const sw_model *m, void *p, double *b)
         memcpy(ws->ra + h * T, b + h * y->stride + K, T * sizeof *b);
     }
     solve_blocks(y, ws, ws->ra);
-    basis_products(y, ws, ws->ra, ws->Pe);
     for (size_t i = 0; i < nr; i++)
-        ws->z2[i] = list_dot(ws, nv + i, ws->Pe);
+        ws->z2[i] = w_dot(y, ws, i, ws->ra);
     for (size_t i = 0; i < nr; i++)
         ws->z[i] = c * sw_y_dot(ws->Psi + i * nr, ws->z2, nr);
     lu_solve(nr, ws->cap, ws->cpiv, ws->z);
-    for (size_t i = 0; i < nv; i++)
-        ws->ew[i] = list_dot(ws, nv + nr + i, ws->Pe);
+    apply_E(y, ws, ws->ra, ws->ew);
     for (size_t i = 0; i < nv; i++)
         ws->bw[i] -= ws->ew[i] + sw_y_dot(ws->EY + i * nr, ws->z, nr);
     lu_solve(nv, ws->S, ws->spiv, ws->bw);

@@ -126,7 +126,7 @@ static void compare_solves(sw_model *m, sw_model *md, const double *cs, size_t n
 /* At random states (values and logits of order one) and factors c from
  * 1e-3 to 1e3, for the reduced and coupled logit forms with orthogonal and
  * overlapping features and blocks: the structured solve is backward stable
- * (backward error below 1e-13, measured up to 5.5e-15) and agrees with
+ * (backward error below 1e-13, measured up to 9e-15) and agrees with
  * LAPACK's dense LU of the analytic Jacobian (itself checked against finite
  * differences in test_y) to 1e-9 relative (measured up to 1e-11). */
 static void structured_solve_matches_dense(void **state)
@@ -164,9 +164,9 @@ static void structured_solve_matches_dense(void **state)
  * the work and the Woodbury correction acts on its dot products (y.c):
  * random states of y-reduced with up to H = K = 8 (128 logits, 64 values),
  * orthogonal and overlapping features, c from 1e-2 to 1e4.  The structured
- * solve is backward stable (below 1e-13; measured up to 1.4e-14; forming
+ * solve is backward stable (below 1e-13; measured up to 2.7e-14; forming
  * cap^{-1} Psi explicitly gave 8e-10 here) and agrees with the dense LU to
- * 1e-5 relative (measured up to 2.7e-7, as far as N's condition allows:
+ * 1e-5 relative (measured up to 1.3e-7, as far as N's condition allows:
  * LAPACK's own backward error is of the same order as ours). */
 static void structured_solve_matches_dense_when_wide(void **state)
 {
@@ -231,8 +231,8 @@ static void singular_block_falls_back_to_dense(void **state)
 
     /* Near that c the block's pivot is about delta = c' / c - 1: the
      * structured route takes pivots down to 1e-10 and pays for them in
-     * accuracy, up to about 1e-15 / delta of backward error (measured 5.6e-13
-     * at delta = 1e-3, 3.7e-10 at 1e-6, 9.2e-8 at 1e-8), which a Newton
+     * accuracy, up to about 1e-15 / delta of backward error (measured 3.3e-13
+     * at delta = 1e-3, 1.7e-10 at 1e-6, 1.8e-8 at 1e-8), which a Newton
      * iteration absorbs (it needs a contraction, not digits).  Far below
      * 1e-10 it declines. */
     static const double deltas[] = {1e-3, 1e-6, 1e-8};
