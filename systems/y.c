@@ -397,7 +397,6 @@ typedef struct y_newton {
     double *Zt;    /* 3 nh x nh K: cap^{-1} c Psi Y^T F */
     double *S;     /* nh K x nh K Schur complement, factored */
     size_t *spiv;
-    size_t *prow;  /* 3 nh scratch (psi_row) */
     double *ra, *qa, *jv; /* nh T scratch */
     double *z, *z2;       /* 3 nh scratch */
     double *bw, *ew;      /* nh K scratch */
@@ -536,39 +535,11 @@ static void lu_solve(size_t n, const double *A, const size_t *piv, double *b)
             b[k] = b[piv[k]];
             b[piv[k]] = tmp;
         }
-    /* By blocks of four rows: their products with the solution so far are
-     * independent (rows_dot_ld), and only the four-by-four triangle is a
-     * chain; one row at a time the whole solve was a chain of dot
-     * products, each waiting for the last. */
-    double acc[4];
-    size_t i0 = 0;
-    for (; i0 + 4 <= n; i0 += 4) {
-        rows_dot_ld(A + i0 * n, 4, i0, n, b, acc);
-        for (size_t r = 0; r < 4; r++) {
-            size_t i = i0 + r;
-            double v = b[i] - acc[r];
-            for (size_t j = i0; j < i; j++)
-                v -= A[i * n + j] * b[j];
-            b[i] = v;
-        }
-    }
-    for (; i0 < n; i0++)
-        b[i0] -= sw_y_dot(A + i0 * n, b, i0);
-    /* The same upwards, from the last rows; the reciprocal is off the chain
-     * of dependent rows, a division on it would not be. */
-    size_t top = n;
-    for (; top >= 4; top -= 4) {
-        size_t i1 = top - 4;
-        rows_dot_ld(A + i1 * n + top, 4, n - top, n, b + top, acc);
-        for (size_t r = 4; r-- > 0;) {
-            size_t i = i1 + r;
-            double v = b[i] - acc[r];
-            for (size_t j = i + 1; j < top; j++)
-                v -= A[i * n + j] * b[j];
-            b[i] = v * (1 / A[i * n + i]);
-        }
-    }
-    for (size_t i = top; i-- > 0;)
+    for (size_t i = 1; i < n; i++)
+        b[i] -= sw_y_dot(A + i * n, b, i);
+    /* The reciprocal is off the chain of dependent rows, a division on it
+     * would not be. */
+    for (size_t i = n; i-- > 0;)
         b[i] = (b[i] - sw_y_dot(A + i * n + i + 1, b + i + 1, n - 1 - i)) * (1 / A[i * n + i]);
 }
 
@@ -755,7 +726,7 @@ static void newton_free_gram(void *p)
     void *bufs[] = {ws->s,   ws->w,   ws->u,    ws->rho, ws->Grho, ws->sig, ws->sGr,  ws->sRho,
                     ws->Pe,  ws->sv,  ws->coef, ws->Binv, ws->aug, ws->aug4, ws->W,   ws->Psi,
                     ws->WtY, ws->cap, ws->cpiv, ws->SR,  ws->X0,  ws->Q,    ws->PV,  ws->YtF,
-                    ws->EY,  ws->Zt,  ws->S,    ws->spiv, ws->prow, ws->ra, ws->qa,   ws->jv,  ws->z,
+                    ws->EY,  ws->Zt,  ws->S,    ws->spiv, ws->ra, ws->qa,   ws->jv,  ws->z,
                     ws->z2,  ws->bw,  ws->ew};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
         free(bufs[i]);
@@ -780,7 +751,7 @@ static void *newton_alloc_gram(const sw_model *m)
         !D_ALLOC(cap, r * r) || !D_ALLOC(cpiv, r) || !D_ALLOC(SR, ns * T) ||
         !D_ALLOC(X0, (nv + r) * na) || !D_ALLOC(Q, nh * ns * T) ||
         !D_ALLOC(PV, (nv + r) * nh * ns) || !D_ALLOC(YtF, r * nv) || !D_ALLOC(EY, nv * r) ||
-        !D_ALLOC(Zt, r * nv) || !D_ALLOC(S, nv * nv) || !D_ALLOC(spiv, nv) || !D_ALLOC(prow, r) || !D_ALLOC(ra, na) ||
+        !D_ALLOC(Zt, r * nv) || !D_ALLOC(S, nv * nv) || !D_ALLOC(spiv, nv) || !D_ALLOC(ra, na) ||
         !D_ALLOC(qa, na) || !D_ALLOC(jv, na) || !D_ALLOC(z, r) || !D_ALLOC(z2, r) ||
         !D_ALLOC(bw, nv) || !D_ALLOC(ew, nv)) {
         newton_free_gram(ws);
@@ -980,22 +951,6 @@ static inline void YtF_row(const sw_y *y, const y_newton *ws, const double *P, d
     }
 }
 
-/* out = a (row i of Psi) X for X of nr = 3 nh rows of L: over Psi's nonzero
- * entries only (its last 2 nh rows have one each, its first nh rows
- * nh + 2). */
-SW_VECTOR_CLONES
-static void psi_row(y_newton *ws, size_t nr, size_t i, double a, const double *X, size_t L,
-                    double *out)
-{
-    size_t m = 0;
-    for (size_t l = 0; l < nr; l++)
-        if (ws->Psi[i * nr + l] != 0) {
-            ws->coef[m] = a * ws->Psi[i * nr + l];
-            ws->prow[m++] = l;
-        }
-    combine_rows_at(L, 0, NULL, m, ws->coef, X, L, ws->prow, out);
-}
-
 /* The Schur complement S = A - E X, X = D^{-1} F, for all nh K columns at
  * once (see above: E X = E X0 + (E Y) Zt).  Column j = (g, l) of A is
  * delta_kl (delta_hg + c n M_hg). */
@@ -1055,8 +1010,8 @@ static void schur(const sw_y *y, y_newton *ws)
         YtF_row(y, ws, P, ws->YtF + i * nv);
     }
     /* Zt = cap^{-1} c Psi Y^T F; S = A - E X0 - (E Y) Zt. */
-    for (size_t i = 0; i < nr; i++)
-        psi_row(ws, nr, i, c, ws->YtF, nv, ws->Zt + i * nv);
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nr, (int)nv, (int)nr, c, ws->Psi,
+                (int)nr, ws->YtF, (int)nv, 0.0, ws->Zt, (int)nv);
     lu_solve_many(nr, ws->cap, ws->cpiv, ws->Zt, nv);
     for (size_t j = 0; j < nv; j++) {
         size_t g = j / K, l = j % K;
@@ -1154,10 +1109,13 @@ static int newton_setup_gram(const sw_model *m, void *p, const double *x, double
                 ws->WtY[i * nr + j] = w_dot(y, ws, i, ws->Y + j * na);
             else
                 ws->WtY[i * nr + j] = ws->WtY[j * nr + i];
-    for (size_t i = 0; i < nr; i++) {
-        psi_row(ws, nr, i, -c, ws->WtY, nr, ws->cap + i * nr);
-        ws->cap[i * nr + i] += 1;
-    }
+    for (size_t i = 0; i < nr; i++)
+        for (size_t j = 0; j < nr; j++) {
+            double acc = 0;
+            for (size_t l = 0; l < nr; l++)
+                acc += ws->Psi[i * nr + l] * ws->WtY[l * nr + j];
+            ws->cap[i * nr + j] = (i == j) - c * acc;
+        }
     /* Rows of the capacitance matrix scale with c and with the heads'
      * gradients, so large steps made the pivot test (relative to the largest
      * entry) decline well-conditioned systems.  Each row, with Psi's row

@@ -231,8 +231,8 @@ static void singular_block_falls_back_to_dense(void **state)
 
     /* Near that c the block's pivot is about delta = c' / c - 1: the
      * structured route takes pivots down to 1e-10 and pays for them in
-     * accuracy, up to about 1e-15 / delta of backward error (measured 3.3e-13
-     * at delta = 1e-3, 1.7e-10 at 1e-6, 1.8e-8 at 1e-8), which a Newton
+     * accuracy, up to about 1e-15 / delta of backward error (measured 4e-13
+     * at delta = 1e-3, 5e-10 at 1e-6, 1.2e-8 at 1e-8), which a Newton
      * iteration absorbs (it needs a contraction, not digits).  Far below
      * 1e-10 it declines. */
     static const double deltas[] = {1e-3, 1e-6, 1e-8};
