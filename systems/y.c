@@ -33,15 +33,14 @@ static void attend(const sw_y *y, const double *x)
     }
 }
 
-/* out[i] = X_i . v for the m rows of X (T long, stride ld), four rows at a time so
+/* out[i] = X_i . v for the m rows of X (T long), four rows at a time so
  * that v is loaded once for four products; each is summed as sw_y_dot
  * sums (lanes i mod 4, the tail into the first). */
-static inline void rows_dot_ld(const double *X, size_t m, size_t T, size_t ld, const double *v,
-                               double *out)
+static inline void rows_dot(const double *X, size_t m, size_t T, const double *v, double *out)
 {
     size_t i = 0;
     for (; i + 4 <= m; i += 4) {
-        const double *x0 = X + i * ld, *x1 = x0 + ld, *x2 = x1 + ld, *x3 = x2 + ld;
+        const double *x0 = X + i * T, *x1 = x0 + T, *x2 = x1 + T, *x3 = x2 + T;
         sw_v4 p0 = {0, 0, 0, 0}, p1 = p0, p2 = p0, p3 = p0, vv, x;
         size_t t = 0;
         for (; t + 4 <= T; t += 4) {
@@ -68,23 +67,16 @@ static inline void rows_dot_ld(const double *X, size_t m, size_t T, size_t ld, c
         out[i + 3] = (q3 + p3[1]) + (p3[2] + p3[3]);
     }
     for (; i < m; i++)
-        out[i] = sw_y_dot(X + i * ld, v, T);
+        out[i] = sw_y_dot(X + i * T, v, T);
 }
 
-/* rows_dot_ld over contiguous rows. */
-static inline void rows_dot(const double *X, size_t m, size_t T, const double *v, double *out)
-{
-    rows_dot_ld(X, m, T, T, v, out);
-}
-
-/* out[t] = base_t + sum_i coef_i X_(r_i)t for t < T over m rows of X (row
- * stride ld; r_i = rows[i], or i where rows is NULL), base_t = a where
- * base is NULL: sixteen positions at a time, in four vectors, so that each
- * coefficient is broadcast once per sixteen products; the sum runs in i's
- * order at every position (as an axpy per row would; out may be base). */
-static inline void combine_rows_at(size_t T, double a, const double *base, size_t m,
-                                   const double *coef, const double *X, size_t ld,
-                                   const size_t *rows, double *out)
+/* out[t] = base_t + sum_i coef_i X_it over m rows of T (row stride T),
+ * base_t = a where base is NULL: sixteen positions at a time, in four
+ * vectors, so that each coefficient is broadcast once per sixteen
+ * products, then four at a time; the sum runs in i's order at every
+ * position (as an axpy per row would; out may be base). */
+static inline void combine_rows(size_t T, double a, const double *base, size_t m,
+                                const double *coef, const double *X, double *out)
 {
     size_t t = 0;
     for (; t + 16 <= T; t += 16) {
@@ -96,7 +88,7 @@ static inline void combine_rows_at(size_t T, double a, const double *base, size_
             memcpy(&a3, base + t + 12, sizeof a3);
         }
         for (size_t i = 0; i < m; i++) {
-            const double *xi = X + (rows ? rows[i] : i) * ld + t;
+            const double *xi = X + i * T + t;
             double ci = coef[i];
             memcpy(&x, xi, sizeof x);
             a0 += ci * x;
@@ -117,7 +109,7 @@ static inline void combine_rows_at(size_t T, double a, const double *base, size_
         if (base)
             memcpy(&a0, base + t, sizeof a0);
         for (size_t i = 0; i < m; i++) {
-            memcpy(&x, X + (rows ? rows[i] : i) * ld + t, sizeof x);
+            memcpy(&x, X + i * T + t, sizeof x);
             a0 += coef[i] * x;
         }
         memcpy(out + t, &a0, sizeof a0);
@@ -125,16 +117,9 @@ static inline void combine_rows_at(size_t T, double a, const double *base, size_
     for (; t < T; t++) {
         double acc = base ? base[t] : a;
         for (size_t i = 0; i < m; i++)
-            acc += coef[i] * X[(rows ? rows[i] : i) * ld + t];
+            acc += coef[i] * X[i * T + t];
         out[t] = acc;
     }
-}
-
-/* combine_rows_at over the first m rows of X, T long and contiguous. */
-static inline void combine_rows(size_t T, double a, const double *base, size_t m,
-                                const double *coef, const double *X, double *out)
-{
-    combine_rows_at(T, a, base, m, coef, X, T, NULL, out);
 }
 
 /* rho_kt = pi_kt - mult sum_h w_hk s_ht. */
