@@ -51,9 +51,13 @@
 typedef struct mk_work {
     double *A;    /* H x P x NP attention rows, zero outside the window */
     double *L;    /* P x S: logits, then log-probabilities */
-    double *dL;   /* P x S: the logits' gradient of the mean loss */
+    double *dL;   /* P x S: the logits' softmax */
+    double *dl;   /* P x SP: the logits' gradient of the mean loss, zero past S */
     double *val;  /* H x S x NP: one sequence's values V_h e_u, key u in column u */
-    double *dval; /* S x NP: their gradient */
+    /* Per head, V_h's gradient transposed, E x SP, zero past S: row v < S
+     * for column v (the token parts), row S + u for column S + u (the
+     * position parts); copied into V_h's gradient once a batch. */
+    double *gvt;
     double *da;   /* P x NP: one head's gradients of its queries' scores */
     double **gq;  /* P: their pair sums' rows */
     double *lse;  /* P: one sequence's log-sum-exps of the logits */
@@ -70,6 +74,7 @@ typedef struct mk_work {
 typedef struct markov {
     size_t S, N, K, m, n, H, E, P, window;
     size_t NP;       /* N rounded up to a multiple of BLK */
+    size_t SP;       /* S rounded up to a multiple of 4: rows of logit gradients */
     size_t pair_len; /* S + NP: a pair's row of factors or score gradients */
     int tok_regs;    /* look-ups by token through token_table */
     size_t per_head; /* E^2 + S E */
@@ -111,7 +116,8 @@ static void work_free(mk_work *w)
     free(w->L);
     free(w->dL);
     free(w->val);
-    free(w->dval);
+    free(w->dl);
+    free(w->gvt);
     free(w->da);
     free(w->gq);
     free(w->lse);
@@ -124,7 +130,7 @@ static void work_free(mk_work *w)
 }
 
 /* backward: 0 for a workspace that only runs forward passes (the
- * held-out one), which then has no gradient buffers (dval, da, gq and the
+ * held-out one), which then has no gradient buffers (dl, gvt, da, gq and the
  * pair sums gpair, gset stay NULL). */
 static int work_alloc(const markov *k, mk_work *w, int backward)
 {
@@ -137,12 +143,13 @@ static int work_alloc(const markov *k, mk_work *w, int backward)
     w->lse = malloc(k->P * sizeof(double));
     w->xp = calloc(NP, sizeof(int64_t));
     if (backward) {
-        w->dval = malloc(k->S * NP * sizeof(double));
+        w->dl = calloc(rows * k->SP, sizeof(double));
+        w->gvt = malloc(k->H * k->E * k->SP * sizeof(double));
         w->da = malloc(k->P * NP * sizeof(double));
         w->gq = malloc(k->P * sizeof(double *));
     }
     if (!w->A || !w->L || !w->dL || !w->val || !w->lse || !w->xp ||
-        (backward && (!w->dval || !w->da || !w->gq)))
+        (backward && (!w->dl || !w->gvt || !w->da || !w->gq)))
         return SW_EFAIL;
     if (pairs * 2 * k->pair_len > PAIR_TABLE_MAX) /* fac and gpair */
         return SW_OK;
@@ -207,35 +214,70 @@ static int next_table(markov *k)
     return SW_OK;
 }
 
+/* Inversion: the first s whose running sum exceeds u, the last state
+ * taking whatever rounding leaves.  The sums do not decrease, so that s is
+ * the number of them (before the last) up to u: counted without a branch
+ * per state. */
+static inline int invert(const double *cum, size_t S, double u)
+{
+    size_t s = 0;
+    for (size_t i = 0; i + 1 < S; i++)
+        s += cum[i] <= u;
+    return (int)s;
+}
+
+/* With the table, sequences are sampled SAMPLE_GROUP at a time: first
+ * every draw of the group in the order of the one-by-one loop below
+ * (so the samples are the same), at most SAMPLE_DRAWS of them, then the
+ * inversions of the group's sequences side by side.  Each token's table
+ * row depends on the token before, so one sequence alone is a chain of
+ * dependent loads; several interleave. */
+enum { SAMPLE_GROUP = 4, SAMPLE_DRAWS = 512 };
+
 static void sample_sequences(const markov *k, gsl_rng *r, size_t count, int *dst,
                              double *logit)
 {
-    size_t len = k->N + 1, S = k->S;
-    for (size_t i = 0; i < count; i++) {
-        int *x = dst + i * len;
-        for (size_t t = 0; t < k->n; t++)
-            x[t] = (int)gsl_rng_uniform_int(r, S);
-        for (size_t t = k->n - 1; t + 1 < len; t++) {
-            const double *cum = logit;
-            if (k->next) {
-                size_t c = 0;
-                for (size_t j = k->n; j >= 1; j--)
-                    c = c * S + (size_t)x[t + 1 - j];
-                cum = k->next + c * S;
-            } else {
-                chain_logits(k, x, t, k->K, logit);
-                sw_softmax(logit, S, logit);
-                cumulate(logit, S);
+    size_t len = k->N + 1, S = k->S, n = k->n, draws = len - n;
+    size_t group = k->next && SAMPLE_GROUP * draws <= SAMPLE_DRAWS ? SAMPLE_GROUP : 1;
+    double u[SAMPLE_DRAWS];
+    for (size_t i0 = 0; i0 < count; i0 += group) {
+        size_t g = count - i0 < group ? count - i0 : group;
+        if (g == 1) {
+            int *x = dst + i0 * len;
+            for (size_t t = 0; t < n; t++)
+                x[t] = (int)gsl_rng_uniform_int(r, S);
+            for (size_t t = n - 1; t + 1 < len; t++) {
+                const double *cum = logit;
+                if (k->next) {
+                    size_t c = 0;
+                    for (size_t j = n; j >= 1; j--)
+                        c = c * S + (size_t)x[t + 1 - j];
+                    cum = k->next + c * S;
+                } else {
+                    chain_logits(k, x, t, k->K, logit);
+                    sw_softmax(logit, S, logit);
+                    cumulate(logit, S);
+                }
+                x[t + 1] = invert(cum, S, gsl_rng_uniform(r));
             }
-            /* Inversion: the first s whose running sum exceeds u, the last
-             * state taking whatever rounding leaves.  The sums do not
-             * decrease, so that s is the number of them (before the last)
-             * up to u: counted without a branch per state. */
-            double u = gsl_rng_uniform(r);
-            size_t s = 0;
-            for (size_t i = 0; i + 1 < S; i++)
-                s += cum[i] <= u;
-            x[t + 1] = (int)s;
+            continue;
+        }
+        for (size_t i = 0; i < g; i++) {
+            int *x = dst + (i0 + i) * len;
+            for (size_t t = 0; t < n; t++)
+                x[t] = (int)gsl_rng_uniform_int(r, S);
+            for (size_t d = 0; d < draws; d++)
+                u[i * draws + d] = gsl_rng_uniform(r);
+        }
+        for (size_t d = 0; d < draws; d++) {
+            size_t t = n - 1 + d;
+            for (size_t i = 0; i < g; i++) {
+                int *x = dst + (i0 + i) * len;
+                size_t c = 0;
+                for (size_t j = n; j >= 1; j--)
+                    c = c * S + (size_t)x[t + 1 - j];
+                x[t + 1] = invert(k->next + c * S, S, u[i * draws + d]);
+            }
         }
     }
 }
@@ -424,7 +466,7 @@ static inline void add_scores(size_t S, const int *x, const double *d, size_t lo
         r[S + u] += d[u];
 }
 
-/* Up to CHUNK rows of values or their gradient are worked on together, so
+/* Up to CHUNK rows of values are worked on together, so
  * that one load of a block of attention weights serves all of them. */
 enum { CHUNK = 4 };
 /* CALL(s, c) for the rows s .. s + c - 1 of S: whole chunks, then the rest
@@ -527,23 +569,44 @@ static inline void reaching(const markov *k, size_t first, size_t last, size_t *
     *p1 = end < k->P ? end : k->P;
 }
 
-/* The values' gradient dval[s][j..j+BLK) = sum_p dl[p][s] rows[p][j..j+BLK)
- * for s = s0 .. s0+c-1, over the queries p0..p1 that reach the block. */
+/* The values' gradient is taken a tile of KT keys at a time, all of a
+ * tile's values s in vectors of four, SV vectors at a time. */
+enum { KT = 4, SV = 3 };
+
+/* The values' gradient dval[s][u] = sum_p dl[p][s] rows[p][u] of the keys
+ * u0 .. u0+nu-1 (nu <= KT) and s = 4 sv0 .. 4 (sv0 + c) - 1, over the
+ * queries p0..p1 that reach the keys, added to the rows x_u and S + u of
+ * the head's transposed gradient gvt, key by key.  Every dval is summed
+ * over p in order from zero, as a dot product of its own would be. */
 static inline __attribute__((always_inline)) void
-dval_chunk(size_t S, size_t NP, const double *rows, const double *dl, size_t j, size_t p0,
-           size_t p1, size_t s0, int c, double *dval)
+dval_tile(const markov *k, const double *rows, const double *dl, const int64_t *x, size_t u0,
+          size_t nu, size_t p0, size_t p1, size_t sv0, int c, double *gvt)
 {
-    blk acc[CHUNK], r;
-    for (int i = 0; i < c; i++)
-        bclear(&acc[i]);
-#pragma GCC unroll 2
+    size_t SP = k->SP, NP = k->NP;
+    sw_v4 acc[KT][SV], d[SV], y;
+    for (int i = 0; i < KT; i++)
+        for (int q = 0; q < c; q++)
+            acc[i][q] = (sw_v4){0, 0, 0, 0};
     for (size_t p = p0; p < p1; p++) {
-        bload(&r, rows + p * NP + j);
-        for (int i = 0; i < c; i++)
-            bscaleadd(&acc[i], dl[p * S + s0 + i], &r);
+        const double *r = rows + p * NP + u0;
+        for (int q = 0; q < c; q++)
+            memcpy(&d[q], dl + p * SP + 4 * (sv0 + (size_t)q), sizeof d[q]);
+        for (int i = 0; i < KT; i++)
+            for (int q = 0; q < c; q++)
+                acc[i][q] += r[i] * d[q];
     }
-    for (int i = 0; i < c; i++)
-        bstore(dval + (s0 + i) * NP + j, &acc[i]);
+    for (size_t i = 0; i < nu; i++) {
+        double *tok = gvt + (size_t)x[u0 + i] * SP + 4 * sv0,
+               *pos = gvt + (k->S + u0 + i) * SP + 4 * sv0;
+        for (int q = 0; q < c; q++) {
+            memcpy(&y, tok + 4 * q, sizeof y);
+            y += acc[i][q];
+            memcpy(tok + 4 * q, &y, sizeof y);
+            memcpy(&y, pos + 4 * q, sizeof y);
+            y += acc[i][q];
+            memcpy(pos + 4 * q, &y, sizeof y);
+        }
+    }
 }
 
 /* r[j..j+BLK) += d[j..j+BLK) over the blocks b0..b1. */
@@ -559,7 +622,7 @@ static inline void add_blocks(const double *d, size_t b0, size_t b1, double *r)
     }
 }
 
-/* One sequence's backward pass from the logits' gradient dl (P x S) and
+/* One sequence's backward pass from the logits' gradient dl (P x SP) and
  * the rows and values of its forward pass: adds V_h's gradient into g and
  * the score gradients into the pair sums (or, without pair tables, into
  * W_h's rows in g).
@@ -572,16 +635,15 @@ SW_BLOCK_CLONES
 static void backward_sequence(const markov *k, mk_work *w, const int *x, const double *rows,
                               const double *dl, double *g)
 {
-    size_t S = k->S, N = k->N, E = k->E, P = k->P, NP = k->NP;
-    double *dval = w->dval;
+    size_t S = k->S, N = k->N, E = k->E, P = k->P, NP = k->NP, SP = k->SP;
     for (size_t h = 0; h < k->H; h++) {
-        double *gW = g + h * k->per_head, *gV = gW + E * E;
+        double *gW = g + h * k->per_head, *gvt = w->gvt + h * E * SP;
         const double *val = w->val + h * S * NP, *hrows = rows + h * P * NP;
         for (size_t p = 0; p < P; p++) {
             size_t t = k->n - 1 + p, lo = first_key(k, t);
             size_t pair = (h * S + (size_t)x[t]) * N + t;
             size_t b0 = lo / BLK * BLK, b1 = (t + BLK) / BLK * BLK;
-            const double *a = hrows + p * NP, *d = dl + p * S;
+            const double *a = hrows + p * NP, *d = dl + p * SP;
             double *da = w->da + p * NP;
             blk acc, v, av, dv;
             bclear(&acc);
@@ -633,28 +695,55 @@ static void backward_sequence(const markov *k, mk_work *w, const int *x, const d
             for (size_t p = p0; p < p1; p++)
                 w->gq[p][xu] += w->da[p * NP + u];
         }
-        /* dval = dl^T rows over the queries that reach each block of
-         * keys: t >= the block's first key, and with a window, the
-         * window's first key <= its last. */
-        for (size_t j = 0; j < NP; j += BLK) {
-            size_t p0, p1;
-            reaching(k, j, j + BLK - 1, &p0, &p1);
-#define DVAL(s, c) dval_chunk(S, NP, hrows, dl, j, p0, p1, s, c, dval)
-            BY_CHUNKS(S, DVAL);
-#undef DVAL
+        /* dval = dl^T rows, a tile of keys at a time over the queries
+         * that reach it (t >= the tile's first key, and with a window,
+         * the window's first key <= its last), into V_h's gradient. */
+        for (size_t u0 = 0; u0 < N; u0 += KT) {
+            size_t p0, p1, nu = N - u0 < KT ? N - u0 : KT, sv = 0;
+            reaching(k, u0, u0 + nu - 1, &p0, &p1);
+            for (; sv + SV <= SP / 4; sv += SV)
+                dval_tile(k, hrows, dl, w->xp, u0, nu, p0, p1, sv, SV, gvt);
+            switch (SP / 4 - sv) {
+            case 2: dval_tile(k, hrows, dl, w->xp, u0, nu, p0, p1, sv, 2, gvt); break;
+            case 1: dval_tile(k, hrows, dl, w->xp, u0, nu, p0, p1, sv, 1, gvt); break;
+            default: break;
+            }
         }
-        /* V_h's gradient: the token parts key by key (consecutive
-         * additions to different rows), the position parts in blocks. */
-        size_t nb = N / BLK * BLK;
-        for (size_t u = 0; u < N; u++) {
-            size_t xu = (size_t)x[u];
-            for (size_t s = 0; s < S; s++)
-                gV[s * E + xu] += dval[s * NP + u];
-        }
-        for (size_t r = 0; r < S; r++) {
-            add_blocks(dval + r * NP, 0, nb, gV + r * E + S);
-            for (size_t u = nb; u < N; u++)
-                gV[r * E + S + u] += dval[r * NP + u];
+    }
+}
+
+/* V_h's gradient from its transposed sums.  Both hold their entries'
+ * additions in the same order from zero, so a copy is what adding into
+ * V_h's gradient all along would have given. */
+static void copy_value_grads(const markov *k, const mk_work *w, double *g)
+{
+    size_t S = k->S, E = k->E, SP = k->SP;
+    for (size_t h = 0; h < k->H; h++) {
+        double *gV = g + h * k->per_head + E * E;
+        const double *gvt = w->gvt + h * E * SP;
+        for (size_t s = 0; s < S; s++)
+            for (size_t j = 0; j < E; j++)
+                gV[s * E + j] = gvt[j * SP + s];
+    }
+}
+
+/* The pair sums into W_h's rows: pair (s, t) to rows s and S + t, in the
+ * pairs' order.  Cloned, and the rows restrict, so that the additions go
+ * in whole vectors. */
+SW_BLOCK_CLONES
+static void add_pair_sums(const markov *k, const mk_work *w, double *g)
+{
+    size_t S = k->S, N = k->N, E = k->E, pairs = k->H * S * N;
+    for (size_t pair = 0; pair < pairs; pair++) {
+        if (!w->gset[pair])
+            continue;
+        const double *restrict gs = w->gpair + pair * k->pair_len;
+        size_t h = pair / (S * N), st = pair % (S * N);
+        double *gW = g + h * k->per_head;
+        double *restrict gq = gW + (st / N) * E, *restrict gp = gW + (S + st % N) * E;
+        for (size_t j = 0; j < E; j++) {
+            gq[j] += gs[j];
+            gp[j] += gs[j];
         }
     }
 }
@@ -666,7 +755,7 @@ static void backward_sequence(const markov *k, mk_work *w, const int *x, const d
 static double forward_backward(const markov *k, mk_work *w, const double *theta, const int *tok,
                                size_t count, double *g, int fresh)
 {
-    size_t S = k->S, N = k->N, E = k->E, P = k->P, len = N + 1, rows = count * P;
+    size_t S = k->S, N = k->N, P = k->P, len = N + 1, rows = count * P;
     size_t pairs = k->H * S * N;
     double loss = 0, inv = 1.0 / (double)rows;
     if (w->fset && fresh)
@@ -675,6 +764,7 @@ static double forward_backward(const markov *k, mk_work *w, const double *theta,
         memset(g, 0, k->H * k->per_head * sizeof(double));
         if (w->gset)
             memset(w->gset, 0, pairs);
+        memset(w->gvt, 0, k->H * k->E * k->SP * sizeof(double));
     }
     for (size_t i = 0; i < count; i++) {
         const int *x = tok + i * len;
@@ -682,32 +772,26 @@ static double forward_backward(const markov *k, mk_work *w, const double *theta,
         forward_sequence(k, w, theta, x, A, L);
         sw_softmax_rows(L, P, S, dL, w->lse);
         for (size_t p = 0; p < P; p++) {
-            double *l = L + p * S, *dl = dL + p * S;
+            double *l = L + p * S, *prob = dL + p * S, *dl = w->dl + p * k->SP;
             for (size_t s = 0; s < S; s++)
                 l[s] -= w->lse[p];
             size_t target = (size_t)x[k->n + p];
             loss -= l[target];
             if (!g)
                 continue; /* an evaluation: no gradient */
-            dl[target] -= 1;
+            /* The target's 1 subtracted in the same pass (x - 0 is x, -0
+             * included): no scalar store into the row ahead of vector
+             * loads. */
             for (size_t s = 0; s < S; s++)
-                dl[s] *= inv;
+                dl[s] = (prob[s] - (double)(s == target)) * inv;
         }
         if (g)
-            backward_sequence(k, w, x, A, dL, g);
+            backward_sequence(k, w, x, A, w->dl, g);
     }
-    for (size_t pair = 0; g && w->gset && pair < pairs; pair++) {
-        if (!w->gset[pair])
-            continue;
-        const double *gs = w->gpair + pair * k->pair_len;
-        size_t h = pair / (S * N), st = pair % (S * N);
-        double *gW = g + h * k->per_head;
-        double *gq = gW + (st / N) * E, *gp = gW + (S + st % N) * E;
-        for (size_t j = 0; j < E; j++) {
-            gq[j] += gs[j];
-            gp[j] += gs[j];
-        }
-    }
+    if (g && w->gset)
+        add_pair_sums(k, w, g);
+    if (g)
+        copy_value_grads(k, w, g);
     return loss * inv;
 }
 
@@ -842,6 +926,7 @@ static int mk_setup(sw_model *m, sw_err *e)
     k->n = k->K * k->m;
     k->E = k->S + k->N;
     k->NP = (k->N + BLK - 1) / BLK * BLK;
+    k->SP = (k->S + 3) / 4 * 4;
     k->pair_len = k->S + k->NP;
     k->tok_regs = k->S <= TOKENS_IN_REGS && k->E >= TOKENS_IN_REGS && SW_BLOCK_CLONE_V4();
     k->per_head = k->E * k->E + k->S * k->E;
