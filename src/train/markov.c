@@ -780,10 +780,11 @@ static double forward_backward(const markov *k, mk_work *w, const double *theta,
             if (!g)
                 continue; /* an evaluation: no gradient */
             /* The target's 1 subtracted in the same pass (x - 0 is x, -0
-             * included): no scalar store into the row ahead of vector
-             * loads. */
+             * included), looked up rather than tested: GCC compiles
+             * (s == target) to a branch, mispredicted once a row. */
+            static const double unit[2] = {0, 1};
             for (size_t s = 0; s < S; s++)
-                dl[s] = (prob[s] - (double)(s == target)) * inv;
+                dl[s] = (prob[s] - unit[s == target]) * inv;
         }
         if (g)
             backward_sequence(k, w, x, A, w->dl, g);
