@@ -7,6 +7,7 @@
 
 #include <gsl/gsl_randist.h>
 
+#include "clones.h"
 #include "stagewise/budget.h"
 #include "stagewise/train.h"
 #include "transformer.h"
@@ -401,6 +402,23 @@ static double step_gradient(sw_trainer *tr, const double *theta)
     return loss;
 }
 
+/* Adam's step, element by element, with c1 and c2 its bias corrections.
+ * Vectorised: train.c is compiled with -fno-math-errno (meson.build), so
+ * that sqrt needs no call to set errno (its argument is never negative);
+ * vector division and square root round as the scalar ones do. */
+SW_VECTOR_CLONES
+static void adam_step(const sw_train_opts *o, size_t n, double c1, double c2,
+                      const double *restrict g, double *restrict m1, double *restrict m2,
+                      double *restrict theta)
+{
+    double b1 = o->beta1, b2 = o->beta2, lr = o->lr, eps = o->eps;
+    for (size_t i = 0; i < n; i++) {
+        m1[i] = b1 * m1[i] + (1 - b1) * g[i];
+        m2[i] = b2 * m2[i] + (1 - b2) * g[i] * g[i];
+        theta[i] -= lr * (m1[i] / c1) / (sqrt(m2[i] / c2) + eps);
+    }
+}
+
 static void update(sw_trainer *tr, double *theta, size_t step)
 {
     const sw_train_opts *o = &tr->o;
@@ -411,11 +429,7 @@ static void update(sw_trainer *tr, double *theta, size_t step)
         return;
     }
     double c1 = 1 - pow(o->beta1, (double)step), c2 = 1 - pow(o->beta2, (double)step);
-    for (size_t i = 0; i < tr->dim; i++) {
-        tr->m1[i] = o->beta1 * tr->m1[i] + (1 - o->beta1) * g[i];
-        tr->m2[i] = o->beta2 * tr->m2[i] + (1 - o->beta2) * g[i] * g[i];
-        theta[i] -= o->lr * (tr->m1[i] / c1) / (sqrt(tr->m2[i] / c2) + o->eps);
-    }
+    adam_step(o, tr->dim, c1, c2, g, tr->m1, tr->m2, theta);
 }
 
 static int finite_vec(const double *x, size_t n)
