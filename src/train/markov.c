@@ -107,6 +107,9 @@ enum { PAIR_TABLE_MAX = 1 << 21 };
  * distribution instead. */
 enum { NEXT_TABLE_MAX = 1 << 17 };
 
+/* The most heads (the parameter H's bound). */
+enum { H_MAX = 64 };
+
 /* Keys are processed in blocks of BLK (see blk below). */
 enum { BLK = 8 };
 
@@ -411,15 +414,20 @@ static void attend_direct(const markov *k, const double *W, const int *x, size_t
  * cancel in the row's).  The position factors are zero outside lo..t, so
  * the row is formed over whole blocks of keys, in vectors, and is zero
  * outside its keys.  Where the product of the two maxima is not attained
- * the sum can underflow; such a row is taken directly. */
-static inline __attribute__((always_inline)) void
+ * the sum can underflow; such a row is taken directly.
+ *
+ * Returns the row's sum, by which the caller divides it (attend_scale),
+ * or 0 for a row taken directly, which is done.  The division is left to
+ * the caller so that the heads' rows of a query are formed before any of
+ * them waits for its sum and its division. */
+static inline __attribute__((always_inline)) double
 attend(const markov *k, mk_work *w, size_t pair, const double *W, const int *x, size_t t,
        size_t lo, double *a)
 {
     size_t S = k->S, E = k->E;
     if (!w->fac) {
         attend_direct(k, W, x, t, lo, a);
-        return;
+        return 0;
     }
     double *ft = w->fac + pair * k->pair_len, *fp = ft + S;
     if (!w->fset[pair]) {
@@ -460,9 +468,15 @@ attend(const markov *k, mk_work *w, size_t pair, const double *W, const int *x, 
     double z = lanes_sum(&acc);
     if (!(z > 1e-200)) {
         attend_direct(k, W, x, t, lo, a);
-        return;
+        return 0;
     }
-    double iz = 1.0 / z;
+    return z;
+}
+
+/* a[b0..b1) *= iz, over whole blocks. */
+static inline void attend_scale(double iz, size_t b0, size_t b1, double *a)
+{
+    blk f;
     for (size_t j = b0; j < b1; j += BLK) {
         bload(&f, a + j);
         for (int q = 0; q < 2; q++)
@@ -567,9 +581,13 @@ static void forward_sequence(const markov *k, mk_work *w, const double *theta, c
         size_t b0 = lo / BLK * BLK, b1 = (t + BLK) / BLK * BLK;
         for (size_t h = 0; w->fac && p + 1 < P && h < H; h++)
             prefetch_pair(k, w->fac, (h * S + (size_t)x[t + 1]) * N + t + 1, t + 1, 0);
+        double z[H_MAX];
         for (size_t h = 0; h < H; h++)
-            attend(k, w, (h * S + (size_t)x[t]) * N + t, theta + h * k->per_head, x, t, lo,
-                   rows + (h * P + p) * NP);
+            z[h] = attend(k, w, (h * S + (size_t)x[t]) * N + t, theta + h * k->per_head, x, t,
+                          lo, rows + (h * P + p) * NP);
+        for (size_t h = 0; h < H; h++)
+            if (z[h] > 0)
+                attend_scale(1.0 / z[h], b0, b1, rows + (h * P + p) * NP);
 #define LOGITS(s, c) logits_chunk(k, w, rows, p, b0, b1, s, c, l)
         BY_CHUNKS(S, LOGITS);
 #undef LOGITS
@@ -824,7 +842,7 @@ static const sw_param_def params[] = {
     {"N", SW_PARAM_INT, "32", 2, 4096, "context length of the transformer (N >= K m)"},
     {"K", SW_PARAM_INT, "3", 1, 64, "number of lag groups"},
     {"m", SW_PARAM_INT, "1", 1, 64, "lags per group; group k reads lags (k-1)m+1 .. km"},
-    {"H", SW_PARAM_INT, "3", 1, 64, "attention heads"},
+    {"H", SW_PARAM_INT, "3", 1, H_MAX, "attention heads"},
     {"gamma", SW_PARAM_REAL, "2", 1, 1e3, "importance ratio: lambda_k = c gamma^(K-k)"},
     {"c", SW_PARAM_REAL, "1", 0, 1e3, "scale of the least important group, lambda_K"},
     {"lambdas", SW_PARAM_LIST, "", 0, 1e3, "explicit lambda_1..lambda_K (replaces gamma, c)"},
