@@ -59,6 +59,7 @@ typedef struct mk_work {
      * position parts); copied into V_h's gradient once a batch. */
     double *gvt;
     double *da;   /* P x NP: one head's gradients of its queries' scores */
+    double *dsum; /* P: their sums against the attention rows */
     double **gq;  /* P: their pair sums' rows */
     double *lse;  /* P: one sequence's log-sum-exps of the logits */
     int64_t *xp;  /* NP: one sequence's tokens x_0 .. x_{N-1}, zero past them */
@@ -122,6 +123,7 @@ static void work_free(mk_work *w)
     free(w->dl);
     free(w->gvt);
     free(w->da);
+    free(w->dsum);
     free(w->gq);
     free(w->lse);
     free(w->xp);
@@ -133,8 +135,8 @@ static void work_free(mk_work *w)
 }
 
 /* backward: 0 for a workspace that only runs forward passes (the
- * held-out one), which then has no gradient buffers (dl, gvt, da, gq and the
- * pair sums gpair, gset stay NULL). */
+ * held-out one), which then has no gradient buffers (dl, gvt, da, dsum,
+ * gq and the pair sums gpair, gset stay NULL). */
 static int work_alloc(const markov *k, mk_work *w, int backward)
 {
     work_free(w);
@@ -149,10 +151,11 @@ static int work_alloc(const markov *k, mk_work *w, int backward)
         w->dl = calloc(rows * k->SP, sizeof(double));
         w->gvt = malloc(k->H * k->E * k->SP * sizeof(double));
         w->da = malloc(k->P * NP * sizeof(double));
+        w->dsum = malloc(k->P * sizeof(double));
         w->gq = malloc(k->P * sizeof(double *));
     }
     if (!w->A || !w->L || !w->dL || !w->val || !w->lse || !w->xp ||
-        (backward && (!w->dl || !w->gvt || !w->da || !w->gq)))
+        (backward && (!w->dl || !w->gvt || !w->da || !w->dsum || !w->gq)))
         return SW_EFAIL;
     if (pairs * 2 * k->pair_len > PAIR_TABLE_MAX) /* fac and gpair */
         return SW_OK;
@@ -646,19 +649,6 @@ dval_tile(const markov *k, const double *rows, const double *dl, const int64_t *
     }
 }
 
-/* r[j..j+BLK) += d[j..j+BLK) over the blocks b0..b1. */
-static inline void add_blocks(const double *d, size_t b0, size_t b1, double *r)
-{
-    blk x, y;
-    for (size_t j = b0; j < b1; j += BLK) {
-        bload(&x, d + j);
-        bload(&y, r + j);
-        y.h[0] += x.h[0];
-        y.h[1] += x.h[1];
-        bstore(r + j, &y);
-    }
-}
-
 /* One sequence's backward pass from the logits' gradient dl (P x SP) and
  * the rows and values of its forward pass: adds V_h's gradient into g and
  * the score gradients into the pair sums (or, without pair tables, into
@@ -676,12 +666,14 @@ static void backward_sequence(const markov *k, mk_work *w, const int *x, const d
     for (size_t h = 0; h < k->H; h++) {
         double *gW = g + h * k->per_head, *gvt = w->gvt + h * E * SP;
         const double *val = w->val + h * S * NP, *hrows = rows + h * P * NP;
+        /* Two passes over the queries: the products da_u = dl . (V_h e_u)
+         * and their sums against the rows, then the softmax backward,
+         * which needs the sum, so that no query waits for its own. */
         for (size_t p = 0; p < P; p++) {
             size_t t = k->n - 1 + p, lo = first_key(k, t);
-            size_t pair = (h * S + (size_t)x[t]) * N + t;
             size_t b0 = lo / BLK * BLK, b1 = (t + BLK) / BLK * BLK;
-            if (w->gpair && p + 1 < P)
-                prefetch_pair(k, w->gpair, (h * S + (size_t)x[t + 1]) * N + t + 1, t + 1, 1);
+            if (w->gpair)
+                prefetch_pair(k, w->gpair, (h * S + (size_t)x[t]) * N + t, t, 1);
             const double *a = hrows + p * NP, *d = dl + p * SP;
             double *da = w->da + p * NP;
             blk acc, v, av, dv;
@@ -697,31 +689,45 @@ static void backward_sequence(const markov *k, mk_work *w, const int *x, const d
                 bload(&av, a + j);
                 bmuladd(&acc, &av, &dv);
             }
-            /* The softmax backward, over whole blocks: a is zero outside
-             * the row, so are the block's other entries of da. */
-            double c = lanes_sum(&acc);
+            w->dsum[p] = lanes_sum(&acc);
+        }
+        for (size_t p = 0; p < P; p++) {
+            size_t t = k->n - 1 + p, lo = first_key(k, t);
+            size_t pair = (h * S + (size_t)x[t]) * N + t;
+            size_t b0 = lo / BLK * BLK, b1 = (t + BLK) / BLK * BLK;
+            const double *a = hrows + p * NP;
+            double *da = w->da + p * NP, c = w->dsum[p], *gq = NULL;
+            if (w->gpair) {
+                gq = w->gpair + pair * k->pair_len;
+                if (!w->gset[pair]) {
+                    memset(gq, 0, k->pair_len * sizeof(double));
+                    w->gset[pair] = 1;
+                }
+                w->gq[p] = gq;
+            }
+            /* The softmax backward over whole blocks (a is zero outside
+             * the row, so are the block's other entries of da), and its
+             * position part into the pair sums in the same pass; the
+             * token part below. */
+            blk v, av, y;
             for (size_t j = b0; j < b1; j += BLK) {
                 bload(&av, a + j);
                 bload(&v, da + j);
                 for (int q = 0; q < 2; q++)
                     v.h[q] = av.h[q] * (v.h[q] - c);
                 bstore(da + j, &v);
+                if (gq) {
+                    bload(&y, gq + S + j);
+                    for (int q = 0; q < 2; q++)
+                        y.h[q] += v.h[q];
+                    bstore(gq + S + j, &y);
+                }
             }
-            if (!w->gpair) {
+            if (!gq) {
                 /* The query's rows of W are x[t] and S + t. */
                 add_scores(S, x, da, lo, t, gW + (size_t)x[t] * E);
                 add_scores(S, x, da, lo, t, gW + (S + t) * E);
-                continue;
             }
-            double *gq = w->gpair + pair * k->pair_len;
-            if (!w->gset[pair]) {
-                memset(gq, 0, k->pair_len * sizeof(double));
-                w->gset[pair] = 1;
-            }
-            /* The position part over the row's blocks (zero outside it);
-             * the token part below. */
-            w->gq[p] = gq;
-            add_blocks(da, b0, b1, gq + S);
         }
         /* The token parts, key by key over the queries that reach the key
          * (t >= u, and u in the window): consecutive additions go to
