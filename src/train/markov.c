@@ -26,6 +26,10 @@
  * queries t = n-1 .. N-1 whose target came from the chain.
  *
  * theta, per head h: W_h (E x E, row-major), then V_h (S x E). */
+
+/* GSL's inline uniform draws: the sampler makes 4000 a step. */
+#define HAVE_INLINE 1
+
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
