@@ -298,23 +298,6 @@ static size_t first_key(const markov *k, size_t t)
     return k->window && t + 1 > k->window ? t + 1 - k->window : 0;
 }
 
-/* Asks for the row of pair in a pair table (fac or gpair) as far as the
- * query at position t uses it, one query ahead: the tables are larger than
- * the first-level cache and are read in no order a prefetcher could guess
- * (a query's pair is its token and position). */
-static inline void prefetch_pair(const markov *k, const double *table, size_t pair, size_t t,
-                                 int write)
-{
-    const double *r = table + pair * k->pair_len;
-    size_t n = k->S + (t + BLK) / BLK * BLK;
-    for (size_t i = 0; i < n + 8; i += 8) {
-        if (write)
-            __builtin_prefetch(r + i, 1);
-        else
-            __builtin_prefetch(r + i, 0);
-    }
-}
-
 /* A block of keys in two sw_v4 (simd.h), keys j..j+3 and j+4..j+7: the
  * AVX2 clone keeps each half in a register (an eight-double vector would
  * live on the stack there), the AVX-512 clone in one of its 32.  Moved
@@ -586,8 +569,6 @@ static void forward_sequence(const markov *k, mk_work *w, const double *theta, c
     for (size_t p = 0; p < P; p++) {
         size_t t = k->n - 1 + p, lo = first_key(k, t);
         size_t b0 = lo / BLK * BLK, b1 = (t + BLK) / BLK * BLK;
-        for (size_t h = 0; w->fac && p + 1 < P && h < H; h++)
-            prefetch_pair(k, w->fac, (h * S + (size_t)x[t + 1]) * N + t + 1, t + 1, 0);
         double z[H_MAX];
         for (size_t h = 0; h < H; h++)
             z[h] = attend(k, w, (h * S + (size_t)x[t]) * N + t, theta + h * k->per_head, x, t,
@@ -681,8 +662,6 @@ static void backward_sequence(const markov *k, mk_work *w, const int *x, const d
         for (size_t p = 0; p < P; p++) {
             size_t t = k->n - 1 + p, lo = first_key(k, t);
             size_t b0 = lo / BLK * BLK, b1 = (t + BLK) / BLK * BLK;
-            if (w->gpair)
-                prefetch_pair(k, w->gpair, (h * S + (size_t)x[t]) * N + t, t, 1);
             const double *a = hrows + p * NP, *d = dl + p * SP;
             double *da = w->da + p * NP;
             blk acc, v, av, dv;
