@@ -576,11 +576,6 @@ static void forward_sequence(const markov *k, mk_work *w, const double *theta, c
         for (size_t h = 0; h < H; h++)
             if (z[h] > 0)
                 attend_scale(1.0 / z[h], b0, b1, rows + (h * P + p) * NP);
-    }
-    /* The logits in a pass of their own: no query's waits for its rows. */
-    for (size_t p = 0; p < P; p++) {
-        size_t t = k->n - 1 + p, lo = first_key(k, t);
-        size_t b0 = lo / BLK * BLK, b1 = (t + BLK) / BLK * BLK;
 #define LOGITS(s, c) logits_chunk(k, w, rows, p, b0, b1, s, c, l)
         BY_CHUNKS(S, LOGITS);
 #undef LOGITS
