@@ -63,7 +63,6 @@ typedef struct mk_work {
      * position parts); copied into V_h's gradient once a batch. */
     double *gvt;
     double *da;   /* P x NP: one head's gradients of its queries' scores */
-    double *dsum; /* P: their sums against the attention rows */
     double **gq;  /* P: their pair sums' rows */
     double *lse;  /* P: one sequence's log-sum-exps of the logits */
     int64_t *xp;  /* NP: one sequence's tokens x_0 .. x_{N-1}, zero past them */
@@ -127,7 +126,6 @@ static void work_free(mk_work *w)
     free(w->dl);
     free(w->gvt);
     free(w->da);
-    free(w->dsum);
     free(w->gq);
     free(w->lse);
     free(w->xp);
@@ -139,8 +137,8 @@ static void work_free(mk_work *w)
 }
 
 /* backward: 0 for a workspace that only runs forward passes (the
- * held-out one), which then has no gradient buffers (dl, gvt, da, dsum,
- * gq and the pair sums gpair, gset stay NULL). */
+ * held-out one), which then has no gradient buffers (dl, gvt, da, gq and
+ * the pair sums gpair, gset stay NULL). */
 static int work_alloc(const markov *k, mk_work *w, int backward)
 {
     work_free(w);
@@ -155,11 +153,10 @@ static int work_alloc(const markov *k, mk_work *w, int backward)
         w->dl = calloc(rows * k->SP, sizeof(double));
         w->gvt = malloc(k->H * k->E * k->SP * sizeof(double));
         w->da = malloc(k->P * NP * sizeof(double));
-        w->dsum = malloc(k->P * sizeof(double));
         w->gq = malloc(k->P * sizeof(double *));
     }
     if (!w->A || !w->L || !w->dL || !w->val || !w->lse || !w->xp ||
-        (backward && (!w->dl || !w->gvt || !w->da || !w->dsum || !w->gq)))
+        (backward && (!w->dl || !w->gvt || !w->da || !w->gq)))
         return SW_EFAIL;
     if (pairs * 2 * k->pair_len > PAIR_TABLE_MAX) /* fac and gpair */
         return SW_OK;
@@ -651,15 +648,13 @@ static void backward_sequence(const markov *k, mk_work *w, const int *x, const d
     for (size_t h = 0; h < k->H; h++) {
         double *gW = g + h * k->per_head, *gvt = w->gvt + h * E * SP;
         const double *val = w->val + h * S * NP, *hrows = rows + h * P * NP;
-        /* Two passes over the queries: the products da_u = dl . (V_h e_u)
-         * and their sums against the rows, then the softmax backward,
-         * which needs the sum, so that no query waits for its own. */
         for (size_t p = 0; p < P; p++) {
             size_t t = k->n - 1 + p, lo = first_key(k, t);
+            size_t pair = (h * S + (size_t)x[t]) * N + t;
             size_t b0 = lo / BLK * BLK, b1 = (t + BLK) / BLK * BLK;
             const double *a = hrows + p * NP, *d = dl + p * SP;
-            double *da = w->da + p * NP;
-            blk acc, v, av, dv;
+            double *da = w->da + p * NP, *gq = NULL;
+            blk acc, v, av, dv, y;
             bclear(&acc);
             for (size_t j = b0; j < b1; j += BLK) {
                 bclear(&dv);
@@ -672,14 +667,7 @@ static void backward_sequence(const markov *k, mk_work *w, const int *x, const d
                 bload(&av, a + j);
                 bmuladd(&acc, &av, &dv);
             }
-            w->dsum[p] = lanes_sum(&acc);
-        }
-        for (size_t p = 0; p < P; p++) {
-            size_t t = k->n - 1 + p, lo = first_key(k, t);
-            size_t pair = (h * S + (size_t)x[t]) * N + t;
-            size_t b0 = lo / BLK * BLK, b1 = (t + BLK) / BLK * BLK;
-            const double *a = hrows + p * NP;
-            double *da = w->da + p * NP, c = w->dsum[p], *gq = NULL;
+            double c = lanes_sum(&acc);
             if (w->gpair) {
                 gq = w->gpair + pair * k->pair_len;
                 if (!w->gset[pair]) {
@@ -692,7 +680,6 @@ static void backward_sequence(const markov *k, mk_work *w, const int *x, const d
              * the row, so are the block's other entries of da), and its
              * position part into the pair sums in the same pass; the
              * token part below. */
-            blk v, av, y;
             for (size_t j = b0; j < b1; j += BLK) {
                 bload(&av, a + j);
                 bload(&v, da + j);
