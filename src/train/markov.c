@@ -611,13 +611,21 @@ dval_tile(const markov *k, const double *rows, const double *dl, const int64_t *
             acc[i][q] = (sw_v4){0, 0, 0, 0};
     for (size_t p = p0; p < p1; p++) {
         const double *r = rows + p * NP + u0;
+        /* One load per vector (unrolled: GCC's AVX2 copy made these loads
+         * one copy through the stack otherwise). */
+#pragma GCC unroll 3
         for (int q = 0; q < c; q++)
             memcpy(&d[q], dl + p * SP + 4 * (sv0 + (size_t)q), sizeof d[q]);
         for (int i = 0; i < KT; i++)
             for (int q = 0; q < c; q++)
                 acc[i][q] += r[i] * d[q];
     }
-    for (size_t i = 0; i < nu; i++) {
+    /* Over all KT with a test, not up to nu: indices known at compile time
+     * keep the accumulators in registers (GCC's AVX2 copy put them on the
+     * stack otherwise). */
+    for (size_t i = 0; i < KT; i++) {
+        if (i >= nu)
+            break;
         double *tok = gvt + (size_t)x[u0 + i] * SP + 4 * sv0,
                *pos = gvt + (k->S + u0 + i) * SP + 4 * sv0;
         for (int q = 0; q < c; q++) {
