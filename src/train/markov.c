@@ -772,8 +772,8 @@ static void add_pair_sums(const markov *k, const mk_work *w, double *g)
 }
 
 /* Mean cross-entropy over the chain-sampled targets of count sequences;
- * leaves the last sequence's log-probabilities in w->L and attention rows
- * in w->A.  With g non-NULL, also the gradient.  fresh: theta is not
+ * leaves the last sequence's log-probabilities (in an evaluation) in w->L
+ * and attention rows in w->A.  With g non-NULL, also the gradient.  fresh: theta is not
  * the previous call's, so the pair factors are recomputed. */
 static double forward_backward(const markov *k, mk_work *w, const double *theta, const int *tok,
                                size_t count, double *g, int fresh)
@@ -796,12 +796,16 @@ static double forward_backward(const markov *k, mk_work *w, const double *theta,
         sw_softmax_rows(L, P, S, dL, w->lse);
         for (size_t p = 0; p < P; p++) {
             double *l = L + p * S, *prob = dL + p * S, *dl = w->dl + p * k->SP;
-            for (size_t s = 0; s < S; s++)
-                l[s] -= w->lse[p];
             size_t target = (size_t)x[k->n + p];
-            loss -= l[target];
-            if (!g)
-                continue; /* an evaluation: no gradient */
+            if (!g) {
+                /* An evaluation: the log-probabilities for the observables,
+                 * no gradient. */
+                for (size_t s = 0; s < S; s++)
+                    l[s] -= w->lse[p];
+                loss -= l[target];
+                continue;
+            }
+            loss -= l[target] - w->lse[p]; /* the same log-probability */
             /* The target's 1 subtracted in the same pass (x - 0 is x, -0
              * included), looked up rather than tested: GCC compiles
              * (s == target) to a branch, mispredicted once a row. */
