@@ -484,8 +484,8 @@ static inline void add_scores(size_t S, const int *x, const double *d, size_t lo
         r[S + u] += d[u];
 }
 
-/* Up to CHUNK rows of values are worked on together, so
- * that one load of a block of attention weights serves all of them. */
+/* Up to CHUNK rows of values are worked on together, so that one load of
+ * a block of attention weights serves all of them. */
 enum { CHUNK = 4 };
 /* CALL(s, c) for the rows s .. s + c - 1 of S: whole chunks, then the rest
  * once, with c a constant each time so that every count is compiled apart. */
