@@ -155,7 +155,12 @@ static void markov_gradient_matches_fd(void **state)
         size_t n;
     } cfg[] = {{{"S=4", "N=7", "K=2", "m=2", "H=2", "n_eval=2", "window=0"}, 3},
                {{"S=4", "N=7", "K=2", "m=2", "H=2", "n_eval=2", "window=3"}, 3},
-               {{"S=3", "N=19", "K=2", "m=1", "H=1", "n_eval=2", "window=5"}, 2}};
+               {{"S=3", "N=19", "K=2", "m=1", "H=1", "n_eval=2", "window=5"}, 2},
+               /* Logit rows of two, three and four vectors (S padded to
+                * 8, 12, 16): the value-gradient tiles' every width. */
+               {{"S=6", "N=11", "K=2", "m=2", "H=2", "n_eval=2", "window=0"}, 2},
+               {{"S=10", "N=13", "K=2", "m=2", "H=3", "n_eval=2", "window=5"}, 2},
+               {{"S=13", "N=21", "K=3", "m=1", "H=2", "n_eval=2", "window=0"}, 2}};
     for (size_t i = 0; i < sizeof cfg / sizeof *cfg; i++) {
         const char *const *c = cfg[i].kv;
         sw_learner *l = learner(&sw_task_markov, c[0], c[1], c[2], c[3], c[4], c[5], c[6], NULL);
