@@ -10,7 +10,7 @@
 # dear), so the two are shown side by side in docs/performance.md.
 # The step and refactorisation counts at one tolerance depend on rounding
 # (a change that moves a sum moves them: at H = K = 3 the setups over rtol
-# = 1e-8 (1 + 0.01 i), i = -3..3, ranged from 103 to 156); with RTOLS set to
+# = 1e-8 (1 + 0.01 i), i = -3..3, ranged from 103 to 139); with RTOLS set to
 # a list of rtols, each width is counted at every one of them and the mean
 # is printed after the rows (the functions then for the first).
 # Needs a release build (build/ unless BUILD_DIR is given) and valgrind

@@ -389,6 +389,17 @@ typedef struct y_newton {
 
 #define LU_PANEL 4
 
+/* The row from..n-1 whose entry in column col is largest in magnitude
+ * (the first of equals): partial pivoting's choice, rows stride apart. */
+static inline size_t pivot_row(const double *A, size_t stride, size_t col, size_t from, size_t n)
+{
+    size_t p = from;
+    for (size_t i = from + 1; i < n; i++)
+        if (fabs(A[i * stride + col]) > fabs(A[p * stride + col]))
+            p = i;
+    return p;
+}
+
 /* LU with partial pivoting, in place, row-major, LAPACK's convention for
  * the interchanges.  Returns the smallest pivot over the largest entry of
  * A or 1, whichever is larger (0: singular). */
@@ -414,10 +425,7 @@ static double lu_factor(size_t n, double *A, size_t *piv)
      * subtracts them (the same numbers, a quarter of the loads and
      * stores on the trailing matrix). */
     for (size_t k0 = 0; k0 < n; k0 += LU_PANEL) {
-        size_t k1 = k0 + LU_PANEL < n ? k0 + LU_PANEL : n, p = k0;
-        for (size_t i = k0 + 1; i < n; i++)
-            if (fabs(A[i * n + k0]) > fabs(A[p * n + k0]))
-                p = i;
+        size_t k1 = k0 + LU_PANEL < n ? k0 + LU_PANEL : n, p = pivot_row(A, n, k0, k0, n);
         for (size_t k = k0; k < k1; k++) {
             /* p: the pivot of column k (searched above, or by the
              * previous column's pass). */
@@ -434,10 +442,12 @@ static double lu_factor(size_t n, double *A, size_t *piv)
             if (d == 0)
                 return 0;
             if (k1 - k0 == 4) {
-                /* The panel's four entries of a row as one vector (row
-                 * k's left of k + 1 zeroed, so that they stay), and the
-                 * next column's pivot searched in the same pass, rows in
-                 * the same order. */
+                /* The panel's four entries of a row as one vector, and
+                 * the next column's pivot searched in the same pass, rows
+                 * in the same order as pivot_row.  Row k's lanes up to k
+                 * are zeroed so that those lanes keep the multipliers
+                 * (v - l * 0; l is finite wherever the factorisation can
+                 * pass the pivot test). */
                 const sw_v4i lane = {0, 1, 2, 3};
                 sw_v4i at = lane == (int64_t)(k - k0);
                 sw_v4 u, v, zero = {0, 0, 0, 0};
@@ -460,10 +470,8 @@ static double lu_factor(size_t n, double *A, size_t *piv)
                 for (size_t j = k + 1; j < k1; j++)
                     A[i * n + j] -= l * A[k * n + j];
             }
-            p = k + 1;
-            for (size_t i = k + 2; k + 1 < k1 && i < n; i++)
-                if (fabs(A[i * n + k + 1]) > fabs(A[p * n + k + 1]))
-                    p = i;
+            if (k + 1 < k1)
+                p = pivot_row(A, n, k + 1, k + 1, n);
         }
         for (size_t k = k0 + 1; k < k1; k++)
             for (size_t q = k0; q < k; q++) {
@@ -583,10 +591,7 @@ static double invert_small(size_t n, double *aug)
             if (fabs(aug[i * m + j]) > big)
                 big = fabs(aug[i * m + j]);
     for (size_t k = 0; k < n; k++) {
-        size_t p = k;
-        for (size_t i = k + 1; i < n; i++)
-            if (fabs(aug[i * m + k]) > fabs(aug[p * m + k]))
-                p = i;
+        size_t p = pivot_row(aug, m, k, k, n);
         /* Whole rows: the columns left of k are never read again, and
          * loops of a fixed length vectorise. */
         if (p != k)
@@ -600,8 +605,8 @@ static double invert_small(size_t n, double *aug)
             small = fabs(d);
         if (d == 0)
             return 0;
-        /* Row k is zero left of column k (eliminated): the row operations
-         * skip those columns, whose entries they would leave as they are. */
+        /* The row operations skip the columns left of k: eliminated, they
+         * hold only rounding residues and are never read again. */
         double r = 1 / d;
         for (size_t j = k; j < m; j++)
             rk[j] *= r;
@@ -682,9 +687,10 @@ static int invert_blocks4(const sw_y *y, y_newton *ws, size_t t, double *ratio)
             return 0;
         small = SW_V4_SELECT(ad < small, ad, small);
         sw_v4 r = 1 / d;
-        /* Columns k..nh+k only: row k is zero left of k (eliminated) and,
-         * with no rows swapped, right of nh + k (the identity's columns
-         * not reached yet); the skipped entries would stay as they are. */
+        /* Columns k..nh+k only: those left of k are eliminated (rounding
+         * residues, never read again), and with no rows swapped row k is
+         * exactly zero right of nh + k (the identity's columns not reached
+         * yet), so skipping those changes nothing. */
         for (size_t j = k; j <= nh + k; j++)
             rk[j] *= r;
         for (size_t i = 0; i < nh; i++) {
