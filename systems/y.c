@@ -26,10 +26,8 @@ static void attend(const sw_y *y, const double *x)
         memcpy(y->w + h * K, xh, K * sizeof *xh);
         if (y->form == SW_Y_SIMPLEX)
             memcpy(y->s + h * T, xh + K, T * sizeof *xh);
-        else {
-            double lse;
-            sw_softmax_rows(xh + K, 1, T, y->s + h * T, &lse);
-        }
+        else
+            sw_softmax_rows(xh + K, 1, T, y->s + h * T, NULL);
     }
 }
 

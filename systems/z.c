@@ -270,8 +270,7 @@ typedef struct zfull {
  * s_t^2 outside R. */
 static void zf_softmax(zfull *z, const double *a, double *S, double *Q)
 {
-    double lse;
-    sw_softmax_rows(a, 1, z->T, z->s, &lse);
+    sw_softmax_rows(a, 1, z->T, z->s, NULL);
     double sR = 0, q = 0;
     for (size_t t = 0; t < z->T; t++) {
         double st = z->s[t];

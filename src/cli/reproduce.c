@@ -170,16 +170,10 @@ double rp_emergence_step(const char *file, const char *condition)
     if (root && json_object_object_get_ex(root, "emergence", &a) &&
         json_object_is_type(a, json_type_array))
         for (size_t i = 0; i < json_object_array_length(a); i++) {
-            json_object *o = json_object_array_get_idx(a, i), *col, *dir, *thr, *step;
-            if (!json_object_object_get_ex(o, "column", &col) ||
-                !json_object_object_get_ex(o, "direction", &dir) ||
-                !json_object_object_get_ex(o, "threshold", &thr) ||
-                !json_object_object_get_ex(o, "step", &step))
-                continue;
-            char cond[128];
-            snprintf(cond, sizeof cond, "%s%s%g", json_object_get_string(col),
-                     json_object_get_string(dir), json_object_get_double(thr));
-            if (strcmp(cond, condition) == 0 && step)
+            json_object *o = json_object_array_get_idx(a, i), *cond, *step;
+            if (json_object_object_get_ex(o, "condition", &cond) &&
+                strcmp(json_object_get_string(cond), condition) == 0 &&
+                json_object_object_get_ex(o, "step", &step) && step)
                 x = json_object_get_double(step);
         }
     json_object_put(root);

@@ -54,9 +54,8 @@ double rp_jnum(const char *file, const char *ptr);
  * the section ends. */
 const char *rp_jstr(repro *c, const char *file, const char *ptr);
 /* The step at which a train run (its JSON file) first met the emergence
- * criterion `condition`, written as transformer.h writes them
- * ("acc_rel>=0.05"); NAN when it was not met or the run has no such
- * criterion. */
+ * criterion `condition`, one of transformer.h's ("acc_rel>=0.05"); NAN
+ * when it was not met or the run has no such criterion. */
 double rp_emergence_step(const char *file, const char *condition);
 /* The length of a JSON array by pointer (0 if absent). */
 size_t rp_jlen(const char *file, const char *ptr);

@@ -229,6 +229,8 @@ static json_object *emergence_json(const emergence *em, const sw_model *m)
         json_object_object_add(o, "threshold", json_object_new_double(ev->thr));
         json_object_object_add(o, "direction", json_object_new_string(ev->ge ? ">=" : "<="));
         json_object_object_add(o, "criterion", json_object_new_string(em->c[i].doc));
+        /* As transformer.h writes it, for readers that look a criterion up. */
+        json_object_object_add(o, "condition", json_object_new_string(em->c[i].condition));
         json_object_object_add(o, "step", em->step[i] >= 0 ? json_object_new_int64(em->step[i])
                                                             : NULL);
         json_object_array_add(a, o);

@@ -27,7 +27,8 @@ void sw_softmax_rows(const double *a, size_t rows, size_t n, double *s, double *
             mx = ar[i] > mx ? ar[i] : mx;
         for (size_t i = 0; i < n; i++)
             sr[i] = ar[i] - mx;
-        lse[r] = mx;
+        if (lse)
+            lse[r] = mx;
     }
     sw_exp_vec(s, rows * n, s);
     for (size_t r = 0; r < rows; r++) {
@@ -36,7 +37,8 @@ void sw_softmax_rows(const double *a, size_t rows, size_t n, double *s, double *
             z += sr[i];
         for (size_t i = 0; i < n; i++)
             sr[i] /= z;
-        lse[r] += log(z);
+        if (lse)
+            lse[r] += log(z);
     }
 }
 
