@@ -233,6 +233,16 @@ static inline int invert(const double *cum, size_t S, double u)
     return (int)s;
 }
 
+/* The table row of the context that ends at position t (the n tokens up
+ * to t, the oldest most significant, as next_table numbers them). */
+static inline const double *next_row(const markov *k, const int *x, size_t t)
+{
+    size_t c = 0;
+    for (size_t j = k->n; j >= 1; j--)
+        c = c * k->S + (size_t)x[t + 1 - j];
+    return k->next + c * k->S;
+}
+
 /* With the table, sequences are sampled SAMPLE_GROUP at a time: first
  * every draw of the group in the order of the one-by-one loop below
  * (so the samples are the same), at most SAMPLE_DRAWS of them, then the
@@ -245,22 +255,18 @@ static void sample_sequences(const markov *k, gsl_rng *r, size_t count, int *dst
                              double *logit)
 {
     size_t len = k->N + 1, S = k->S, n = k->n, draws = len - n;
-    size_t group = k->next && SAMPLE_GROUP * draws <= SAMPLE_DRAWS ? SAMPLE_GROUP : 1;
+    int grouped = k->next && SAMPLE_GROUP * draws <= SAMPLE_DRAWS;
     double u[SAMPLE_DRAWS];
-    for (size_t i0 = 0; i0 < count; i0 += group) {
-        size_t g = count - i0 < group ? count - i0 : group;
-        if (g == 1) {
+    for (size_t i0 = 0; i0 < count; i0 += grouped ? SAMPLE_GROUP : 1) {
+        if (!grouped) {
             int *x = dst + i0 * len;
             for (size_t t = 0; t < n; t++)
                 x[t] = (int)gsl_rng_uniform_int(r, S);
             for (size_t t = n - 1; t + 1 < len; t++) {
                 const double *cum = logit;
-                if (k->next) {
-                    size_t c = 0;
-                    for (size_t j = n; j >= 1; j--)
-                        c = c * S + (size_t)x[t + 1 - j];
-                    cum = k->next + c * S;
-                } else {
+                if (k->next)
+                    cum = next_row(k, x, t);
+                else {
                     chain_logits(k, x, t, k->K, logit);
                     sw_softmax(logit, S, logit);
                     cumulate(logit, S);
@@ -269,6 +275,8 @@ static void sample_sequences(const markov *k, gsl_rng *r, size_t count, int *dst
             }
             continue;
         }
+        /* A last group of fewer sequences draws in the same order too. */
+        size_t g = count - i0 < SAMPLE_GROUP ? count - i0 : SAMPLE_GROUP;
         for (size_t i = 0; i < g; i++) {
             int *x = dst + (i0 + i) * len;
             for (size_t t = 0; t < n; t++)
@@ -280,10 +288,7 @@ static void sample_sequences(const markov *k, gsl_rng *r, size_t count, int *dst
             size_t t = n - 1 + d;
             for (size_t i = 0; i < g; i++) {
                 int *x = dst + (i0 + i) * len;
-                size_t c = 0;
-                for (size_t j = n; j >= 1; j--)
-                    c = c * S + (size_t)x[t + 1 - j];
-                x[t + 1] = invert(k->next + c * S, S, u[i * draws + d]);
+                x[t + 1] = invert(next_row(k, x, t), S, u[i * draws + d]);
             }
         }
     }
