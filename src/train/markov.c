@@ -54,8 +54,8 @@
  * blocks. */
 typedef struct mk_work {
     double *A;    /* H x P x NP attention rows, zero outside the window */
-    double *L;    /* P x S: logits, then log-probabilities */
-    double *dL;   /* P x S: the logits' softmax */
+    double *L;    /* P x S: logits (log-probabilities after an evaluation) */
+    double *prob; /* P x S: the logits' softmax */
     double *dl;   /* P x SP: the logits' gradient of the mean loss, zero past S */
     double *val;  /* H x S x NP: one sequence's values V_h e_u, key u in column u */
     /* Per head, V_h's gradient transposed, E x SP, zero past S: row v < S
@@ -121,7 +121,7 @@ static void work_free(mk_work *w)
 {
     free(w->A);
     free(w->L);
-    free(w->dL);
+    free(w->prob);
     free(w->val);
     free(w->dl);
     free(w->gvt);
@@ -145,7 +145,7 @@ static int work_alloc(const markov *k, mk_work *w, int backward)
     size_t rows = k->P, pairs = k->H * k->S * k->N, NP = k->NP;
     w->A = calloc(k->H * k->P * NP, sizeof(double));
     w->L = malloc(rows * k->S * sizeof(double));
-    w->dL = malloc(rows * k->S * sizeof(double));
+    w->prob = malloc(rows * k->S * sizeof(double));
     w->val = calloc(k->H * k->S * NP, sizeof(double));
     w->lse = malloc(k->P * sizeof(double));
     w->xp = calloc(NP, sizeof(int64_t));
@@ -155,7 +155,7 @@ static int work_alloc(const markov *k, mk_work *w, int backward)
         w->da = malloc(k->P * NP * sizeof(double));
         w->gq = malloc(k->P * sizeof(double *));
     }
-    if (!w->A || !w->L || !w->dL || !w->val || !w->lse || !w->xp ||
+    if (!w->A || !w->L || !w->prob || !w->val || !w->lse || !w->xp ||
         (backward && (!w->dl || !w->gvt || !w->da || !w->gq)))
         return SW_EFAIL;
     if (pairs * 2 * k->pair_len > PAIR_TABLE_MAX) /* fac and gpair */
@@ -777,9 +777,10 @@ static void add_pair_sums(const markov *k, const mk_work *w, double *g)
 }
 
 /* Mean cross-entropy over the chain-sampled targets of count sequences;
- * leaves the last sequence's log-probabilities (in an evaluation) in w->L
- * and attention rows in w->A.  With g non-NULL, also the gradient.  fresh: theta is not
- * the previous call's, so the pair factors are recomputed. */
+ * leaves the last sequence's attention rows in w->A and, in an evaluation
+ * (g NULL), its log-probabilities in w->L.  With g non-NULL, also the
+ * gradient.  fresh: theta is not the previous call's, so the pair factors
+ * are recomputed. */
 static double forward_backward(const markov *k, mk_work *w, const double *theta, const int *tok,
                                size_t count, double *g, int fresh)
 {
@@ -796,11 +797,11 @@ static double forward_backward(const markov *k, mk_work *w, const double *theta,
     }
     for (size_t i = 0; i < count; i++) {
         const int *x = tok + i * len;
-        double *A = w->A, *L = w->L, *dL = w->dL;
+        double *A = w->A, *L = w->L;
         forward_sequence(k, w, theta, x, A, L);
-        sw_softmax_rows(L, P, S, dL, w->lse);
+        sw_softmax_rows(L, P, S, w->prob, w->lse);
         for (size_t p = 0; p < P; p++) {
-            double *l = L + p * S, *prob = dL + p * S, *dl = w->dl + p * k->SP;
+            double *l = L + p * S, *prob = w->prob + p * S, *dl = w->dl + p * k->SP;
             size_t target = (size_t)x[k->n + p];
             if (!g) {
                 /* An evaluation: the log-probabilities for the observables,
