@@ -1,4 +1,5 @@
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,10 +49,23 @@ static int solver_index(const char *name)
     return -1;
 }
 
+/* The list the errors and --help print, made from the table once, so that
+ * a solver added there is listed too. */
+static char solver_names[256];
+static pthread_once_t solver_names_once = PTHREAD_ONCE_INIT;
+
+static void solver_names_init(void)
+{
+    size_t used = 0;
+    for (size_t i = 0; i < N_SOLVERS && used < sizeof solver_names; i++)
+        used += (size_t)snprintf(solver_names + used, sizeof solver_names - used, "%s%s",
+                                 i ? ", " : "", solvers[i].name);
+}
+
 const char *sw_ode_solver_names(void)
 {
-    return "rk2, rk4, rkf45, rkck, rk8pd, rk1imp, rk2imp, rk4imp, bsimp, msadams, msbdf, bdf, "
-           "dop853";
+    pthread_once(&solver_names_once, solver_names_init);
+    return solver_names;
 }
 
 int sw_ode_solver_known(const char *name)
