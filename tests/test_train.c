@@ -356,6 +356,32 @@ static void toy_sampler_moments(void **state)
 /* Transition frequencies of a second-order chain (K = 2, m = 1) against
  * softmax(A_1 e_{x_t} + A_2 e_{x_{t-1}}) from the features; the first
  * K m tokens uniform.  Each count within 5 binomial standard deviations. */
+/* The sampler draws groups of sequences with the table, and a sequence's
+ * draws must come off the generator exactly as one by one: seven at once,
+ * three then four, and one, one then five give the same bytes. */
+static void markov_sampler_groups_draw_in_order(void **state)
+{
+    (void)state;
+    sw_learner *l = learner(&sw_task_markov, NULL);
+    size_t sz = l->task->sample_size(l);
+    char *all = malloc(7 * sz), *parts = malloc(7 * sz);
+    const size_t splits[2][3] = {{3, 4, 0}, {1, 1, 5}};
+    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(r, 5);
+    l->task->sample(l, r, 7, all);
+    for (size_t k = 0; k < 2; k++) {
+        gsl_rng_set(r, 5);
+        memset(parts, 0xff, 7 * sz);
+        for (size_t i = 0, at = 0; i < 3 && splits[k][i]; at += splits[k][i++])
+            l->task->sample(l, r, splits[k][i], parts + at * sz);
+        assert_memory_equal(all, parts, 7 * sz);
+    }
+    gsl_rng_free(r);
+    free(all);
+    free(parts);
+    sw_learner_free(l);
+}
+
 static void markov_sampler_frequencies(void **state)
 {
     (void)state;
@@ -767,6 +793,7 @@ int main(void)
         cmocka_unit_test(toy_samples_give_population_gradient),
         cmocka_unit_test(toy_sampler_moments),
         cmocka_unit_test(markov_sampler_frequencies),
+        cmocka_unit_test(markov_sampler_groups_draw_in_order),
         cmocka_unit_test(exp_vec_matches_libm),
         cmocka_unit_test(eval_cache_one_pass_per_theta),
         cmocka_unit_test(softmax_rows_matches_softmax),
