@@ -42,3 +42,15 @@ best() {
     done
     printf '%-18s %s\n' "$name" "$line"
 }
+
+# FILE: the cpu_seconds a stagewise --meta file records (the command's own
+# work, its start excluded).
+meta_cpu() {
+    /usr/bin/python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["cpu_seconds"])' "$1"
+}
+
+# OUT: bench/markov_grad.c built into OUT (it loads the libraries it times
+# with dlopen, so it links none of stagewise).
+build_markov_grad() {
+    cc -O2 -Iinclude bench/markov_grad.c -o "$1" -ldl -lgsl -lgslcblas
+}

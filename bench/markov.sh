@@ -37,8 +37,7 @@ for ((i = 0; i < repeats; i++)); do
     run=$(/usr/bin/python3 bench/threadcpu.py "$build/stagewise" train markov \
         --optim adam --lr 0.01 --batch 128 --steps "$steps" --eval-every "$steps" \
         --out "$work/mk.csv" --meta "$work/mk.json")
-    loop=$(/usr/bin/python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["cpu_seconds"])' \
-        "$work/mk.json")
+    loop=$(meta_cpu "$work/mk.json")
     sw=$(least process_cpu "$run loop_cpu=$loop" "$sw")
     pt=$(least cpu "$(OMP_NUM_THREADS=1 /usr/bin/python3 bench/markov_torch.py "$tsteps" 1)" "$pt")
     pt32=$(least cpu "$(OMP_NUM_THREADS=1 /usr/bin/python3 bench/markov_torch.py "$tsteps" 1 float32)" "$pt32")

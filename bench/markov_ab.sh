@@ -22,7 +22,7 @@ rounds=${3:-15}
 runs=${4:-5}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-cc -O2 -Iinclude bench/markov_grad.c -o "$work/markov_grad" -ldl -lgsl -lgslcblas
+build_markov_grad "$work/markov_grad"
 la=$(realpath "$a/libstagewise.so.0.1.0")
 lb=$(realpath "$b/libstagewise.so.0.1.0")
 machine_line
@@ -37,7 +37,7 @@ for ((i = 0; i < runs; i++)); do
     for d in "$a" "$b"; do
         "$d/stagewise" train markov --optim adam --lr 0.01 --batch 128 --steps 1000 \
             --eval-every 1000 --out "$work/l.csv" --meta "$work/l.json" >/dev/null 2>&1
-        echo "$d $(/usr/bin/python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["cpu_seconds"])' "$work/l.json")"
+        echo "$d $(meta_cpu "$work/l.json")"
     done
 done | sort -k1,1 -k2g | awk -v A="$a" -v B="$b" '{ c[$1]++; v[$1, c[$1]] = $2 }
     END { for (k = 0; k < 2; k++) { d = k ? B : A; m[k] = v[d, int((c[d] + 1) / 2)]; l[k] = v[d, 1] }

@@ -3,15 +3,21 @@
 # its function clones cut to one target each (x86-64-v4, x86-64-v3, the
 # baseline; see src/numerics/clones.h), plus an optional reference build
 # (e.g. of main).  Checks that every copy writes the same CSV for the
-# default run, byte for byte, and times one batch's gradient in each with
-# bench/markov_grad.c (one process, the copies taking turns).
+# default run, byte for byte (exit 1 if one differs), and times one batch's
+# gradient in each with bench/markov_grad.c (one process, the copies taking
+# turns).  Needs an AVX-512 (x86-64-v4) machine, since that copy runs.
 #   bash bench/markov_clones.sh [REFERENCE_LIB.so]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/common.sh
 ref=${1:-}
+if ! grep -q avx512f /proc/cpuinfo; then
+    echo "bench/markov_clones.sh: this CPU has no AVX-512, so the x86-64-v4 copy cannot run" >&2
+    exit 2
+fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-cc -O2 -Iinclude bench/markov_grad.c -o "$work/markov_grad" -ldl -lgsl -lgslcblas
+build_markov_grad "$work/markov_grad"
 libs=()
 for target in x86-64-v4 x86-64-v3 default; do
     src="$work/src-$target"
@@ -42,11 +48,16 @@ for target in x86-64-v4 x86-64-v3 default; do
     grep -v '^#' "$work/$target.csv" >"$work/$target.rows"
     libs+=("$src/build/libstagewise.so.0.1.0")
 done
+status=0
 for target in x86-64-v3 default; do
     if cmp -s "$work/x86-64-v4.rows" "$work/$target.rows"; then
         echo "default run, CSV rows: $target copy identical to the x86-64-v4 copy"
     else
         echo "default run, CSV rows: $target copy DIFFERS from the x86-64-v4 copy"
+        status=1
     fi
 done
+machine_line
+spin_control
 "$work/markov_grad" "${libs[@]}" ${ref:+"$ref"}
+exit $status
