@@ -363,9 +363,6 @@ static void toy_sampler_moments(void **state)
     sw_learner_free(l);
 }
 
-/* Transition frequencies of a second-order chain (K = 2, m = 1) against
- * softmax(A_1 e_{x_t} + A_2 e_{x_{t-1}}) from the features; the first
- * K m tokens uniform.  Each count within 5 binomial standard deviations. */
 /* The sampler draws groups of sequences with the table, and a sequence's
  * draws must come off the generator exactly as one by one: seven at once,
  * three then four, and one, one then five give the same bytes. */
@@ -392,6 +389,9 @@ static void markov_sampler_groups_draw_in_order(void **state)
     sw_learner_free(l);
 }
 
+/* Transition frequencies of a second-order chain (K = 2, m = 1) against
+ * softmax(A_1 e_{x_t} + A_2 e_{x_{t-1}}) from the features; the first
+ * K m tokens uniform.  Each count within 5 binomial standard deviations. */
 static void markov_sampler_frequencies(void **state)
 {
     (void)state;

@@ -243,6 +243,13 @@ static inline const double *next_row(const markov *k, const int *x, size_t t)
     return k->next + c * k->S;
 }
 
+/* A sequence's first n tokens, uniform (the chain's start). */
+static inline void draw_start(const markov *k, gsl_rng *r, int *x)
+{
+    for (size_t t = 0; t < k->n; t++)
+        x[t] = (int)gsl_rng_uniform_int(r, k->S);
+}
+
 /* With the table, sequences are sampled SAMPLE_GROUP at a time: first
  * every draw of the group in the order of the one-by-one loop below
  * (so the samples are the same), at most SAMPLE_DRAWS of them, then the
@@ -260,8 +267,7 @@ static void sample_sequences(const markov *k, gsl_rng *r, size_t count, int *dst
     for (size_t i0 = 0; i0 < count; i0 += grouped ? SAMPLE_GROUP : 1) {
         if (!grouped) {
             int *x = dst + i0 * len;
-            for (size_t t = 0; t < n; t++)
-                x[t] = (int)gsl_rng_uniform_int(r, S);
+            draw_start(k, r, x);
             for (size_t t = n - 1; t + 1 < len; t++) {
                 const double *cum = logit;
                 if (k->next)
@@ -279,8 +285,7 @@ static void sample_sequences(const markov *k, gsl_rng *r, size_t count, int *dst
         size_t g = count - i0 < SAMPLE_GROUP ? count - i0 : SAMPLE_GROUP;
         for (size_t i = 0; i < g; i++) {
             int *x = dst + (i0 + i) * len;
-            for (size_t t = 0; t < n; t++)
-                x[t] = (int)gsl_rng_uniform_int(r, S);
+            draw_start(k, r, x);
             for (size_t d = 0; d < draws; d++)
                 u[i * draws + d] = gsl_rng_uniform(r);
         }
@@ -645,14 +650,15 @@ dval_tile(const markov *k, const double *rows, const double *dl, const int64_t *
 }
 
 /* One sequence's backward pass from the logits' gradient dl (P x SP) and
- * the rows and values of its forward pass: adds V_h's gradient into g and
- * the score gradients into the pair sums (or, without pair tables, into
- * W_h's rows in g).
+ * the rows and values of its forward pass: adds V_h's gradient into its
+ * transposed sums w->gvt (copy_value_grads moves them into g once a batch)
+ * and the score gradients into the pair sums (or, without pair tables,
+ * into W_h's rows in g).
  *
  * A query's score gradient is its attention row's softmax backward of
  * da_u = dl . (V_h e_u); the values' gradient is sum_t dl_t a_tu per key,
- * one small product over the sequence's queries, which V_h's gradient
- * then takes back to columns x_u and S + u. */
+ * one small product over the sequence's queries, added to gvt's rows x_u
+ * and S + u. */
 SW_BLOCK_CLONES
 static void backward_sequence(const markov *k, mk_work *w, const int *x, const double *rows,
                               const double *dl, double *g)
