@@ -65,9 +65,10 @@ typedef enum { PICK_LAST, PICK_MAX, PICK_AT_MIN, PICK_FIRST_BELOW } pick_how;
  * the one in the row where column `by` is smallest, or the one in the
  * first row where `by` has fallen to thr.  NAN when absent. */
 double rp_csv_pick(const char *file, const char *col, pick_how how, const char *by, double thr);
-/* A sweep's --summary file into tb (sw_table_clear it); on failure the
- * report says so and 1 is returned. */
-int rp_summary_read(repro *c, const char *file, sw_table *tb);
+/* A sweep's --summary file into tb (sw_table_clear it), which must hold the
+ * statistics of column col; otherwise the report says what is wrong and 1
+ * is returned (nothing to clear). */
+int rp_summary_read(repro *c, const char *file, const char *col, sw_table *tb);
 /* Column col's statistics over the replicates of summary row r: median and
  * quartiles into q, in that order, and how many replicates gave a value
  * into n.  0 when the row or a column is absent. */

@@ -30,7 +30,7 @@ static const char *sweep_rows(repro *c, const char *name, const char *axis, cons
                  "--summary", sum, NULL))
         return NULL;
     sw_table tb;
-    if (rp_summary_read(c, sum, &tb))
+    if (rp_summary_read(c, sum, "step_event", &tb))
         return NULL;
     int kt = sw_table_col(&tb, "N_tokens"), kp = sw_table_col(&tb, "N_pairs"),
         kr = sw_table_col(&tb, "replicates");

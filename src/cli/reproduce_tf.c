@@ -157,7 +157,7 @@ static void tf_laws(repro *c)
         if (tf_sweep(c, f, sum, sw[i].axis, sw[i].fixed1, sw[i].fixed2, sw[i].w))
             return;
         sw_table tb;
-        if (rp_summary_read(c, sum, &tb))
+        if (rp_summary_read(c, sum, "step_event", &tb))
             return;
         int kx = sw_table_col(&tb, sw[i].name);
         double m[3], n, x0 = NAN, dd = q ? 4 : 8, TT = q ? 8 : 16;
@@ -224,19 +224,20 @@ static void tf_optimisers(repro *c)
     if (tf_sweep(c, fa, sa, axis, d, "B=1", wa) || tf_sweep(c, fs, ss, axis, d, "B=1", ws))
         return;
     sw_table ta, ts;
-    if (rp_summary_read(c, sa, &ta))
+    if (rp_summary_read(c, sa, "step_event", &ta))
         return;
-    if (rp_summary_read(c, ss, &ts)) {
+    if (rp_summary_read(c, ss, "step_event", &ts)) {
         sw_table_clear(&ta);
         return;
     }
     /* Both sweeps ran over the same T, so their summaries' rows pair up;
-     * the T columns are compared all the same. */
+     * rows that do not are a failure of the section, not fewer rows. */
     int kta = sw_table_col(&ta, "T"), kts = sw_table_col(&ts, "T");
     double dd = q ? 4 : 8, ma[3], ms[3], na, ns;
-    for (size_t r = 0; kta >= 0 && kts >= 0 && rp_summary_stat(&ta, r, "step_event", ma, &na) &&
-                       rp_summary_stat(&ts, r, "step_event", ms, &ns) &&
-                       sw_table_at(&ta, r, kta) == sw_table_at(&ts, r, kts);
+    size_t r = 0;
+    for (; kta >= 0 && kts >= 0 && rp_summary_stat(&ta, r, "step_event", ma, &na) &&
+           rp_summary_stat(&ts, r, "step_event", ms, &ns) &&
+           sw_table_at(&ta, r, kta) == sw_table_at(&ts, r, kts);
          r++) {
         double T = sw_table_at(&ta, r, kta);
         sw_report_row(
@@ -250,6 +251,10 @@ static void tf_optimisers(repro *c)
                             "model differ from its, so the ratio's size does not "
                             "compare"
                           : "SGD escapes sooner, unlike in the paper");
+    }
+    if (r < ta.rows || r < ts.rows) {
+        sw_report_failure(c->r, rp_str(c, "%s and %s do not pair up from row %zu", sa, ss, r));
+        c->failures++;
     }
     sw_table_clear(&ta);
     sw_table_clear(&ts);
