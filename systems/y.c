@@ -386,6 +386,7 @@ typedef struct y_newton {
 } y_newton;
 
 #define LU_PANEL 4
+_Static_assert(LU_PANEL == 4, "lu_factor's vector panel is one sw_v4");
 
 /* The row from..n-1 whose entry in column col is largest in magnitude
  * (the first of equals): partial pivoting's choice, rows stride apart. */
@@ -439,7 +440,7 @@ static double lu_factor(size_t n, double *A, size_t *piv)
                 small = fabs(d);
             if (d == 0)
                 return 0;
-            if (k1 - k0 == 4) {
+            if (k1 - k0 == LU_PANEL) {
                 /* The panel's four entries of a row as one vector, and
                  * the next column's pivot searched in the same pass, rows
                  * in the same order as pivot_row.  Row k's lanes up to k
@@ -480,7 +481,7 @@ static double lu_factor(size_t n, double *A, size_t *piv)
         for (size_t i = k1; i < n; i++) {
             double *ri = A + i * n;
             size_t j = k1;
-            if (k1 - k0 == 4) {
+            if (k1 - k0 == LU_PANEL) {
                 double l0 = ri[k0], l1 = ri[k0 + 1], l2 = ri[k0 + 2], l3 = ri[k0 + 3];
                 const double *u0 = A + k0 * n, *u1 = u0 + n, *u2 = u1 + n, *u3 = u2 + n;
                 for (; j + 4 <= n; j += 4) {
@@ -652,7 +653,9 @@ static double invert_block(const sw_y *y, y_newton *ws, size_t t)
  * terms), so that partial pivoting would swap nothing and the results are
  * invert_small's to the bit.  Returns 0, having stored nothing, if some
  * lane would need a swap (the caller then inverts those four one by one);
- * 1 with the least pivot ratio of the four in *ratio. */
+ * 1 with the least pivot ratio of the four in *ratio.  The blocks' entries
+ * are formed as block_at forms them, in the same order of operations:
+ * change both or neither, or the two routes stop agreeing to the bit. */
 SW_VECTOR_CLONES
 static int invert_blocks4(const sw_y *y, y_newton *ws, size_t t, double *ratio)
 {
@@ -792,13 +795,6 @@ static void blocks_apply(const sw_y *y, const y_newton *ws, const double *r, dou
     }
 }
 
-/* r <- B^{-1} r. */
-static void solve_blocks(const sw_y *y, y_newton *ws, double *r)
-{
-    blocks_apply(y, ws, r, ws->qa);
-    memcpy(r, ws->qa, y->nh * y->T * sizeof *r);
-}
-
 /* out <- B^{-1} v for v (T entries) on head g's rows and zero elsewhere:
  * column g of every block, nh T work instead of nh^2 T. */
 SW_VECTOR_CLONES
@@ -833,13 +829,13 @@ SW_VECTOR_CLONES
 static void apply_E(const sw_y *y, y_newton *ws, const double *v, double *out)
 {
     size_t K = y->K, T = y->T, nh = y->nh, ns = nh + K;
-    double n = y->mult, *sv = ws->jv, *P = ws->Pe;
+    double n = y->mult, *prod = ws->jv, *P = ws->Pe;
     for (size_t g = 0; g < nh; g++) {
         const double *sg = ws->s + g * T, *vg = v + g * T;
         for (size_t t = 0; t < T; t++)
-            sv[t] = sg[t] * vg[t];
+            prod[t] = sg[t] * vg[t];
         ws->sv[g] = sw_y_dot(sg, vg, T);
-        rows_dot(ws->SR, ns, T, sv, P + g * ns);
+        rows_dot(ws->SR, ns, T, prod, P + g * ns);
     }
     for (size_t h = 0; h < nh; h++)
         for (size_t k = 0; k < K; k++) {
@@ -886,10 +882,10 @@ static void apply_WF(const sw_y *y, y_newton *ws, const double *z, const double 
     }
 }
 
-/* out[k] = a_k + sum_i x_i (n B_ik) (B: m rows of K, row stride K; a
+/* out[k] = a_k + sum_i x_i (scale B_ik) (B: m rows of K, row stride K; a
  * NULL: 0) for k < K, four k at a time with the sum in a register:
- * out[k] = a_k + sum_i (n B_ik) x_i, as an axpy per row would sum it. */
-static inline void weigh_rows(size_t K, const double *a, size_t m, double n, const double *B,
+ * out[k] = a_k + sum_i (scale B_ik) x_i, as an axpy per row would sum it. */
+static inline void weigh_rows(size_t K, const double *a, size_t m, double scale, const double *B,
                               const double *x, size_t xstride, double *out)
 {
     size_t k = 0;
@@ -899,14 +895,14 @@ static inline void weigh_rows(size_t K, const double *a, size_t m, double n, con
             memcpy(&acc, a + k, sizeof acc);
         for (size_t i = 0; i < m; i++) {
             memcpy(&b, B + i * K + k, sizeof b);
-            acc += n * b * x[i * xstride];
+            acc += scale * b * x[i * xstride];
         }
         memcpy(out + k, &acc, sizeof acc);
     }
     for (; k < K; k++) {
         double acc = a ? a[k] : 0;
         for (size_t i = 0; i < m; i++)
-            acc += n * B[i * K + k] * x[i * xstride];
+            acc += scale * B[i * K + k] * x[i * xstride];
         out[k] = acc;
     }
 }
@@ -1084,10 +1080,8 @@ static int newton_setup_gram(const sw_model *m, void *p, const double *x, double
         size_t h = i % nh;
         if (i < 2 * nh)
             solve_head(y, ws, h, ws->W + i * na + h * T, ws->Y + i * na);
-        else {
-            memcpy(ws->Y + i * na, ws->W + i * na, na * sizeof *ws->Y);
-            solve_blocks(y, ws, ws->Y + i * na);
-        }
+        else
+            blocks_apply(y, ws, ws->W + i * na, ws->Y + i * na);
     }
     /* W^T Y = W^T B^{-1} W is symmetric (so is every block of B): the
      * entries with a one-head column of W among i and j are taken as that
@@ -1138,9 +1132,9 @@ static void newton_solve_gram(const sw_model *m, void *p, double *b)
     double c = ws->c;
     for (size_t h = 0; h < nh; h++) {
         memcpy(ws->bw + h * K, b + h * y->stride, K * sizeof *b);
-        memcpy(ws->ra + h * T, b + h * y->stride + K, T * sizeof *b);
+        memcpy(ws->qa + h * T, b + h * y->stride + K, T * sizeof *b);
     }
-    solve_blocks(y, ws, ws->ra);
+    blocks_apply(y, ws, ws->qa, ws->ra);
     for (size_t i = 0; i < nr; i++)
         ws->z2[i] = w_dot(y, ws, i, ws->ra);
     for (size_t i = 0; i < nr; i++)
@@ -1153,9 +1147,9 @@ static void newton_solve_gram(const sw_model *m, void *p, double *b)
     for (size_t i = 0; i < nr; i++)
         ws->z[i] -= sw_y_dot(ws->Zt + i * nv, ws->bw, nv);
     apply_WF(y, ws, ws->z, ws->bw, ws->jv);
-    solve_blocks(y, ws, ws->jv);
+    blocks_apply(y, ws, ws->jv, ws->qa);
     for (size_t i = 0; i < na; i++)
-        ws->ra[i] += ws->jv[i];
+        ws->ra[i] += ws->qa[i];
     for (size_t h = 0; h < nh; h++) {
         memcpy(b + h * y->stride, ws->bw + h * K, K * sizeof *b);
         memcpy(b + h * y->stride + K, ws->ra + h * T, T * sizeof *b);

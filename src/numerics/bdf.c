@@ -108,9 +108,7 @@ void sw_bdf_free(sw_bdf *b)
 }
 
 /* Four partial sums, as in sw_y_dot: one running sum is bound by the
- * latency of its additions.  The vector passes below each do one sweep over
- * the state where the textbook form does one per difference (at H = K = 3
- * the stepper's own passes were 15% of a run). */
+ * latency of its additions. */
 SW_VECTOR_CLONES
 static double wrms(const double *v, const double *wt, size_t n)
 {
@@ -130,9 +128,12 @@ static double wrms(const double *v, const double *wt, size_t n)
     return sqrt(((s[0] + s[1]) + (s[2] + s[3])) / (double)n);
 }
 
-/* The vector passes over the differences run one sweep over the state
- * with q a constant (one copy per order, picked by SW_BY_ORDER), so that
- * the loops over the differences unroll and the sweep vectorises. */
+/* The vector passes over the differences each do one sweep over the state
+ * where the textbook form does one per difference (at H = K = 3 the
+ * stepper's own passes were 15% of a run), with q a constant (one copy per
+ * order, picked by SW_BY_ORDER), so that the loops over the differences
+ * unroll and the sweep vectorises. */
+_Static_assert(MAXQ == 5, "SW_BY_ORDER spells out the orders 1 .. MAXQ");
 #define SW_BY_ORDER(q, CALL)                                                                   \
     switch (q) {                                                                               \
     case 1:                                                                                    \

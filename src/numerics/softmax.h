@@ -12,8 +12,8 @@ double sw_softmax(const double *a, size_t n, double *s);
 /* The softmax of each row of a rows x n matrix into s (which may alias
  * a), the exponentials all in one sw_exp_vec call (vexp.h: within an ulp
  * of libm's, several times faster on short rows); lse[r] = row r's
- * log-sum-exp unless lse is NULL.  The systems call it for one row too:
- * the vectorised exp is the point, not the batching. */
+ * log-sum-exp unless lse is NULL.  y-reduced and z-full call it for one
+ * row too: the vectorised exp is the point, not the batching. */
 void sw_softmax_rows(const double *a, size_t rows, size_t n, double *s, double *lse);
 
 /* g <- J(s) g = s * (g - <s, g>): the chain rule through a softmax. */
