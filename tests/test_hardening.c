@@ -386,6 +386,33 @@ static void outputs_checked_before_the_run(void **state)
            "integrate linear --t-end 1 --out %s", sub);
     expect(2, "out: cannot write '/nonexistent/r.csv'", NULL,
            "train markov --optim sgd --steps 10 --out /nonexistent/r.csv");
+    /* Every output of every command, by its option's full name and by an
+     * abbreviation of it: the outputs are found by name (sw_cli_start). */
+    static const struct {
+        const char *line, *opt, *abbrev;
+    } outs[] = {
+        {"integrate linear --t-end 1", "out", "ou"},
+        {"integrate linear --t-end 1", "meta", "me"},
+        {"integrate linear --t-end 1", "save-state", "sa"},
+        {"jacobian linear", "out", "o"},
+        {"jacobian linear", "json", "j"},
+        {"saddle linear", "out", "o"},
+        {"saddle linear", "json", "js"},
+        {"escape z-reduced --until 'loss<=0.1'", "out", "ou"},
+        {"stages %s", "out", "o"},
+        {"fit %s --y loss --law power", "out", "ou"},
+        {"train markov --steps 10", "out", "ou"},
+        {"train markov --steps 10", "meta", "met"},
+        {"crosscheck z-reduced --steps 10", "out", "ou"},
+    };
+    expect(0, "", NULL, "integrate linear --t-end 1 --points 3 --out %s", csv);
+    for (size_t i = 0; i < sizeof outs / sizeof outs[0]; i++) {
+        char line[700], want[100];
+        snprintf(line, sizeof line, outs[i].line, csv);
+        snprintf(want, sizeof want, "%s: cannot write '/nonexistent/x'", outs[i].opt);
+        expect(2, want, dir, "%s --%s /nonexistent/x", line, outs[i].opt);
+        expect(2, want, dir, "%s --%s=/nonexistent/x", line, outs[i].abbrev);
+    }
     /* A valid name of 250 bytes: the temporary suffix must not break it. */
     int k = snprintf(name, sizeof name, "%s/", dir);
     memset(name + k, 'n', 246);

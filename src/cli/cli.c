@@ -164,16 +164,6 @@ int sw_cli_write_state(const char *path, const sw_model *m, const double *x, con
     return sw_outfile_commit(&f, e);
 }
 
-int sw_cli_outputs_check(const sw_cli_output *outs, size_t n, sw_err *e)
-{
-    for (size_t i = 0; i < n; i++) {
-        int rc = outs[i].path ? sw_outfile_check(outs[i].path, outs[i].what, e) : SW_OK;
-        if (rc)
-            return rc;
-    }
-    return SW_OK;
-}
-
 void sw_cli_ode_default(sw_cli_ode *c)
 {
     memset(c, 0, sizeof *c);
@@ -227,22 +217,58 @@ static int ode_finish(sw_cli_ode *c, const sw_model *m, sw_err *e)
     return rc;
 }
 
-int sw_cli_getopt(int argc, char **argv, const struct option *longopts, sw_cli_opt_fn fn,
-                  void *ctx, int *first, sw_err *e)
+/* getopt_long with the option's entry: a command's own options go to fn,
+ * those of its outputs (outs, may be NULL) into their paths. */
+static int getopt_outputs(int argc, char **argv, const struct option *longopts,
+                          const sw_cli_output *outs, sw_cli_opt_fn fn, void *ctx, int *first,
+                          sw_err *e)
 {
-    int opt, rc;
+    int opt, rc, at;
     optind = 1;
     opterr = 0;
-    while ((opt = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, ":", longopts, &at)) != -1) {
         if (opt == '?')
             return sw_fail(e, SW_EINPUT, "unknown option '%s' (see --help)", argv[optind - 1]);
         if (opt == ':')
             return sw_fail(e, SW_EINPUT, "option '%s' needs a value", argv[optind - 1]);
-        if ((rc = fn(opt, optarg, ctx, e)))
+        const sw_cli_output *o = outs;
+        while (o && o->what && strcmp(o->what, longopts[at].name) != 0)
+            o++;
+        if (o && o->what)
+            *o->path = optarg;
+        else if ((rc = fn(opt, optarg, ctx, e)))
             return rc;
     }
     *first = optind;
     return SW_OK;
+}
+
+int sw_cli_getopt(int argc, char **argv, const struct option *longopts, sw_cli_opt_fn fn,
+                  void *ctx, int *first, sw_err *e)
+{
+    return getopt_outputs(argc, argv, longopts, NULL, fn, ctx, first, e);
+}
+
+int sw_cli_start(const sw_cli_command *cmd, const sw_cli_output *outs, int argc, char **argv,
+                 void *args, int *first, int *status)
+{
+    if (sw_cli_wants_help(argc, argv)) {
+        if (cmd->help_arg)
+            printf(cmd->help, cmd->help_arg);
+        else
+            fputs(cmd->help, stdout);
+        if (cmd->help_more)
+            cmd->help_more();
+        *status = 0;
+        return 1;
+    }
+    sw_err e;
+    int rc = getopt_outputs(argc, argv, cmd->longopts, outs, cmd->on_option, args, first, &e);
+    for (const sw_cli_output *o = outs; rc == SW_OK && o && o->what; o++)
+        if (*o->path)
+            rc = sw_outfile_check(*o->path, o->what, &e);
+    *status = sw_cli_report(rc, &e);
+    return rc != SW_OK;
 }
 
 int sw_cli_ode_model(int argc, char **argv, int first, sw_cli_ode *c, sw_model **m, sw_err *e)

@@ -35,13 +35,6 @@ int sw_cli_init_state(const sw_model *m, const char *file, double *x, sw_err *e)
 int sw_cli_write_state(const char *path, const sw_model *m, const double *x, const char *header,
                        sw_err *e);
 
-/* A command's output files, by option name; a NULL path is not given. */
-typedef struct sw_cli_output {
-    const char *what, *path;
-} sw_cli_output;
-/* sw_outfile_check on each given path, before the command does any work. */
-int sw_cli_outputs_check(const sw_cli_output *outs, size_t n, sw_err *e);
-
 /* Integration options, as getopt_long entries and their handler. */
 enum {
     SW_OPT_SOLVER = 1000,
@@ -122,6 +115,35 @@ int sw_cli_ode_model(int argc, char **argv, int first, sw_cli_ode *c, sw_model *
 typedef int (*sw_cli_opt_fn)(int opt, const char *arg, void *ctx, sw_err *e);
 int sw_cli_getopt(int argc, char **argv, const struct option *longopts, sw_cli_opt_fn fn,
                   void *ctx, int *first, sw_err *e);
+
+/* An output file of a command: the long option that names it and the
+ * command's field that receives the path (NULL, or a default, when not
+ * given). */
+typedef struct sw_cli_output {
+    const char *what;
+    const char **path;
+} sw_cli_output;
+
+/* What a command's opening needs to know. */
+typedef struct sw_cli_command {
+    /* --help prints help, as a printf format with help_arg when that is
+     * set, then calls help_more if set (listings built at run time). */
+    const char *help, *help_arg;
+    void (*help_more)(void);
+    const struct option *longopts;
+    sw_cli_opt_fn on_option;
+} sw_cli_command;
+
+/* The opening every command shares: help when -h or --help stands
+ * anywhere (so it works next to bad arguments); else the options, each to
+ * cmd->on_option with args, except those of the outputs (outs: ended by
+ * {0}, may be NULL), whose paths are stored; then every output path given
+ * is checked with sw_outfile_check, before the command does any work, so
+ * that it writes all of its files or none.  Returns 1 when the command ends
+ * here, with *status its exit status (0 after help, else the error's code,
+ * reported); 0 with the positional words in argv[*first .. argc-1]. */
+int sw_cli_start(const sw_cli_command *cmd, const sw_cli_output *outs, int argc, char **argv,
+                 void *args, int *first, int *status);
 
 /* The threads a command may put BLAS and LAPACK work on: `threads`, or 1
  * with a note on standard error when the process runs on a BLAS that

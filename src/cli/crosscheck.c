@@ -57,9 +57,6 @@ static int on_option(int opt, const char *arg, void *ctx, sw_err *e)
         return sw_parse_real_in(arg, "noise", 0, 1e6, &a->noise, e);
     case OPT_TOL:
         return sw_parse_real_in(arg, "tol", 0, 1e300, &a->tol, e);
-    case OPT_OUT:
-        a->out = arg;
-        return SW_OK;
     case SW_OPT_SOLVER:
     case SW_OPT_RTOL:
     case SW_OPT_ATOL:
@@ -117,10 +114,6 @@ static int write_row(double t, size_t step, const double *ode_row, const double 
 
 int sw_cmd_crosscheck(int argc, char **argv)
 {
-    if (sw_cli_wants_help(argc, argv)) {
-        printf(help, sw_train_opts_help);
-        return 0;
-    }
     struct option longopts[32] = {0};
     size_t k = sw_cli_train_longopts(longopts);
     longopts[k++] = (struct option){"noise", required_argument, 0, OPT_NOISE};
@@ -133,15 +126,12 @@ int sw_cmd_crosscheck(int argc, char **argv)
     struct args a = {.tol = -1};
     sw_train_opts_default(&a.o);
     sw_cli_ode_default(&a.c);
-    sw_err e;
-    int first;
-    int rc = sw_cli_getopt(argc, argv, longopts, on_option, &a, &first, &e);
-    if (rc)
-        return sw_cli_report(rc, &e);
-    /* Every output is checked before any work: all of them or none. */
-    const sw_cli_output outs[] = {{"out", a.out}};
-    if ((rc = sw_cli_outputs_check(outs, sizeof outs / sizeof outs[0], &e)))
-        return sw_cli_report(rc, &e);
+    const sw_cli_output outs[] = {{"out", &a.out}, {0}};
+    const sw_cli_command cmd = {.help = help, .help_arg = sw_train_opts_help, .longopts = longopts,
+                                .on_option = on_option};
+    int first, rc;
+    if (sw_cli_start(&cmd, outs, argc, argv, &a, &first, &rc))
+        return rc;
     char names[512];
     if (first >= argc)
         return sw_cli_die(SW_EINPUT, "crosscheck needs a SYSTEM (allowed: %s)",
@@ -151,6 +141,7 @@ int sw_cmd_crosscheck(int argc, char **argv)
     if (!task)
         return sw_cli_die(SW_EINPUT, "crosscheck: no trainer for system '%s' (allowed: %s)",
                           argv[first], trainable(names, sizeof names));
+    sw_err e;
     if ((rc = sw_ode_opts_check(&a.c.o, &e)))
         return sw_cli_report(rc, &e);
 

@@ -68,9 +68,6 @@ static int on_option(int opt, const char *arg, void *ctx, sw_err *e)
             return sw_fail(e, SW_EINPUT, "seed: '%s' is not an integer", arg);
         a->have_seed = 1;
         return SW_OK;
-    case OPT_OUT:
-        a->out = arg;
-        return SW_OK;
     case OPT_ZERO:
         return sw_parse_real_in(arg, "zero-tol", 0, 1, &a->zero_rel, e);
     }
@@ -326,39 +323,34 @@ static int write_results(const char *path, const sw_model *m, const struct args 
     return rc;
 }
 
+static const struct option longopts[] = {
+    SW_CLI_ODE_OPTIONS,
+    {"base", required_argument, 0, OPT_BASE},
+    {"direction", required_argument, 0, OPT_DIR},
+    {"eps", required_argument, 0, OPT_EPS},
+    {"seed", required_argument, 0, OPT_SEED},
+    {"out", required_argument, 0, OPT_OUT},
+    {"zero-tol", required_argument, 0, OPT_ZERO},
+    {0, 0, 0, 0},
+};
+static const sw_cli_command command = {.help = help, .longopts = longopts, .on_option = on_option};
+
 int sw_cmd_escape(int argc, char **argv)
 {
-    if (sw_cli_wants_help(argc, argv)) {
-        fputs(help, stdout);
-        return 0;
-    }
-    static const struct option longopts[] = {
-        SW_CLI_ODE_OPTIONS,
-        {"base", required_argument, 0, OPT_BASE},
-        {"direction", required_argument, 0, OPT_DIR},
-        {"eps", required_argument, 0, OPT_EPS},
-        {"seed", required_argument, 0, OPT_SEED},
-        {"out", required_argument, 0, OPT_OUT},
-        {"zero-tol", required_argument, 0, OPT_ZERO},
-        {0, 0, 0, 0},
-    };
     struct args a = {.base = "symmetric", .dir = "random", .eps = "1e-1:1e-9:17",
                      .zero_rel = 1e-8};
     sw_cli_ode_default(&a.c);
-    sw_err e;
-    int first, rc = sw_cli_getopt(argc, argv, longopts, on_option, &a, &first, &e);
-    if (rc)
-        return sw_cli_report(rc, &e);
-    /* Every output is checked before any work: all of them or none. */
-    const sw_cli_output outs[] = {{"out", a.out}};
-    if ((rc = sw_cli_outputs_check(outs, sizeof outs / sizeof outs[0], &e)))
-        return sw_cli_report(rc, &e);
+    const sw_cli_output outs[] = {{"out", &a.out}, {0}};
+    int first, rc;
+    if (sw_cli_start(&command, outs, argc, argv, &a, &first, &rc))
+        return rc;
     if (first >= argc)
         return sw_cli_die(SW_EINPUT, "escape needs a SYSTEM (allowed: %s)", sw_system_names());
     if (!a.c.until)
         return sw_cli_die(SW_EINPUT, "escape needs --until 'OBS<=X' (or >=): the condition "
                                      "that marks the escape");
 
+    sw_err e;
     sw_model *m = NULL;
     double *eps = NULL, *T = NULL, *base = NULL, *dir = NULL, *f = NULL;
     size_t n = 0;

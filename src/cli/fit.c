@@ -50,9 +50,6 @@ static int on_option(int opt, const char *arg, void *ctx, sw_err *e)
     case 'l':
         a->law = arg;
         return SW_OK;
-    case 'o':
-        a->out = arg;
-        return SW_OK;
     case 'w':
         if (a->n_where == MAX_WHERE)
             return sw_fail(e, SW_EINPUT, "where: at most %d filters", MAX_WHERE);
@@ -262,32 +259,27 @@ static void write_rows(FILE *fp, const char *path, const struct args *a,
     }
 }
 
+static const struct option longopts[] = {
+    {"y", required_argument, 0, 'y'},         {"law", required_argument, 0, 'l'},
+    {"out", required_argument, 0, 'o'},       {"where", required_argument, 0, 'w'},
+    {"bootstrap", required_argument, 0, 'b'}, {"seed", required_argument, 0, 's'},
+    {0, 0, 0, 0},
+};
+static const sw_cli_command command = {.help = help, .longopts = longopts, .on_option = on_option};
+
 int sw_cmd_fit(int argc, char **argv)
 {
-    if (sw_cli_wants_help(argc, argv)) {
-        fputs(help, stdout);
-        return 0;
-    }
-    static const struct option longopts[] = {
-        {"y", required_argument, 0, 'y'},         {"law", required_argument, 0, 'l'},
-        {"out", required_argument, 0, 'o'},       {"where", required_argument, 0, 'w'},
-        {"bootstrap", required_argument, 0, 'b'}, {"seed", required_argument, 0, 's'},
-        {0, 0, 0, 0},
-    };
     struct args a = {.seed = 1};
-    sw_err e;
-    int first, rc = sw_cli_getopt(argc, argv, longopts, on_option, &a, &first, &e);
-    if (rc)
-        return sw_cli_report(rc, &e);
-    /* Every output is checked before any work: all of them or none. */
-    const sw_cli_output outs[] = {{"out", a.out}};
-    if ((rc = sw_cli_outputs_check(outs, sizeof outs / sizeof outs[0], &e)))
-        return sw_cli_report(rc, &e);
+    const sw_cli_output outs[] = {{"out", &a.out}, {0}};
+    int first, rc;
+    if (sw_cli_start(&command, outs, argc, argv, &a, &first, &rc))
+        return rc;
     if (argc - first != 1)
         return sw_cli_die(SW_EINPUT, "fit needs exactly one FILE.csv (got %d)", argc - first);
     if (!a.y || !a.law)
         return sw_cli_die(SW_EINPUT, "fit needs --y COL and --law LAW (see --help)");
     const char *path = argv[first];
+    sw_err e;
     sw_law law;
     sw_table tb = {0};
     struct data d = {0};

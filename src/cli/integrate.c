@@ -86,43 +86,29 @@ struct args {
 static int on_option(int opt, const char *arg, void *ctx, sw_err *e)
 {
     struct args *a = ctx;
-    if (opt == 'o')
-        a->out = arg;
-    else if (opt == 'm')
-        a->meta = arg;
-    else if (opt == 's')
-        a->save = arg;
-    else
-        return sw_cli_ode_option(&a->c, opt, arg, e);
-    return SW_OK;
+    return sw_cli_ode_option(&a->c, opt, arg, e);
 }
+
+static const struct option longopts[] = {
+    SW_CLI_ODE_OPTIONS,
+    {"out", required_argument, 0, 'o'},
+    {"meta", required_argument, 0, 'm'},
+    {"save-state", required_argument, 0, 's'},
+    {0, 0, 0, 0},
+};
+static const sw_cli_command command = {.help = help, .longopts = longopts, .on_option = on_option};
 
 int sw_cmd_integrate(int argc, char **argv)
 {
-    if (sw_cli_wants_help(argc, argv)) {
-        fputs(help, stdout);
-        return 0;
-    }
-    static const struct option longopts[] = {
-        SW_CLI_ODE_OPTIONS,
-        {"out", required_argument, 0, 'o'},
-        {"meta", required_argument, 0, 'm'},
-        {"save-state", required_argument, 0, 's'},
-        {0, 0, 0, 0},
-    };
     struct args a = {.out = "-"};
     sw_cli_ode_default(&a.c);
-    sw_err e;
-    int first;
-    int rc = sw_cli_getopt(argc, argv, longopts, on_option, &a, &first, &e);
-    if (rc)
-        return sw_cli_report(rc, &e);
-    /* Every output is checked before any work: all of them or none. */
-    const sw_cli_output outs[] = {{"out", a.out}, {"meta", a.meta}, {"save-state", a.save}};
-    if ((rc = sw_cli_outputs_check(outs, sizeof outs / sizeof outs[0], &e)))
-        return sw_cli_report(rc, &e);
+    const sw_cli_output outs[] = {{"out", &a.out}, {"meta", &a.meta}, {"save-state", &a.save}, {0}};
+    int first, rc;
+    if (sw_cli_start(&command, outs, argc, argv, &a, &first, &rc))
+        return rc;
     if (first >= argc)
         return sw_cli_die(SW_EINPUT, "integrate needs a SYSTEM (allowed: %s)", sw_system_names());
+    sw_err e;
 
     sw_model *m = NULL;
     double *x = NULL, *obs = NULL;

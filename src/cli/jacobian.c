@@ -69,14 +69,8 @@ static int on_option(int opt, const char *arg, void *ctx, sw_err *e)
         return SW_OK;
     case OPT_ZERO:
         return sw_parse_real_in(arg, "zero-tol", 0, 1, &a->zero_rel, e);
-    case OPT_JSON:
-        a->json = arg;
-        return SW_OK;
     case OPT_TRANS:
         a->transverse = arg;
-        return SW_OK;
-    case OPT_OUT:
-        a->out = arg;
         return SW_OK;
     }
     return sw_cli_ode_option(&a->c, opt, arg, e);
@@ -399,38 +393,33 @@ out:
     return rc;
 }
 
+static const struct option longopts[] = {
+    SW_CLI_ODE_OPTIONS,
+    {"at", required_argument, 0, OPT_AT},
+    {"fd", no_argument, 0, OPT_FD},
+    {"hessian", no_argument, 0, OPT_HESSIAN},
+    {"zero-tol", required_argument, 0, OPT_ZERO},
+    {"json", required_argument, 0, OPT_JSON},
+    {"transverse", required_argument, 0, OPT_TRANS},
+    {"out", required_argument, 0, OPT_OUT},
+    {0, 0, 0, 0},
+};
+static const sw_cli_command command = {.help = help, .longopts = longopts, .on_option = on_option};
+
 int sw_cmd_jacobian(int argc, char **argv)
 {
-    if (sw_cli_wants_help(argc, argv)) {
-        fputs(help, stdout);
-        return 0;
-    }
-    static const struct option longopts[] = {
-        SW_CLI_ODE_OPTIONS,
-        {"at", required_argument, 0, OPT_AT},
-        {"fd", no_argument, 0, OPT_FD},
-        {"hessian", no_argument, 0, OPT_HESSIAN},
-        {"zero-tol", required_argument, 0, OPT_ZERO},
-        {"json", required_argument, 0, OPT_JSON},
-        {"transverse", required_argument, 0, OPT_TRANS},
-        {"out", required_argument, 0, OPT_OUT},
-        {0, 0, 0, 0},
-    };
     struct args a = {.at = "start", .zero_rel = 1e-8};
     sw_cli_ode_default(&a.c);
-    sw_err e;
-    int first, rc = sw_cli_getopt(argc, argv, longopts, on_option, &a, &first, &e);
-    if (rc)
-        return sw_cli_report(rc, &e);
-    /* Every output is checked before any work: all of them or none. */
-    const sw_cli_output outs[] = {{"out", a.out}, {"json", a.json}};
-    if ((rc = sw_cli_outputs_check(outs, sizeof outs / sizeof outs[0], &e)))
-        return sw_cli_report(rc, &e);
+    const sw_cli_output outs[] = {{"out", &a.out}, {"json", &a.json}, {0}};
+    int first, rc;
+    if (sw_cli_start(&command, outs, argc, argv, &a, &first, &rc))
+        return rc;
     if (first >= argc)
         return sw_cli_die(SW_EINPUT, "jacobian needs a SYSTEM (allowed: %s)", sw_system_names());
     if (a.out && !a.transverse)
         return sw_cli_die(SW_EINPUT, "--out goes with --transverse (the report goes to standard "
                                      "output, --json FILE for JSON)");
+    sw_err e;
     const sw_system *sys2 = NULL;
     sw_model *m = NULL, *m2 = NULL;
     if ((rc = sw_cli_ode_model(argc, argv, first, &a.c, &m, &e)))

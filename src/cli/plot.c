@@ -469,27 +469,26 @@ static int on_option(int opt, const char *arg, void *ctx, sw_err *e)
     return gp_var(a->sets, sizeof a->sets, name, eq + 1, e);
 }
 
+static const struct option longopts[] = {{"out", required_argument, 0, 'o'},
+                                         {"set", required_argument, 0, 's'},
+                                         {0, 0, 0, 0}};
+static const sw_cli_command command = {.help = help, .longopts = longopts, .on_option = on_option};
+
 int sw_cmd_plot(int argc, char **argv)
 {
-    if (sw_cli_wants_help(argc, argv)) {
-        fputs(help, stdout);
-        return 0;
-    }
-    static const struct option longopts[] = {{"out", required_argument, 0, 'o'},
-                                             {"set", required_argument, 0, 's'},
-                                             {0, 0, 0, 0}};
     static struct args a;
-    sw_err e;
-    int first, rc = sw_cli_getopt(argc, argv, longopts, on_option, &a, &first, &e);
+    int first, rc;
+    /* --out, which must name a file, is checked below, after the words. */
+    if (sw_cli_start(&command, NULL, argc, argv, &a, &first, &rc))
+        return rc;
     const char *out = a.out;
-    if (rc)
-        return sw_cli_report(rc, &e);
     if (argc - first < 2)
         return sw_cli_die(SW_EINPUT, "plot needs a FIGURE and at least one INPUT.csv "
                                      "(figures: " FIGURES ")");
     if (!out || strcmp(out, "-") == 0)
         return sw_cli_die(SW_EINPUT, "plot needs --out FILE.png (a file: gnuplot cannot draw "
                                      "to standard output here)");
+    sw_err e;
     if ((rc = sw_outfile_check(out, "out", &e)))
         return sw_cli_report(rc, &e);
     const char *fig = argv[first];

@@ -345,24 +345,28 @@ static int on_option(int opt, const char *arg, void *ctx, sw_err *e)
         return SW_EINPUT;
     return SW_OK;
 }
+
+/* After the help text. */
+static void section_list(void)
+{
+    for (size_t i = 0; i < N_SECTIONS; i++)
+        printf("  %-12s %s\n", sections[i].name, sections[i].what);
+}
+
+static const struct option longopts[] = {
+    {"out", required_argument, 0, 'o'},
+    {"quick", no_argument, 0, 'q'},
+    {0, 0, 0, 0},
+};
+static const sw_cli_command command = {.help = help, .help_more = section_list,
+                                       .longopts = longopts, .on_option = on_option};
+
 int sw_cmd_reproduce(int argc, char **argv)
 {
-    if (sw_cli_wants_help(argc, argv)) {
-        fputs(help, stdout);
-        for (size_t i = 0; i < N_SECTIONS; i++)
-            printf("  %-12s %s\n", sections[i].name, sections[i].what);
-        return 0;
-    }
-    static const struct option longopts[] = {
-        {"out", required_argument, 0, 'o'},
-        {"quick", no_argument, 0, 'q'},
-        {0, 0, 0, 0},
-    };
     struct args a = {"out", 0};
-    sw_err e;
-    int first, rc = sw_cli_getopt(argc, argv, longopts, on_option, &a, &first, &e);
-    if (rc)
-        return sw_cli_report(rc, &e);
+    int first, rc;
+    if (sw_cli_start(&command, NULL, argc, argv, &a, &first, &rc))
+        return rc;
     int chosen[N_SECTIONS] = {0}, any = 0;
     for (int i = first; i < argc; i++) {
         size_t k = 0;
@@ -420,6 +424,7 @@ int sw_cmd_reproduce(int argc, char **argv)
                     c.failures > before ? "  FAILED" : "");
         free_strs(&c);
     }
+    sw_err e;
     rc = sw_report_write(c.r, a.dir, &e);
     sw_report_free(c.r);
     free(c.strs);

@@ -58,12 +58,6 @@ static int on_option(int opt, const char *arg, void *ctx, sw_err *e)
         return SW_OK;
     case OPT_ZERO:
         return sw_parse_real_in(arg, "zero-tol", 0, 1, &a->zero_rel, e);
-    case OPT_OUT:
-        a->out = arg;
-        return SW_OK;
-    case OPT_JSON:
-        a->json = arg;
-        return SW_OK;
     }
     return sw_cli_ode_option(&a->c, opt, arg, e);
 }
@@ -103,33 +97,28 @@ static json_object *report_json(const sw_model *m, const struct args *a, const s
     return o;
 }
 
+static const struct option longopts[] = {
+    SW_CLI_ODE_OPTIONS,
+    {"from", required_argument, 0, OPT_FROM},
+    {"tol", required_argument, 0, OPT_TOL},
+    {"max-iter", required_argument, 0, OPT_ITER},
+    {"zero-tol", required_argument, 0, OPT_ZERO},
+    {"out", required_argument, 0, OPT_OUT},
+    {"json", required_argument, 0, OPT_JSON},
+    {0, 0, 0, 0},
+};
+static const sw_cli_command command = {.help = help, .longopts = longopts, .on_option = on_option};
+
 int sw_cmd_saddle(int argc, char **argv)
 {
-    if (sw_cli_wants_help(argc, argv)) {
-        fputs(help, stdout);
-        return 0;
-    }
-    static const struct option longopts[] = {
-        SW_CLI_ODE_OPTIONS,
-        {"from", required_argument, 0, OPT_FROM},
-        {"tol", required_argument, 0, OPT_TOL},
-        {"max-iter", required_argument, 0, OPT_ITER},
-        {"zero-tol", required_argument, 0, OPT_ZERO},
-        {"out", required_argument, 0, OPT_OUT},
-        {"json", required_argument, 0, OPT_JSON},
-        {0, 0, 0, 0},
-    };
     struct args a = {.from = "start", .zero_rel = 1e-8};
     sw_cli_ode_default(&a.c);
     sw_saddle_opts_default(&a.so);
+    const sw_cli_output outs[] = {{"out", &a.out}, {"json", &a.json}, {0}};
+    int first, rc;
+    if (sw_cli_start(&command, outs, argc, argv, &a, &first, &rc))
+        return rc;
     sw_err e;
-    int first, rc = sw_cli_getopt(argc, argv, longopts, on_option, &a, &first, &e);
-    if (rc)
-        return sw_cli_report(rc, &e);
-    /* Every output is checked before any work: all of them or none. */
-    const sw_cli_output outs[] = {{"out", a.out}, {"json", a.json}};
-    if ((rc = sw_cli_outputs_check(outs, sizeof outs / sizeof outs[0], &e)))
-        return sw_cli_report(rc, &e);
     if (first >= argc)
         return sw_cli_die(SW_EINPUT, "saddle needs a SYSTEM (allowed: %s)", sw_system_names());
 

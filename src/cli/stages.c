@@ -37,9 +37,6 @@ static int on_option(int opt, const char *arg, void *ctx, sw_err *e)
 {
     struct args *a = ctx;
     switch (opt) {
-    case 'o':
-        a->out = arg;
-        return SW_OK;
     case 's':
         return sw_parse_real_in(arg, "max-slope", 1e-6, 10, &a->o.max_slope, e);
     case 'h':
@@ -65,33 +62,28 @@ static double nearest_level(const double *lv, size_t n, double x, size_t *j)
     return best;
 }
 
+static const struct option longopts[] = {
+    {"out", required_argument, 0, 'o'},
+    {"max-slope", required_argument, 0, 's'},
+    {"shoulder", required_argument, 0, 'h'},
+    {"min-decades", required_argument, 0, 'd'},
+    {0, 0, 0, 0},
+};
+static const sw_cli_command command = {.help = help, .longopts = longopts, .on_option = on_option};
+
 int sw_cmd_stages(int argc, char **argv)
 {
-    if (sw_cli_wants_help(argc, argv)) {
-        fputs(help, stdout);
-        return 0;
-    }
-    static const struct option longopts[] = {
-        {"out", required_argument, 0, 'o'},
-        {"max-slope", required_argument, 0, 's'},
-        {"shoulder", required_argument, 0, 'h'},
-        {"min-decades", required_argument, 0, 'd'},
-        {0, 0, 0, 0},
-    };
     struct args a = {0};
     sw_stages_opts_default(&a.o);
-    sw_err e;
-    int first, rc = sw_cli_getopt(argc, argv, longopts, on_option, &a, &first, &e);
-    if (rc)
-        return sw_cli_report(rc, &e);
-    /* Every output is checked before any work: all of them or none. */
-    const sw_cli_output outs[] = {{"out", a.out}};
-    if ((rc = sw_cli_outputs_check(outs, sizeof outs / sizeof outs[0], &e)))
-        return sw_cli_report(rc, &e);
+    const sw_cli_output outs[] = {{"out", &a.out}, {0}};
+    int first, rc;
+    if (sw_cli_start(&command, outs, argc, argv, &a, &first, &rc))
+        return rc;
     if (argc - first != 1)
         return sw_cli_die(SW_EINPUT, "stages needs exactly one RUN.csv (got %d)", argc - first);
     const char *run = argv[first];
 
+    sw_err e;
     sw_table tb;
     if ((rc = sw_table_read(run, &tb, &e)))
         return sw_cli_report(rc, &e);

@@ -44,9 +44,10 @@ static const char help[] =
     "                   beside --out; none for standard output)\n\n"
     "";
 
-static void print_help(void)
+/* After the help text: the parameters and columns of the tasks this
+ * command's own models train. */
+static void task_parameters(void)
 {
-    printf(help, sw_train_opts_help);
     const sw_task *own[] = {&sw_task_markov, &sw_task_tf_location, &sw_task_tf_recall,
                             &sw_task_tf_markov};
     for (size_t k = 0; k < sizeof own / sizeof own[0]; k++) {
@@ -139,12 +140,6 @@ static int on_option(int opt, const char *arg, void *ctx, sw_err *e)
         return SW_OK;
     case OPT_PRESET:
         a->preset = arg;
-        return SW_OK;
-    case OPT_OUT:
-        a->out = arg;
-        return SW_OK;
-    case OPT_META:
-        a->meta = arg;
         return SW_OK;
     default:
         return sw_cli_train_option(&a->o, opt, arg, e);
@@ -364,10 +359,6 @@ static json_object *profile_json(void)
 
 int sw_cmd_train(int argc, char **argv)
 {
-    if (sw_cli_wants_help(argc, argv)) {
-        print_help();
-        return 0;
-    }
     struct option longopts[32] = {0};
     size_t k = sw_cli_train_longopts(longopts);
     longopts[k++] = (struct option){"noise", required_argument, 0, OPT_NOISE};
@@ -382,15 +373,13 @@ int sw_cmd_train(int argc, char **argv)
 
     struct args a = {.out = "-", .threads = 1};
     sw_train_opts_default(&a.o);
-    sw_err e;
-    int first;
-    int rc = sw_cli_getopt(argc, argv, longopts, on_option, &a, &first, &e);
-    if (rc)
-        return sw_cli_report(rc, &e);
-    /* Every output is checked before any work: all of them or none. */
-    const sw_cli_output outs[] = {{"out", a.out}, {"meta", a.meta}};
-    if ((rc = sw_cli_outputs_check(outs, sizeof outs / sizeof outs[0], &e)))
-        return sw_cli_report(rc, &e);
+    const sw_cli_output outs[] = {{"out", &a.out}, {"meta", &a.meta}, {0}};
+    const sw_cli_command cmd = {.help = help, .help_arg = sw_train_opts_help,
+                                .help_more = task_parameters, .longopts = longopts,
+                                .on_option = on_option};
+    int first, rc;
+    if (sw_cli_start(&cmd, outs, argc, argv, &a, &first, &rc))
+        return rc;
     if (first >= argc)
         return sw_cli_die(SW_EINPUT, "train needs a TASK (allowed: %s)", sw_task_names());
     const sw_task *task = sw_task_find(argv[first]);
@@ -410,6 +399,7 @@ int sw_cmd_train(int argc, char **argv)
     sw_tf_set_threads((int)a.threads);
     sw_tf_profile(a.profile);
 
+    sw_err e;
     int n = argc - first - 1;
     char **words = argv + first + 1;
     static const char *const compare[] = {"compare=1"};
