@@ -16,6 +16,7 @@
 #include "stagewise/output.h"
 #include "stagewise/table.h"
 #include "stagewise/train.h"
+#include "train.h"
 
 extern char **environ;
 
@@ -379,35 +380,40 @@ static int escape_keys(const char *csv, char *vars, size_t len, sw_err *e)
     return rc;
 }
 
-/* For a training run (the emergence figure): marks and marklabels, the
- * steps at which the emergence criteria of its JSON were met and their
- * names; has_acc; training, its optimiser settings ("adam lr=0.003
+/* The marks of the emergence figure: the steps at which a run's criteria
+ * were met, and their conditions, spaced for the key ("acc >= 0.05"). */
+struct marks {
+    char steps[512], labels[1024];
+    size_t ns, nl; /* past the end of a buffer: too many, none drawn */
+};
+static void mark(const char *condition, long step, void *user)
+{
+    struct marks *mk = user;
+    if (step < 0 || mk->ns >= sizeof mk->steps || mk->nl >= sizeof mk->labels)
+        return; /* not met within the run, or no room left */
+    mk->ns += (size_t)snprintf(mk->steps + mk->ns, sizeof mk->steps - mk->ns, "%s%ld",
+                               mk->ns ? " " : "", step);
+    size_t at = strcspn(condition, "<>");
+    if (condition[at] && condition[at + 1])
+        mk->nl += (size_t)snprintf(mk->labels + mk->nl, sizeof mk->labels - mk->nl,
+                                   "%s%.*s %.2s %s", mk->nl ? "|" : "", (int)at, condition,
+                                   condition + at, condition + at + 2);
+    else
+        mk->nl += (size_t)snprintf(mk->labels + mk->nl, sizeof mk->labels - mk->nl, "%s%s",
+                                   mk->nl ? "|" : "", condition);
+}
+
+/* For a training run (the emergence figure): marks and marklabels (struct
+ * marks); has_acc; training, its optimiser settings ("adam lr=0.003
  * batch=64 ...", numbers shortened) for the title. */
 static int training_vars(const char *csv, const sw_table *tb, char *vars, size_t len, sw_err *e)
 {
-    char marks[512] = "", labels[1024] = "", training[512] = "";
+    char training[512] = "";
+    struct marks mk = {.ns = 0};
     char *jpath = sw_path_derived(csv, ".json");
-    json_object *root = jpath ? json_object_from_file(jpath) : NULL, *em = NULL;
+    if (jpath)
+        sw_cli_emergence_each(jpath, mark, &mk);
     free(jpath);
-    size_t nm = 0, nl = 0;
-    for (size_t k = 0; root && json_object_object_get_ex(root, "emergence", &em) &&
-                       k < json_object_array_length(em);
-         k++) {
-        json_object *o = json_object_array_get_idx(em, k), *step, *col, *th, *dir;
-        if (!json_object_object_get_ex(o, "step", &step) || !step ||
-            !json_object_object_get_ex(o, "column", &col) ||
-            !json_object_object_get_ex(o, "threshold", &th) ||
-            !json_object_object_get_ex(o, "direction", &dir))
-            continue; /* not met within the run */
-        nm += (size_t)snprintf(marks + nm, sizeof marks - nm, "%s%lld", nm ? " " : "",
-                               (long long)json_object_get_int64(step));
-        nl += (size_t)snprintf(labels + nl, sizeof labels - nl, "%s%s %s %g", nl ? "|" : "",
-                               json_object_get_string(col), json_object_get_string(dir),
-                               json_object_get_double(th));
-        if (nm >= sizeof marks || nl >= sizeof labels)
-            break;
-    }
-    json_object_put(root);
     const char *optim = sw_table_meta(tb, "optim");
     if (optim) {
         /* "adam lr=0.0030000000000000001 steps=6000": each number as %g */
@@ -426,9 +432,9 @@ static int training_vars(const char *csv, const sw_table *tb, char *vars, size_t
                                          used ? " " : "", w);
         }
     }
-    int rc = gp_var(vars, len, "marks", nm < sizeof marks ? marks : "", e);
+    int rc = gp_var(vars, len, "marks", mk.ns < sizeof mk.steps ? mk.steps : "", e);
     if (rc == SW_OK)
-        rc = gp_var(vars, len, "marklabels", nl < sizeof labels ? labels : "", e);
+        rc = gp_var(vars, len, "marklabels", mk.nl < sizeof mk.labels ? mk.labels : "", e);
     if (rc == SW_OK)
         rc = gp_var(vars, len, "has_acc", sw_table_col(tb, "acc") >= 0 ? "1" : "0", e);
     if (rc == SW_OK)

@@ -20,6 +20,7 @@
 
 #include "reproduce.h"
 #include "stagewise/table.h"
+#include "train.h"
 
 extern char **environ;
 
@@ -163,21 +164,21 @@ double rp_jnum(const char *file, const char *ptr)
     json_object_put(root);
     return x;
 }
+struct emerged {
+    const char *condition;
+    double step;
+};
+static void emerged_at(const char *condition, long step, void *user)
+{
+    struct emerged *em = user;
+    if (step >= 0 && strcmp(condition, em->condition) == 0)
+        em->step = (double)step;
+}
 double rp_emergence_step(const char *file, const char *condition)
 {
-    json_object *root = json_object_from_file(file), *a = NULL;
-    double x = NAN;
-    if (root && json_object_object_get_ex(root, "emergence", &a) &&
-        json_object_is_type(a, json_type_array))
-        for (size_t i = 0; i < json_object_array_length(a); i++) {
-            json_object *o = json_object_array_get_idx(a, i), *cond, *step;
-            if (json_object_object_get_ex(o, "condition", &cond) &&
-                strcmp(json_object_get_string(cond), condition) == 0 &&
-                json_object_object_get_ex(o, "step", &step) && step)
-                x = json_object_get_double(step);
-        }
-    json_object_put(root);
-    return x;
+    struct emerged em = {condition, NAN};
+    sw_cli_emergence_each(file, emerged_at, &em);
+    return em.step;
 }
 const char *rp_jstr(repro *c, const char *file, const char *ptr)
 {

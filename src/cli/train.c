@@ -233,6 +233,23 @@ static json_object *emergence_json(const emergence *em, const sw_model *m)
     return a;
 }
 
+void sw_cli_emergence_each(const char *json, sw_cli_emergence_fn fn, void *user)
+{
+    json_object *root = json_object_from_file(json), *a = NULL;
+    if (root && json_object_object_get_ex(root, "emergence", &a) &&
+        json_object_is_type(a, json_type_array))
+        for (size_t i = 0; i < json_object_array_length(a); i++) {
+            json_object *o = json_object_array_get_idx(a, i), *cond, *step;
+            if (json_object_object_get_ex(o, "condition", &cond))
+                fn(json_object_get_string(cond),
+                   json_object_object_get_ex(o, "step", &step) && step
+                       ? (long)json_object_get_int64(step)
+                       : -1,
+                   user);
+        }
+    json_object_put(root);
+}
+
 static int write_row(size_t step, const double *theta, double loss, double train_loss,
                      void *user)
 {

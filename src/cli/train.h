@@ -1,5 +1,6 @@
 /* What `train` and `crosscheck` share: the training options and the CSV
- * row a trainer evaluation becomes. */
+ * row a trainer evaluation becomes; and, for `plot` and `reproduce`, the
+ * emergence entries a `train` run's JSON holds. */
 #ifndef STAGEWISE_CLI_TRAIN_H
 #define STAGEWISE_CLI_TRAIN_H
 
@@ -23,5 +24,13 @@ int sw_cli_train_option(sw_train_opts *o, int opt, const char *arg, sw_err *e);
 void sw_cli_train_provenance(FILE *fp, const sw_learner *l, const sw_train_opts *o);
 /* {"optim": ..., "lr": ..., ...} */
 json_object *sw_cli_train_json(const sw_train_opts *o, const sw_learner *l);
+
+/* The entries of the `emergence` array of a `train` run's JSON file, in
+ * order: fn gets each one's condition (transformer.h's spelling,
+ * "acc_rel>=0.05") and the step at which it was first met, or -1 when the
+ * run ended before.  A file that cannot be read, or holds no such array,
+ * has no entries; an entry without a condition is passed over. */
+typedef void (*sw_cli_emergence_fn)(const char *condition, long step, void *user);
+void sw_cli_emergence_each(const char *json, sw_cli_emergence_fn fn, void *user);
 
 #endif
