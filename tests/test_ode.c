@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -66,13 +67,21 @@ static double run_error(const char *solver, double rtol)
 
 /* Every stepper tracks the closed form; the global error stays within a
  * stepper-dependent multiple of rtol (a first-order method's error scales
- * like sqrt(rtol): its local error is h^2) and falls when rtol falls. */
+ * like sqrt(rtol): its local error is h^2) and falls when rtol falls.
+ * "Every": these are the solvers the library lists, no more, no fewer. */
 static void every_stepper_matches_closed_form(void **state)
 {
     (void)state;
     static const char *steppers[] = {"rk2",   "rk4",     "rkf45", "rkck", "rk8pd",
                                      "rk1imp", "rk2imp", "rk4imp", "bsimp", "msadams",
                                      "msbdf",  "bdf",    "dop853"};
+    char listed[256] = "";
+    for (size_t i = 0; i < sizeof steppers / sizeof *steppers; i++) {
+        snprintf(listed + strlen(listed), sizeof listed - strlen(listed), "%s%s", i ? ", " : "",
+                 steppers[i]);
+        assert_true(sw_ode_solver_known(steppers[i]));
+    }
+    assert_string_equal(sw_ode_solver_names(), listed);
     for (size_t i = 0; i < sizeof steppers / sizeof *steppers; i++) {
         double loose = run_error(steppers[i], 1e-4), tight = run_error(steppers[i], 1e-7);
         int first_order = strcmp(steppers[i], "rk1imp") == 0;

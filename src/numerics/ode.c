@@ -1,5 +1,4 @@
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,29 +16,36 @@
 /* Who steps: GSL's driver (type set), or one of stagewise's own steppers,
  * the BDF (bdf.h) or DOP853 (dop853.h).  For the budgets: vector-field
  * evaluations a step costs at least, and the dim x dim matrices the stepper
- * holds (0: explicit, it holds vectors only). */
+ * holds (0: explicit, it holds vectors only).  One row per solver in
+ * SOLVERS: the table and the list of names are both made from it. */
 enum stepper { GSL, OWN_BDF, OWN_DOP853 };
+#define SOLVERS(X)                                                                             \
+    X(rk2, GSL, &gsl_odeiv2_step_rk2, 3, 0)                                                    \
+    X(rk4, GSL, &gsl_odeiv2_step_rk4, 12, 0)                                                   \
+    X(rkf45, GSL, &gsl_odeiv2_step_rkf45, 6, 0)                                                \
+    X(rkck, GSL, &gsl_odeiv2_step_rkck, 6, 0)                                                  \
+    X(rk8pd, GSL, &gsl_odeiv2_step_rk8pd, 13, 0)                                               \
+    X(rk1imp, GSL, &gsl_odeiv2_step_rk1imp, 1, 3)                                              \
+    X(rk2imp, GSL, &gsl_odeiv2_step_rk2imp, 1, 3)                                              \
+    X(rk4imp, GSL, &gsl_odeiv2_step_rk4imp, 2, 3)                                              \
+    X(bsimp, GSL, &gsl_odeiv2_step_bsimp, 1, 4)                                                \
+    X(msadams, GSL, &gsl_odeiv2_step_msadams, 1, 0)                                            \
+    X(msbdf, GSL, &gsl_odeiv2_step_msbdf, 1, 3)                                                \
+    X(bdf, OWN_BDF, NULL, 1, 2)                                                                \
+    X(dop853, OWN_DOP853, NULL, 12, 0)
+#define SOLVER_ROW(name, by, type, evals, matrices) {#name, by, type, evals, matrices},
 static const struct {
     const char *name;
     enum stepper by;
     const gsl_odeiv2_step_type **type;
     int evals, matrices;
-} solvers[] = {
-    {"rk2", GSL, &gsl_odeiv2_step_rk2, 3, 0},
-    {"rk4", GSL, &gsl_odeiv2_step_rk4, 12, 0},
-    {"rkf45", GSL, &gsl_odeiv2_step_rkf45, 6, 0},
-    {"rkck", GSL, &gsl_odeiv2_step_rkck, 6, 0},
-    {"rk8pd", GSL, &gsl_odeiv2_step_rk8pd, 13, 0},
-    {"rk1imp", GSL, &gsl_odeiv2_step_rk1imp, 1, 3},
-    {"rk2imp", GSL, &gsl_odeiv2_step_rk2imp, 1, 3},
-    {"rk4imp", GSL, &gsl_odeiv2_step_rk4imp, 2, 3},
-    {"bsimp", GSL, &gsl_odeiv2_step_bsimp, 1, 4},
-    {"msadams", GSL, &gsl_odeiv2_step_msadams, 1, 0},
-    {"msbdf", GSL, &gsl_odeiv2_step_msbdf, 1, 3},
-    {"bdf", OWN_BDF, NULL, 1, 2},
-    {"dop853", OWN_DOP853, NULL, 12, 0},
-};
+} solvers[] = {SOLVERS(SOLVER_ROW)};
 #define N_SOLVERS (sizeof solvers / sizeof solvers[0])
+
+/* The list the errors and --help print, ", rk2, ..." with its first
+ * separator skipped. */
+#define SOLVER_LISTED(name, by, type, evals, matrices) ", " #name
+static const char solver_list[] = SOLVERS(SOLVER_LISTED);
 
 static int solver_index(const char *name)
 {
@@ -49,23 +55,9 @@ static int solver_index(const char *name)
     return -1;
 }
 
-/* The list the errors and --help print, made from the table once, so that
- * a solver added there is listed too. */
-static char solver_names[256];
-static pthread_once_t solver_names_once = PTHREAD_ONCE_INIT;
-
-static void solver_names_init(void)
-{
-    size_t used = 0;
-    for (size_t i = 0; i < N_SOLVERS && used < sizeof solver_names; i++)
-        used += (size_t)snprintf(solver_names + used, sizeof solver_names - used, "%s%s",
-                                 i ? ", " : "", solvers[i].name);
-}
-
 const char *sw_ode_solver_names(void)
 {
-    pthread_once(&solver_names_once, solver_names_init);
-    return solver_names;
+    return solver_list + 2;
 }
 
 int sw_ode_solver_known(const char *name)
