@@ -796,7 +796,10 @@ static double forward_backward(const markov *k, mk_work *w, const double *theta,
     if (w->fset && fresh)
         memset(w->fset, 0, pairs);
     if (g) {
-        memset(g, 0, k->H * k->per_head * sizeof(double));
+        /* W_h's gradient is added into; V_h's, which follows it, is copied
+         * whole at the end (copy_value_grads). */
+        for (size_t h = 0; h < k->H; h++)
+            memset(g + h * k->per_head, 0, k->E * k->E * sizeof(double));
         if (w->gset)
             memset(w->gset, 0, pairs);
         memset(w->gvt, 0, k->H * k->E * k->SP * sizeof(double));
