@@ -202,8 +202,10 @@ static void to_float(const double *x, size_t n, float *y)
 /* ---- evaluation ------------------------------------------------------- */
 
 /* Sums of the observables over one evaluated chunk (first: index of its
- * first test sample). */
-static void observe_chunk(const tfk *k, const void *data, size_t first, size_t n, double *obs)
+ * first test sample); markov: lp, S doubles of scratch, holds one
+ * prediction for the chain's KL. */
+static void observe_chunk(const tfk *k, const void *data, size_t first, size_t n, double *lp,
+                          double *obs)
 {
     const sw_tf_config *c = &k->c;
     size_t T = c->T, L = c->L, H = c->H, rows;
@@ -255,10 +257,10 @@ static void observe_chunk(const tfk *k, const void *data, size_t first, size_t n
         size_t Tq = T - c->q0, S = k->S, Kp = k->K + 1;
         for (size_t i = 0; i < n; i++)
             for (size_t q = 0; q < Tq; q++) {
-                const float *lp = Z + (i * Tq + q) * S;
+                const float *z = Z + (i * Tq + q) * S;
                 for (size_t v = 0; v < S; v++)
-                    k->lp[v] = lp[v];
-                sw_markov_add_kl(k->chain, first + i, q, k->lp, obs);
+                    lp[v] = z[v];
+                sw_markov_add_kl(k->chain, first + i, q, lp, obs);
                 size_t t = c->q0 + q;
                 for (size_t l = 0; l < L; l++)
                     for (size_t h = 0; h < H; h++) {
@@ -286,7 +288,7 @@ static void tf_pass(const sw_model *m, const double *theta, double *loss_out, do
         const void *data = test + first * per;
         sw_tf_batch b = pack(k, data, n, k->tok, k->target);
         loss += (double)n * sw_tf_net_forward(k->net, k->theta_f, &b, n);
-        observe_chunk(k, data, first, n, obs);
+        observe_chunk(k, data, first, n, k->lp, obs);
     }
     *loss_out = loss / (double)k->n_test;
     size_t per_obs = k->kind == K_MARKOV ? k->n_test * (k->c.T - k->c.q0) : k->n_test;
@@ -491,6 +493,14 @@ static int tf_setup_kind(sw_model *m, tf_kind kind, sw_err *e)
         c->loss = SW_TF_CE;
         k->ssize = (c->T + 1) * sizeof(int);
         n_obs = k->K + 1 + c->L * c->H * k->K;
+        /* observe_chunk takes the model's query q0 + q of held-out sequence
+         * i as the chain's predicted position q of sequence i: the same
+         * when build_chain gave the chain this model's S, N, K and m. */
+        size_t preds = k->n_test * (c->T - c->q0) * k->S;
+        if (sw_markov_pred_size(k->chain) != preds)
+            return sw_fail(e, SW_EFAIL, "tf-markov: its chain predicts %zu log-probabilities, "
+                           "the model %zu (the chain must take S, N, K and m from the model)",
+                           sw_markov_pred_size(k->chain), preds);
     }
     size_t emb; /* where the embedding starts in theta */
     if (sw_model_shape(m, sw_tf_layout(c, NULL, &emb, &(size_t){0}, &(size_t){0}), n_obs, 0))
