@@ -110,22 +110,33 @@ static void point_forms(void **state)
     sw_model_free(m);
 }
 
+/* The system `name` at its defaults, moved from its start to the slowest
+ * point of its second plateau: the model, its state there in *x (malloc'd)
+ * and where that is in *info.  Skips the test in a build without it. */
+static sw_model *at_plateau_2(const char *name, double **x, sw_point_info *info)
+{
+    if (!sw_system_find(name))
+        skip();
+    sw_model *m = swt_model(name, NULL);
+    *x = malloc(m->dim * sizeof **x);
+    m->sys->init(m, *x);
+    sw_ode_opts o;
+    sw_ode_opts_default(&o);
+    sw_point p = {.kind = SW_POINT_PLATEAU, .plateau = 2};
+    sw_err e;
+    assert_int_equal(sw_point_locate(m, &o, &p, *x, info, &e), SW_OK);
+    return m;
+}
+
 /* plateau:N is the slowest point of that plateau: on y-coupled the second
  * plateau is the competitive one at L_1 = 1/2 sum_{k>=2} lambda_k^2. */
 static void plateau_point(void **state)
 {
     (void)state;
-    if (!sw_system_find("y-coupled"))
-        skip();
-    sw_model *m = swt_model("y-coupled", NULL);
-    double *x = malloc(m->dim * sizeof *x), *f = malloc(m->dim * sizeof *f);
-    m->sys->init(m, x);
-    sw_ode_opts o;
-    sw_ode_opts_default(&o);
-    sw_point p = {.kind = SW_POINT_PLATEAU, .plateau = 2};
+    double *x;
     sw_point_info info;
-    sw_err e;
-    assert_int_equal(sw_point_locate(m, &o, &p, x, &info, &e), SW_OK);
+    sw_model *m = at_plateau_2("y-coupled", &x, &info);
+    double *f = malloc(m->dim * sizeof *f);
     assert_true(info.n_plateaus >= 2);
     double L1 = m->levels[1];
     print_message("plateau 2: t = %g in [%g, %g], loss %.8g (L_1 = %g), |f| = %.3g\n", info.t,
@@ -133,7 +144,10 @@ static void plateau_point(void **state)
     assert_true(fabs(info.loss - L1) < 1e-2 * L1);
     assert_true(info.t >= info.t_begin && info.t <= info.t_end);
     assert_true(fabs(sw_speed(m, x, f) - info.speed) == 0);
-    p.plateau = 9;
+    sw_ode_opts o;
+    sw_ode_opts_default(&o);
+    sw_point p = {.kind = SW_POINT_PLATEAU, .plateau = 9};
+    sw_err e;
     m->sys->init(m, x);
     assert_int_equal(sw_point_locate(m, &o, &p, x, &info, &e), SW_EINPUT);
     free(x), free(f);
@@ -146,17 +160,10 @@ static void plateau_point(void **state)
 static void y_coupled_saddle_is_at_infinity(void **state)
 {
     (void)state;
-    if (!sw_system_find("y-coupled"))
-        skip();
-    sw_model *m = swt_model("y-coupled", NULL);
-    double *x = malloc(m->dim * sizeof *x);
-    m->sys->init(m, x);
-    sw_ode_opts o;
-    sw_ode_opts_default(&o);
-    sw_point p = {.kind = SW_POINT_PLATEAU, .plateau = 2};
+    double *x;
     sw_point_info info;
+    sw_model *m = at_plateau_2("y-coupled", &x, &info);
     sw_err e;
-    assert_int_equal(sw_point_locate(m, &o, &p, x, &info, &e), SW_OK);
     double sum0 = 0;
     for (size_t i = 0; i < m->dim; i++)
         if (m->state_names[i][0] == 'a')
@@ -195,17 +202,10 @@ static void y_coupled_saddle_is_at_infinity(void **state)
 static void simplex_saddle_is_not_at_infinity(void **state)
 {
     (void)state;
-    if (!sw_system_find("y-simplex"))
-        skip();
-    sw_model *m = swt_model("y-simplex", NULL);
-    double *x = malloc(m->dim * sizeof *x);
-    m->sys->init(m, x);
-    sw_ode_opts o;
-    sw_ode_opts_default(&o);
-    sw_point p = {.kind = SW_POINT_PLATEAU, .plateau = 2};
+    double *x;
     sw_point_info info;
+    sw_model *m = at_plateau_2("y-simplex", &x, &info);
     sw_err e;
-    assert_int_equal(sw_point_locate(m, &o, &p, x, &info, &e), SW_OK);
     sw_saddle_opts so;
     sw_saddle_opts_default(&so);
     sw_saddle r;
