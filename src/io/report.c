@@ -130,38 +130,56 @@ void sw_report_seconds(sw_report *r, double seconds)
  * figures. */
 static const item_kind order[] = {COMMAND, FAILURE, ROW, FIGURE};
 
+/* How one format writes an item (first: it opens its group) and closes a
+ * group that had any. */
+typedef struct format {
+    void (*item)(FILE *fp, const item *it, int first, const char *dir);
+    void (*group_end)(FILE *fp, item_kind kind);
+} format;
+
+static void write_items(const section *s, const format *f, const char *dir, FILE *fp)
+{
+    for (size_t o = 0; o < sizeof order / sizeof *order; o++) {
+        int first = 1;
+        for (size_t k = 0; k < s->n; k++)
+            if (s->items[k].kind == order[o]) {
+                f->item(fp, &s->items[k], first, dir);
+                first = 0;
+            }
+        if (!first && f->group_end)
+            f->group_end(fp, order[o]);
+    }
+}
+
+static void md_item(FILE *fp, const item *it, int first, const char *dir)
+{
+    (void)dir; /* figures are linked by their paths relative to the report */
+    switch (it->kind) {
+    case COMMAND:
+        fprintf(fp, "%s    %s\n", first ? "\n" : "", it->a);
+        break;
+    case FAILURE:
+        fprintf(fp, "\n**Failed:** %s\n", it->a);
+        break;
+    case ROW:
+        if (first)
+            fputs("\n| result | ours | paper / theory | note |\n|---|---|---|---|\n", fp);
+        fprintf(fp, "| %s | %s | %s | %s |\n", it->a, it->b, it->c, it->d);
+        break;
+    case FIGURE:
+        fprintf(fp, "\n![%s](%s)\n", it->b, it->a);
+        break;
+    }
+}
+
 static void write_md(const sw_report *r, FILE *fp)
 {
+    static const format md = {md_item, NULL};
     fprintf(fp, "# %s\n", r->title);
     for (size_t i = 0; i < r->n; i++) {
         const section *s = &r->sections[i];
         fprintf(fp, "\n## %s\n\n%s\n\n_%.1f s_\n", s->title, s->intro, s->seconds);
-        for (size_t o = 0; o < sizeof order / sizeof *order; o++) {
-            int first = 1;
-            for (size_t k = 0; k < s->n; k++) {
-                const item *it = &s->items[k];
-                if (it->kind != order[o])
-                    continue;
-                switch (it->kind) {
-                case COMMAND:
-                    fprintf(fp, "%s    %s\n", first ? "\n" : "", it->a);
-                    break;
-                case FAILURE:
-                    fprintf(fp, "\n**Failed:** %s\n", it->a);
-                    break;
-                case ROW:
-                    if (first)
-                        fputs("\n| result | ours | paper / theory | note |\n|---|---|---|---|\n",
-                              fp);
-                    fprintf(fp, "| %s | %s | %s | %s |\n", it->a, it->b, it->c, it->d);
-                    break;
-                case FIGURE:
-                    fprintf(fp, "\n![%s](%s)\n", it->b, it->a);
-                    break;
-                }
-                first = 0;
-            }
-        }
+        write_items(s, &md, NULL, fp);
     }
 }
 
@@ -202,8 +220,57 @@ static void html_png(FILE *fp, const char *path)
     fputs("\">", fp);
 }
 
+static void html_item(FILE *fp, const item *it, int first, const char *dir)
+{
+    switch (it->kind) {
+    case COMMAND:
+        fputs(first ? "<pre>" : "\n", fp);
+        html_text(fp, it->a);
+        break;
+    case FAILURE:
+        fputs("<p><strong>Failed:</strong> ", fp);
+        html_text(fp, it->a);
+        fputs("</p>\n", fp);
+        break;
+    case ROW: {
+        if (first)
+            fputs("<table><tr><th>result</th><th>ours</th><th>paper / theory</th>"
+                  "<th>note</th></tr>\n",
+                  fp);
+        const char *cells[] = {it->a, it->b, it->c, it->d};
+        fputs("<tr>", fp);
+        for (int cc = 0; cc < 4; cc++) {
+            fputs("<td>", fp);
+            html_text(fp, cells[cc]);
+            fputs("</td>", fp);
+        }
+        fputs("</tr>\n", fp);
+        break;
+    }
+    case FIGURE: {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, it->a);
+        fputs("<figure>", fp);
+        html_png(fp, path);
+        fputs("<figcaption>", fp);
+        html_text(fp, it->b);
+        fputs("</figcaption></figure>\n", fp);
+        break;
+    }
+    }
+}
+
+static void html_group_end(FILE *fp, item_kind kind)
+{
+    if (kind == COMMAND)
+        fputs("</pre>\n", fp);
+    else if (kind == ROW)
+        fputs("</table>\n", fp);
+}
+
 static void write_html(const sw_report *r, const char *dir, FILE *fp)
 {
+    static const format html = {html_item, html_group_end};
     fputs("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>", fp);
     html_text(fp, r->title);
     fputs("</title><style>body{font-family:sans-serif;max-width:60em;margin:2em auto}"
@@ -220,55 +287,7 @@ static void write_html(const sw_report *r, const char *dir, FILE *fp)
         fputs("</h2>\n<p>", fp);
         html_text(fp, s->intro);
         fprintf(fp, "</p><p><em>%.1f s</em></p>\n", s->seconds);
-        for (size_t o = 0; o < sizeof order / sizeof *order; o++) {
-            int first = 1;
-            for (size_t k = 0; k < s->n; k++) {
-                const item *it = &s->items[k];
-                if (it->kind != order[o])
-                    continue;
-                switch (it->kind) {
-                case COMMAND:
-                    fputs(first ? "<pre>" : "\n", fp);
-                    html_text(fp, it->a);
-                    break;
-                case FAILURE:
-                    fputs("<p><strong>Failed:</strong> ", fp);
-                    html_text(fp, it->a);
-                    fputs("</p>\n", fp);
-                    break;
-                case ROW: {
-                    if (first)
-                        fputs("<table><tr><th>result</th><th>ours</th><th>paper / theory</th>"
-                              "<th>note</th></tr>\n",
-                              fp);
-                    const char *cells[] = {it->a, it->b, it->c, it->d};
-                    fputs("<tr>", fp);
-                    for (int cc = 0; cc < 4; cc++) {
-                        fputs("<td>", fp);
-                        html_text(fp, cells[cc]);
-                        fputs("</td>", fp);
-                    }
-                    fputs("</tr>\n", fp);
-                    break;
-                }
-                case FIGURE: {
-                    char path[4096];
-                    snprintf(path, sizeof path, "%s/%s", dir, it->a);
-                    fputs("<figure>", fp);
-                    html_png(fp, path);
-                    fputs("<figcaption>", fp);
-                    html_text(fp, it->b);
-                    fputs("</figcaption></figure>\n", fp);
-                    break;
-                }
-                }
-                first = 0;
-            }
-            if (!first && order[o] == COMMAND)
-                fputs("</pre>\n", fp);
-            if (!first && order[o] == ROW)
-                fputs("</table>\n", fp);
-        }
+        write_items(s, &html, dir, fp);
     }
     fputs("</body></html>\n", fp);
 }
