@@ -31,14 +31,15 @@ static void attend(const sw_y *y, const double *x)
     }
 }
 
-/* out[i] = X_i . v for the m rows of X (T long), four rows at a time so
- * that v is loaded once for four products; each is summed as sw_y_dot
- * sums (lanes i mod 4, the tail into the first). */
-static inline void rows_dot(const double *X, size_t m, size_t T, const double *v, double *out)
+/* out[i] = X_i . v for the m rows of X (T long, ld apart), four rows at a
+ * time so that v is loaded once for four products; each is summed as
+ * sw_y_dot sums (lanes i mod 4, the tail into the first). */
+static inline void rows_dot_ld(const double *X, size_t m, size_t T, size_t ld, const double *v,
+                               double *out)
 {
     size_t i = 0;
     for (; i + 4 <= m; i += 4) {
-        const double *x0 = X + i * T, *x1 = x0 + T, *x2 = x1 + T, *x3 = x2 + T;
+        const double *x0 = X + i * ld, *x1 = x0 + ld, *x2 = x1 + ld, *x3 = x2 + ld;
         sw_v4 p0 = {0, 0, 0, 0}, p1 = p0, p2 = p0, p3 = p0, vv, x;
         size_t t = 0;
         for (; t + 4 <= T; t += 4) {
@@ -65,7 +66,12 @@ static inline void rows_dot(const double *X, size_t m, size_t T, const double *v
         out[i + 3] = (q3 + p3[1]) + (p3[2] + p3[3]);
     }
     for (; i < m; i++)
-        out[i] = sw_y_dot(X + i * T, v, T);
+        out[i] = sw_y_dot(X + i * ld, v, T);
+}
+
+static inline void rows_dot(const double *X, size_t m, size_t T, const double *v, double *out)
+{
+    rows_dot_ld(X, m, T, T, v, out);
 }
 
 /* out[t] = base_t + sum_i coef_i X_it over m rows of T (row stride T),
@@ -367,6 +373,7 @@ typedef struct y_newton {
                         * live on one head: only that head's T entries are
                         * written or read) */
     double *Psi;       /* 3 nh x 3 nh */
+    const double **prow; /* 3 nh scratch (psi_times) */
     double *WtY;       /* 3 nh x 3 nh scratch */
     double *cap;       /* 3 nh x 3 nh: I - c Psi W^T Y, factored */
     size_t *cpiv;
@@ -527,11 +534,39 @@ static void lu_solve(size_t n, const double *A, const size_t *piv, double *b)
             b[k] = b[piv[k]];
             b[piv[k]] = tmp;
         }
-    for (size_t i = 1; i < n; i++)
-        b[i] -= sw_y_dot(A + i * n, b, i);
-    /* The reciprocal is off the chain of dependent rows, a division on it
-     * would not be. */
-    for (size_t i = n; i-- > 0;)
+    /* By blocks of four rows: their products with the solution so far are
+     * independent (rows_dot_ld), and only the four-by-four triangle is a
+     * chain; one row at a time the whole solve was a chain of dot
+     * products, each waiting for the last. */
+    double acc[4];
+    size_t i0 = 0;
+    for (; i0 + 4 <= n; i0 += 4) {
+        rows_dot_ld(A + i0 * n, 4, i0, n, b, acc);
+        for (size_t r = 0; r < 4; r++) {
+            size_t i = i0 + r;
+            double v = b[i] - acc[r];
+            for (size_t j = i0; j < i; j++)
+                v -= A[i * n + j] * b[j];
+            b[i] = v;
+        }
+    }
+    for (; i0 < n; i0++)
+        b[i0] -= sw_y_dot(A + i0 * n, b, i0);
+    /* The same upwards, from the last rows; the reciprocal is off the chain
+     * of dependent rows, a division on it would not be. */
+    size_t top = n;
+    for (; top >= 4; top -= 4) {
+        size_t i1 = top - 4;
+        rows_dot_ld(A + i1 * n + top, 4, n - top, n, b + top, acc);
+        for (size_t r = 4; r-- > 0;) {
+            size_t i = i1 + r;
+            double v = b[i] - acc[r];
+            for (size_t j = i + 1; j < top; j++)
+                v -= A[i * n + j] * b[j];
+            b[i] = v * (1 / A[i * n + i]);
+        }
+    }
+    for (size_t i = top; i-- > 0;)
         b[i] = (b[i] - sw_y_dot(A + i * n + i + 1, b + i + 1, n - 1 - i)) * (1 / A[i * n + i]);
 }
 
@@ -719,7 +754,7 @@ static void newton_free_gram(void *p)
                     ws->Pe,  ws->sv,  ws->coef, ws->Binv, ws->aug, ws->aug4, ws->W,   ws->Psi,
                     ws->WtY, ws->cap, ws->cpiv, ws->SR,  ws->X0,  ws->Q,    ws->PV,  ws->YtF,
                     ws->EY,  ws->Zt,  ws->S,    ws->spiv, ws->ra, ws->qa,   ws->jv,  ws->z,
-                    ws->z2,  ws->bw,  ws->ew};
+                    ws->z2,  ws->bw,  ws->ew,  (void *)ws->prow};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
         free(bufs[i]);
     free(ws);
@@ -745,7 +780,7 @@ static void *newton_alloc_gram(const sw_model *m)
         !D_ALLOC(PV, (nv + r) * nh * ns) || !D_ALLOC(YtF, r * nv) || !D_ALLOC(EY, nv * r) ||
         !D_ALLOC(Zt, r * nv) || !D_ALLOC(S, nv * nv) || !D_ALLOC(spiv, nv) || !D_ALLOC(ra, na) ||
         !D_ALLOC(qa, na) || !D_ALLOC(jv, na) || !D_ALLOC(z, r) || !D_ALLOC(z2, r) ||
-        !D_ALLOC(bw, nv) || !D_ALLOC(ew, nv)) {
+        !D_ALLOC(bw, nv) || !D_ALLOC(ew, nv) || !D_ALLOC(prow, r)) {
         newton_free_gram(ws);
         return NULL;
     }
@@ -936,6 +971,28 @@ static inline void YtF_row(const sw_y *y, const y_newton *ws, const double *P, d
     }
 }
 
+/* out = a Psi X for X of nr = 3 nh rows of L (out: nr rows of L), over
+ * Psi's nonzero entries only: its first nh rows have nh + 2 each, its last
+ * 2 nh one (a dense product was 2% of a run at H = K = 8). */
+SW_VECTOR_CLONES
+static void psi_times(y_newton *ws, size_t nr, double a, const double *X, size_t L, double *out)
+{
+    for (size_t i = 0; i < nr; i++) {
+        size_t m = 0;
+        for (size_t l = 0; l < nr; l++)
+            if (ws->Psi[i * nr + l] != 0) {
+                ws->coef[m] = a * ws->Psi[i * nr + l];
+                ws->prow[m++] = X + l * L;
+            }
+        double *o = out + i * L;
+        for (size_t t = 0; t < L; t++)
+            o[t] = 0;
+        for (size_t j = 0; j < m; j++)
+            for (size_t t = 0; t < L; t++)
+                o[t] += ws->coef[j] * ws->prow[j][t];
+    }
+}
+
 /* The Schur complement S = A - E X, X = D^{-1} F, for all nh K columns at
  * once (see above: E X = E X0 + (E Y) Zt).  Column j = (g, l) of A is
  * delta_kl (delta_hg + c n M_hg). */
@@ -995,8 +1052,7 @@ static void schur(const sw_y *y, y_newton *ws)
         YtF_row(y, ws, P, ws->YtF + i * nv);
     }
     /* Zt = cap^{-1} c Psi Y^T F; S = A - E X0 - (E Y) Zt. */
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nr, (int)nv, (int)nr, c, ws->Psi,
-                (int)nr, ws->YtF, (int)nv, 0.0, ws->Zt, (int)nv);
+    psi_times(ws, nr, c, ws->YtF, nv, ws->Zt);
     lu_solve_many(nr, ws->cap, ws->cpiv, ws->Zt, nv);
     for (size_t j = 0; j < nv; j++) {
         size_t g = j / K, l = j % K;
@@ -1092,13 +1148,9 @@ static int newton_setup_gram(const sw_model *m, void *p, const double *x, double
                 ws->WtY[i * nr + j] = w_dot(y, ws, i, ws->Y + j * na);
             else
                 ws->WtY[i * nr + j] = ws->WtY[j * nr + i];
+    psi_times(ws, nr, -c, ws->WtY, nr, ws->cap);
     for (size_t i = 0; i < nr; i++)
-        for (size_t j = 0; j < nr; j++) {
-            double acc = 0;
-            for (size_t l = 0; l < nr; l++)
-                acc += ws->Psi[i * nr + l] * ws->WtY[l * nr + j];
-            ws->cap[i * nr + j] = (i == j) - c * acc;
-        }
+        ws->cap[i * nr + i] += 1;
     /* Rows of the capacitance matrix scale with c and with the heads'
      * gradients, so large steps made the pivot test (relative to the largest
      * entry) decline well-conditioned systems.  Each row, with Psi's row
