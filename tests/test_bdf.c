@@ -514,6 +514,66 @@ static void stopping_early_returns_the_row(void **state)
     sw_model_free(m);
 }
 
+/* sw_newton_solve_at for a c other than the factored one: on the linear
+ * system with A diagonal, a_i = -10^(-3 + 0.6 i) (so the operator's
+ * eigenvalues r + (1 - r) / (1 - a_i) span [min(r, 1), max(r, 1)], its
+ * middle at a_i = -1 included), each component is off the exact
+ * b_i / (1 - c a_i) by the two-step Chebyshev polynomial there, at most
+ * 2 p^2 / (1 + p^4) with p = (sqrt(k) - 1) / (sqrt(k) + 1), k = max(r,
+ * 1 / r), and at both ends and the middle nearly that much; one solve
+ * scaled by 2 / (1 + r), the stale matrix's correction before, is off by
+ * (r - 1) / (r + 1) at the ends: three times more at r = 3.  At r = 1 the
+ * answer is the plain solve's. */
+static void solve_at_another_c_is_chebyshev(void **state)
+{
+    (void)state;
+    enum { N = 16 };
+    char A[N * N * 24], b[N * 8], x0[N * 4];
+    size_t la = 0, lb = 0, lx = 0;
+    double a[N];
+    for (size_t i = 0; i < N; i++) {
+        a[i] = -pow(10, -3 + 0.6 * (double)i);
+        for (size_t j = 0; j < N; j++)
+            la += (size_t)snprintf(A + la, sizeof A - la, "%s%.17g", la ? "," : "",
+                                   i == j ? a[i] : 0.0);
+        lb += (size_t)snprintf(b + lb, sizeof b - lb, "%s0", lb ? "," : "");
+        lx += (size_t)snprintf(x0 + lx, sizeof x0 - lx, "%s0", lx ? "," : "");
+    }
+    const char *keys[] = {"n", "A", "b", "x0"}, *vals[] = {"16", A, b, x0};
+    sw_model *m;
+    sw_err e;
+    if (sw_model_alloc(sw_system_find("linear"), 4, keys, vals, &m, &e))
+        fail_msg("%s", e.msg);
+    sw_newton *nw = sw_newton_alloc(m);
+    assert_non_null(nw);
+    double x[N] = {0}, z[N];
+    assert_int_equal(sw_newton_setup(nw, x, 1.0, 1), SW_OK);
+    const double rs[] = {1, 3, 0.5, 1.5};
+    for (size_t k = 0; k < sizeof rs / sizeof *rs; k++) {
+        double r = rs[k], kap = fmax(r, 1 / r), p = (sqrt(kap) - 1) / (sqrt(kap) + 1);
+        double bound = 2 * p * p / (1 + p * p * p * p), worst = 0, ends = INFINITY;
+        for (size_t i = 0; i < N; i++)
+            z[i] = 1 + 0.1 * (double)i;
+        sw_newton_solve_at(nw, r, z);
+        for (size_t i = 0; i < N; i++) {
+            double exact = (1 + 0.1 * (double)i) / (1 - r * a[i]);
+            double err = fabs(z[i] - exact) / exact;
+            assert_true(err <= bound * (1 + 1e-9) + 1e-13);
+            worst = fmax(worst, err);
+            if (i == 0 || i == 5 || i == N - 1)
+                ends = fmin(ends, err);
+        }
+        if (r == 1) {
+            assert_true(worst < 1e-14);
+        } else {
+            assert_true(ends > 0.9 * bound);
+            assert_true(worst < (r > 1 ? (r - 1) / (r + 1) : (1 - r) / (1 + r)) / 2);
+        }
+    }
+    sw_newton_free(nw);
+    sw_model_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -526,6 +586,7 @@ int main(void)
         cmocka_unit_test(structured_and_dense_runs_agree),
         cmocka_unit_test(event_is_located_on_the_interpolant),
         cmocka_unit_test(stopping_early_returns_the_row),
+        cmocka_unit_test(solve_at_another_c_is_chebyshev),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

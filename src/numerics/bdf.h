@@ -10,12 +10,14 @@
  * Why not GSL's msbdf: its Newton matrix I - c J is a dense LU, refactored
  * whenever the step changes by 20%, and its linear algebra cannot be
  * replaced.  Here the Newton solves go through sw_newton (the system's
- * structured solver when it has one) and, as in CVODE, the matrix is
- * refactored only when c has drifted by more than 30% (the stale one is
- * corrected for by scaling), after 20 steps, or when Newton fails; a dense
- * Jacobian is kept up to 50 steps.  Step and order selection, error and
- * convergence tests follow CVODE's heuristics.  Norms are weighted RMS with
- * weights 1 / (atol + rtol |y|) at the start of the step.
+ * structured solver when it has one) and the matrix is refactored only
+ * when c has moved outside [c_fact / 2, 3 c_fact] (a stale one is
+ * corrected for by a second solve, sw_newton_solve_at; CVODE refactors at
+ * a 30% move and corrects by scaling), after 20 steps, or when Newton
+ * fails; a dense Jacobian is kept up to 50 steps.  Step and order
+ * selection, error and convergence tests follow CVODE's heuristics.  Norms
+ * are weighted RMS with weights 1 / (atol + rtol |y|) at the start of the
+ * step.
  *
  * It steps freely and interpolates: sw_bdf_step makes one accepted step,
  * ending exactly at a bound it would otherwise pass, and sw_bdf_eval gives

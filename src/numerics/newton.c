@@ -1,3 +1,4 @@
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,7 +14,8 @@ struct sw_newton {
     int have_jac;   /* whether J holds a dense Jacobian */
     double *J;      /* dim x dim, row-major */
     double *N;      /* dim x dim: I - c J, then its LU */
-    double *work;   /* 2 dim: finite-difference scratch */
+    double *work;   /* 2 dim: finite-difference scratch, sw_newton_solve_at's */
+    double c;       /* the last successful setup's */
     lapack_int *piv;
     sw_newton_stats st;
 };
@@ -63,6 +65,7 @@ int sw_newton_setup(sw_newton *nw, const double *x, double c, int fresh)
     const sw_model *m = nw->m;
     size_t n = m->dim;
     nw->st.setups++;
+    nw->c = c;
     if (nw->ws) {
         nw->st.jac_evals++;
         nw->structured = m->sys->newton_setup(m, nw->ws, x, c) == 0;
@@ -98,6 +101,27 @@ void sw_newton_solve(sw_newton *nw, double *b)
     }
     lapack_int ln = (lapack_int)nw->m->dim;
     LAPACKE_dgetrs_work(LAPACK_COL_MAJOR, 'T', ln, 1, nw->N, ln, nw->piv, b, ln);
+}
+
+void sw_newton_solve_at(sw_newton *nw, double c, double *b)
+{
+    sw_newton_solve(nw, b);
+    double r = c / nw->c;
+    if (r == 1)
+        return;
+    /* Chebyshev's two steps for the interval [lo, hi]: the residual
+     * polynomial vanishes at the nodes mid -+ half / sqrt(2). */
+    size_t n = nw->m->dim;
+    double lo = fmin(r, 1), hi = fmax(r, 1), mid = (lo + hi) / 2, half = (hi - lo) / 2;
+    double l1 = mid + half / sqrt(2), l2 = mid - half / sqrt(2);
+    double *y = nw->work, *x = nw->work + n;
+    for (size_t i = 0; i < n; i++) {
+        y[i] = b[i];
+        b[i] = x[i] = y[i] / l1;
+    }
+    sw_newton_solve(nw, x);
+    for (size_t i = 0; i < n; i++)
+        b[i] += (y[i] - r * b[i] - (1 - r) * x[i]) / l2;
 }
 
 const sw_newton_stats *sw_newton_stats_get(const sw_newton *nw)
