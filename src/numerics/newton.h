@@ -26,7 +26,7 @@ void sw_newton_solve(sw_newton *nw, double *b);
 
 /* b <- (I - c J)^{-1} b, approximately, for a c other than the last
  * setup's c_f, from two solves with N = I - c_f J: with r = c / c_f,
- * I - c J = (1 - r) I + r N, so x = N^{-1} y solves r x + (1 - r) N^{-1} x
+ * I - c J = (1 - r) I + r N, so the solution z solves r z + (1 - r) N^{-1} z
  * = N^{-1} b, whose operator has the eigenvalues r + (1 - r) / mu for
  * N's mu, between r and 1 where J's spectrum is real and not positive.
  * Two steps of the Chebyshev iteration for that interval reduce the error
