@@ -65,12 +65,13 @@ int sw_newton_setup(sw_newton *nw, const double *x, double c, int fresh)
     const sw_model *m = nw->m;
     size_t n = m->dim;
     nw->st.setups++;
-    nw->c = c;
     if (nw->ws) {
         nw->st.jac_evals++;
         nw->structured = m->sys->newton_setup(m, nw->ws, x, c) == 0;
-        if (nw->structured)
+        if (nw->structured) {
+            nw->c = c;
             return SW_OK;
+        }
         /* Declined: the dense Jacobian must be the one at x. */
         fresh = 1;
     }
@@ -89,8 +90,10 @@ int sw_newton_setup(sw_newton *nw, const double *x, double c, int fresh)
     /* Row-major N read as column-major is N^T: factor that, and solve with
      * its transpose, so LAPACK never copies the matrix. */
     lapack_int ln = (lapack_int)n;
-    return LAPACKE_dgetrf_work(LAPACK_COL_MAJOR, ln, ln, nw->N, ln, nw->piv) == 0 ? SW_OK
-                                                                                  : SW_ENUMERIC;
+    if (LAPACKE_dgetrf_work(LAPACK_COL_MAJOR, ln, ln, nw->N, ln, nw->piv) != 0)
+        return SW_ENUMERIC;
+    nw->c = c;
+    return SW_OK;
 }
 
 void sw_newton_solve(sw_newton *nw, double *b)

@@ -29,10 +29,10 @@ void sw_newton_solve(sw_newton *nw, double *b);
  * I - c J = (1 - r) I + r N, so the solution z solves r z + (1 - r) N^{-1} z
  * = N^{-1} b, whose operator has the eigenvalues r + (1 - r) / mu for
  * N's mu, between r and 1 where J's spectrum is real and not positive.
- * Two steps of the Chebyshev iteration for that interval reduce the error
- * of every such eigencomponent by at least 2 p^2 / (1 + p^4), p = (sqrt(k)
- * - 1) / (sqrt(k) + 1), k = max(r, 1 / r): 0.06 at r = 2 or 1/2, 0.14 at
- * r = 3, where one solve scaled by 2 / (1 + r) leaves (r - 1) / (r + 1),
+ * Two steps of the Chebyshev iteration for that interval leave at most
+ * 2 p^2 / (1 + p^4) of the error of every such eigencomponent, p =
+ * (sqrt(k) - 1) / (sqrt(k) + 1), k = max(r, 1 / r): 0.06 at r = 2 or 1/2,
+ * 0.14 at r = 3, where one solve scaled by 2 / (1 + r) leaves (r - 1) / (r + 1),
  * 0.33 and 0.5.  At r = 1, one plain solve. */
 void sw_newton_solve_at(sw_newton *nw, double c, double *b);
 
