@@ -495,12 +495,12 @@ static int tf_setup_kind(sw_model *m, tf_kind kind, sw_err *e)
         n_obs = k->K + 1 + c->L * c->H * k->K;
         /* observe_chunk takes the model's query q0 + q of held-out sequence
          * i as the chain's predicted position q of sequence i: the same
-         * when build_chain gave the chain this model's S, N, K and m. */
-        size_t preds = k->n_test * (c->T - c->q0) * k->S;
-        if (sw_markov_pred_size(k->chain) != preds)
-            return sw_fail(e, SW_EFAIL, "tf-markov: its chain predicts %zu log-probabilities, "
-                           "the model %zu (the chain must take S, N, K and m from the model)",
-                           sw_markov_pred_size(k->chain), preds);
+         * while build_chain gives the chain this model's S, N, K and m. */
+        static const char *const same[] = {"S", "N", "K", "m"};
+        for (size_t i = 0; i < sizeof same / sizeof *same; i++)
+            if (sw_model_get(k->chain, same[i]) != sw_model_get(m, same[i]))
+                return sw_fail(e, SW_EFAIL, "tf-markov: its chain has %s = %g, the model %g",
+                               same[i], sw_model_get(k->chain, same[i]), sw_model_get(m, same[i]));
     }
     size_t emb; /* where the embedding starts in theta */
     if (sw_model_shape(m, sw_tf_layout(c, NULL, &emb, &(size_t){0}, &(size_t){0}), n_obs, 0))
