@@ -177,6 +177,32 @@ static void metadata_records_statistics_and_events(void **state)
     json_object *o = read_json(meta);
     assert_true(stat_of(o, "jac_evals") > 0);
     assert_true(stat_of(o, "rhs_evals") > stat_of(o, "steps"));
+    json_object *stats, *nw;
+    assert_true(json_object_object_get_ex(o, "stats", &stats));
+    assert_false(json_object_object_get_ex(stats, "newton", &nw)); /* GSL's: not counted */
+    json_object_put(o);
+
+    /* The BDF's Newton counts: a step takes at least one iteration, and
+     * every vector field it evaluates past the start is one; on a stiff
+     * diagonal system (rates -1 and -1e4) from a first step of 1e-2, the
+     * error test must reject steps before h falls to the fast scale. */
+    assert_int_equal(swt_run(NULL, NULL,
+                             "integrate linear A=-1,0,0,-1e4 b=0,0 x0=1,1 --solver bdf --h0 1e-2 "
+                             "--t-end 5 --out %s",
+                             csv),
+                     0);
+    o = read_json(meta);
+    assert_true(json_object_object_get_ex(o, "stats", &stats));
+    assert_true(json_object_object_get_ex(stats, "newton", &nw));
+    long long iters = json_object_get_int64(json_object_object_get(nw, "iterations"));
+    long long setups = json_object_get_int64(json_object_object_get(nw, "setups"));
+    long long err_fails = json_object_get_int64(json_object_object_get(nw, "err_fails"));
+    print_message("bdf: %lld steps, %lld iterations, %lld setups, %lld error-test failures\n",
+                  stat_of(o, "steps"), iters, setups, err_fails);
+    assert_true(iters >= stat_of(o, "steps"));
+    assert_int_equal(stat_of(o, "rhs_evals"), iters + 1);
+    assert_true(setups >= 1 && setups <= iters);
+    assert_true(err_fails >= 1);
     json_object_put(o);
 
     assert_int_equal(swt_run(NULL, NULL,

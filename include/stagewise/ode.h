@@ -83,6 +83,10 @@ typedef struct sw_ode_stats {
     int event_hit;
     double event_t;
     double t_final;
+    /* The BDF's own counts (0 for the other solvers): factorisations of
+     * I - c J, Newton iterations, and steps rejected by the error test or
+     * because Newton failed. */
+    unsigned long setups, newton_iters, err_fails, conv_fails;
 } sw_ode_stats;
 
 /* Called at each grid time and, if the event fires, at the event time.

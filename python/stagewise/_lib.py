@@ -69,7 +69,9 @@ class OdeOpts(ctypes.Structure):
 class OdeStats(ctypes.Structure):
     _fields_ = [("steps", ctypes.c_ulong), ("rhs_evals", ctypes.c_ulong),
                 ("jac_evals", ctypes.c_ulong), ("event_hit", ctypes.c_int),
-                ("event_t", ctypes.c_double), ("t_final", ctypes.c_double)]
+                ("event_t", ctypes.c_double), ("t_final", ctypes.c_double),
+                ("setups", ctypes.c_ulong), ("newton_iters", ctypes.c_ulong),
+                ("err_fails", ctypes.c_ulong), ("conv_fails", ctypes.c_ulong)]
 
 
 class Traj(ctypes.Structure):

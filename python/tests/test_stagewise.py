@@ -35,6 +35,17 @@ def test_integrate_is_the_cli_trajectory(tmp_path):
     assert run["x"].shape == (200, len(run["state_names"]))
 
 
+def test_bdf_statistics_are_the_cli_metadata(tmp_path):
+    out, meta = tmp_path / "run.csv", tmp_path / "run.json"
+    cli("integrate", "y-reduced", "--solver", "bdf", "--t-end", "1e4", "--out", str(out),
+        "--meta", str(meta))
+    ref = json.loads(meta.read_text())["stats"]
+    run = sw.integrate("y-reduced", solver="bdf", t_end=1e4)["stats"]
+    assert run["newton"] == ref["newton"]
+    assert run["steps"] == ref["steps"] and run["rhs_evals"] == ref["rhs_evals"]
+    assert "newton" not in sw.integrate("y-reduced", t_end=1e4)["stats"]
+
+
 def test_separate_runs_on_separate_threads_agree_with_one():
     # ctypes lets go of the GIL during each library call, so these really
     # run at once: separate models and integrators share nothing.

@@ -64,6 +64,14 @@ static json_object *metadata(const sw_model *m, const sw_cli_ode *c, const sw_od
     json_object_object_add(stats, "rhs_evals", json_object_new_int64((int64_t)st->rhs_evals));
     json_object_object_add(stats, "jac_evals", json_object_new_int64((int64_t)st->jac_evals));
     json_object_object_add(stats, "t_final", json_object_new_double(st->t_final));
+    if (st->setups) { /* only the BDF factors a Newton matrix */
+        json_object *nw = json_object_new_object();
+        json_object_object_add(nw, "setups", json_object_new_int64((int64_t)st->setups));
+        json_object_object_add(nw, "iterations", json_object_new_int64((int64_t)st->newton_iters));
+        json_object_object_add(nw, "err_fails", json_object_new_int64((int64_t)st->err_fails));
+        json_object_object_add(nw, "conv_fails", json_object_new_int64((int64_t)st->conv_fails));
+        json_object_object_add(stats, "newton", nw);
+    }
     json_object_object_add(o, "stats", stats);
     json_object_object_add(o, "wall_seconds", json_object_new_double(wall));
     json_object_object_add(o, "cpu_seconds", json_object_new_double(cpu));

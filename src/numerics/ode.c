@@ -593,6 +593,10 @@ done:
         sw_bdf_stats_get(w->bdf, &bs);
         st->rhs_evals = bs.rhs_evals;
         st->jac_evals = bs.jac_evals;
+        st->setups = bs.setups;
+        st->newton_iters = bs.newton_iters;
+        st->err_fails = bs.err_fails;
+        st->conv_fails = bs.conv_fails;
     }
     return rc;
 }
