@@ -74,13 +74,15 @@ static inline void rows_dot(const double *X, size_t m, size_t T, const double *v
     rows_dot_ld(X, m, T, T, v, out);
 }
 
-/* out[t] = base_t + sum_i coef_i X_it over m rows of T (row stride T),
- * base_t = a where base is NULL: sixteen positions at a time, in four
- * vectors, so that each coefficient is broadcast once per sixteen
- * products, then four at a time; the sum runs in i's order at every
- * position (as an axpy per row would; out may be base). */
-static inline void combine_rows(size_t T, double a, const double *base, size_t m,
-                                const double *coef, const double *X, double *out)
+/* out[t] = base_t + sum_i coef_i X_(r_i)t for t < T over m rows of X (row
+ * stride ld; r_i = rows[i], or i where rows is NULL), base_t = a where
+ * base is NULL: sixteen positions at a time, in four vectors, so that each
+ * coefficient is broadcast once per sixteen products, then four at a time;
+ * the sum runs in i's order at every position (as an axpy per row would;
+ * out may be base). */
+static inline void combine_rows_at(size_t T, double a, const double *base, size_t m,
+                                   const double *coef, const double *X, size_t ld,
+                                   const size_t *rows, double *out)
 {
     size_t t = 0;
     for (; t + 16 <= T; t += 16) {
@@ -92,7 +94,7 @@ static inline void combine_rows(size_t T, double a, const double *base, size_t m
             memcpy(&a3, base + t + 12, sizeof a3);
         }
         for (size_t i = 0; i < m; i++) {
-            const double *xi = X + i * T + t;
+            const double *xi = X + (rows ? rows[i] : i) * ld + t;
             double ci = coef[i];
             memcpy(&x, xi, sizeof x);
             a0 += ci * x;
@@ -113,7 +115,7 @@ static inline void combine_rows(size_t T, double a, const double *base, size_t m
         if (base)
             memcpy(&a0, base + t, sizeof a0);
         for (size_t i = 0; i < m; i++) {
-            memcpy(&x, X + i * T + t, sizeof x);
+            memcpy(&x, X + (rows ? rows[i] : i) * ld + t, sizeof x);
             a0 += coef[i] * x;
         }
         memcpy(out + t, &a0, sizeof a0);
@@ -121,9 +123,16 @@ static inline void combine_rows(size_t T, double a, const double *base, size_t m
     for (; t < T; t++) {
         double acc = base ? base[t] : a;
         for (size_t i = 0; i < m; i++)
-            acc += coef[i] * X[i * T + t];
+            acc += coef[i] * X[(rows ? rows[i] : i) * ld + t];
         out[t] = acc;
     }
+}
+
+/* combine_rows_at over the first m rows of X, T long and contiguous. */
+static inline void combine_rows(size_t T, double a, const double *base, size_t m,
+                                const double *coef, const double *X, double *out)
+{
+    combine_rows_at(T, a, base, m, coef, X, T, NULL, out);
 }
 
 /* rho_kt = pi_kt - mult sum_h w_hk s_ht. */
@@ -307,7 +316,7 @@ static int jac_gram(const sw_model *m, const double *x, double *J)
 
 /* N = I - c J for the reduced logit forms, with work that follows the
  * Jacobian's structure: per solve O(nh^2 T + nh K T + (nh K)^2), per
- * factorisation O(nh^2 K (nh + K) T + (nh K)^3), against O(dim^2) and
+ * factorisation O(nh^2 (nh + K)^2 T + (nh K)^3), against O(dim^2) and
  * O(dim^3) for the dense LU (dim = nh (K + T)).
  *
  * Split the state into the values w (nh K entries) and the logits a (nh T).
@@ -334,13 +343,18 @@ static int jac_gram(const sw_model *m, const double *x, double *J)
  *
  * The Schur complement is where the work is.  With X0 = B^{-1} F,
  *   X = X0 + Y Zt,  Zt = cap^{-1} c Psi W^T X0 = cap^{-1} c Psi Y^T F,
- *   E X = E X0 + (E Y) Zt,
- * and Y^T F, E Y and E X0 all come from the dot products of J(s_h) times a
- * column's head blocks with s_1..s_nh, rho_1..rho_K: one matrix product
- * over the nh K columns of X0 and the 3 nh of Y.  The Woodbury correction
- * is never applied to X0's columns (nh K of them, nh T long each): S takes
- * (E Y) Zt, a product of the small matrices.  A solve applies W, F and
- * B^{-1} once more instead of storing X or reading Y.
+ *   E X = E X0 + (E Y) Zt.
+ * E X0 = E B^{-1} F never forms X0: E's rows and F's columns are, head by
+ * head, combinations of J(s_h) s_g and J(s_h) rho_k, so it follows from
+ * the Gram matrix of those vectors through B^{-1}, whose sums over
+ * positions are moments of products of s and rho (gram).  The products
+ * with W do not go that way (p_h = s_h o g_h would be combined from
+ * vectors it is small against, and lost digits near plateaus): Y is
+ * formed as 3 nh vectors, and Y^T F and E Y come from the dot products of
+ * J(s_h) times Y's head blocks with s_1..s_nh, rho_1..rho_K, one matrix
+ * product.  The Woodbury correction is never applied to a column of X:
+ * S takes (E Y) Zt, a product of the small matrices.  A solve applies W,
+ * F and B^{-1} once more instead of storing X or reading Y.
  *
  * The splitting can fail where N itself is fine: a block of B, or the
  * small matrices, close to singular (v_ht c near 1).  Setup then declines
@@ -377,11 +391,19 @@ typedef struct y_newton {
     double *WtY;       /* 3 nh x 3 nh scratch */
     double *cap;       /* 3 nh x 3 nh: I - c Psi W^T Y, factored */
     size_t *cpiv;
-    double *SR;    /* nh + K rows of T: s_1..s_nh, then rho_1..rho_K */
-    double *X0;    /* nh K rows of nh T: the columns of B^{-1} F, then Y's */
-    double *Y;     /* 3 nh rows of nh T (in X0's allocation): the columns of B^{-1} W */
+    double *SR;    /* nh + K + 1 rows of T: s_1..s_nh, rho_1..rho_K, ones */
+    double *Y;     /* 3 nh rows of nh T: the columns of B^{-1} W */
     double *Q;     /* nh x (nh + K) rows of T: J(s_h) applied to the rows of SR */
-    double *PV;    /* nh K + 3 nh rows of nh (nh + K): their head blocks against SR */
+    double *PV;    /* 3 nh rows of nh (nh + K): Y's head blocks against Q */
+    double *mc;    /* nh x (nh + K + 1): s_h . SR_a (0 for the ones) */
+    double *Prod;  /* (nh + K + 1)(nh + K + 2) / 2 rows of T: SR_a o SR_b, a <= b */
+    double *Beta;  /* nh (nh + 1) / 2 rows of T: B^{-1}_hg s_h o s_g, h <= g */
+    double *Mom;   /* Beta Prod^T (npair x np) */
+    double *Gam;   /* nh (nh + K + 1) squared: the Gram matrix of the basis in B^{-1} */
+    double *EG;    /* nh K rows of nh (nh + K + 1): E Gam in the basis */
+    double *GE;    /* its transpose, Gam E^T */
+    size_t *cstart, *cidx; /* the columns of F, then the rows of E, in the basis */
+    double *cval;
     double *YtF;   /* 3 nh x nh K */
     double *EY;    /* nh K x 3 nh: E Y */
     double *Zt;    /* 3 nh x nh K: cap^{-1} c Psi Y^T F */
@@ -752,7 +774,9 @@ static void newton_free_gram(void *p)
         return;
     void *bufs[] = {ws->s,   ws->w,   ws->u,    ws->rho, ws->Grho, ws->sig, ws->sGr,  ws->sRho,
                     ws->Pe,  ws->sv,  ws->coef, ws->Binv, ws->aug, ws->aug4, ws->W,   ws->Psi,
-                    ws->WtY, ws->cap, ws->cpiv, ws->SR,  ws->X0,  ws->Q,    ws->PV,  ws->YtF,
+                    ws->WtY, ws->cap, ws->cpiv, ws->SR,  ws->Y,   ws->Q,    ws->PV,  ws->mc,
+                    ws->Prod, ws->Beta, ws->Mom, ws->Gam, ws->EG, ws->GE, ws->cstart, ws->cidx,
+                    ws->cval, ws->YtF,
                     ws->EY,  ws->Zt,  ws->S,    ws->spiv, ws->ra, ws->qa,   ws->jv,  ws->z,
                     ws->z2,  ws->bw,  ws->ew,  (void *)ws->prow};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
@@ -764,7 +788,8 @@ static void *newton_alloc_gram(const sw_model *m)
 {
     const sw_y *y = m->ctx;
     size_t K = y->K, T = y->T, nh = y->nh, na = nh * T, nv = nh * K, r = 3 * nh;
-    size_t ns = nh + K;
+    size_t ns = nh + K, nb = ns + 1, NB = nh * nb, np = nb * (nb + 1) / 2;
+    size_t npair = nh * (nh + 1) / 2, ncoef = nv * (K + nh) + nv * (1 + nh);
     y_newton *ws = calloc(1, sizeof *ws);
     if (!ws)
         return NULL;
@@ -775,9 +800,12 @@ static void *newton_alloc_gram(const sw_model *m)
         !D_ALLOC(coef, nh + K + r) || !D_ALLOC(Binv, T * nh * nh) || !D_ALLOC(aug, 2 * nh * nh) ||
         !(ws->aug4 = aligned_alloc(sizeof(sw_v4), 2 * nh * nh * sizeof(sw_v4))) ||
         !D_ALLOC(W, r * na) || !D_ALLOC(Psi, r * r) || !D_ALLOC(WtY, r * r) ||
-        !D_ALLOC(cap, r * r) || !D_ALLOC(cpiv, r) || !D_ALLOC(SR, ns * T) ||
-        !D_ALLOC(X0, (nv + r) * na) || !D_ALLOC(Q, nh * ns * T) ||
-        !D_ALLOC(PV, (nv + r) * nh * ns) || !D_ALLOC(YtF, r * nv) || !D_ALLOC(EY, nv * r) ||
+        !D_ALLOC(cap, r * r) || !D_ALLOC(cpiv, r) || !D_ALLOC(SR, nb * T) ||
+        !D_ALLOC(Y, r * na) || !D_ALLOC(Q, nh * ns * T) || !D_ALLOC(PV, r * nh * ns) ||
+        !D_ALLOC(mc, NB) || !D_ALLOC(Prod, np * T) || !D_ALLOC(Beta, npair * T) ||
+        !D_ALLOC(Mom, npair * np) || !D_ALLOC(Gam, NB * NB) || !D_ALLOC(EG, nv * NB) ||
+        !D_ALLOC(GE, NB * nv) || !D_ALLOC(cstart, 2 * nv + 1) || !D_ALLOC(cidx, ncoef) ||
+        !D_ALLOC(cval, ncoef) || !D_ALLOC(YtF, r * nv) || !D_ALLOC(EY, nv * r) ||
         !D_ALLOC(Zt, r * nv) || !D_ALLOC(S, nv * nv) || !D_ALLOC(spiv, nv) || !D_ALLOC(ra, na) ||
         !D_ALLOC(qa, na) || !D_ALLOC(jv, na) || !D_ALLOC(z, r) || !D_ALLOC(z2, r) ||
         !D_ALLOC(bw, nv) || !D_ALLOC(ew, nv) || !D_ALLOC(prow, r)) {
@@ -785,7 +813,8 @@ static void *newton_alloc_gram(const sw_model *m)
         return NULL;
     }
 #undef D_ALLOC
-    ws->Y = ws->X0 + nv * na;
+    for (size_t t = 0; t < T; t++)
+        ws->SR[ns * T + t] = 1;
     return ws;
 }
 
@@ -971,6 +1000,157 @@ static inline void YtF_row(const sw_y *y, const y_newton *ws, const double *P, d
     }
 }
 
+/* Y = X^T for X of m rows and n columns (row-major, rows contiguous):
+ * blocks of four by four through registers, the edges one by one. */
+SW_VECTOR_CLONES
+static void transpose(size_t m, size_t n, const double *X, double *Y)
+{
+    const sw_v4i lo = {0, 4, 2, 6}, hi = {1, 5, 3, 7}, first = {0, 1, 4, 5}, last = {2, 3, 6, 7};
+    size_t i = 0;
+    for (; i + 4 <= m; i += 4) {
+        size_t j = 0;
+        for (; j + 4 <= n; j += 4) {
+            sw_v4 r0, r1, r2, r3;
+            memcpy(&r0, X + i * n + j, sizeof r0);
+            memcpy(&r1, X + (i + 1) * n + j, sizeof r1);
+            memcpy(&r2, X + (i + 2) * n + j, sizeof r2);
+            memcpy(&r3, X + (i + 3) * n + j, sizeof r3);
+            sw_v4 t0 = __builtin_shuffle(r0, r1, lo), t1 = __builtin_shuffle(r0, r1, hi);
+            sw_v4 t2 = __builtin_shuffle(r2, r3, lo), t3 = __builtin_shuffle(r2, r3, hi);
+            sw_v4 c0 = __builtin_shuffle(t0, t2, first), c1 = __builtin_shuffle(t1, t3, first);
+            sw_v4 c2 = __builtin_shuffle(t0, t2, last), c3 = __builtin_shuffle(t1, t3, last);
+            memcpy(Y + j * m + i, &c0, sizeof c0);
+            memcpy(Y + (j + 1) * m + i, &c1, sizeof c1);
+            memcpy(Y + (j + 2) * m + i, &c2, sizeof c2);
+            memcpy(Y + (j + 3) * m + i, &c3, sizeof c3);
+        }
+        for (; j < n; j++)
+            for (size_t r = i; r < i + 4; r++)
+                Y[j * m + r] = X[r * n + j];
+    }
+    for (; i < m; i++)
+        for (size_t j = 0; j < n; j++)
+            Y[j * m + i] = X[i * n + j];
+}
+
+/* The columns of F and the rows of E in the basis e_(h,a) (see gram), as
+ * lists of (basis index, coefficient): F's nh K columns, then E's nh K
+ * rows.  With b(h, a) = h nb + a (a < nh: J(s_h) s_a, a = nh + k:
+ * J(s_h) rho_k):
+ *   F_(g,l) = -c sum_k G_lk e_(g,nh+k) + c n sum_h u_hl e_(h,g),
+ *   E_(h,k) = -c e_(h,nh+k) + c n sum_f w_fk e_(f,h). */
+static void basis_coefficients(const sw_y *y, y_newton *ws)
+{
+    size_t K = y->K, nh = y->nh, nb = nh + K + 1, e = 0, j = 0;
+    double c = ws->c, n = y->mult;
+    size_t *at = ws->cstart, *idx = ws->cidx;
+    double *val = ws->cval;
+#define COEF(i, v) (idx[e] = (i), val[e++] = (v))
+    for (size_t g = 0; g < nh; g++)
+        for (size_t l = 0; l < K; l++) {
+            at[j++] = e;
+            for (size_t k = 0; k < K; k++)
+                COEF(g * nb + nh + k, -c * y->G[l * K + k]);
+            for (size_t h = 0; h < nh; h++)
+                COEF(h * nb + g, c * n * ws->u[h * K + l]);
+        }
+    for (size_t h = 0; h < nh; h++)
+        for (size_t k = 0; k < K; k++) {
+            at[j++] = e;
+            COEF(h * nb + nh + k, -c);
+            for (size_t f = 0; f < nh; f++)
+                COEF(f * nb + h, c * n * ws->w[f * K + k]);
+        }
+    at[j] = e;
+#undef COEF
+}
+
+/* Rows first..first+m-1 of the lists, applied to the rows of X (L long,
+ * stride ld): row i of out (stride old) is sum_e val_e X_(idx_e). */
+SW_VECTOR_CLONES
+static void apply_coefficients(const y_newton *ws, size_t first, size_t m, const double *X,
+                               size_t ld, size_t L, double *out, size_t old)
+{
+    for (size_t i = 0; i < m; i++) {
+        size_t a = ws->cstart[first + i], cnt = ws->cstart[first + i + 1] - a;
+        combine_rows_at(L, 0, NULL, cnt, ws->cval + a, X, ld, ws->cidx + a, out + i * old);
+    }
+}
+
+/* E B^{-1} F into S, from one Gram matrix.  Every column of F and every
+ * row of E is, on each head h, a combination of the vectors
+ * e_(h,a) = J(s_h) SR_a = s_h o (SR_a - m_ha), m_ha = s_h . SR_a, for the
+ * rows s_1..s_nh, rho_1..rho_K of SR (basis_coefficients).  Their Gram
+ * matrix in B^{-1},
+ *   Gam_(h,a),(g,b) = sum_t B^{-1}_t,hg s_ht s_gt (SR_at - m_ha) (SR_bt - m_gb),
+ * comes from the moments sum_t beta_hg,t SR_at SR_bt of beta_hg =
+ * B^{-1}_hg s_h o s_g, SR's row of ones included for the centring: one
+ * matrix product of the nh (nh + 1) / 2 rows of beta against the
+ * nb (nb + 1) / 2 products of SR's rows, O(nh^2 (nh + K)^2 T), then
+ * centred one index at a time.  (Forming B^{-1} F column by column and its
+ * products with J(s_h) SR cost O(nh^2 K (nh + K) T + nh^3 K T), three times
+ * as much at nh = K.)  W's side is not taken this way: p_h = s_h o g_h in
+ * this basis is a combination of K + 1 vectors from which the small g_h
+ * of a plateau cancels, and a route that took E B^{-1} W, W^T B^{-1} F and
+ * W^T B^{-1} W from the same Gram matrix lost up to four digits in the
+ * Newton solve along trajectories at H = K = 12 (docs/performance.md);
+ * they come from Y = B^{-1} W formed as vectors. */
+SW_VECTOR_CLONES
+static void gram(const sw_y *y, y_newton *ws)
+{
+    size_t K = y->K, T = y->T, nh = y->nh, nb = nh + K + 1, NB = nh * nb, last = nb - 1;
+    size_t np = nb * (nb + 1) / 2, npair = nh * (nh + 1) / 2, nv = nh * K;
+    double *pr = ws->Prod;
+    for (size_t a = 0; a < nb; a++)
+        for (size_t b = a; b < nb; b++, pr += T) {
+            const double *ra = ws->SR + a * T, *rb = ws->SR + b * T;
+            for (size_t t = 0; t < T; t++)
+                pr[t] = ra[t] * rb[t];
+        }
+    double *be = ws->Beta;
+    for (size_t h = 0; h < nh; h++)
+        for (size_t g = h; g < nh; g++, be += T) {
+            const double *bi = ws->Binv + (h * nh + g) * T, *sh = ws->s + h * T;
+            const double *sg = ws->s + g * T;
+            for (size_t t = 0; t < T; t++)
+                be[t] = bi[t] * (sh[t] * sg[t]);
+        }
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)npair, (int)np, (int)T, 1.0,
+                ws->Beta, (int)T, ws->Prod, (int)T, 0.0, ws->Mom, (int)np);
+    /* Gam = L Gf L^T, Gf the moments (the Gram matrix of the basis
+     * s_h o SR_a) and L_(h,a),(h,b) = delta_ab - m_ha [b = nb - 1]: Gf
+     * from the moments, then L applied on the left (rows of Gf less m_ha
+     * times the row of s_h), E (its 1 + nh terms a row, before F's
+     * nh + K), and L^T on the right before the transposition into GE;
+     * F's lists applied to GE's rows give (E Gam F)^T. */
+    const double *mo = ws->Mom;
+    for (size_t h = 0; h < nh; h++)
+        for (size_t g = h; g < nh; g++)
+            for (size_t a = 0; a < nb; a++)
+                for (size_t b = a; b < nb; b++) {
+                    double v = *mo++;
+                    ws->Gam[(h * nb + a) * NB + g * nb + b] = v;
+                    ws->Gam[(h * nb + b) * NB + g * nb + a] = v;
+                    ws->Gam[(g * nb + a) * NB + h * nb + b] = v;
+                    ws->Gam[(g * nb + b) * NB + h * nb + a] = v;
+                }
+    for (size_t h = 0; h < nh; h++) {
+        const double *rl = ws->Gam + (h * nb + last) * NB;
+        for (size_t a = 0; a < last; a++)
+            row_axpy(NB, ws->mc[h * nb + a], rl, ws->Gam + (h * nb + a) * NB);
+    }
+    basis_coefficients(y, ws);
+    apply_coefficients(ws, nv, nv, ws->Gam, NB, NB, ws->EG, NB);
+    for (size_t r = 0; r < nv; r++)
+        for (size_t g = 0; g < nh; g++) {
+            double *pg = ws->EG + r * NB + g * nb;
+            row_axpy(last, pg[last], ws->mc + g * nb, pg);
+        }
+    transpose(nv, NB, ws->EG, ws->GE);
+    apply_coefficients(ws, 0, nv, ws->GE, nv, nv, ws->EG, nv);
+    transpose(nv, nv, ws->EG, ws->S);
+}
+
 /* out = a Psi X for X of nr = 3 nh rows of L (out: nr rows of L), over
  * Psi's nonzero entries only: its first nh rows have nh + 2 each, its last
  * 2 nh one (a dense product was 2% of a run at H = K = 8). */
@@ -994,8 +1174,8 @@ static void psi_times(y_newton *ws, size_t nr, double a, const double *X, size_t
 }
 
 /* The Schur complement S = A - E X, X = D^{-1} F, for all nh K columns at
- * once (see above: E X = E X0 + (E Y) Zt).  Column j = (g, l) of A is
- * delta_kl (delta_hg + c n M_hg). */
+ * once (see above: E X = E X0 + (E Y) Zt, E X0 from gram).  Column
+ * j = (g, l) of A is delta_kl (delta_hg + c n M_hg). */
 SW_VECTOR_CLONES
 static void schur(const sw_y *y, y_newton *ws)
 {
@@ -1010,39 +1190,14 @@ static void schur(const sw_y *y, y_newton *ws)
         for (size_t f = 0; f < ns; f++)
             sw_y_jvec(ws->s + h * T, T, Qh + f * T);
     }
-    /* X0 = B^{-1} F, column by column.  Column (g, l) of F is, head by head,
-     *   -c J(s_h) ([h == g] (G rho)_l - n u_hl s_g),
-     * that is c n u_hl Q_h[g] on every head h, plus -c sum_k G_lk Q_g[nh + k]
-     * on head g: formed, then through the block solve straight into X0
-     * (forming B^{-1} of every J(s_h) s_g first and combining them wrote
-     * and read nh^2 columns of nh T, and the setup was bound by that
-     * traffic at H = K = 8). */
-    double *f = ws->ra, *coef = ws->coef;
-    for (size_t g = 0; g < nh; g++) {
-        const double *Qg = ws->Q + g * ns * T;
-        for (size_t l = 0; l < K; l++) {
-            for (size_t h = 0; h < nh; h++) {
-                const double *q = ws->Q + (h * ns + g) * T;
-                double a = c * n * ws->u[h * K + l];
-                for (size_t t = 0; t < T; t++)
-                    f[h * T + t] = a * q[t];
-            }
-            for (size_t k = 0; k < K; k++)
-                coef[k] = -c * y->G[l * K + k];
-            combine_rows(T, 0, NULL, K, coef, Qg + nh * T, ws->jv);
-            for (size_t t = 0; t < T; t++)
-                f[g * T + t] += ws->jv[t];
-            blocks_apply(y, ws, f, ws->X0 + (g * K + l) * na);
-        }
-    }
-    /* Every head block of the columns of X0 and Y (contiguous: Y follows
-     * X0) against Q_h, one product per head. */
+    /* Every head block of the columns of Y against Q_h, one product per
+     * head. */
     for (size_t h = 0; h < nh; h++)
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(nv + nr), (int)ns, (int)T, 1.0,
-                    ws->X0 + h * T, (int)na, ws->Q + h * ns * T, (int)T, 0.0, ws->PV + h * ns,
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nr, (int)ns, (int)T, 1.0,
+                    ws->Y + h * T, (int)na, ws->Q + h * ns * T, (int)T, 0.0, ws->PV + h * ns,
                     (int)(nh * ns));
     /* From Y's rows: E Y and Y^T F. */
-    const double *PY = ws->PV + nv * nh * ns;
+    const double *PY = ws->PV;
     double *e = ws->ew;
     for (size_t i = 0; i < nr; i++) {
         const double *P = PY + i * nh * ns;
@@ -1054,20 +1209,18 @@ static void schur(const sw_y *y, y_newton *ws)
     /* Zt = cap^{-1} c Psi Y^T F; S = A - E X0 - (E Y) Zt. */
     psi_times(ws, nr, c, ws->YtF, nv, ws->Zt);
     lu_solve_many(nr, ws->cap, ws->cpiv, ws->Zt, nv);
-    for (size_t j = 0; j < nv; j++) {
-        size_t g = j / K, l = j % K;
-        E_column(y, ws, ws->PV + j * nh * ns, e);
-        for (size_t h = 0; h < nh; h++)
-            for (size_t k = 0; k < K; k++) {
-                double a = k == l ? (h == g) + c * n * y->M[h * nh + g] : 0;
-                ws->S[(h * K + k) * nv + j] = a - e[h * K + k];
-            }
-    }
-    for (size_t r = 0; r < nv; r++) {
-        for (size_t i = 0; i < nr; i++)
-            ws->coef[i] = -ws->EY[r * nr + i];
-        combine_rows(nv, 0, ws->S + r * nv, nr, ws->coef, ws->Zt, ws->S + r * nv);
-    }
+    gram(y, ws);
+    for (size_t h = 0; h < nh; h++)
+        for (size_t k = 0; k < K; k++) {
+            double *Sr = ws->S + (h * K + k) * nv;
+            for (size_t j = 0; j < nv; j++)
+                Sr[j] = -Sr[j];
+            for (size_t g = 0; g < nh; g++)
+                Sr[g * K + k] += (h == g) + c * n * y->M[h * nh + g];
+            for (size_t i = 0; i < nr; i++)
+                ws->coef[i] = -ws->EY[(h * K + k) * nr + i];
+            combine_rows(nv, 0, Sr, nr, ws->coef, ws->Zt, Sr);
+        }
 }
 
 SW_VECTOR_CLONES
@@ -1089,12 +1242,15 @@ static int newton_setup_gram(const sw_model *m, void *p, const double *x, double
      * sums). */
     memcpy(ws->sRho, y->fw, nv * sizeof *ws->sRho);
     for (size_t h = 0; h < nh; h++) {
+        double *mh = ws->mc + h * (nh + K + 1);
         ws->sig[h] = sw_y_dot(y->s + h * T, y->g + h * T, T);
         rows_dot(ws->Grho, K, T, y->s + h * T, ws->sGr + h * K);
+        memcpy(mh + nh, ws->sRho + h * K, K * sizeof *mh);
         for (size_t g = 0; g < nh; g++) {
-            y->M[h * nh + g] = sw_y_dot(y->s + h * T, y->s + g * T, T);
+            mh[g] = y->M[h * nh + g] = sw_y_dot(y->s + h * T, y->s + g * T, T);
             y->c[h * nh + g] = sw_y_dot(y->u + h * K, y->w + g * K, K);
         }
+        mh[nh + K] = 0;
     }
 
     size_t t = 0;
