@@ -1005,7 +1005,6 @@ static inline void YtF_row(const sw_y *y, const y_newton *ws, const double *P, d
 SW_VECTOR_CLONES
 static void transpose(size_t m, size_t n, const double *X, double *Y)
 {
-    const sw_v4i lo = {0, 4, 2, 6}, hi = {1, 5, 3, 7}, first = {0, 1, 4, 5}, last = {2, 3, 6, 7};
     size_t i = 0;
     for (; i + 4 <= m; i += 4) {
         size_t j = 0;
@@ -1015,10 +1014,16 @@ static void transpose(size_t m, size_t n, const double *X, double *Y)
             memcpy(&r1, X + (i + 1) * n + j, sizeof r1);
             memcpy(&r2, X + (i + 2) * n + j, sizeof r2);
             memcpy(&r3, X + (i + 3) * n + j, sizeof r3);
-            sw_v4 t0 = __builtin_shuffle(r0, r1, lo), t1 = __builtin_shuffle(r0, r1, hi);
-            sw_v4 t2 = __builtin_shuffle(r2, r3, lo), t3 = __builtin_shuffle(r2, r3, hi);
-            sw_v4 c0 = __builtin_shuffle(t0, t2, first), c1 = __builtin_shuffle(t1, t3, first);
-            sw_v4 c2 = __builtin_shuffle(t0, t2, last), c3 = __builtin_shuffle(t1, t3, last);
+            /* __builtin_shufflevector: GCC (12 on) and clang (the fuzz build) both
+             * have it. */
+            sw_v4 t0 = __builtin_shufflevector(r0, r1, 0, 4, 2, 6);
+            sw_v4 t1 = __builtin_shufflevector(r0, r1, 1, 5, 3, 7);
+            sw_v4 t2 = __builtin_shufflevector(r2, r3, 0, 4, 2, 6);
+            sw_v4 t3 = __builtin_shufflevector(r2, r3, 1, 5, 3, 7);
+            sw_v4 c0 = __builtin_shufflevector(t0, t2, 0, 1, 4, 5);
+            sw_v4 c1 = __builtin_shufflevector(t1, t3, 0, 1, 4, 5);
+            sw_v4 c2 = __builtin_shufflevector(t0, t2, 2, 3, 6, 7);
+            sw_v4 c3 = __builtin_shufflevector(t1, t3, 2, 3, 6, 7);
             memcpy(Y + j * m + i, &c0, sizeof c0);
             memcpy(Y + (j + 1) * m + i, &c1, sizeof c1);
             memcpy(Y + (j + 2) * m + i, &c2, sizeof c2);
