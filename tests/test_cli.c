@@ -155,11 +155,17 @@ static json_object *read_json(const char *path)
     return o;
 }
 
+static json_object *stats_of(json_object *meta)
+{
+    json_object *stats;
+    assert_true(json_object_object_get_ex(meta, "stats", &stats));
+    return stats;
+}
+
 static long long stat_of(json_object *meta, const char *key)
 {
-    json_object *stats, *v;
-    assert_true(json_object_object_get_ex(meta, "stats", &stats));
-    assert_true(json_object_object_get_ex(stats, key, &v));
+    json_object *v;
+    assert_true(json_object_object_get_ex(stats_of(meta), key, &v));
     return json_object_get_int64(v);
 }
 
@@ -177,9 +183,8 @@ static void metadata_records_statistics_and_events(void **state)
     json_object *o = read_json(meta);
     assert_true(stat_of(o, "jac_evals") > 0);
     assert_true(stat_of(o, "rhs_evals") > stat_of(o, "steps"));
-    json_object *stats, *nw;
-    assert_true(json_object_object_get_ex(o, "stats", &stats));
-    assert_false(json_object_object_get_ex(stats, "newton", &nw)); /* GSL's: not counted */
+    json_object *nw;
+    assert_false(json_object_object_get_ex(stats_of(o), "newton", &nw)); /* GSL's: not counted */
     json_object_put(o);
 
     /* The BDF's Newton counts: a step takes at least one iteration, and
@@ -192,8 +197,7 @@ static void metadata_records_statistics_and_events(void **state)
                              csv),
                      0);
     o = read_json(meta);
-    assert_true(json_object_object_get_ex(o, "stats", &stats));
-    assert_true(json_object_object_get_ex(stats, "newton", &nw));
+    assert_true(json_object_object_get_ex(stats_of(o), "newton", &nw));
     long long iters = json_object_get_int64(json_object_object_get(nw, "iterations"));
     long long setups = json_object_get_int64(json_object_object_get(nw, "setups"));
     long long err_fails = json_object_get_int64(json_object_object_get(nw, "err_fails"));
