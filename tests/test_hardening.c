@@ -333,9 +333,18 @@ static int interrupt(int sig, const char *dir, char *const argv[])
         execv(argv[0], argv);
         _exit(127);
     }
-    for (int i = 0; i < 3000 && !has_temp_file(dir); i++) /* 30 s: a loaded sanitizer run */
+    /* Up to 30 s (a loaded sanitizer run).  The outputs' check before the
+     * run makes and removes a temporary file of its own (sw_outfile_check):
+     * the run's is the one still there 50 ms later. */
+    int seen = 0;
+    for (int i = 0; i < 3000 && !seen; i++) {
         usleep(10000);
-    assert_true(has_temp_file(dir)); /* the run is under way */
+        if (has_temp_file(dir)) {
+            usleep(50000);
+            seen = has_temp_file(dir);
+        }
+    }
+    assert_true(seen); /* the run is under way */
     kill(pid, sig);
     int st;
     assert_int_equal(waitpid(pid, &st, 0), pid);
