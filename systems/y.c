@@ -387,7 +387,7 @@ typedef struct y_newton {
                         * live on one head: only that head's T entries are
                         * written or read) */
     double *Psi;       /* 3 nh x 3 nh */
-    const double **prow; /* 3 nh scratch (psi_times) */
+    size_t *pcol; /* 3 nh scratch: the rows psi_times combines */
     double *WtY;       /* 3 nh x 3 nh scratch */
     double *cap;       /* 3 nh x 3 nh: I - c Psi W^T Y, factored */
     size_t *cpiv;
@@ -395,7 +395,7 @@ typedef struct y_newton {
     double *Y;     /* 3 nh rows of nh T: the columns of B^{-1} W */
     double *Q;     /* nh x (nh + K) rows of T: J(s_h) applied to the rows of SR */
     double *PV;    /* 3 nh rows of nh (nh + K): Y's head blocks against Q */
-    double *mc;    /* nh x (nh + K + 1): s_h . SR_a (0 for the ones) */
+    double *mc;    /* nh rows of nh + K + 1: s_h . SR_a (the last, for the ones, unused) */
     double *Prod;  /* (nh + K + 1)(nh + K + 2) / 2 rows of T: SR_a o SR_b, a <= b */
     double *Beta;  /* nh (nh + 1) / 2 rows of T: B^{-1}_hg s_h o s_g, h <= g */
     double *Mom;   /* Beta Prod^T (npair x np) */
@@ -778,7 +778,7 @@ static void newton_free_gram(void *p)
                     ws->Prod, ws->Beta, ws->Mom, ws->Gam, ws->EG, ws->GE, ws->cstart, ws->cidx,
                     ws->cval, ws->YtF,
                     ws->EY,  ws->Zt,  ws->S,    ws->spiv, ws->ra, ws->qa,   ws->jv,  ws->z,
-                    ws->z2,  ws->bw,  ws->ew,  (void *)ws->prow};
+                    ws->z2,  ws->bw,  ws->ew,  ws->pcol};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
         free(bufs[i]);
     free(ws);
@@ -808,7 +808,7 @@ static void *newton_alloc_gram(const sw_model *m)
         !D_ALLOC(cval, ncoef) || !D_ALLOC(YtF, r * nv) || !D_ALLOC(EY, nv * r) ||
         !D_ALLOC(Zt, r * nv) || !D_ALLOC(S, nv * nv) || !D_ALLOC(spiv, nv) || !D_ALLOC(ra, na) ||
         !D_ALLOC(qa, na) || !D_ALLOC(jv, na) || !D_ALLOC(z, r) || !D_ALLOC(z2, r) ||
-        !D_ALLOC(bw, nv) || !D_ALLOC(ew, nv) || !D_ALLOC(prow, r)) {
+        !D_ALLOC(bw, nv) || !D_ALLOC(ew, nv) || !D_ALLOC(pcol, r)) {
         newton_free_gram(ws);
         return NULL;
     }
@@ -1167,14 +1167,9 @@ static void psi_times(y_newton *ws, size_t nr, double a, const double *X, size_t
         for (size_t l = 0; l < nr; l++)
             if (ws->Psi[i * nr + l] != 0) {
                 ws->coef[m] = a * ws->Psi[i * nr + l];
-                ws->prow[m++] = X + l * L;
+                ws->pcol[m++] = l;
             }
-        double *o = out + i * L;
-        for (size_t t = 0; t < L; t++)
-            o[t] = 0;
-        for (size_t j = 0; j < m; j++)
-            for (size_t t = 0; t < L; t++)
-                o[t] += ws->coef[j] * ws->prow[j][t];
+        combine_rows_at(L, 0, NULL, m, ws->coef, X, L, ws->pcol, out + i * L);
     }
 }
 
@@ -1255,7 +1250,6 @@ static int newton_setup_gram(const sw_model *m, void *p, const double *x, double
             mh[g] = y->M[h * nh + g] = sw_y_dot(y->s + h * T, y->s + g * T, T);
             y->c[h * nh + g] = sw_y_dot(y->u + h * K, y->w + g * K, K);
         }
-        mh[nh + K] = 0;
     }
 
     size_t t = 0;
