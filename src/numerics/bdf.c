@@ -304,7 +304,7 @@ static int correct(sw_bdf *b, double c)
          * steps and error-test failures than the factorisations saved.
          * sw_newton_solve_at's second solve brings that error down to a
          * few percent (docs/performance.md, the growth goal). */
-        double delp = 0;
+        double ratio = c / b->c_fact, delp = 0;
         for (int it = 0; it < NEWTON_ITERS; it++) {
             b->st.rhs_evals++;
             b->st.newton_iters++;
@@ -312,7 +312,7 @@ static int correct(sw_bdf *b, double c)
             if (b->m->sys->rhs(b->m, it ? b->y : b->pred, b->r))
                 break;
             newton_residual(n, c, b->r, b->psi, it ? b->d : NULL);
-            sw_newton_solve_at(b->nw, c, b->r);
+            sw_newton_solve_at(b->nw, ratio, b->r);
             double del = newton_update(n, b->r, b->d, b->y, it ? NULL : b->pred, b->wt);
             if (it > 0)
                 b->crate = fmax(RATE_DECAY * b->crate, del / delp);

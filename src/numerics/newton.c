@@ -15,7 +15,6 @@ struct sw_newton {
     double *J;      /* dim x dim, row-major */
     double *N;      /* dim x dim: I - c J, then its LU */
     double *work;   /* 2 dim: finite-difference scratch, sw_newton_solve_at's */
-    double c;       /* the last successful setup's */
     lapack_int *piv;
     sw_newton_stats st;
 };
@@ -68,10 +67,8 @@ int sw_newton_setup(sw_newton *nw, const double *x, double c, int fresh)
     if (nw->ws) {
         nw->st.jac_evals++;
         nw->structured = m->sys->newton_setup(m, nw->ws, x, c) == 0;
-        if (nw->structured) {
-            nw->c = c;
+        if (nw->structured)
             return SW_OK;
-        }
         /* Declined: the dense Jacobian must be the one at x. */
         fresh = 1;
     }
@@ -90,10 +87,8 @@ int sw_newton_setup(sw_newton *nw, const double *x, double c, int fresh)
     /* Row-major N read as column-major is N^T: factor that, and solve with
      * its transpose, so LAPACK never copies the matrix. */
     lapack_int ln = (lapack_int)n;
-    if (LAPACKE_dgetrf_work(LAPACK_COL_MAJOR, ln, ln, nw->N, ln, nw->piv) != 0)
-        return SW_ENUMERIC;
-    nw->c = c;
-    return SW_OK;
+    return LAPACKE_dgetrf_work(LAPACK_COL_MAJOR, ln, ln, nw->N, ln, nw->piv) == 0 ? SW_OK
+                                                                                  : SW_ENUMERIC;
 }
 
 void sw_newton_solve(sw_newton *nw, double *b)
@@ -106,10 +101,9 @@ void sw_newton_solve(sw_newton *nw, double *b)
     LAPACKE_dgetrs_work(LAPACK_COL_MAJOR, 'T', ln, 1, nw->N, ln, nw->piv, b, ln);
 }
 
-void sw_newton_solve_at(sw_newton *nw, double c, double *b)
+void sw_newton_solve_at(sw_newton *nw, double r, double *b)
 {
     sw_newton_solve(nw, b);
-    double r = c / nw->c;
     if (r == 1)
         return;
     /* Chebyshev's two steps for the interval [lo, hi]: the residual

@@ -24,8 +24,9 @@ int sw_newton_setup(sw_newton *nw, const double *x, double c, int fresh);
 /* b <- N^{-1} b, for the last successful setup. */
 void sw_newton_solve(sw_newton *nw, double *b);
 
-/* b <- (I - c J)^{-1} b, approximately, for a c other than the last
- * setup's c_f, from two solves with N = I - c_f J: with r = c / c_f,
+/* b <- (I - c J)^{-1} b, approximately, for c = r c_f, where c_f is the
+ * last setup's c (the caller, who chose when to set up, knows it), from
+ * two solves with N = I - c_f J:
  * I - c J = (1 - r) I + r N, so the solution z solves r z + (1 - r) N^{-1} z
  * = N^{-1} b, whose operator has the eigenvalues r + (1 - r) / mu for
  * N's mu, between r and 1 where J's spectrum is real and not positive.
@@ -34,7 +35,7 @@ void sw_newton_solve(sw_newton *nw, double *b);
  * (sqrt(k) - 1) / (sqrt(k) + 1), k = max(r, 1 / r): 0.06 at r = 2 or 1/2,
  * 0.14 at r = 3, where one solve scaled by 2 / (1 + r) leaves (r - 1) / (r + 1),
  * 0.33 and 0.5.  At r = 1, one plain solve. */
-void sw_newton_solve_at(sw_newton *nw, double c, double *b);
+void sw_newton_solve_at(sw_newton *nw, double r, double *b);
 
 /* Whether every setup evaluates J afresh (the structured route), so the
  * caller need not track the age of the Jacobian. */
