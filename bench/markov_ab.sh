@@ -2,6 +2,9 @@
 # Two builds of the Markov trainer against each other, e.g. a change and
 # main's build before it: each DIR holds a `stagewise` and its
 # `libstagewise.so.0.1.0` (a frozen copy: both files copied out of a build).
+# Each pair runs from a copy in a scratch directory with the soname link
+# the binary looks for beside it (RUNPATH $ORIGIN), so that neither can
+# pick up another libstagewise.
 #
 # 1. One batch's gradient (bench/markov_grad.c, thread CPU): eight copies
 #    in one process, the two libraries interleaved A B A B ..., then again
@@ -23,8 +26,19 @@ runs=${4:-5}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 build_markov_grad "$work/markov_grad"
-la=$(realpath "$a/libstagewise.so.0.1.0")
-lb=$(realpath "$b/libstagewise.so.0.1.0")
+for side in A B; do
+    [ $side = A ] && d=$a || d=$b
+    for f in stagewise libstagewise.so.0.1.0; do
+        [ -f "$d/$f" ] || { echo "bench/markov_ab.sh: $d has no $f (allowed: a directory holding stagewise and libstagewise.so.0.1.0)" >&2; exit 2; }
+    done
+    mkdir "$work/$side"
+    cp "$d/stagewise" "$d/libstagewise.so.0.1.0" "$work/$side/"
+    ln -s libstagewise.so.0.1.0 "$work/$side/libstagewise.so.0"
+done
+a=$work/A
+b=$work/B
+la=$a/libstagewise.so.0.1.0
+lb=$b/libstagewise.so.0.1.0
 machine_line
 spin_control
 {
@@ -36,7 +50,7 @@ spin_control
 for ((i = 0; i < runs; i++)); do
     for d in "$a" "$b"; do
         "$d/stagewise" train markov --optim adam --lr 0.01 --batch 128 --steps 1000 \
-            --eval-every 1000 --out "$work/l.csv" --meta "$work/l.json" >/dev/null 2>&1
+            --eval-every 1000 --out "$work/l.csv" --meta "$work/l.json" >/dev/null
         echo "$d $(meta_cpu "$work/l.json")"
     done
 done | sort -k1,1 -k2g | awk -v A="$a" -v B="$b" '{ c[$1]++; v[$1, c[$1]] = $2 }
