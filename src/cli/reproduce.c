@@ -219,44 +219,31 @@ size_t rp_jlen(const char *file, const char *ptr)
     json_object_put(root);
     return n;
 }
-/* The columns of col's statistics in a --summary table (k[0..3]: median,
- * q25, q75, n); 0 if one is missing. */
-static int summary_cols(const sw_table *tb, const char *col, int k[4])
+int rp_summary_read(repro *c, const char *file, const char *col, rp_summary *s)
 {
     static const char *const suffix[] = {"median", "q25", "q75", "n"};
-    for (size_t i = 0; i < 4; i++) {
-        char name[96];
-        snprintf(name, sizeof name, "%s_%s", col, suffix[i]);
-        if ((k[i] = sw_table_col(tb, name)) < 0)
-            return 0;
-    }
-    return 1;
-}
-int rp_summary_read(repro *c, const char *file, const char *col, sw_table *tb)
-{
     sw_err e;
-    int k[4];
     const char *why = NULL;
-    if (sw_table_read(file, tb, &e))
+    if (sw_table_read(file, &s->tb, &e))
         why = rp_str(c, "cannot read %s: %s", file, e.msg);
-    else if (!summary_cols(tb, col, k)) {
-        why = rp_str(c, "%s has no %s_median, _q25, _q75 and _n columns", file, col);
-        sw_table_clear(tb);
-    }
+    for (size_t i = 0; !why && i < 4; i++)
+        if ((s->k[i] = sw_table_col(&s->tb, rp_str(c, "%s_%s", col, suffix[i]))) < 0) {
+            why = rp_str(c, "%s has no %s_median, _q25, _q75 and _n columns", file, col);
+            sw_table_clear(&s->tb);
+        }
     if (!why)
         return 0;
     sw_report_failure(c->r, why);
     c->failures++;
     return 1;
 }
-int rp_summary_stat(const sw_table *tb, size_t r, const char *col, double q[3], double *n)
+int rp_summary_stat(const rp_summary *s, size_t r, double q[3], double *n)
 {
-    int k[4];
-    if (r >= tb->rows || !summary_cols(tb, col, k))
+    if (r >= s->tb.rows)
         return 0;
     for (size_t i = 0; i < 3; i++)
-        q[i] = sw_table_at(tb, r, k[i]);
-    *n = sw_table_at(tb, r, k[3]);
+        q[i] = sw_table_at(&s->tb, r, s->k[i]);
+    *n = sw_table_at(&s->tb, r, s->k[3]);
     return 1;
 }
 double rp_meta_value(const char *file, const char *key)

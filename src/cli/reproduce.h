@@ -65,14 +65,19 @@ typedef enum { PICK_LAST, PICK_MAX, PICK_AT_MIN, PICK_FIRST_BELOW } pick_how;
  * the one in the row where column `by` is smallest, or the one in the
  * first row where `by` has fallen to thr.  NAN when absent. */
 double rp_csv_pick(const char *file, const char *col, pick_how how, const char *by, double thr);
-/* A sweep's --summary file into tb (sw_table_clear it), which must hold the
- * statistics of column col; otherwise the report says what is wrong and 1
- * is returned (nothing to clear). */
-int rp_summary_read(repro *c, const char *file, const char *col, sw_table *tb);
-/* Column col's statistics over the replicates of summary row r: median and
+/* A sweep's --summary file and where one column's statistics stand in it. */
+typedef struct rp_summary {
+    sw_table tb;
+    int k[4]; /* the columns col_median, _q25, _q75 and _n */
+} rp_summary;
+/* Reads a --summary file into s (sw_table_clear s->tb), which must hold
+ * the statistics of column col; otherwise the report says what is wrong
+ * and 1 is returned (nothing to clear). */
+int rp_summary_read(repro *c, const char *file, const char *col, rp_summary *s);
+/* The statistics over the replicates of summary row r: median and
  * quartiles into q, in that order, and how many replicates gave a value
- * into n.  0 when the row or a column is absent. */
-int rp_summary_stat(const sw_table *tb, size_t r, const char *col, double q[3], double *n);
+ * into n.  0 when there is no row r. */
+int rp_summary_stat(const rp_summary *s, size_t r, double q[3], double *n);
 /* A `# key = value` provenance number of a CSV. */
 double rp_meta_value(const char *file, const char *key);
 

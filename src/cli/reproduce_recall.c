@@ -29,26 +29,26 @@ static const char *sweep_rows(repro *c, const char *name, const char *axis, cons
                  "--lr", "1e-2", "--batch", "32", "--steps", steps, "--eval-every", "50",
                  "--summary", sum, NULL))
         return NULL;
-    sw_table tb;
-    if (rp_summary_read(c, sum, "step_event", &tb))
+    rp_summary s;
+    if (rp_summary_read(c, sum, "step_event", &s))
         return NULL;
-    int kt = sw_table_col(&tb, "N_tokens"), kp = sw_table_col(&tb, "N_pairs"),
-        kr = sw_table_col(&tb, "replicates");
+    const sw_table *tb = &s.tb;
+    int kt = sw_table_col(tb, "N_tokens"), kp = sw_table_col(tb, "N_pairs"),
+        kr = sw_table_col(tb, "replicates");
     double q[3], n;
-    for (size_t r = 0;
-         kt >= 0 && kp >= 0 && kr >= 0 && rp_summary_stat(&tb, r, "step_event", q, &n); r++) {
-        double nt = sw_table_at(&tb, r, kt), np = sw_table_at(&tb, r, kp);
+    for (size_t r = 0; kt >= 0 && kp >= 0 && kr >= 0 && rp_summary_stat(&s, r, q, &n); r++) {
+        double nt = sw_table_at(tb, r, kt), np = sw_table_at(tb, r, kp);
         sw_report_row(c->r,
                       rp_str(c,
                              "N_tokens = %.0f, N_pairs = %.0f: steps until acc_rel >= 0.05, median "
                              "[quartiles] of %.0f seeds (%.0f emerged)",
-                             nt, np, sw_table_at(&tb, r, kr), n),
+                             nt, np, sw_table_at(tb, r, kr), n),
                       rp_str(c, "%s [%s, %s]", rp_num(c, q[0]), rp_num(c, q[1]), rp_num(c, q[2])),
                       rp_str(c, "%.0f (0.55 N_tokens^0.79 N_pairs^2.25: their model, lr 1e-4)",
                              paper_steps(nt, np)),
                       "ours: L = 2 attention-only, d_model = 16, lr 1e-2");
     }
-    sw_table_clear(&tb);
+    sw_table_clear(&s.tb);
     return sum;
 }
 

@@ -156,13 +156,13 @@ static void tf_laws(repro *c)
                    *sum = rp_path(c, rp_str(c, "tf_%s_median.csv", sw[i].name));
         if (tf_sweep(c, f, sum, sw[i].axis, sw[i].fixed1, sw[i].fixed2, sw[i].w))
             return;
-        sw_table tb;
-        if (rp_summary_read(c, sum, "step_event", &tb))
+        rp_summary s;
+        if (rp_summary_read(c, sum, "step_event", &s))
             return;
-        int kx = sw_table_col(&tb, sw[i].name);
+        int kx = sw_table_col(&s.tb, sw[i].name);
         double m[3], n, x0 = NAN, dd = q ? 4 : 8, TT = q ? 8 : 16;
-        for (size_t r = 0; kx >= 0 && rp_summary_stat(&tb, r, "step_event", m, &n); r++) {
-            double x = sw_table_at(&tb, r, kx);
+        for (size_t r = 0; kx >= 0 && rp_summary_stat(&s, r, m, &n); r++) {
+            double x = sw_table_at(&s.tb, r, kx);
             const char *ref;
             if (i < 3)
                 ref = rp_str(c, "%.0f (0.76 d^1.29 T^0.80 B^-0.80)",
@@ -181,7 +181,7 @@ static void tf_laws(repro *c)
                           rp_str(c, "%.0f [%.0f, %.0f]", m[0], m[1], m[2]), ref,
                           "ours: a narrower model at a larger lr; only the trend compares");
         }
-        sw_table_clear(&tb);
+        sw_table_clear(&s.tb);
         /* Every seed's step enters the fit, so its interval reflects their
          * spread. */
         const char *fit = rp_fit_row(
@@ -223,23 +223,23 @@ static void tf_optimisers(repro *c)
                *ws[10] = {TF_ONE_HEAD(q), "--optim", "sgd", "--lr", q ? "0.2" : "0.1"};
     if (tf_sweep(c, fa, sa, axis, d, "B=1", wa) || tf_sweep(c, fs, ss, axis, d, "B=1", ws))
         return;
-    sw_table ta, ts;
-    if (rp_summary_read(c, sa, "step_event", &ta))
+    rp_summary sma, sms;
+    if (rp_summary_read(c, sa, "step_event", &sma))
         return;
-    if (rp_summary_read(c, ss, "step_event", &ts)) {
-        sw_table_clear(&ta);
+    if (rp_summary_read(c, ss, "step_event", &sms)) {
+        sw_table_clear(&sma.tb);
         return;
     }
+    const sw_table *ta = &sma.tb, *ts = &sms.tb;
     /* Both sweeps ran over the same T, so their summaries' rows pair up;
      * rows that do not are a failure of the section, not fewer rows. */
-    int kta = sw_table_col(&ta, "T"), kts = sw_table_col(&ts, "T");
+    int kta = sw_table_col(ta, "T"), kts = sw_table_col(ts, "T");
     double dd = q ? 4 : 8, ma[3], ms[3], na, ns;
     size_t r = 0;
-    for (; kta >= 0 && kts >= 0 && rp_summary_stat(&ta, r, "step_event", ma, &na) &&
-           rp_summary_stat(&ts, r, "step_event", ms, &ns) &&
-           sw_table_at(&ta, r, kta) == sw_table_at(&ts, r, kts);
+    for (; kta >= 0 && kts >= 0 && rp_summary_stat(&sma, r, ma, &na) &&
+           rp_summary_stat(&sms, r, ms, &ns) && sw_table_at(ta, r, kta) == sw_table_at(ts, r, kts);
          r++) {
-        double T = sw_table_at(&ta, r, kta);
+        double T = sw_table_at(ta, r, kta);
         sw_report_row(
             c->r, rp_str(c, "T = %g: SGD / Adam emergence steps (medians of %.0f seeds)", T, na),
             rp_str(c, "%.1f (%.0f / %.0f)", ms[0] / ma[0], ms[0], ma[0]),
@@ -252,12 +252,12 @@ static void tf_optimisers(repro *c)
                             "compare"
                           : "SGD escapes sooner, unlike in the paper");
     }
-    if (r < ta.rows || r < ts.rows) {
+    if (r < ta->rows || r < ts->rows) {
         sw_report_failure(c->r, rp_str(c, "%s and %s do not pair up from row %zu", sa, ss, r));
         c->failures++;
     }
-    sw_table_clear(&ta);
-    sw_table_clear(&ts);
+    sw_table_clear(&sma.tb);
+    sw_table_clear(&sms.tb);
     const char *fit_a = rp_fit_row(
         c, fa, "step_event", "C * T^a", 1, "Adam: exponent of T (one block, one head)", 0.57,
         "0.57 (Zucchet et al. App. B)", "outside the interval: T is below the paper's range");
