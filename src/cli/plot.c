@@ -381,26 +381,21 @@ static int escape_keys(const char *csv, char *vars, size_t len, sw_err *e)
 }
 
 /* The marks of the emergence figure: the steps at which a run's criteria
- * were met, and their conditions, spaced for the key ("acc >= 0.05"). */
+ * were met, and their conditions for the key ("acc >= 0.05"). */
 struct marks {
     char steps[512], labels[1024];
     size_t ns, nl; /* past the end of a buffer: too many, none drawn */
 };
-static void mark(const char *condition, long step, void *user)
+static void mark(const sw_cli_emergence *en, void *user)
 {
     struct marks *mk = user;
-    if (step < 0 || mk->ns >= sizeof mk->steps || mk->nl >= sizeof mk->labels)
-        return; /* not met within the run, or no room left */
+    if (en->step < 0 || !en->direction || mk->ns >= sizeof mk->steps ||
+        mk->nl >= sizeof mk->labels)
+        return; /* not met within the run, not labelled, or no room left */
     mk->ns += (size_t)snprintf(mk->steps + mk->ns, sizeof mk->steps - mk->ns, "%s%ld",
-                               mk->ns ? " " : "", step);
-    size_t at = strcspn(condition, "<>");
-    if (condition[at] && condition[at + 1])
-        mk->nl += (size_t)snprintf(mk->labels + mk->nl, sizeof mk->labels - mk->nl,
-                                   "%s%.*s %.2s %s", mk->nl ? "|" : "", (int)at, condition,
-                                   condition + at, condition + at + 2);
-    else
-        mk->nl += (size_t)snprintf(mk->labels + mk->nl, sizeof mk->labels - mk->nl, "%s%s",
-                                   mk->nl ? "|" : "", condition);
+                               mk->ns ? " " : "", en->step);
+    mk->nl += (size_t)snprintf(mk->labels + mk->nl, sizeof mk->labels - mk->nl, "%s%s %s %g",
+                               mk->nl ? "|" : "", en->column, en->direction, en->threshold);
 }
 
 /* For a training run (the emergence figure): marks and marklabels (struct

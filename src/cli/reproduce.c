@@ -168,11 +168,11 @@ struct emerged {
     const char *condition;
     double step;
 };
-static void emerged_at(const char *condition, long step, void *user)
+static void emerged_at(const sw_cli_emergence *en, void *user)
 {
     struct emerged *em = user;
-    if (step >= 0 && strcmp(condition, em->condition) == 0)
-        em->step = (double)step;
+    if (en->step >= 0 && en->condition && strcmp(en->condition, em->condition) == 0)
+        em->step = (double)en->step;
 }
 double rp_emergence_step(const char *file, const char *condition)
 {

@@ -1,5 +1,6 @@
 /* `train`: a task's model trained by discrete steps, its evaluations in
  * the CSV schema of `integrate` so the two overlay. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -239,13 +240,20 @@ void sw_cli_emergence_each(const char *json, sw_cli_emergence_fn fn, void *user)
     if (root && json_object_object_get_ex(root, "emergence", &a) &&
         json_object_is_type(a, json_type_array))
         for (size_t i = 0; i < json_object_array_length(a); i++) {
-            json_object *o = json_object_array_get_idx(a, i), *cond, *step;
-            if (json_object_object_get_ex(o, "condition", &cond))
-                fn(json_object_get_string(cond),
-                   json_object_object_get_ex(o, "step", &step) && step
-                       ? (long)json_object_get_int64(step)
-                       : -1,
-                   user);
+            json_object *o = json_object_array_get_idx(a, i), *v;
+            sw_cli_emergence en = {.threshold = NAN, .step = -1};
+            if (!json_object_object_get_ex(o, "column", &v))
+                continue;
+            en.column = json_object_get_string(v);
+            if (json_object_object_get_ex(o, "condition", &v))
+                en.condition = json_object_get_string(v);
+            if (json_object_object_get_ex(o, "direction", &v))
+                en.direction = json_object_get_string(v);
+            if (json_object_object_get_ex(o, "threshold", &v))
+                en.threshold = json_object_get_double(v);
+            if (json_object_object_get_ex(o, "step", &v) && v)
+                en.step = (long)json_object_get_int64(v);
+            fn(&en, user);
         }
     json_object_put(root);
 }

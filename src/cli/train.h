@@ -25,12 +25,19 @@ void sw_cli_train_provenance(FILE *fp, const sw_learner *l, const sw_train_opts 
 /* {"optim": ..., "lr": ..., ...} */
 json_object *sw_cli_train_json(const sw_train_opts *o, const sw_learner *l);
 
-/* The entries of the `emergence` array of a `train` run's JSON file, in
- * order: fn gets each one's condition (transformer.h's spelling,
- * "acc_rel>=0.05") and the step at which it was first met, or -1 when the
- * run ended before.  A file that cannot be read, or holds no such array,
- * has no entries; an entry without a condition is passed over. */
-typedef void (*sw_cli_emergence_fn)(const char *condition, long step, void *user);
+/* One entry of the `emergence` array of a `train` run's JSON file: its
+ * condition (transformer.h's spelling, "acc_rel>=0.05"; NULL in files
+ * written before it was recorded), the same as column, direction (">=" or
+ * "<=") and threshold, and the step at which it was first met, or -1 when
+ * the run ended before. */
+typedef struct sw_cli_emergence {
+    const char *condition, *column, *direction;
+    double threshold;
+    long step;
+} sw_cli_emergence;
+/* fn on each entry, in order; a file that cannot be read, or holds no such
+ * array, has none, and an entry without a column is passed over. */
+typedef void (*sw_cli_emergence_fn)(const sw_cli_emergence *entry, void *user);
 void sw_cli_emergence_each(const char *json, sw_cli_emergence_fn fn, void *user);
 
 #endif
