@@ -22,10 +22,18 @@
 # from the same stretch of the machine's load (one run of each leaves that
 # difference mostly to the machine's noise: 10 to 23 ms for the same binary
 # at H = K = 3; taken minutes apart, 5 to 20 ms).
+# With RTOLS set to a list of rtols (as bench/ode_callgrind.sh takes it),
+# the run is a tolerance sweep instead: at each rtol stagewise bdf's
+# in-process CPU (int_cpu) and LSODA's (and CVODE's at HK = 3), best of
+# REPEATS each, run in alternation, then the sums over the rtols and their
+# ratios.  An adaptive integrator's cost at one tolerance is a draw (at
+# H = K = 3 bdf's factorisations range from 74 to 106 over rtols within 3%
+# of 1e-8), so a goal read at one rtol is read off one draw; the sums over
+# a few neighbouring rtols average the draws of every side alike.
 # Needs: a release build (build/ unless BUILD_DIR is given; see
 # scripts/quickstart.sh), python3-scipy and libsundials-dev (installed here
 # if missing, as root).
-#   bash bench/ode.sh [REPEATS] [BUILD_DIR] [HK]
+#   [RTOLS="0.97e-8 ... 1.03e-8"] bash bench/ode.sh [REPEATS] [BUILD_DIR] [HK]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/common.sh
@@ -95,6 +103,45 @@ best_pair() {
     printf '%-18s %s\n' "$nb" "$lb"
 }
 
+lsoda() {
+    env OPENBLAS_NUM_THREADS=1 /usr/bin/python3 bench/scipy_yreduced.py LSODA $hk $hk 64 2 1 \
+        $rtol $atol $tend "$work/x0.txt"
+}
+cvode() {
+    "$work/cvode_run" y-reduced $rtol $atol $tend "$work/x0.txt" "${params[@]}"
+}
+
+if [ -n "${RTOLS:-}" ]; then
+    peers="scipy LSODA"
+    [ "$hk" = 3 ] && peers="$peers, cvode bdf"
+    echo "y-reduced ${params[*]} t_end=$tend atol=$atol; rtol in: $RTOLS;" \
+         "in-process CPU, best of $repeats at each rtol, alternating: stagewise bdf, $peers"
+    machine_line
+    spin_control
+    for rtol in $RTOLS; do
+        ls="" ll="" lc=""
+        for ((i = 0; i < repeats; i++)); do
+            ls=$(least int_cpu "$(sw bdf)" "$ls")
+            ll=$(least cpu "$(lsoda)" "$ll")
+            [ "$hk" != 3 ] || lc=$(least cpu "$(cvode)" "$lc")
+        done
+        printf 'rtol=%-8s %-16s %s\n' "$rtol" "stagewise bdf" "$ls"
+        printf 'rtol=%-8s %-16s %s\n' "$rtol" "scipy LSODA" "$ll"
+        [ -z "$lc" ] || printf 'rtol=%-8s %-16s %s\n' "$rtol" "cvode bdf" "$lc"
+    done | tee "$work/rows"
+    # stagewise's in-process time is int_cpu; the peers' cpu= is already theirs.
+    awk '{ name = $2 " " $3; key = name == "stagewise bdf" ? "int_cpu" : "cpu"
+           for (i = 1; i <= NF; i++) if (index($i, key "=") == 1) sum[name] += substr($i, length(key) + 2)
+           n[name]++ }
+         END {
+             ref = sum["stagewise bdf"]
+             printf "in-process CPU summed over %d rtols: stagewise bdf %.4f s\n", n["stagewise bdf"], ref
+             for (p in sum) if (p != "stagewise bdf")
+                 printf "  %-16s %8.4f s  %7.1fx\n", p, sum[p], sum[p] / ref
+         }' "$work/rows"
+    exit 0
+fi
+
 echo "y-reduced ${params[*]} t_end=$tend rtol=$rtol atol=$atol; best of $repeats (stagewise bdf and start: $sw_repeats, alternating)"
 machine_line
 spin_control
@@ -102,8 +149,8 @@ spin_control
     [ "$hk" = 3 ] && best "stagewise rk8pd" sw rk8pd
     [ "$hk" = 3 ] && best "stagewise msbdf" sw msbdf
     best_pair "stagewise bdf" "stagewise start" sw bdf -- sw bdf 1e-9
-    best "cvode bdf" "$work/cvode_run" y-reduced $rtol $atol $tend "$work/x0.txt" "${params[@]}"
-    best "scipy LSODA" env OPENBLAS_NUM_THREADS=1 /usr/bin/python3 bench/scipy_yreduced.py LSODA $hk $hk 64 2 1 $rtol $atol $tend "$work/x0.txt"
+    best "cvode bdf" cvode
+    best "scipy LSODA" lsoda
     [ "$hk" = 3 ] && best "scipy RK45" env OPENBLAS_NUM_THREADS=1 /usr/bin/python3 bench/scipy_yreduced.py RK45 3 3 64 2 1 $rtol $atol $tend "$work/x0.txt"
     true
 } | tee "$work/rows"
