@@ -370,6 +370,15 @@ static int jac_gram(const sw_model *m, const double *x, double *J)
  * pivots of 2e-9 to 9e-9, and they were 40% of its time. */
 #define Y_PIVOT_MIN 1e-10
 
+/* What lu_factor leaves beside the LU for the solves: the interchanges
+ * (LAPACK's convention), the few that swap (lu_solve skips the rest
+ * without testing each), and U's reciprocal diagonal (off the solves'
+ * chains of dependent rows; v * (1 / u) as before). */
+typedef struct lu_aux {
+    size_t *piv, *swap, nswap;
+    double *rdiag;
+} lu_aux;
+
 typedef struct y_newton {
     double c;
     double *s, *w, *u; /* the point: nh x T, nh x K, nh x K */
@@ -390,7 +399,7 @@ typedef struct y_newton {
     size_t *pcol; /* 3 nh scratch: the rows psi_times combines */
     double *WtY;       /* 3 nh x 3 nh scratch */
     double *cap;       /* 3 nh x 3 nh: I - c Psi W^T Y, factored */
-    size_t *cpiv;
+    lu_aux capf;
     double *SR;    /* nh + K + 1 rows of T: s_1..s_nh, rho_1..rho_K, ones */
     double *Y;     /* 3 nh rows of nh T: the columns of B^{-1} W */
     double *Q;     /* nh x (nh + K) rows of T: J(s_h) applied to the rows of SR */
@@ -408,7 +417,7 @@ typedef struct y_newton {
     double *EY;    /* nh K x 3 nh: E Y */
     double *Zt;    /* 3 nh x nh K: cap^{-1} c Psi Y^T F */
     double *S;     /* nh K x nh K Schur complement, factored */
-    size_t *spiv;
+    lu_aux Sf;
     double *ra, *qa, *jv; /* nh T scratch */
     double *z, *z2;       /* 3 nh scratch */
     double *bw, *ew;      /* nh K scratch */
@@ -432,8 +441,9 @@ static inline size_t pivot_row(const double *A, size_t stride, size_t col, size_
  * the interchanges.  Returns the smallest pivot over the largest entry of
  * A or 1, whichever is larger (0: singular). */
 SW_VECTOR_CLONES
-static double lu_factor(size_t n, double *A, size_t *piv)
+static double lu_factor(size_t n, double *A, lu_aux *f)
 {
+    size_t *piv = f->piv;
     double small = INFINITY;
     sw_v4 bv = {1, 1, 1, 1}, a;
     size_t i = 0;
@@ -544,52 +554,65 @@ static double lu_factor(size_t n, double *A, size_t *piv)
             }
         }
     }
+    f->nswap = 0;
+    for (size_t k = 0; k < n; k++) {
+        if (piv[k] != k)
+            f->swap[f->nswap++] = k;
+        f->rdiag[k] = 1 / A[k * n + k];
+    }
     return small / big;
 }
 
-SW_VECTOR_CLONES
-static void lu_solve(size_t n, const double *A, const size_t *piv, double *b)
+/* The interchanges of f applied to x (rows of m entries, row stride m). */
+static inline void lu_swap(const lu_aux *f, double *x, size_t m)
 {
-    for (size_t k = 0; k < n; k++)
-        if (piv[k] != k) {
-            double tmp = b[k];
-            b[k] = b[piv[k]];
-            b[piv[k]] = tmp;
+    for (size_t i = 0; i < f->nswap; i++) {
+        size_t k = f->swap[i], p = f->piv[k];
+        for (size_t j = 0; j < m; j++) {
+            double tmp = x[k * m + j];
+            x[k * m + j] = x[p * m + j];
+            x[p * m + j] = tmp;
         }
+    }
+}
+
+SW_VECTOR_CLONES
+static void lu_solve(size_t n, const double *A, const lu_aux *f, double *b)
+{
+    lu_swap(f, b, 1);
     /* By blocks of four rows: their products with the solution so far are
      * independent (rows_dot_ld), and only the four-by-four triangle is a
-     * chain; one row at a time the whole solve was a chain of dot
+     * chain (spelled out: loops of 0 to 3 steps cost more than their
+     * arithmetic); one row at a time the whole solve was a chain of dot
      * products, each waiting for the last. */
     double acc[4];
     size_t i0 = 0;
     for (; i0 + 4 <= n; i0 += 4) {
+        const double *a1 = A + (i0 + 1) * n + i0, *a2 = a1 + n, *a3 = a2 + n;
+        double *x = b + i0;
         rows_dot_ld(A + i0 * n, 4, i0, n, b, acc);
-        for (size_t r = 0; r < 4; r++) {
-            size_t i = i0 + r;
-            double v = b[i] - acc[r];
-            for (size_t j = i0; j < i; j++)
-                v -= A[i * n + j] * b[j];
-            b[i] = v;
-        }
+        x[0] -= acc[0];
+        x[1] = (x[1] - acc[1]) - a1[0] * x[0];
+        x[2] = ((x[2] - acc[2]) - a2[0] * x[0]) - a2[1] * x[1];
+        x[3] = (((x[3] - acc[3]) - a3[0] * x[0]) - a3[1] * x[1]) - a3[2] * x[2];
     }
     for (; i0 < n; i0++)
         b[i0] -= sw_y_dot(A + i0 * n, b, i0);
-    /* The same upwards, from the last rows; the reciprocal is off the chain
-     * of dependent rows, a division on it would not be. */
+    /* The same upwards, from the last rows. */
+    const double *r = f->rdiag;
     size_t top = n;
     for (; top >= 4; top -= 4) {
         size_t i1 = top - 4;
+        const double *a0 = A + i1 * n + i1, *a1 = a0 + n + 1, *a2 = a1 + n + 1;
+        double *x = b + i1;
         rows_dot_ld(A + i1 * n + top, 4, n - top, n, b + top, acc);
-        for (size_t r = 4; r-- > 0;) {
-            size_t i = i1 + r;
-            double v = b[i] - acc[r];
-            for (size_t j = i + 1; j < top; j++)
-                v -= A[i * n + j] * b[j];
-            b[i] = v * (1 / A[i * n + i]);
-        }
+        x[3] = (x[3] - acc[3]) * r[i1 + 3];
+        x[2] = ((x[2] - acc[2]) - a2[1] * x[3]) * r[i1 + 2];
+        x[1] = (((x[1] - acc[1]) - a1[1] * x[2]) - a1[2] * x[3]) * r[i1 + 1];
+        x[0] = ((((x[0] - acc[0]) - a0[1] * x[1]) - a0[2] * x[2]) - a0[3] * x[3]) * r[i1];
     }
     for (size_t i = top; i-- > 0;)
-        b[i] = (b[i] - sw_y_dot(A + i * n + i + 1, b + i + 1, n - 1 - i)) * (1 / A[i * n + i]);
+        b[i] = (b[i] - sw_y_dot(A + i * n + i + 1, b + i + 1, n - 1 - i)) * r[i];
 }
 
 /* B <- A^{-1} B for B of n rows and m columns (row stride m), from
@@ -597,15 +620,9 @@ static void lu_solve(size_t n, const double *A, const size_t *piv, double *b)
  * loops along B's rows so that they vectorise (many small right-hand sides
  * cost mostly loop overhead one by one). */
 SW_VECTOR_CLONES
-static void lu_solve_many(size_t n, const double *A, const size_t *piv, double *B, size_t m)
+static void lu_solve_many(size_t n, const double *A, const lu_aux *f, double *B, size_t m)
 {
-    for (size_t k = 0; k < n; k++)
-        if (piv[k] != k)
-            for (size_t j = 0; j < m; j++) {
-                double tmp = B[k * m + j];
-                B[k * m + j] = B[piv[k] * m + j];
-                B[piv[k] * m + j] = tmp;
-            }
+    lu_swap(f, B, m);
     for (size_t i = 1; i < n; i++)
         for (size_t k = 0; k < i; k++) {
             double l = A[i * n + k];
@@ -618,7 +635,7 @@ static void lu_solve_many(size_t n, const double *A, const size_t *piv, double *
             for (size_t j = 0; j < m; j++)
                 B[i * m + j] -= u * B[k * m + j];
         }
-        double r = 1 / A[i * n + i];
+        double r = f->rdiag[i];
         for (size_t j = 0; j < m; j++)
             B[i * m + j] *= r;
     }
@@ -774,10 +791,10 @@ static void newton_free_gram(void *p)
         return;
     void *bufs[] = {ws->s,   ws->w,   ws->u,    ws->rho, ws->Grho, ws->sig, ws->sGr,  ws->sRho,
                     ws->Pe,  ws->sv,  ws->coef, ws->Binv, ws->aug, ws->aug4, ws->W,   ws->Psi,
-                    ws->WtY, ws->cap, ws->cpiv, ws->SR,  ws->Y,   ws->Q,    ws->PV,  ws->mc,
+                    ws->WtY, ws->cap, ws->capf.piv, ws->capf.swap, ws->capf.rdiag, ws->SR,  ws->Y,   ws->Q,    ws->PV,  ws->mc,
                     ws->Prod, ws->Beta, ws->Mom, ws->Gam, ws->EG, ws->GE, ws->cstart, ws->cidx,
                     ws->cval, ws->YtF,
-                    ws->EY,  ws->Zt,  ws->S,    ws->spiv, ws->ra, ws->qa,   ws->jv,  ws->z,
+                    ws->EY,  ws->Zt,  ws->S,    ws->Sf.piv, ws->Sf.swap, ws->Sf.rdiag, ws->ra, ws->qa,   ws->jv,  ws->z,
                     ws->z2,  ws->bw,  ws->ew,  ws->pcol};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
         free(bufs[i]);
@@ -800,13 +817,15 @@ static void *newton_alloc_gram(const sw_model *m)
         !D_ALLOC(coef, nh + K + r) || !D_ALLOC(Binv, T * nh * nh) || !D_ALLOC(aug, 2 * nh * nh) ||
         !(ws->aug4 = aligned_alloc(sizeof(sw_v4), 2 * nh * nh * sizeof(sw_v4))) ||
         !D_ALLOC(W, r * na) || !D_ALLOC(Psi, r * r) || !D_ALLOC(WtY, r * r) ||
-        !D_ALLOC(cap, r * r) || !D_ALLOC(cpiv, r) || !D_ALLOC(SR, nb * T) ||
+        !D_ALLOC(cap, r * r) || !D_ALLOC(capf.piv, r) || !D_ALLOC(capf.swap, r) ||
+        !D_ALLOC(capf.rdiag, r) || !D_ALLOC(SR, nb * T) ||
         !D_ALLOC(Y, r * na) || !D_ALLOC(Q, nh * ns * T) || !D_ALLOC(PV, r * nh * ns) ||
         !D_ALLOC(mc, NB) || !D_ALLOC(Prod, np * T) || !D_ALLOC(Beta, npair * T) ||
         !D_ALLOC(Mom, npair * np) || !D_ALLOC(Gam, NB * NB) || !D_ALLOC(EG, nv * NB) ||
         !D_ALLOC(GE, NB * nv) || !D_ALLOC(cstart, 2 * nv + 1) || !D_ALLOC(cidx, ncoef) ||
         !D_ALLOC(cval, ncoef) || !D_ALLOC(YtF, r * nv) || !D_ALLOC(EY, nv * r) ||
-        !D_ALLOC(Zt, r * nv) || !D_ALLOC(S, nv * nv) || !D_ALLOC(spiv, nv) || !D_ALLOC(ra, na) ||
+        !D_ALLOC(Zt, r * nv) || !D_ALLOC(S, nv * nv) || !D_ALLOC(Sf.piv, nv) ||
+        !D_ALLOC(Sf.swap, nv) || !D_ALLOC(Sf.rdiag, nv) || !D_ALLOC(ra, na) ||
         !D_ALLOC(qa, na) || !D_ALLOC(jv, na) || !D_ALLOC(z, r) || !D_ALLOC(z2, r) ||
         !D_ALLOC(bw, nv) || !D_ALLOC(ew, nv) || !D_ALLOC(pcol, r)) {
         newton_free_gram(ws);
@@ -1208,7 +1227,7 @@ static void schur(const sw_y *y, y_newton *ws)
     }
     /* Zt = cap^{-1} c Psi Y^T F; S = A - E X0 - (E Y) Zt. */
     psi_times(ws, nr, c, ws->YtF, nv, ws->Zt);
-    lu_solve_many(nr, ws->cap, ws->cpiv, ws->Zt, nv);
+    lu_solve_many(nr, ws->cap, &ws->capf, ws->Zt, nv);
     gram(y, ws);
     for (size_t h = 0; h < nh; h++)
         for (size_t k = 0; k < K; k++) {
@@ -1319,10 +1338,10 @@ static int newton_setup_gram(const sw_model *m, void *p, const double *x, double
             ws->Psi[i * nr + j] /= big;
         }
     }
-    if (lu_factor(nr, ws->cap, ws->cpiv) < Y_PIVOT_MIN)
+    if (lu_factor(nr, ws->cap, &ws->capf) < Y_PIVOT_MIN)
         return 1;
     schur(y, ws);
-    return lu_factor(nv, ws->S, ws->spiv) < Y_PIVOT_MIN;
+    return lu_factor(nv, ws->S, &ws->Sf) < Y_PIVOT_MIN;
 }
 
 /* With q = B^{-1} b_a and z = cap^{-1} c Psi W^T q (so D^{-1} b_a = q + Y z):
@@ -1346,11 +1365,11 @@ static void newton_solve_gram(const sw_model *m, void *p, double *b)
         ws->z2[i] = w_dot(y, ws, i, ws->ra);
     for (size_t i = 0; i < nr; i++)
         ws->z[i] = c * sw_y_dot(ws->Psi + i * nr, ws->z2, nr);
-    lu_solve(nr, ws->cap, ws->cpiv, ws->z);
+    lu_solve(nr, ws->cap, &ws->capf, ws->z);
     apply_E(y, ws, ws->ra, ws->ew);
     for (size_t i = 0; i < nv; i++)
         ws->bw[i] -= ws->ew[i] + sw_y_dot(ws->EY + i * nr, ws->z, nr);
-    lu_solve(nv, ws->S, ws->spiv, ws->bw);
+    lu_solve(nv, ws->S, &ws->Sf, ws->bw);
     for (size_t i = 0; i < nr; i++)
         ws->z[i] -= sw_y_dot(ws->Zt + i * nv, ws->bw, nv);
     apply_WF(y, ws, ws->z, ws->bw, ws->jv);
