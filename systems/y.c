@@ -388,6 +388,9 @@ typedef struct y_newton {
     double *sGr;       /* nh x K: s_h . (G rho)_l */
     double *sRho;      /* nh x K: s_h . rho_k */
     double *Pe, *sv;   /* nh x (nh + K), nh: apply_E's scratch */
+    double *De;        /* nh x nh: apply_E's scratch */
+    double *nw;        /* nh x K: n w */
+    double *tw;        /* nh K + 3 nh scratch */
     double *coef;      /* nh + K + 3 nh scratch */
     double *Binv;      /* B^{-1}: entry (h, g) of every block, as nh x nh rows of T */
     double *aug;       /* nh x 2 nh scratch: a block beside the identity */
@@ -790,7 +793,7 @@ static void newton_free_gram(void *p)
     if (!ws)
         return;
     void *bufs[] = {ws->s,   ws->w,   ws->u,    ws->rho, ws->Grho, ws->sig, ws->sGr,  ws->sRho,
-                    ws->Pe,  ws->sv,  ws->coef, ws->Binv, ws->aug, ws->aug4, ws->W,   ws->Psi,
+                    ws->Pe,  ws->sv,  ws->De, ws->nw, ws->tw, ws->coef, ws->Binv, ws->aug, ws->aug4, ws->W,   ws->Psi,
                     ws->WtY, ws->cap, ws->capf.piv, ws->capf.swap, ws->capf.rdiag, ws->SR,  ws->Y,   ws->Q,    ws->PV,  ws->mc,
                     ws->Prod, ws->Beta, ws->Mom, ws->Gam, ws->EG, ws->GE, ws->cstart, ws->cidx,
                     ws->cval, ws->YtF,
@@ -814,6 +817,7 @@ static void *newton_alloc_gram(const sw_model *m)
     if (!D_ALLOC(s, na) || !D_ALLOC(w, nv) || !D_ALLOC(u, nv) || !D_ALLOC(rho, K * T) ||
         !D_ALLOC(Grho, K * T) || !D_ALLOC(sig, nh) || !D_ALLOC(sGr, nh * K) ||
         !D_ALLOC(sRho, nh * K) || !D_ALLOC(Pe, nh * ns) || !D_ALLOC(sv, nh) ||
+        !D_ALLOC(De, nh * nh) || !D_ALLOC(nw, nv) || !D_ALLOC(tw, nv + r) ||
         !D_ALLOC(coef, nh + K + r) || !D_ALLOC(Binv, T * nh * nh) || !D_ALLOC(aug, 2 * nh * nh) ||
         !(ws->aug4 = aligned_alloc(sizeof(sw_v4), 2 * nh * nh * sizeof(sw_v4))) ||
         !D_ALLOC(W, r * na) || !D_ALLOC(Psi, r * r) || !D_ALLOC(WtY, r * r) ||
@@ -837,20 +841,23 @@ static void *newton_alloc_gram(const sw_model *m)
     return ws;
 }
 
-/* out <- B^{-1} r (nh rows of T each, not overlapping): sixteen positions
- * at a time, the sums over heads in registers (in the heads' order). */
+/* out <- add + B^{-1} r: r's head g at r + g rld, out's (and add's) head h
+ * at out + h old (add + h T; add NULL: 0), not overlapping r: sixteen
+ * positions at a time, the sums over heads in registers (in the heads'
+ * order), add added to the sum. */
 SW_VECTOR_CLONES
-static void blocks_apply(const sw_y *y, const y_newton *ws, const double *r, double *out)
+static void blocks_apply(const sw_y *y, const y_newton *ws, const double *r, size_t rld,
+                         const double *add, double *out, size_t old)
 {
     size_t T = y->T, nh = y->nh;
     for (size_t h = 0; h < nh; h++) {
-        const double *bh = ws->Binv + h * nh * T;
-        double *qh = out + h * T;
+        const double *bh = ws->Binv + h * nh * T, *ah = add ? add + h * T : NULL;
+        double *qh = out + h * old;
         size_t t = 0;
         for (; t + 16 <= T; t += 16) {
             sw_v4 a0 = {0, 0, 0, 0}, a1 = a0, a2 = a0, a3 = a0, b, v;
             for (size_t g = 0; g < nh; g++) {
-                const double *bg = bh + g * T + t, *rg = r + g * T + t;
+                const double *bg = bh + g * T + t, *rg = r + g * rld + t;
                 memcpy(&b, bg, sizeof b);
                 memcpy(&v, rg, sizeof v);
                 a0 += b * v;
@@ -864,6 +871,16 @@ static void blocks_apply(const sw_y *y, const y_newton *ws, const double *r, dou
                 memcpy(&v, rg + 12, sizeof v);
                 a3 += b * v;
             }
+            if (ah) {
+                memcpy(&v, ah + t, sizeof v);
+                a0 = v + a0;
+                memcpy(&v, ah + t + 4, sizeof v);
+                a1 = v + a1;
+                memcpy(&v, ah + t + 8, sizeof v);
+                a2 = v + a2;
+                memcpy(&v, ah + t + 12, sizeof v);
+                a3 = v + a3;
+            }
             memcpy(qh + t, &a0, sizeof a0);
             memcpy(qh + t + 4, &a1, sizeof a1);
             memcpy(qh + t + 8, &a2, sizeof a2);
@@ -872,8 +889,8 @@ static void blocks_apply(const sw_y *y, const y_newton *ws, const double *r, dou
         for (; t < T; t++) {
             double acc = 0;
             for (size_t g = 0; g < nh; g++)
-                acc += bh[g * T + t] * r[g * T + t];
-            qh[t] = acc;
+                acc += bh[g * T + t] * r[g * rld + t];
+            qh[t] = ah ? ah[t] + acc : acc;
         }
     }
 }
@@ -912,21 +929,51 @@ SW_VECTOR_CLONES
 static void apply_E(const sw_y *y, y_newton *ws, const double *v, double *out)
 {
     size_t K = y->K, T = y->T, nh = y->nh, ns = nh + K;
-    double n = y->mult, *prod = ws->jv, *P = ws->Pe;
+    double *prod = ws->jv, *P = ws->Pe, *D = ws->De;
     for (size_t g = 0; g < nh; g++) {
         const double *sg = ws->s + g * T, *vg = v + g * T;
-        for (size_t t = 0; t < T; t++)
+        size_t t = 0;
+        for (; t + 4 <= T; t += 4) {
+            sw_v4 a, b;
+            memcpy(&a, sg + t, sizeof a);
+            memcpy(&b, vg + t, sizeof b);
+            a *= b;
+            memcpy(prod + t, &a, sizeof a);
+        }
+        for (; t < T; t++)
             prod[t] = sg[t] * vg[t];
         ws->sv[g] = sw_y_dot(sg, vg, T);
         rows_dot(ws->SR, ns, T, prod, P + g * ns);
     }
+    /* D_hg = s_h . J(s_g) v_g once, then each (E v)_h along k, four at a
+     * time (the sum over g in its order, as lane k would sum it alone). */
     for (size_t h = 0; h < nh; h++)
-        for (size_t k = 0; k < K; k++) {
-            double acc = P[h * ns + nh + k] - ws->sv[h] * ws->sRho[h * K + k];
-            for (size_t g = 0; g < nh; g++)
-                acc -= n * ws->w[g * K + k] * (P[g * ns + h] - ws->sv[g] * y->M[h * nh + g]);
-            out[h * K + k] = -ws->c * acc;
+        for (size_t g = 0; g < nh; g++)
+            D[h * nh + g] = P[g * ns + h] - ws->sv[g] * y->M[h * nh + g];
+    double mc = -ws->c;
+    for (size_t h = 0; h < nh; h++) {
+        const double *Ph = P + h * ns + nh, *sr = ws->sRho + h * K, *Dh = D + h * nh;
+        double svh = ws->sv[h], *o = out + h * K;
+        size_t k = 0;
+        for (; k + 4 <= K; k += 4) {
+            sw_v4 acc, a;
+            memcpy(&acc, Ph + k, sizeof acc);
+            memcpy(&a, sr + k, sizeof a);
+            acc -= svh * a;
+            for (size_t g = 0; g < nh; g++) {
+                memcpy(&a, ws->nw + g * K + k, sizeof a);
+                acc -= a * Dh[g];
+            }
+            acc = mc * acc;
+            memcpy(o + k, &acc, sizeof acc);
         }
+        for (; k < K; k++) {
+            double acc = Ph[k] - svh * sr[k];
+            for (size_t g = 0; g < nh; g++)
+                acc -= ws->nw[g * K + k] * Dh[g];
+            o[k] = mc * acc;
+        }
+    }
 }
 
 /* out <- W z - F v (z: 3 nh entries, v: nh K; out: nh T), with
@@ -958,10 +1005,63 @@ static void apply_WF(const sw_y *y, y_newton *ws, const double *z, const double 
         }
         double a = z[h] - c * so, b = z[nh + h];
         double *o = out + h * T;
-        combine_rows(T, a, NULL, nh, coef, ws->s, o);
-        combine_rows(T, 0, NULL, K, coef + nh, ws->Grho, ws->qa);
-        for (size_t t = 0; t < T; t++)
-            o[t] = sh[t] * (o[t] + ws->qa[t]) + b * ph[t];
+        /* Both combinations in registers, sixteen positions at a time: the
+         * first from a, the second from 0, each summed in its rows'
+         * order. */
+        size_t t = 0;
+        for (; t + 16 <= T; t += 16) {
+            sw_v4 o0 = {a, a, a, a}, o1 = o0, o2 = o0, o3 = o0, x;
+            sw_v4 q0 = {0, 0, 0, 0}, q1 = q0, q2 = q0, q3 = q0;
+            for (size_t g = 0; g < nh; g++) {
+                const double *xg = ws->s + g * T + t;
+                double cg = coef[g];
+                memcpy(&x, xg, sizeof x);
+                o0 += cg * x;
+                memcpy(&x, xg + 4, sizeof x);
+                o1 += cg * x;
+                memcpy(&x, xg + 8, sizeof x);
+                o2 += cg * x;
+                memcpy(&x, xg + 12, sizeof x);
+                o3 += cg * x;
+            }
+            for (size_t l = 0; l < K; l++) {
+                const double *xl = ws->Grho + l * T + t;
+                double cl = coef[nh + l];
+                memcpy(&x, xl, sizeof x);
+                q0 += cl * x;
+                memcpy(&x, xl + 4, sizeof x);
+                q1 += cl * x;
+                memcpy(&x, xl + 8, sizeof x);
+                q2 += cl * x;
+                memcpy(&x, xl + 12, sizeof x);
+                q3 += cl * x;
+            }
+            sw_v4 sv, pv;
+            memcpy(&sv, sh + t, sizeof sv);
+            memcpy(&pv, ph + t, sizeof pv);
+            o0 = sv * (o0 + q0) + b * pv;
+            memcpy(o + t, &o0, sizeof o0);
+            memcpy(&sv, sh + t + 4, sizeof sv);
+            memcpy(&pv, ph + t + 4, sizeof pv);
+            o1 = sv * (o1 + q1) + b * pv;
+            memcpy(o + t + 4, &o1, sizeof o1);
+            memcpy(&sv, sh + t + 8, sizeof sv);
+            memcpy(&pv, ph + t + 8, sizeof pv);
+            o2 = sv * (o2 + q2) + b * pv;
+            memcpy(o + t + 8, &o2, sizeof o2);
+            memcpy(&sv, sh + t + 12, sizeof sv);
+            memcpy(&pv, ph + t + 12, sizeof pv);
+            o3 = sv * (o3 + q3) + b * pv;
+            memcpy(o + t + 12, &o3, sizeof o3);
+        }
+        for (; t < T; t++) {
+            double ot = a, qt = 0;
+            for (size_t g = 0; g < nh; g++)
+                ot += coef[g] * ws->s[g * T + t];
+            for (size_t l = 0; l < K; l++)
+                qt += coef[nh + l] * ws->Grho[l * T + t];
+            o[t] = sh[t] * (ot + qt) + b * ph[t];
+        }
     }
 }
 
@@ -1254,6 +1354,8 @@ static int newton_setup_gram(const sw_model *m, void *p, const double *x, double
     memcpy(ws->s, y->s, na * sizeof *ws->s);
     memcpy(ws->w, y->w, nv * sizeof *ws->w);
     memcpy(ws->u, y->u, nv * sizeof *ws->u);
+    for (size_t i = 0; i < nv; i++)
+        ws->nw[i] = n * y->w[i];
     memcpy(ws->rho, y->rho, K * T * sizeof *ws->rho);
     for (size_t k = 0; k < K; k++)
         combine_rows(T, 0, NULL, K, y->G + k * K, y->rho, ws->Grho + k * T);
@@ -1311,7 +1413,7 @@ static int newton_setup_gram(const sw_model *m, void *p, const double *x, double
         if (i < 2 * nh)
             solve_head(y, ws, h, ws->W + i * na + h * T, ws->Y + i * na);
         else
-            blocks_apply(y, ws, ws->W + i * na, ws->Y + i * na);
+            blocks_apply(y, ws, ws->W + i * na, T, NULL, ws->Y + i * na, T);
     }
     /* W^T Y = W^T B^{-1} W is symmetric (so is every block of B): the
      * entries with a one-head column of W among i and j are taken as that
@@ -1354,32 +1456,32 @@ static void newton_solve_gram(const sw_model *m, void *p, double *b)
 {
     const sw_y *y = m->ctx;
     y_newton *ws = p;
-    size_t K = y->K, T = y->T, nh = y->nh, na = nh * T, nv = nh * K, nr = 3 * nh;
-    double c = ws->c;
-    for (size_t h = 0; h < nh; h++) {
-        memcpy(ws->bw + h * K, b + h * y->stride, K * sizeof *b);
-        memcpy(ws->qa + h * T, b + h * y->stride + K, T * sizeof *b);
-    }
-    blocks_apply(y, ws, ws->qa, ws->ra);
+    size_t K = y->K, nh = y->nh, nv = nh * K, nr = 3 * nh, ld = y->stride;
+    double c = ws->c, *tw = ws->tw;
+    /* b's logits are read and written in place, head h at b + h ld + K. */
+    for (size_t h = 0; h < nh; h++)
+        for (size_t k = 0; k < K; k++)
+            ws->bw[h * K + k] = b[h * ld + k];
+    blocks_apply(y, ws, b + K, ld, NULL, ws->ra, y->T);
     for (size_t i = 0; i < nr; i++)
         ws->z2[i] = w_dot(y, ws, i, ws->ra);
+    rows_dot(ws->Psi, nr, nr, ws->z2, ws->z);
     for (size_t i = 0; i < nr; i++)
-        ws->z[i] = c * sw_y_dot(ws->Psi + i * nr, ws->z2, nr);
+        ws->z[i] = c * ws->z[i];
     lu_solve(nr, ws->cap, &ws->capf, ws->z);
     apply_E(y, ws, ws->ra, ws->ew);
+    rows_dot(ws->EY, nv, nr, ws->z, tw);
     for (size_t i = 0; i < nv; i++)
-        ws->bw[i] -= ws->ew[i] + sw_y_dot(ws->EY + i * nr, ws->z, nr);
+        ws->bw[i] -= ws->ew[i] + tw[i];
     lu_solve(nv, ws->S, &ws->Sf, ws->bw);
+    rows_dot(ws->Zt, nr, nv, ws->bw, tw);
     for (size_t i = 0; i < nr; i++)
-        ws->z[i] -= sw_y_dot(ws->Zt + i * nv, ws->bw, nv);
+        ws->z[i] -= tw[i];
     apply_WF(y, ws, ws->z, ws->bw, ws->jv);
-    blocks_apply(y, ws, ws->jv, ws->qa);
-    for (size_t i = 0; i < na; i++)
-        ws->ra[i] += ws->qa[i];
-    for (size_t h = 0; h < nh; h++) {
-        memcpy(b + h * y->stride, ws->bw + h * K, K * sizeof *b);
-        memcpy(b + h * y->stride + K, ws->ra + h * T, T * sizeof *b);
-    }
+    blocks_apply(y, ws, ws->jv, y->T, ws->ra, b + K, ld);
+    for (size_t h = 0; h < nh; h++)
+        for (size_t k = 0; k < K; k++)
+            b[h * ld + k] = ws->bw[h * K + k];
 }
 
 /* ---- y-full -------------------------------------------------------------- */
