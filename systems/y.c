@@ -1463,13 +1463,23 @@ static void newton_solve_gram(const sw_model *m, void *p, double *b)
         for (size_t k = 0; k < K; k++)
             ws->bw[h * K + k] = b[h * ld + k];
     blocks_apply(y, ws, b + K, ld, NULL, ws->ra, y->T);
-    for (size_t i = 0; i < nr; i++)
-        ws->z2[i] = w_dot(y, ws, i, ws->ra);
+    /* W^T q from E q's dot products where they serve: s_h . q_h, and
+     * Z_g . q = sum_h c_hg s_g . (s_h o q_h); only p_h . q_h is new. */
+    apply_E(y, ws, ws->ra, ws->ew);
+    for (size_t h = 0; h < nh; h++) {
+        ws->z2[h] = ws->sv[h];
+        ws->z2[nh + h] = w_dot(y, ws, nh + h, ws->ra);
+    }
+    for (size_t g = 0; g < nh; g++) {
+        double acc = 0;
+        for (size_t h = 0; h < nh; h++)
+            acc += y->c[h * nh + g] * ws->Pe[h * (nh + K) + g];
+        ws->z2[2 * nh + g] = acc;
+    }
     rows_dot(ws->Psi, nr, nr, ws->z2, ws->z);
     for (size_t i = 0; i < nr; i++)
         ws->z[i] = c * ws->z[i];
     lu_solve(nr, ws->cap, &ws->capf, ws->z);
-    apply_E(y, ws, ws->ra, ws->ew);
     rows_dot(ws->EY, nv, nr, ws->z, tw);
     for (size_t i = 0; i < nv; i++)
         ws->bw[i] -= ws->ew[i] + tw[i];
