@@ -4,6 +4,7 @@
 
 #include <lapacke.h>
 
+#include "clones.h"
 #include "jacobian.h"
 #include "newton.h"
 
@@ -101,6 +102,26 @@ void sw_newton_solve(sw_newton *nw, double *b)
     LAPACKE_dgetrs_work(LAPACK_COL_MAJOR, 'T', ln, 1, nw->N, ln, nw->piv, b, ln);
 }
 
+/* sw_newton_solve_at's two passes over the state (vectorised; the same
+ * divisions). */
+SW_VECTOR_CLONES
+static void chebyshev_first(size_t n, double l1, double *restrict b, double *restrict y,
+                            double *restrict x)
+{
+    for (size_t i = 0; i < n; i++) {
+        y[i] = b[i];
+        b[i] = x[i] = y[i] / l1;
+    }
+}
+
+SW_VECTOR_CLONES
+static void chebyshev_second(size_t n, double r, double l2, double *restrict b,
+                             const double *restrict y, const double *restrict x)
+{
+    for (size_t i = 0; i < n; i++)
+        b[i] += (y[i] - r * b[i] - (1 - r) * x[i]) / l2;
+}
+
 void sw_newton_solve_at(sw_newton *nw, double r, double *b)
 {
     sw_newton_solve(nw, b);
@@ -112,13 +133,9 @@ void sw_newton_solve_at(sw_newton *nw, double r, double *b)
     double lo = fmin(r, 1), hi = fmax(r, 1), mid = (lo + hi) / 2, half = (hi - lo) / 2;
     double l1 = mid + half / sqrt(2), l2 = mid - half / sqrt(2);
     double *y = nw->work, *x = nw->work + n;
-    for (size_t i = 0; i < n; i++) {
-        y[i] = b[i];
-        b[i] = x[i] = y[i] / l1;
-    }
+    chebyshev_first(n, l1, b, y, x);
     sw_newton_solve(nw, x);
-    for (size_t i = 0; i < n; i++)
-        b[i] += (y[i] - r * b[i] - (1 - r) * x[i]) / l2;
+    chebyshev_second(n, r, l2, b, y, x);
 }
 
 const sw_newton_stats *sw_newton_stats_get(const sw_newton *nw)
