@@ -389,6 +389,7 @@ typedef struct y_newton {
     double *sRho;      /* nh x K: s_h . rho_k */
     double *Pe, *sv;   /* nh x (nh + K), nh: apply_E's scratch */
     double *De;        /* nh x nh: apply_E's scratch */
+    double *vt, *bet;  /* K x nhp, nh x nhp (nhp: nh rounded up to 4): apply_WF's scratch */
     double *nw;        /* nh x K: n w */
     double *tw;        /* nh K + 3 nh scratch */
     double *coef;      /* nh + K + 3 nh scratch */
@@ -793,7 +794,7 @@ static void newton_free_gram(void *p)
     if (!ws)
         return;
     void *bufs[] = {ws->s,   ws->w,   ws->u,    ws->rho, ws->Grho, ws->sig, ws->sGr,  ws->sRho,
-                    ws->Pe,  ws->sv,  ws->De, ws->nw, ws->tw, ws->coef, ws->Binv, ws->aug, ws->aug4, ws->W,   ws->Psi,
+                    ws->Pe,  ws->sv,  ws->De, ws->vt, ws->bet, ws->nw, ws->tw, ws->coef, ws->Binv, ws->aug, ws->aug4, ws->W,   ws->Psi,
                     ws->WtY, ws->cap, ws->capf.piv, ws->capf.swap, ws->capf.rdiag, ws->SR,  ws->Y,   ws->Q,    ws->PV,  ws->mc,
                     ws->Prod, ws->Beta, ws->Mom, ws->Gam, ws->EG, ws->GE, ws->cstart, ws->cidx,
                     ws->cval, ws->YtF,
@@ -809,7 +810,7 @@ static void *newton_alloc_gram(const sw_model *m)
     const sw_y *y = m->ctx;
     size_t K = y->K, T = y->T, nh = y->nh, na = nh * T, nv = nh * K, r = 3 * nh;
     size_t ns = nh + K, nb = ns + 1, NB = nh * nb, np = nb * (nb + 1) / 2;
-    size_t npair = nh * (nh + 1) / 2, ncoef = nv * (K + nh) + nv * (1 + nh);
+    size_t npair = nh * (nh + 1) / 2, ncoef = nv * (K + nh) + nv * (1 + nh), nhp = (nh + 3) & ~(size_t)3;
     y_newton *ws = calloc(1, sizeof *ws);
     if (!ws)
         return NULL;
@@ -817,7 +818,8 @@ static void *newton_alloc_gram(const sw_model *m)
     if (!D_ALLOC(s, na) || !D_ALLOC(w, nv) || !D_ALLOC(u, nv) || !D_ALLOC(rho, K * T) ||
         !D_ALLOC(Grho, K * T) || !D_ALLOC(sig, nh) || !D_ALLOC(sGr, nh * K) ||
         !D_ALLOC(sRho, nh * K) || !D_ALLOC(Pe, nh * ns) || !D_ALLOC(sv, nh) ||
-        !D_ALLOC(De, nh * nh) || !D_ALLOC(nw, nv) || !D_ALLOC(tw, nv + r) ||
+        !D_ALLOC(De, nh * nh) || !(ws->vt = calloc(K * nhp, sizeof *ws->vt)) ||
+        !D_ALLOC(bet, nh * nhp) || !D_ALLOC(nw, nv) || !D_ALLOC(tw, nv + r) ||
         !D_ALLOC(coef, nh + K + r) || !D_ALLOC(Binv, T * nh * nh) || !D_ALLOC(aug, 2 * nh * nh) ||
         !(ws->aug4 = aligned_alloc(sizeof(sw_v4), 2 * nh * nh * sizeof(sw_v4))) ||
         !D_ALLOC(W, r * na) || !D_ALLOC(Psi, r * r) || !D_ALLOC(WtY, r * r) ||
@@ -991,6 +993,37 @@ static void apply_WF(const sw_y *y, y_newton *ws, const double *z, const double 
     size_t K = y->K, T = y->T, nh = y->nh, na = nh * T;
     double c = ws->c, n = y->mult;
     double *coef = ws->coef; /* delta_1..delta_nh, then c v_h1..c v_hK */
+    size_t nhp = (nh + 3) & ~(size_t)3;
+    double *beta = ws->bet, *vt = ws->vt;
+    /* beta_hg = n u_h . v_g, four g at a time from v transposed (rows of
+     * nhp, the lanes past nh zero), each summed as sw_y_dot sums it (lane
+     * j: k = j mod 4, the tail into lane 0, then (0 + 1) + (2 + 3)). */
+    for (size_t g = 0; g < nh; g++)
+        for (size_t k = 0; k < K; k++)
+            vt[k * nhp + g] = v[g * K + k];
+    for (size_t h = 0; h < nh; h++) {
+        const double *uh = ws->u + h * K;
+        for (size_t g = 0; g < nh; g += 4) {
+            sw_v4 a0 = {0, 0, 0, 0}, a1 = a0, a2 = a0, a3 = a0, x;
+            size_t k = 0;
+            for (; k + 4 <= K; k += 4) {
+                memcpy(&x, vt + k * nhp + g, sizeof x);
+                a0 += uh[k] * x;
+                memcpy(&x, vt + (k + 1) * nhp + g, sizeof x);
+                a1 += uh[k + 1] * x;
+                memcpy(&x, vt + (k + 2) * nhp + g, sizeof x);
+                a2 += uh[k + 2] * x;
+                memcpy(&x, vt + (k + 3) * nhp + g, sizeof x);
+                a3 += uh[k + 3] * x;
+            }
+            for (; k < K; k++) {
+                memcpy(&x, vt + k * nhp + g, sizeof x);
+                a0 += uh[k] * x;
+            }
+            a0 = n * ((a0 + a1) + (a2 + a3));
+            memcpy(beta + h * nhp + g, &a0, sizeof a0);
+        }
+    }
     for (size_t h = 0; h < nh; h++) {
         const double *sh = ws->s + h * T, *ph = ws->W + (nh + h) * na + h * T;
         double so = 0;
@@ -999,9 +1032,9 @@ static void apply_WF(const sw_y *y, y_newton *ws, const double *z, const double 
             coef[nh + l] = c * v[h * K + l];
         }
         for (size_t g = 0; g < nh; g++) {
-            double beta = n * sw_y_dot(ws->u + h * K, v + g * K, K);
-            so -= beta * y->M[h * nh + g];
-            coef[g] = z[2 * nh + g] * y->c[h * nh + g] - c * beta;
+            double beta_hg = beta[h * nhp + g];
+            so -= beta_hg * y->M[h * nh + g];
+            coef[g] = z[2 * nh + g] * y->c[h * nh + g] - c * beta_hg;
         }
         double a = z[h] - c * so, b = z[nh + h];
         double *o = out + h * T;
@@ -1418,12 +1451,17 @@ static int newton_setup_gram(const sw_model *m, void *p, const double *x, double
     /* W^T Y = W^T B^{-1} W is symmetric (so is every block of B): the
      * entries with a one-head column of W among i and j are taken as that
      * column's dot product (T long), the dense block's upper half once. */
-    for (size_t i = 0; i < nr; i++)
-        for (size_t j = 0; j < nr; j++)
-            if (i < 2 * nh || (j >= 2 * nh && j >= i))
-                ws->WtY[i * nr + j] = w_dot(y, ws, i, ws->Y + j * na);
-            else
-                ws->WtY[i * nr + j] = ws->WtY[j * nr + i];
+    for (size_t i = 0; i < nr; i++) {
+        double *row = ws->WtY + i * nr;
+        if (i < 2 * nh) {
+            size_t off = i % nh * T;
+            rows_dot_ld(ws->Y + off, nr, T, na, ws->W + i * na + off, row);
+            continue;
+        }
+        for (size_t j = 0; j < i; j++)
+            row[j] = ws->WtY[j * nr + i];
+        rows_dot_ld(ws->Y + i * na, nr - i, na, na, ws->W + i * na, row + i);
+    }
     psi_times(ws, nr, -c, ws->WtY, nr, ws->cap);
     for (size_t i = 0; i < nr; i++)
         ws->cap[i * nr + i] += 1;
