@@ -793,13 +793,13 @@ static void newton_free_gram(void *p)
     y_newton *ws = p;
     if (!ws)
         return;
-    void *bufs[] = {ws->s,   ws->w,   ws->u,    ws->rho, ws->Grho, ws->sig, ws->sGr,  ws->sRho,
-                    ws->Pe,  ws->sv,  ws->De, ws->vt, ws->bet, ws->nw, ws->tw, ws->coef, ws->Binv, ws->aug, ws->aug4, ws->W,   ws->Psi,
-                    ws->WtY, ws->cap, ws->capf.piv, ws->capf.swap, ws->capf.rdiag, ws->SR,  ws->Y,   ws->Q,    ws->PV,  ws->mc,
-                    ws->Prod, ws->Beta, ws->Mom, ws->Gam, ws->EG, ws->GE, ws->cstart, ws->cidx,
-                    ws->cval, ws->YtF,
-                    ws->EY,  ws->Zt,  ws->S,    ws->Sf.piv, ws->Sf.swap, ws->Sf.rdiag, ws->ra, ws->qa,   ws->jv,  ws->z,
-                    ws->z2,  ws->bw,  ws->ew,  ws->pcol};
+    void *bufs[] = {ws->s, ws->w, ws->u, ws->rho, ws->Grho, ws->sig, ws->sGr, ws->sRho, ws->Pe,
+                    ws->sv, ws->De, ws->vt, ws->bet, ws->nw, ws->tw, ws->coef, ws->Binv, ws->aug,
+                    ws->aug4, ws->W, ws->Psi, ws->WtY, ws->cap, ws->capf.piv, ws->capf.swap,
+                    ws->capf.rdiag, ws->SR, ws->Y, ws->Q, ws->PV, ws->mc, ws->Prod, ws->Beta,
+                    ws->Mom, ws->Gam, ws->EG, ws->GE, ws->cstart, ws->cidx, ws->cval, ws->YtF,
+                    ws->EY, ws->Zt, ws->S, ws->Sf.piv, ws->Sf.swap, ws->Sf.rdiag, ws->ra, ws->qa,
+                    ws->jv, ws->z, ws->z2, ws->bw, ws->ew, ws->pcol};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
         free(bufs[i]);
     free(ws);
@@ -810,7 +810,8 @@ static void *newton_alloc_gram(const sw_model *m)
     const sw_y *y = m->ctx;
     size_t K = y->K, T = y->T, nh = y->nh, na = nh * T, nv = nh * K, r = 3 * nh;
     size_t ns = nh + K, nb = ns + 1, NB = nh * nb, np = nb * (nb + 1) / 2;
-    size_t npair = nh * (nh + 1) / 2, ncoef = nv * (K + nh) + nv * (1 + nh), nhp = (nh + 3) & ~(size_t)3;
+    size_t npair = nh * (nh + 1) / 2, ncoef = nv * (K + nh) + nv * (1 + nh);
+    size_t nhp = (nh + 3) & ~(size_t)3;
     y_newton *ws = calloc(1, sizeof *ws);
     if (!ws)
         return NULL;
