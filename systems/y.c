@@ -205,6 +205,15 @@ static void evaluate(const sw_y *y, const double *x)
     gradient(y);
 }
 
+/* out = -J(s) g, as sw_y_jvec forms J(s) g, in one pass. */
+SW_VECTOR_CLONES
+static void minus_jvec(const double *s, const double *g, size_t T, double *restrict out)
+{
+    double sg = sw_y_dot(s, g, T);
+    for (size_t t = 0; t < T; t++)
+        out[t] = -(s[t] * (g[t] - sg));
+}
+
 static int rhs_gram(const sw_model *m, const double *x, double *f)
 {
     const sw_y *y = m->ctx;
@@ -213,12 +222,16 @@ static int rhs_gram(const sw_model *m, const double *x, double *f)
     for (size_t h = 0; h < y->nh; h++) {
         double *fh = f + h * y->stride, *fz = fh + K;
         const double *s = y->s + h * T;
-        memcpy(fh, y->fw + h * K, K * sizeof *fh);
+        for (size_t k = 0; k < K; k++)
+            fh[k] = y->fw[h * K + k];
         /* da/dt = -J g; ds/dt = -J J g. */
+        if (y->form != SW_Y_SIMPLEX) {
+            minus_jvec(s, y->g + h * T, T, fz);
+            continue;
+        }
         memcpy(fz, y->g + h * T, T * sizeof *fz);
         sw_y_jvec(s, T, fz);
-        if (y->form == SW_Y_SIMPLEX)
-            sw_y_jvec(s, T, fz);
+        sw_y_jvec(s, T, fz);
         for (size_t t = 0; t < T; t++)
             fz[t] = -fz[t];
     }
