@@ -672,33 +672,57 @@ static void lu_solve(size_t n, const double *A, const lu_aux *f, double *b)
  * lu_factor's LU: lu_solve's operations on every column at once, with the
  * loops along B's rows so that they vectorise (many small right-hand sides
  * cost mostly loop overhead one by one). */
-SW_VECTOR_CLONES
-static void lu_solve_many(size_t n, const double *A, const lu_aux *f, double *B, size_t m)
-{
-    lu_swap(f, B, m);
-    for (size_t i = 1; i < n; i++)
-        for (size_t k = 0; k < i; k++) {
-            double l = A[i * n + k];
-            for (size_t j = 0; j < m; j++)
-                B[i * m + j] -= l * B[k * m + j];
-        }
-    for (size_t i = n; i-- > 0;) {
-        for (size_t k = i + 1; k < n; k++) {
-            double u = A[i * n + k];
-            for (size_t j = 0; j < m; j++)
-                B[i * m + j] -= u * B[k * m + j];
-        }
-        double r = f->rdiag[i];
-        for (size_t j = 0; j < m; j++)
-            B[i * m + j] *= r;
-    }
-}
-
 /* y -= l x over m entries (rows of one matrix that are not the same). */
 static inline void row_axpy(size_t m, double l, const double *restrict x, double *restrict y)
 {
     for (size_t j = 0; j < m; j++)
         y[j] -= l * x[j];
+}
+
+/* B_i -= sum_k A_ik B_k over k in [k0, k1) (row i of A at a, B's rows m
+ * long), subtracted in k's order at every entry, four entries a vector and
+ * the row of B kept in registers across four k (a quarter of the loads and
+ * stores of one axpy per k). */
+static inline void rows_subtract(size_t m, const double *a, size_t k0, size_t k1,
+                                 const double *B, double *Bi)
+{
+    size_t k = k0;
+    for (; k + 4 <= k1; k += 4) {
+        double l0 = a[k], l1 = a[k + 1], l2 = a[k + 2], l3 = a[k + 3];
+        const double *b0 = B + k * m, *b1 = b0 + m, *b2 = b1 + m, *b3 = b2 + m;
+        size_t j = 0;
+        for (; j + 4 <= m; j += 4) {
+            sw_v4 acc, u;
+            memcpy(&acc, Bi + j, sizeof acc);
+            memcpy(&u, b0 + j, sizeof u);
+            acc -= l0 * u;
+            memcpy(&u, b1 + j, sizeof u);
+            acc -= l1 * u;
+            memcpy(&u, b2 + j, sizeof u);
+            acc -= l2 * u;
+            memcpy(&u, b3 + j, sizeof u);
+            acc -= l3 * u;
+            memcpy(Bi + j, &acc, sizeof acc);
+        }
+        for (; j < m; j++)
+            Bi[j] = (((Bi[j] - l0 * b0[j]) - l1 * b1[j]) - l2 * b2[j]) - l3 * b3[j];
+    }
+    for (; k < k1; k++)
+        row_axpy(m, a[k], B + k * m, Bi);
+}
+
+SW_VECTOR_CLONES
+static void lu_solve_many(size_t n, const double *A, const lu_aux *f, double *B, size_t m)
+{
+    lu_swap(f, B, m);
+    for (size_t i = 1; i < n; i++)
+        rows_subtract(m, A + i * n, 0, i, B, B + i * m);
+    for (size_t i = n; i-- > 0;) {
+        rows_subtract(m, A + i * n, i + 1, n, B, B + i * m);
+        double r = f->rdiag[i];
+        for (size_t j = 0; j < m; j++)
+            B[i * m + j] *= r;
+    }
 }
 
 /* A^{-1} by Gauss-Jordan elimination with partial pivoting on [A | I]
