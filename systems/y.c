@@ -1411,10 +1411,15 @@ static void schur(const sw_y *y, y_newton *ws)
     memcpy(ws->SR, ws->s, na * sizeof *ws->SR);
     memcpy(ws->SR + na, ws->rho, K * T * sizeof *ws->SR);
     for (size_t h = 0; h < nh; h++) {
-        double *Qh = ws->Q + h * ns * T;
-        memcpy(Qh, ws->SR, ns * T * sizeof *Qh);
-        for (size_t f = 0; f < ns; f++)
-            sw_y_jvec(ws->s + h * T, T, Qh + f * T);
+        /* J(s_h) SR_f = s_h o (SR_f - s_h . SR_f), the dot products kept
+         * in mc (the same sums as sw_y_jvec's). */
+        const double *sh = ws->s + h * T, *mh = ws->mc + h * (ns + 1);
+        for (size_t f = 0; f < ns; f++) {
+            const double *x = ws->SR + f * T;
+            double *q = ws->Q + (h * ns + f) * T, m = mh[f];
+            for (size_t t = 0; t < T; t++)
+                q[t] = sh[t] * (x[t] - m);
+        }
     }
     /* Every head block of the columns of Y against Q_h, one product per
      * head. */
