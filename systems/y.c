@@ -545,14 +545,31 @@ static double lu_factor(size_t n, double *A, lu_aux *f)
                 memcpy(&u, A + k * n + k0, sizeof u);
                 u = SW_V4_SELECT(lane <= (int64_t)(k - k0), zero, u);
                 p = k + 1;
+                if (k + 1 == k1) {
+                    for (size_t i = k + 1; i < n; i++) {
+                        double l = A[i * n + k] / d;
+                        sw_v4 lv = {l, l, l, l};
+                        memcpy(&v, A + i * n + k0, sizeof v);
+                        v = SW_V4_SELECT(at, lv, v - l * u);
+                        memcpy(A + i * n + k0, &v, sizeof v);
+                    }
+                    continue;
+                }
+                /* The largest so far kept beside its row (the first of
+                 * equals wins, and a NaN is never chosen over row k + 1,
+                 * as in pivot_row). */
+                double best = 0;
                 for (size_t i = k + 1; i < n; i++) {
                     double l = A[i * n + k] / d;
                     sw_v4 lv = {l, l, l, l};
                     memcpy(&v, A + i * n + k0, sizeof v);
                     v = SW_V4_SELECT(at, lv, v - l * u);
                     memcpy(A + i * n + k0, &v, sizeof v);
-                    if (k + 1 < k1 && i > k + 1 && fabs(A[i * n + k + 1]) > fabs(A[p * n + k + 1]))
+                    double e = fabs(v[k + 1 - k0]);
+                    if (e > best || i == k + 1) {
+                        best = e;
                         p = i;
+                    }
                 }
                 continue;
             }
