@@ -439,7 +439,7 @@ typedef struct y_newton {
     double *Pe, *sv;   /* nh x (nh + K), nh: apply_E's scratch */
     double *De;        /* nh x nh: apply_E's scratch */
     double *vt, *bet;  /* K x nhp, nh x nhp (nhp: nh rounded up to 4): apply_WF's scratch */
-    double *nw;        /* nh x K: n w */
+    double *nw, *nu;   /* nh x K: n w, n u */
     double *tw;        /* nh K + 3 nh scratch */
     double *coef;      /* nh + K + 3 nh scratch */
     double *Binv;      /* B^{-1}: entry (h, g) of every block, as nh x nh rows of T */
@@ -456,7 +456,8 @@ typedef struct y_newton {
     double *SR;    /* nh + K + 1 rows of T: s_1..s_nh, rho_1..rho_K, ones */
     double *Y;     /* 3 nh rows of nh T: the columns of B^{-1} W */
     double *Q;     /* nh x (nh + K) rows of T: J(s_h) applied to the rows of SR */
-    double *PV;    /* 3 nh rows of nh (nh + K): Y's head blocks against Q */
+    double *PY;    /* 3 nh rows of nh (nh + K): Y's head blocks against Q */
+    double *PV;    /* its transpose */
     double *mc;    /* nh rows of nh + K + 1: s_h . SR_a (the last, for the ones, unused) */
     double *Prod;  /* (nh + K + 1)(nh + K + 2) / 2 rows of T: SR_a o SR_b, a <= b */
     double *Beta;  /* nh (nh + 1) / 2 rows of T: B^{-1}_hg s_h o s_g, h <= g */
@@ -884,12 +885,12 @@ static void newton_free_gram(void *p)
     if (!ws)
         return;
     void *bufs[] = {ws->s, ws->w, ws->u, ws->rho, ws->Grho, ws->sig, ws->sGr, ws->sRho, ws->Pe,
-                    ws->sv, ws->De, ws->vt, ws->bet, ws->nw, ws->tw, ws->coef, ws->Binv, ws->aug,
-                    ws->aug4, ws->W, ws->Psi, ws->WtY, ws->cap, ws->capf.piv, ws->capf.swap,
-                    ws->capf.rdiag, ws->SR, ws->Y, ws->Q, ws->PV, ws->mc, ws->Prod, ws->Beta,
-                    ws->Mom, ws->Gam, ws->EG, ws->GE, ws->cstart, ws->cidx, ws->cval, ws->YtF,
-                    ws->EY, ws->Zt, ws->S, ws->Sf.piv, ws->Sf.swap, ws->Sf.rdiag, ws->ra, ws->qa,
-                    ws->jv, ws->z, ws->z2, ws->bw, ws->ew, ws->pcol};
+                    ws->sv, ws->De, ws->vt, ws->bet, ws->nw, ws->nu, ws->tw, ws->coef, ws->Binv,
+                    ws->aug, ws->aug4, ws->W, ws->Psi, ws->WtY, ws->cap, ws->capf.piv,
+                    ws->capf.swap, ws->capf.rdiag, ws->SR, ws->Y, ws->Q, ws->PY, ws->PV, ws->mc,
+                    ws->Prod, ws->Beta, ws->Mom, ws->Gam, ws->EG, ws->GE, ws->cstart, ws->cidx,
+                    ws->cval, ws->YtF, ws->EY, ws->Zt, ws->S, ws->Sf.piv, ws->Sf.swap,
+                    ws->Sf.rdiag, ws->ra, ws->qa, ws->jv, ws->z, ws->z2, ws->bw, ws->ew, ws->pcol};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
         free(bufs[i]);
     free(ws);
@@ -910,13 +911,13 @@ static void *newton_alloc_gram(const sw_model *m)
         !D_ALLOC(Grho, K * T) || !D_ALLOC(sig, nh) || !D_ALLOC(sGr, nh * K) ||
         !D_ALLOC(sRho, nh * K) || !D_ALLOC(Pe, nh * ns) || !D_ALLOC(sv, nh) ||
         !D_ALLOC(De, nh * nh) || !(ws->vt = calloc(K * nhp, sizeof *ws->vt)) ||
-        !D_ALLOC(bet, nh * nhp) || !D_ALLOC(nw, nv) || !D_ALLOC(tw, nv + r) ||
+        !D_ALLOC(bet, nh * nhp) || !D_ALLOC(nw, nv) || !D_ALLOC(nu, nv) || !D_ALLOC(tw, nv + r) ||
         !D_ALLOC(coef, nh + K + r) || !D_ALLOC(Binv, T * nh * nh) || !D_ALLOC(aug, 2 * nh * nh) ||
         !(ws->aug4 = aligned_alloc(sizeof(sw_v4), 2 * nh * nh * sizeof(sw_v4))) ||
         !D_ALLOC(W, r * na) || !D_ALLOC(Psi, r * r) || !D_ALLOC(WtY, r * r) ||
         !D_ALLOC(cap, r * r) || !D_ALLOC(capf.piv, r) || !D_ALLOC(capf.swap, r) ||
         !D_ALLOC(capf.rdiag, r) || !D_ALLOC(SR, nb * T) ||
-        !D_ALLOC(Y, r * na) || !D_ALLOC(Q, nh * ns * T) || !D_ALLOC(PV, r * nh * ns) ||
+        !D_ALLOC(Y, r * na) || !D_ALLOC(Q, nh * ns * T) || !D_ALLOC(PY, r * nh * ns) || !D_ALLOC(PV, r * nh * ns) ||
         !D_ALLOC(mc, NB) || !D_ALLOC(Prod, np * T) || !D_ALLOC(Beta, npair * T) ||
         !D_ALLOC(Mom, npair * np) || !D_ALLOC(Gam, NB * NB) || !D_ALLOC(EG, nv * NB) ||
         !D_ALLOC(GE, NB * nv) || !D_ALLOC(cstart, 2 * nv + 1) || !D_ALLOC(cidx, ncoef) ||
@@ -1189,58 +1190,66 @@ static void apply_WF(const sw_y *y, y_newton *ws, const double *z, const double 
     }
 }
 
-/* out[k] = a_k + sum_i x_i (scale B_ik) (B: m rows of K, row stride K; a
- * NULL: 0) for k < K, four k at a time with the sum in a register:
- * out[k] = a_k + sum_i (scale B_ik) x_i, as an axpy per row would sum it. */
-static inline void weigh_rows(size_t K, const double *a, size_t m, double scale, const double *B,
-                              const double *x, size_t xstride, double *out)
+/* E Y and Y^T F (transposed, into YtFt: nh K rows of 3 nh) from PV (row
+ * (h, a): J(s_h) SR_a against the head-h blocks of Y's 3 nh columns),
+ * along Y's columns four at a time:
+ *   (E Y)_(h,k),i = -c (PV_(h,nh+k),i - n sum_f w_fk PV_(f,h),i),
+ *   (Y^T F)_i,(g,l) = -c (sum_k G_kl PV_(g,nh+k),i - n sum_h u_hl PV_(h,g),i),
+ * each summed in the order written. */
+SW_VECTOR_CLONES
+static void ey_ytf(const sw_y *y, const y_newton *ws, double *YtFt)
 {
-    size_t k = 0;
-    for (; k + 4 <= K; k += 4) {
-        sw_v4 acc = {0, 0, 0, 0}, b;
-        if (a)
-            memcpy(&acc, a + k, sizeof acc);
-        for (size_t i = 0; i < m; i++) {
-            memcpy(&b, B + i * K + k, sizeof b);
-            acc += scale * b * x[i * xstride];
+    size_t K = y->K, nh = y->nh, ns = nh + K, nr = 3 * nh;
+    const double *PV = ws->PV;
+    double mc = -ws->c;
+    for (size_t h = 0; h < nh; h++)
+        for (size_t k = 0; k < K; k++) {
+            const double *base = PV + (h * ns + nh + k) * nr;
+            double *o = ws->EY + (h * K + k) * nr;
+            size_t i = 0;
+            for (; i + 4 <= nr; i += 4) {
+                sw_v4 acc, x;
+                memcpy(&acc, base + i, sizeof acc);
+                for (size_t f = 0; f < nh; f++) {
+                    memcpy(&x, PV + (f * ns + h) * nr + i, sizeof x);
+                    acc -= ws->nw[f * K + k] * x;
+                }
+                acc = acc * mc;
+                memcpy(o + i, &acc, sizeof acc);
+            }
+            for (; i < nr; i++) {
+                double acc = base[i];
+                for (size_t f = 0; f < nh; f++)
+                    acc -= ws->nw[f * K + k] * PV[(f * ns + h) * nr + i];
+                o[i] = acc * mc;
+            }
         }
-        memcpy(out + k, &acc, sizeof acc);
-    }
-    for (; k < K; k++) {
-        double acc = a ? a[k] : 0;
-        for (size_t i = 0; i < m; i++)
-            acc += scale * B[i * K + k] * x[i * xstride];
-        out[k] = acc;
-    }
-}
-
-/* E applied to a column, from its row of PV (P[h * ns + i]: J(s_h) times
- * the column's block h, dotted with row i of SR): entry (h, k) of out is
- *   -c (P[h, nh + k] - n sum_f w_fk P[f, h]). */
-static inline void E_column(const sw_y *y, const y_newton *ws, const double *P, double *out)
-{
-    size_t K = y->K, nh = y->nh, ns = nh + K;
-    for (size_t h = 0; h < nh; h++) {
-        double *o = out + h * K;
-        weigh_rows(K, P + h * ns + nh, nh, -y->mult, ws->w, P + h, ns, o);
-        for (size_t k = 0; k < K; k++)
-            o[k] *= -ws->c;
-    }
-}
-
-/* Y^T F's row for a column of Y, from its row of PV: entry (g, l) is
- *   -c (sum_k G_lk P[g, nh + k] - n sum_h u_hl P[h, g])
- * (G is symmetric: its rows serve as columns). */
-static inline void YtF_row(const sw_y *y, const y_newton *ws, const double *P, double *out)
-{
-    size_t K = y->K, nh = y->nh, ns = nh + K;
-    for (size_t g = 0; g < nh; g++) {
-        double *o = out + g * K;
-        weigh_rows(K, NULL, K, 1, y->G, P + g * ns + nh, 1, o);
-        weigh_rows(K, o, nh, -y->mult, ws->u, P + g, ns, o);
-        for (size_t l = 0; l < K; l++)
-            o[l] *= -ws->c;
-    }
+    for (size_t g = 0; g < nh; g++)
+        for (size_t l = 0; l < K; l++) {
+            double *o = YtFt + (g * K + l) * nr;
+            size_t i = 0;
+            for (; i + 4 <= nr; i += 4) {
+                sw_v4 acc = {0, 0, 0, 0}, x;
+                for (size_t k = 0; k < K; k++) {
+                    memcpy(&x, PV + (g * ns + nh + k) * nr + i, sizeof x);
+                    acc += y->G[k * K + l] * x;
+                }
+                for (size_t h = 0; h < nh; h++) {
+                    memcpy(&x, PV + (h * ns + g) * nr + i, sizeof x);
+                    acc -= ws->nu[h * K + l] * x;
+                }
+                acc = acc * mc;
+                memcpy(o + i, &acc, sizeof acc);
+            }
+            for (; i < nr; i++) {
+                double acc = 0;
+                for (size_t k = 0; k < K; k++)
+                    acc += y->G[k * K + l] * PV[(g * ns + nh + k) * nr + i];
+                for (size_t h = 0; h < nh; h++)
+                    acc -= ws->nu[h * K + l] * PV[(h * ns + g) * nr + i];
+                o[i] = acc * mc;
+            }
+        }
 }
 
 /* Y = X^T for X of m rows and n columns (row-major, rows contiguous):
@@ -1442,18 +1451,14 @@ static void schur(const sw_y *y, y_newton *ws)
      * head. */
     for (size_t h = 0; h < nh; h++)
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nr, (int)ns, (int)T, 1.0,
-                    ws->Y + h * T, (int)na, ws->Q + h * ns * T, (int)T, 0.0, ws->PV + h * ns,
+                    ws->Y + h * T, (int)na, ws->Q + h * ns * T, (int)T, 0.0, ws->PY + h * ns,
                     (int)(nh * ns));
-    /* From Y's rows: E Y and Y^T F. */
-    const double *PY = ws->PV;
-    double *e = ws->ew;
-    for (size_t i = 0; i < nr; i++) {
-        const double *P = PY + i * nh * ns;
-        E_column(y, ws, P, e);
-        for (size_t r = 0; r < nv; r++)
-            ws->EY[r * nr + i] = e[r];
-        YtF_row(y, ws, P, ws->YtF + i * nv);
-    }
+    /* E Y and Y^T F along Y's columns (EG as scratch: gram writes it
+     * later).  The product is taken as Y's rows against Q's and
+     * transposed: the other orientation rounds differently in OpenBLAS. */
+    transpose(nr, nh * ns, ws->PY, ws->PV);
+    ey_ytf(y, ws, ws->EG);
+    transpose(nv, nr, ws->EG, ws->YtF);
     /* Zt = cap^{-1} c Psi Y^T F; S = A - E X0 - (E Y) Zt. */
     psi_times(ws, nr, c, ws->YtF, nv, ws->Zt);
     lu_solve_many(nr, ws->cap, &ws->capf, ws->Zt, nv);
@@ -1483,8 +1488,10 @@ static int newton_setup_gram(const sw_model *m, void *p, const double *x, double
     memcpy(ws->s, y->s, na * sizeof *ws->s);
     memcpy(ws->w, y->w, nv * sizeof *ws->w);
     memcpy(ws->u, y->u, nv * sizeof *ws->u);
-    for (size_t i = 0; i < nv; i++)
+    for (size_t i = 0; i < nv; i++) {
         ws->nw[i] = n * y->w[i];
+        ws->nu[i] = n * y->u[i];
+    }
     memcpy(ws->rho, y->rho, K * T * sizeof *ws->rho);
     for (size_t k = 0; k < K; k++)
         combine_rows(T, 0, NULL, K, y->G + k * K, y->rho, ws->Grho + k * T);
