@@ -917,7 +917,8 @@ static void *newton_alloc_gram(const sw_model *m)
         !D_ALLOC(W, r * na) || !D_ALLOC(Psi, r * r) || !D_ALLOC(WtY, r * r) ||
         !D_ALLOC(cap, r * r) || !D_ALLOC(capf.piv, r) || !D_ALLOC(capf.swap, r) ||
         !D_ALLOC(capf.rdiag, r) || !D_ALLOC(SR, nb * T) ||
-        !D_ALLOC(Y, r * na) || !D_ALLOC(Q, nh * ns * T) || !D_ALLOC(PY, r * nh * ns) || !D_ALLOC(PV, r * nh * ns) ||
+        !D_ALLOC(Y, r * na) || !D_ALLOC(Q, nh * ns * T) || !D_ALLOC(PY, r * nh * ns) ||
+        !D_ALLOC(PV, r * nh * ns) ||
         !D_ALLOC(mc, NB) || !D_ALLOC(Prod, np * T) || !D_ALLOC(Beta, npair * T) ||
         !D_ALLOC(Mom, npair * np) || !D_ALLOC(Gam, NB * NB) || !D_ALLOC(EG, nv * NB) ||
         !D_ALLOC(GE, NB * nv) || !D_ALLOC(cstart, 2 * nv + 1) || !D_ALLOC(cidx, ncoef) ||
