@@ -442,7 +442,7 @@ typedef struct y_newton {
     double *nw, *nu;   /* nh x K: n w, n u */
     double *tw;        /* nh K + 3 nh scratch */
     double *coef;      /* nh + K + 3 nh scratch */
-    double *Binv;      /* B^{-1}: entry (h, g) of every block, as nh x nh rows of T */
+    double *Binv;      /* B^{-1}'s blocks, in groups of four positions (binv_at) */
     double *aug;       /* nh x 2 nh scratch: a block beside the identity */
     sw_v4 *aug4;       /* the same for four positions, a vector per entry */
     double *W;         /* 3 nh rows of nh T: the columns of W (the first 2 nh
@@ -476,6 +476,16 @@ typedef struct y_newton {
     double *z, *z2;       /* 3 nh scratch */
     double *bw, *ew;      /* nh K scratch */
 } y_newton;
+
+/* Entry (h, g) of position t's block of B^{-1} in Binv: the positions in
+ * groups of four, each group's nh^2 entries as vectors of its four
+ * positions (T padded to a multiple of four), so that a sweep over
+ * positions loads every entry of four blocks at fixed offsets from one
+ * pointer. */
+static inline size_t binv_at(size_t nh, size_t h, size_t g, size_t t)
+{
+    return ((t >> 2) * nh * nh + h * nh + g) * 4 + (t & 3);
+}
 
 #define LU_PANEL 4
 _Static_assert(LU_PANEL == 4, "lu_factor's vector panel is one sw_v4");
@@ -807,12 +817,12 @@ static void block_at(const sw_y *y, y_newton *ws, size_t t)
 /* B_t^{-1} into Binv; returns invert_small's pivot ratio. */
 static double invert_block(const sw_y *y, y_newton *ws, size_t t)
 {
-    size_t T = y->T, nh = y->nh;
+    size_t nh = y->nh;
     block_at(y, ws, t);
     double ratio = invert_small(nh, ws->aug);
     for (size_t h = 0; h < nh; h++)
         for (size_t g = 0; g < nh; g++)
-            ws->Binv[(h * nh + g) * T + t] = ws->aug[h * 2 * nh + nh + g];
+            ws->Binv[binv_at(nh, h, g, t)] = ws->aug[h * 2 * nh + nh + g];
     return ratio;
 }
 
@@ -875,7 +885,7 @@ static int invert_blocks4(const sw_y *y, y_newton *ws, size_t t, double *ratio)
     *ratio = fmin(fmin(q[0], q[1]), fmin(q[2], q[3]));
     for (size_t h = 0; h < nh; h++)
         for (size_t g = 0; g < nh; g++)
-            memcpy(ws->Binv + (h * nh + g) * T + t, &A[h * m + nh + g], sizeof(sw_v4));
+            memcpy(ws->Binv + binv_at(nh, h, g, t), &A[h * m + nh + g], sizeof(sw_v4));
     return 1;
 }
 
@@ -902,7 +912,7 @@ static void *newton_alloc_gram(const sw_model *m)
     size_t K = y->K, T = y->T, nh = y->nh, na = nh * T, nv = nh * K, r = 3 * nh;
     size_t ns = nh + K, nb = ns + 1, NB = nh * nb, np = nb * (nb + 1) / 2;
     size_t npair = nh * (nh + 1) / 2, ncoef = nv * (K + nh) + nv * (1 + nh);
-    size_t nhp = (nh + 3) & ~(size_t)3;
+    size_t nhp = (nh + 3) & ~(size_t)3, Tp = (T + 3) & ~(size_t)3;
     y_newton *ws = calloc(1, sizeof *ws);
     if (!ws)
         return NULL;
@@ -912,7 +922,8 @@ static void *newton_alloc_gram(const sw_model *m)
         !D_ALLOC(sRho, nh * K) || !D_ALLOC(Pe, nh * ns) || !D_ALLOC(sv, nh) ||
         !D_ALLOC(De, nh * nh) || !(ws->vt = calloc(K * nhp, sizeof *ws->vt)) ||
         !D_ALLOC(bet, nh * nhp) || !D_ALLOC(nw, nv) || !D_ALLOC(nu, nv) || !D_ALLOC(tw, nv + r) ||
-        !D_ALLOC(coef, nh + K + r) || !D_ALLOC(Binv, T * nh * nh) || !D_ALLOC(aug, 2 * nh * nh) ||
+        !D_ALLOC(coef, nh + K + r) || !D_ALLOC(Binv, Tp * nh * nh) ||
+        !D_ALLOC(aug, 2 * nh * nh) ||
         !(ws->aug4 = aligned_alloc(sizeof(sw_v4), 2 * nh * nh * sizeof(sw_v4))) ||
         !D_ALLOC(W, r * na) || !D_ALLOC(Psi, r * r) || !D_ALLOC(WtY, r * r) ||
         !D_ALLOC(cap, r * r) || !D_ALLOC(capf.piv, r) || !D_ALLOC(capf.swap, r) ||
@@ -936,58 +947,97 @@ static void *newton_alloc_gram(const sw_model *m)
     return ws;
 }
 
+/* blocks_apply for nh = NH known when compiled (1 to 8), with or without
+ * add (ADD): four positions at a time with r's NH vectors in registers
+ * and the loops over heads unrolled (their overhead was as large as the
+ * products). */
+static inline __attribute__((always_inline)) void
+blocks_apply_nh(const int NH, const int ADD, size_t T, const double *Binv, const double *r,
+                size_t rld, const double *add, double *out, size_t old)
+{
+    size_t t = 0;
+    const double *bt = Binv;
+    for (; t + 4 <= T; t += 4, bt += NH * NH * 4) {
+        sw_v4 rv[8], b, acc;
+#pragma GCC unroll 8
+        for (int g = 0; g < NH; g++)
+            memcpy(&rv[g], r + (size_t)g * rld + t, sizeof rv[g]);
+#pragma GCC unroll 8
+        for (int h = 0; h < NH; h++) {
+            acc = (sw_v4){0, 0, 0, 0};
+#pragma GCC unroll 8
+            for (int g = 0; g < NH; g++) {
+                memcpy(&b, bt + (h * NH + g) * 4, sizeof b);
+                acc += b * rv[g];
+            }
+            if (ADD) {
+                memcpy(&b, add + (size_t)h * T + t, sizeof b);
+                acc = b + acc;
+            }
+            memcpy(out + (size_t)h * old + t, &acc, sizeof acc);
+        }
+    }
+    for (; t < T; t++)
+        for (int h = 0; h < NH; h++) {
+            double a = 0;
+            for (int g = 0; g < NH; g++)
+                a += Binv[binv_at(NH, h, g, t)] * r[(size_t)g * rld + t];
+            out[(size_t)h * old + t] = ADD ? add[(size_t)h * T + t] + a : a;
+        }
+}
+
 /* out <- add + B^{-1} r: r's head g at r + g rld, out's (and add's) head h
- * at out + h old (add + h T; add NULL: 0), not overlapping r: sixteen
- * positions at a time, the sums over heads in registers (in the heads'
- * order), add added to the sum. */
+ * at out + h old (add + h T; add NULL: 0), not overlapping r; each head's
+ * sum over g in the heads' order, add added to the sum. */
 SW_VECTOR_CLONES
 static void blocks_apply(const sw_y *y, const y_newton *ws, const double *r, size_t rld,
                          const double *add, double *out, size_t old)
 {
     size_t T = y->T, nh = y->nh;
-    for (size_t h = 0; h < nh; h++) {
-        const double *bh = ws->Binv + h * nh * T, *ah = add ? add + h * T : NULL;
-        double *qh = out + h * old;
-        size_t t = 0;
-        for (; t + 16 <= T; t += 16) {
-            sw_v4 a0 = {0, 0, 0, 0}, a1 = a0, a2 = a0, a3 = a0, b, v;
+    switch (nh) {
+#define BLOCKS_NH(N)                                                                               \
+    case N:                                                                                        \
+        if (add)                                                                                   \
+            blocks_apply_nh(N, 1, T, ws->Binv, r, rld, add, out, old);                             \
+        else                                                                                       \
+            blocks_apply_nh(N, 0, T, ws->Binv, r, rld, NULL, out, old);                            \
+        return;
+        BLOCKS_NH(1)
+        BLOCKS_NH(2)
+        BLOCKS_NH(3)
+        BLOCKS_NH(4)
+        BLOCKS_NH(5)
+        BLOCKS_NH(6)
+        BLOCKS_NH(7)
+        BLOCKS_NH(8)
+#undef BLOCKS_NH
+    default:
+        break;
+    }
+    size_t t = 0;
+    for (; t + 4 <= T; t += 4) {
+        const double *bt = ws->Binv + binv_at(nh, 0, 0, t);
+        for (size_t h = 0; h < nh; h++) {
+            sw_v4 acc = {0, 0, 0, 0}, b, v;
             for (size_t g = 0; g < nh; g++) {
-                const double *bg = bh + g * T + t, *rg = r + g * rld + t;
-                memcpy(&b, bg, sizeof b);
-                memcpy(&v, rg, sizeof v);
-                a0 += b * v;
-                memcpy(&b, bg + 4, sizeof b);
-                memcpy(&v, rg + 4, sizeof v);
-                a1 += b * v;
-                memcpy(&b, bg + 8, sizeof b);
-                memcpy(&v, rg + 8, sizeof v);
-                a2 += b * v;
-                memcpy(&b, bg + 12, sizeof b);
-                memcpy(&v, rg + 12, sizeof v);
-                a3 += b * v;
+                memcpy(&b, bt + (h * nh + g) * 4, sizeof b);
+                memcpy(&v, r + g * rld + t, sizeof v);
+                acc += b * v;
             }
-            if (ah) {
-                memcpy(&v, ah + t, sizeof v);
-                a0 = v + a0;
-                memcpy(&v, ah + t + 4, sizeof v);
-                a1 = v + a1;
-                memcpy(&v, ah + t + 8, sizeof v);
-                a2 = v + a2;
-                memcpy(&v, ah + t + 12, sizeof v);
-                a3 = v + a3;
+            if (add) {
+                memcpy(&v, add + h * T + t, sizeof v);
+                acc = v + acc;
             }
-            memcpy(qh + t, &a0, sizeof a0);
-            memcpy(qh + t + 4, &a1, sizeof a1);
-            memcpy(qh + t + 8, &a2, sizeof a2);
-            memcpy(qh + t + 12, &a3, sizeof a3);
-        }
-        for (; t < T; t++) {
-            double acc = 0;
-            for (size_t g = 0; g < nh; g++)
-                acc += bh[g * T + t] * r[g * rld + t];
-            qh[t] = ah ? ah[t] + acc : acc;
+            memcpy(out + h * old + t, &acc, sizeof acc);
         }
     }
+    for (; t < T; t++)
+        for (size_t h = 0; h < nh; h++) {
+            double a = 0;
+            for (size_t g = 0; g < nh; g++)
+                a += ws->Binv[binv_at(nh, h, g, t)] * r[g * rld + t];
+            out[h * old + t] = add ? add[h * T + t] + a : a;
+        }
 }
 
 /* out <- B^{-1} v for v (T entries) on head g's rows and zero elsewhere:
@@ -997,9 +1047,16 @@ static void solve_head(const sw_y *y, const y_newton *ws, size_t g, const double
 {
     size_t T = y->T, nh = y->nh;
     for (size_t h = 0; h < nh; h++) {
-        const double *bi = ws->Binv + (h * nh + g) * T;
-        for (size_t t = 0; t < T; t++)
-            out[h * T + t] = bi[t] * v[t];
+        size_t t = 0;
+        for (; t + 4 <= T; t += 4) {
+            sw_v4 b, x;
+            memcpy(&b, ws->Binv + binv_at(nh, h, g, t), sizeof b);
+            memcpy(&x, v + t, sizeof x);
+            b *= x;
+            memcpy(out + h * T + t, &b, sizeof b);
+        }
+        for (; t < T; t++)
+            out[h * T + t] = ws->Binv[binv_at(nh, h, g, t)] * v[t];
     }
 }
 
@@ -1368,10 +1425,18 @@ static void gram(const sw_y *y, y_newton *ws)
     double *be = ws->Beta;
     for (size_t h = 0; h < nh; h++)
         for (size_t g = h; g < nh; g++, be += T) {
-            const double *bi = ws->Binv + (h * nh + g) * T, *sh = ws->s + h * T;
-            const double *sg = ws->s + g * T;
-            for (size_t t = 0; t < T; t++)
-                be[t] = bi[t] * (sh[t] * sg[t]);
+            const double *sh = ws->s + h * T, *sg = ws->s + g * T;
+            size_t t = 0;
+            for (; t + 4 <= T; t += 4) {
+                sw_v4 b, x, z;
+                memcpy(&b, ws->Binv + binv_at(nh, h, g, t), sizeof b);
+                memcpy(&x, sh + t, sizeof x);
+                memcpy(&z, sg + t, sizeof z);
+                b = b * (x * z);
+                memcpy(be + t, &b, sizeof b);
+            }
+            for (; t < T; t++)
+                be[t] = ws->Binv[binv_at(nh, h, g, t)] * (sh[t] * sg[t]);
         }
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)npair, (int)np, (int)T, 1.0,
                 ws->Beta, (int)T, ws->Prod, (int)T, 0.0, ws->Mom, (int)np);
