@@ -436,7 +436,8 @@ typedef struct y_newton {
     double *sig;       /* nh */
     double *sGr;       /* nh x K: s_h . (G rho)_l */
     double *sRho;      /* nh x K: s_h . rho_k */
-    double *Pe, *sv;   /* nh x (nh + K), nh: apply_E's scratch */
+    double *Pe, *sv;   /* nh x (nh + K + 1), nh: apply_E's scratch */
+    double *pe4;       /* nh x T (padded to four): apply_E's s_g o v_g (heads_at) */
     double *De;        /* nh x nh: apply_E's scratch */
     double *vt, *bet;  /* K x nhp, nh x nhp (nhp: nh rounded up to 4): apply_WF's scratch */
     double *nw, *nu;   /* nh x K: n w, n u */
@@ -895,8 +896,8 @@ static void newton_free_gram(void *p)
     if (!ws)
         return;
     void *bufs[] = {ws->s, ws->w, ws->u, ws->rho, ws->Grho, ws->sig, ws->sGr, ws->sRho, ws->Pe,
-                    ws->sv, ws->De, ws->vt, ws->bet, ws->nw, ws->nu, ws->tw, ws->coef, ws->Binv,
-                    ws->aug, ws->aug4, ws->W, ws->Psi, ws->WtY, ws->cap, ws->capf.piv,
+                    ws->pe4, ws->sv, ws->De, ws->vt, ws->bet, ws->nw, ws->nu, ws->tw, ws->coef,
+                    ws->Binv, ws->aug, ws->aug4, ws->W, ws->Psi, ws->WtY, ws->cap, ws->capf.piv,
                     ws->capf.swap, ws->capf.rdiag, ws->SR, ws->Y, ws->Q, ws->PY, ws->PV, ws->mc,
                     ws->Prod, ws->Beta, ws->Mom, ws->Gam, ws->EG, ws->GE, ws->cstart, ws->cidx,
                     ws->cval, ws->YtF, ws->EY, ws->Zt, ws->S, ws->Sf.piv, ws->Sf.swap,
@@ -919,7 +920,8 @@ static void *newton_alloc_gram(const sw_model *m)
 #define D_ALLOC(f, count) (ws->f = malloc((count) * sizeof *ws->f))
     if (!D_ALLOC(s, na) || !D_ALLOC(w, nv) || !D_ALLOC(u, nv) || !D_ALLOC(rho, K * T) ||
         !D_ALLOC(Grho, K * T) || !D_ALLOC(sig, nh) || !D_ALLOC(sGr, nh * K) ||
-        !D_ALLOC(sRho, nh * K) || !D_ALLOC(Pe, nh * ns) || !D_ALLOC(sv, nh) ||
+        !D_ALLOC(sRho, nh * K) || !D_ALLOC(Pe, nh * nb) ||
+        !D_ALLOC(pe4, nh * Tp) || !D_ALLOC(sv, nh) ||
         !D_ALLOC(De, nh * nh) || !(ws->vt = calloc(K * nhp, sizeof *ws->vt)) ||
         !D_ALLOC(bet, nh * nhp) || !D_ALLOC(nw, nv) || !D_ALLOC(nu, nv) || !D_ALLOC(tw, nv + r) ||
         !D_ALLOC(coef, nh + K + r) || !D_ALLOC(Binv, Tp * nh * nh) ||
@@ -1077,34 +1079,96 @@ static inline __attribute__((always_inline)) double w_dot(const sw_y *y, const y
  * With J(s_g) v_g = s_g o v_g - (s_g . v_g) s_g, every product is a row of
  * SR (s_1..s_nh, rho_1..rho_K) against s_g o v_g, less a multiple of
  * M_hg or s_h . rho_k, which setup keeps. */
+/* Entry (g, t) of nh vectors of T in groups of four positions (each
+ * group's nh vectors of four), as binv_at groups B^{-1}'s entries. */
+static inline size_t heads_at(size_t nh, size_t g, size_t t)
+{
+    return ((t >> 2) * nh + g) * 4 + (t & 3);
+}
+
+/* P[g nb + a] = SR_a . (s_g o v_g) for SR's nb rows (the last, the ones,
+ * gives s_g . v_g) and nh = NH heads at once, each summed as rows_dot and
+ * sw_y_dot sum (lanes t mod 4, the tail into the first): the products
+ * s_g o v_g stored by heads_at, so that a row of SR meets all NH at fixed
+ * offsets. */
+static inline __attribute__((always_inline)) void
+e_dots_nh(const int NH, size_t nb, size_t T, const double *SR, const double *s, const double *v,
+          double *pe4, double *P)
+{
+    size_t t = 0;
+    for (; t + 4 <= T; t += 4)
+#pragma GCC unroll 8
+        for (int g = 0; g < NH; g++) {
+            sw_v4 a, b;
+            memcpy(&a, s + (size_t)g * T + t, sizeof a);
+            memcpy(&b, v + (size_t)g * T + t, sizeof b);
+            a *= b;
+            memcpy(pe4 + heads_at(NH, g, t), &a, sizeof a);
+        }
+    for (; t < T; t++)
+        for (int g = 0; g < NH; g++)
+            pe4[heads_at(NH, g, t)] = s[(size_t)g * T + t] * v[(size_t)g * T + t];
+    for (size_t r = 0; r < nb; r++) {
+        const double *x = SR + r * T, *pt = pe4;
+        sw_v4 acc[8], xv, pv;
+#pragma GCC unroll 8
+        for (int g = 0; g < NH; g++)
+            acc[g] = (sw_v4){0, 0, 0, 0};
+        for (t = 0; t + 4 <= T; t += 4, pt += NH * 4) {
+            memcpy(&xv, x + t, sizeof xv);
+#pragma GCC unroll 8
+            for (int g = 0; g < NH; g++) {
+                memcpy(&pv, pt + g * 4, sizeof pv);
+                acc[g] += xv * pv;
+            }
+        }
+#pragma GCC unroll 8
+        for (int g = 0; g < NH; g++) {
+            double q = acc[g][0];
+            for (size_t u = t; u < T; u++)
+                q += x[u] * pe4[heads_at(NH, g, u)];
+            P[g * nb + r] = (q + acc[g][1]) + (acc[g][2] + acc[g][3]);
+        }
+    }
+}
+
 SW_VECTOR_CLONES
 static void apply_E(const sw_y *y, y_newton *ws, const double *v, double *out)
 {
-    size_t K = y->K, T = y->T, nh = y->nh, ns = nh + K;
+    size_t K = y->K, T = y->T, nh = y->nh, ns = nh + K, nb = ns + 1;
     double *prod = ws->jv, *P = ws->Pe, *D = ws->De;
-    for (size_t g = 0; g < nh; g++) {
-        const double *sg = ws->s + g * T, *vg = v + g * T;
-        size_t t = 0;
-        for (; t + 4 <= T; t += 4) {
-            sw_v4 a, b;
-            memcpy(&a, sg + t, sizeof a);
-            memcpy(&b, vg + t, sizeof b);
-            a *= b;
-            memcpy(prod + t, &a, sizeof a);
+    switch (nh) {
+#define E_DOTS_NH(N)                                                                               \
+    case N:                                                                                        \
+        e_dots_nh(N, nb, T, ws->SR, ws->s, v, ws->pe4, P);                                         \
+        break;
+        E_DOTS_NH(1)
+        E_DOTS_NH(2)
+        E_DOTS_NH(3)
+        E_DOTS_NH(4)
+        E_DOTS_NH(5)
+        E_DOTS_NH(6)
+        E_DOTS_NH(7)
+        E_DOTS_NH(8)
+#undef E_DOTS_NH
+    default:
+        for (size_t g = 0; g < nh; g++) {
+            const double *sg = ws->s + g * T, *vg = v + g * T;
+            for (size_t t = 0; t < T; t++)
+                prod[t] = sg[t] * vg[t];
+            rows_dot(ws->SR, nb, T, prod, P + g * nb);
         }
-        for (; t < T; t++)
-            prod[t] = sg[t] * vg[t];
-        ws->sv[g] = sw_y_dot(sg, vg, T);
-        rows_dot(ws->SR, ns, T, prod, P + g * ns);
     }
+    for (size_t g = 0; g < nh; g++)
+        ws->sv[g] = P[g * nb + ns];
     /* D_hg = s_h . J(s_g) v_g once, then each (E v)_h along k, four at a
      * time (the sum over g in its order, as lane k would sum it alone). */
     for (size_t h = 0; h < nh; h++)
         for (size_t g = 0; g < nh; g++)
-            D[h * nh + g] = P[g * ns + h] - ws->sv[g] * y->M[h * nh + g];
+            D[h * nh + g] = P[g * nb + h] - ws->sv[g] * y->M[h * nh + g];
     double mc = -ws->c;
     for (size_t h = 0; h < nh; h++) {
-        const double *Ph = P + h * ns + nh, *sr = ws->sRho + h * K, *Dh = D + h * nh;
+        const double *Ph = P + h * nb + nh, *sr = ws->sRho + h * K, *Dh = D + h * nh;
         double svh = ws->sv[h], *o = out + h * K;
         size_t k = 0;
         for (; k + 4 <= K; k += 4) {
@@ -1680,7 +1744,7 @@ static void newton_solve_gram(const sw_model *m, void *p, double *b)
     for (size_t g = 0; g < nh; g++) {
         double acc = 0;
         for (size_t h = 0; h < nh; h++)
-            acc += y->c[h * nh + g] * ws->Pe[h * (nh + K) + g];
+            acc += y->c[h * nh + g] * ws->Pe[h * (nh + K + 1) + g];
         ws->z2[2 * nh + g] = acc;
     }
     rows_dot(ws->Psi, nr, nr, ws->z2, ws->z);
