@@ -64,6 +64,7 @@ struct sw_bdf {
     int need_fresh;
     unsigned long since_setup, since_jac;
     double crate; /* Newton's contraction rate, carried from step to step */
+    double dnorm; /* the last Newton iterate's correction d, in wrms */
     sw_bdf_stats st;
 };
 
@@ -110,25 +111,14 @@ void sw_bdf_free(sw_bdf *b)
     free(b);
 }
 
-/* Four partial sums, as in sw_y_dot: one running sum is bound by the
- * latency of its additions. */
-SW_VECTOR_CLONES
-static double wrms(const double *v, const double *wt, size_t n)
+/* The weighted RMS norm sqrt(sum (v_i w_i)^2 / n) of the passes below,
+ * from the squares summed in the lanes of a vector (i mod 4, the tail
+ * into lane 0), as sw_y_dot sums: one running sum is bound by the latency
+ * of its additions.  Every norm the stepper takes is summed in a sweep
+ * that already reads the vector. */
+static inline double wrms_of(const sw_v4 *s, size_t n)
 {
-    sw_v4 s = {0, 0, 0, 0};
-    size_t i = 0;
-    for (; i + 4 <= n; i += 4) {
-        sw_v4 a, w;
-        memcpy(&a, v + i, sizeof a);
-        memcpy(&w, wt + i, sizeof w);
-        a *= w;
-        s += a * a;
-    }
-    for (; i < n; i++) {
-        double a = v[i] * wt[i];
-        s[0] += a * a;
-    }
-    return sqrt(((s[0] + s[1]) + (s[2] + s[3])) / (double)n);
+    return sqrt((((*s)[0] + (*s)[1]) + ((*s)[2] + (*s)[3])) / (double)n);
 }
 
 /* The vector passes over the differences each do one sweep over the state
@@ -249,24 +239,50 @@ static void newton_residual(size_t n, double c, double *restrict r, const double
 }
 
 /* The Newton step r added to d and y, or, on the first iteration (pred
- * given), d = r and y = pred + r; returns the step's norm, summed as wrms
- * does. */
+ * given), d = r and y = pred + r; returns the step's norm and puts the new
+ * d's in *dnorm (the error test's), both summed as wrms_of expects, in the same
+ * sweep. */
 SW_VECTOR_CLONES
 static double newton_update(size_t n, const double *restrict r, double *restrict d,
                             double *restrict y, const double *restrict pred,
-                            const double *restrict wt)
+                            const double *restrict wt, double *dnorm)
 {
-    if (pred)
-        for (size_t i = 0; i < n; i++) {
+    sw_v4 sr = {0, 0, 0, 0}, sd = sr;
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        sw_v4 rv, dv, yv, w;
+        memcpy(&rv, r + i, sizeof rv);
+        memcpy(&w, wt + i, sizeof w);
+        if (pred) {
+            memcpy(&yv, pred + i, sizeof yv);
+            dv = rv;
+        } else {
+            memcpy(&yv, y + i, sizeof yv);
+            memcpy(&dv, d + i, sizeof dv);
+            dv += rv;
+        }
+        yv += rv;
+        memcpy(d + i, &dv, sizeof dv);
+        memcpy(y + i, &yv, sizeof yv);
+        rv *= w;
+        sr += rv * rv;
+        dv *= w;
+        sd += dv * dv;
+    }
+    for (; i < n; i++) {
+        if (pred) {
             d[i] = r[i];
             y[i] = pred[i] + r[i];
-        }
-    else
-        for (size_t i = 0; i < n; i++) {
+        } else {
             d[i] += r[i];
             y[i] += r[i];
         }
-    return wrms(r, wt, n);
+        double a = r[i] * wt[i], e = d[i] * wt[i];
+        sr[0] += a * a;
+        sd[0] += e * e;
+    }
+    *dnorm = wrms_of(&sd, n);
+    return wrms_of(&sr, n);
 }
 
 /* Solves the corrector for d = y - pred by modified Newton with the
@@ -313,7 +329,8 @@ static int correct(sw_bdf *b, double c)
                 break;
             newton_residual(n, c, b->r, b->psi, it ? b->d : NULL);
             sw_newton_solve_at(b->nw, ratio, b->r);
-            double del = newton_update(n, b->r, b->d, b->y, it ? NULL : b->pred, b->wt);
+            double del =
+                newton_update(n, b->r, b->d, b->y, it ? NULL : b->pred, b->wt, &b->dnorm);
             if (it > 0)
                 b->crate = fmax(RATE_DECAY * b->crate, del / delp);
             if (del * fmin(1, b->crate) * b->errc[q] <= NEWTON_SHARE)
@@ -331,11 +348,11 @@ static int correct(sw_bdf *b, double c)
 /* After an accepted step with error estimate err: the next step's size
  * and order, from the error estimates at orders q - 1, q and q + 1 (the
  * neighbours only once q + 1 equal steps make their differences
- * meaningful). */
-static void plan_next(sw_bdf *b, double err)
+ * meaningful), nm and np the wrms norms of D_q and D_{q+2} (the accepting
+ * sweep's). */
+static void plan_next(sw_bdf *b, double err, double nm, double np)
 {
     int q = b->q;
-    size_t n = b->n;
     b->eta_next = 1;
     b->q_next = q;
     if (b->grow_max <= 1)
@@ -344,7 +361,7 @@ static void plan_next(sw_bdf *b, double err)
     int q_new = q;
     if (b->n_equal >= q + 1) {
         if (q > 1) {
-            double e_m = b->errc[q - 1] * wrms(b->D + (size_t)q * n, b->wt, n);
+            double e_m = b->errc[q - 1] * nm;
             double eta_m = 1 / (pow(BIAS * e_m, 1.0 / q) + 1e-6);
             if (eta_m > eta) {
                 eta = eta_m;
@@ -352,7 +369,7 @@ static void plan_next(sw_bdf *b, double err)
             }
         }
         if (q < MAXQ) {
-            double e_p = b->errc[q + 1] * wrms(b->D + (size_t)(q + 2) * n, b->wt, n);
+            double e_p = b->errc[q + 1] * np;
             double eta_p = 1 / (pow(BIAS_UP * e_p, 1.0 / (q + 2)) + 1e-6);
             if (eta_p > eta) {
                 eta = eta_p;
@@ -405,47 +422,80 @@ static void predict(sw_bdf *b)
 /* The differences of the polynomial through the accepted point, from the
  * correction d: D_{q+2} = d - D_{q+1}, D_{q+1} = d, then D_j += D_{j+1}
  * from j = q down to 0; and the next step's error weights from the new
- * solution. */
+ * solution.  In the same sweep, summed as wrms_of expects, the norms in the new
+ * weights that choose the next step: d's into norm[0], and where ORDERS,
+ * the new D_q's and D_{q+2}'s into norm[1] and norm[2]. */
 static inline __attribute__((always_inline)) void
-accept_q(size_t n, const int q, double *restrict D, const double *restrict d, double *restrict wt,
-         double rtol, double atol)
+accept_q(size_t n, const int q, const int ORDERS, double *restrict D, const double *restrict d,
+         double *restrict wt, double rtol, double atol, double norm[3])
 {
     double *Dq1 = D + (size_t)(q + 1) * n, *Dq2 = Dq1 + n;
+    sw_v4 s0 = {0, 0, 0, 0}, s1 = s0, s2 = s0;
     size_t i = 0;
     /* By hand in blocks of four: the compiler cannot tell that the rows
      * of D written here do not overlap, and leaves the loop scalar. */
     for (; i + 4 <= n; i += 4) {
-        sw_v4 acc, v;
+        sw_v4 acc, v, dq = {0, 0, 0, 0}, dv;
         memcpy(&acc, d + i, sizeof acc);
+        dv = acc;
         memcpy(&v, Dq1 + i, sizeof v);
         v = acc - v;
+        sw_v4 d2 = v;
         memcpy(Dq2 + i, &v, sizeof v);
         memcpy(Dq1 + i, &acc, sizeof acc);
         for (int j = q; j >= 0; j--) {
             memcpy(&v, D + (size_t)j * n + i, sizeof v);
             acc += v;
             memcpy(D + (size_t)j * n + i, &acc, sizeof acc);
+            if (j == q)
+                dq = acc;
         }
         v = 1 / (atol + rtol * SW_V4_ABS(acc));
         memcpy(wt + i, &v, sizeof v);
+        dv *= v;
+        s0 += dv * dv;
+        if (ORDERS) {
+            dq *= v;
+            s1 += dq * dq;
+            d2 *= v;
+            s2 += d2 * d2;
+        }
     }
     for (; i < n; i++) {
-        double acc = d[i];
-        Dq2[i] = acc - Dq1[i];
+        double acc = d[i], dq = 0, d2 = acc - Dq1[i];
+        Dq2[i] = d2;
         Dq1[i] = acc;
         for (int j = q; j >= 0; j--) {
             acc += D[(size_t)j * n + i];
             D[(size_t)j * n + i] = acc;
+            if (j == q)
+                dq = acc;
         }
-        wt[i] = 1 / (atol + rtol * fabs(acc));
+        double w = wt[i] = 1 / (atol + rtol * fabs(acc)), a = d[i] * w;
+        s0[0] += a * a;
+        if (ORDERS) {
+            a = dq * w;
+            s1[0] += a * a;
+            a = d2 * w;
+            s2[0] += a * a;
+        }
+    }
+    norm[0] = wrms_of(&s0, n);
+    if (ORDERS) {
+        norm[1] = wrms_of(&s1, n);
+        norm[2] = wrms_of(&s2, n);
     }
 }
 
 SW_VECTOR_CLONES
-static void accept_all(size_t n, int q, double *D, const double *d, double *wt, double rtol,
-                       double atol)
+static void accept_all(size_t n, int q, int orders, double *D, const double *d, double *wt,
+                       double rtol, double atol, double norm[3])
 {
-#define ACCEPT(Q) accept_q(n, Q, D, d, wt, rtol, atol)
+#define ACCEPT(Q)                                                                              \
+    if (orders)                                                                                \
+        accept_q(n, Q, 1, D, d, wt, rtol, atol, norm);                                         \
+    else                                                                                       \
+        accept_q(n, Q, 0, D, d, wt, rtol, atol, norm)
     SW_BY_ORDER(q, ACCEPT)
 #undef ACCEPT
 }
@@ -486,7 +536,7 @@ int sw_bdf_step(sw_bdf *b, double bound, sw_err *e)
             rescale(b, SHRINK_CONV);
             continue;
         }
-        err = b->errc[q] * wrms(b->d, b->wt, n);
+        err = b->errc[q] * b->dnorm;
         if (err <= 1)
             break;
         b->st.err_fails++;
@@ -512,13 +562,15 @@ int sw_bdf_step(sw_bdf *b, double bound, sw_err *e)
      * those weights, the ones the next error test uses (as SciPy's BDF;
      * CVODE weighs them in the old ones); so err, tested above in the old
      * weights, is measured again. */
-    accept_all(n, b->q, b->D, b->d, b->wt, b->rtol, b->atol);
+    double norm[3] = {0, 0, 0};
+    accept_all(n, b->q, b->grow_max > 1 && b->n_equal + 1 >= b->q + 1, b->D, b->d, b->wt,
+               b->rtol, b->atol, norm);
     b->t = t_new;
     b->st.steps++;
     b->n_equal++;
     b->since_setup++;
     b->since_jac++;
-    plan_next(b, b->errc[b->q] * wrms(b->d, b->wt, n));
+    plan_next(b, b->errc[b->q] * norm[0], norm[1], norm[2]);
     return SW_OK;
 }
 
