@@ -836,10 +836,10 @@ static double invert_block(const sw_y *y, y_newton *ws, size_t t)
  * 1 with the least pivot ratio of the four in *ratio.  The blocks' entries
  * are formed as block_at forms them, in the same order of operations:
  * change both or neither, or the two routes stop agreeing to the bit. */
-SW_VECTOR_CLONES
-static int invert_blocks4(const sw_y *y, y_newton *ws, size_t t, double *ratio)
+static inline __attribute__((always_inline)) int
+invert_blocks4_nh(const size_t nh, const sw_y *y, y_newton *ws, size_t t, double *ratio)
 {
-    size_t T = y->T, nh = y->nh, m = 2 * nh;
+    size_t T = y->T, m = 2 * nh;
     double c = ws->c, n = y->mult;
     sw_v4 *A = ws->aug4, one = {1, 1, 1, 1}, zero = {0, 0, 0, 0};
     sw_v4 big = one, small = {INFINITY, INFINITY, INFINITY, INFINITY};
@@ -888,6 +888,29 @@ static int invert_blocks4(const sw_y *y, y_newton *ws, size_t t, double *ratio)
         for (size_t g = 0; g < nh; g++)
             memcpy(ws->Binv + binv_at(nh, h, g, t), &A[h * m + nh + g], sizeof(sw_v4));
     return 1;
+}
+
+/* invert_blocks4_nh compiled for nh = 1..8 (its loops unrolled), and for
+ * any nh. */
+SW_VECTOR_CLONES
+static int invert_blocks4(const sw_y *y, y_newton *ws, size_t t, double *ratio)
+{
+    switch (y->nh) {
+#define INVERT_NH(N)                                                                               \
+    case N:                                                                                        \
+        return invert_blocks4_nh(N, y, ws, t, ratio);
+        INVERT_NH(1)
+        INVERT_NH(2)
+        INVERT_NH(3)
+        INVERT_NH(4)
+        INVERT_NH(5)
+        INVERT_NH(6)
+        INVERT_NH(7)
+        INVERT_NH(8)
+#undef INVERT_NH
+    default:
+        return invert_blocks4_nh(y->nh, y, ws, t, ratio);
+    }
 }
 
 static void newton_free_gram(void *p)
