@@ -1223,11 +1223,11 @@ static void apply_E(const sw_y *y, y_newton *ws, const double *v, double *out)
  * s_h . (G rho)_l and M kept by setup, so each head is one pass:
  *   out_h = s_h (a + sum_g delta_g s_g + c sum_l v_hl (G rho)_l) + z_{nh+h} p_h
  * with a = z_h - c s_h . o_h and delta_g = z_{2nh+g} c_hg - c beta_hg. */
-SW_VECTOR_CLONES
-static void apply_WF(const sw_y *y, y_newton *ws, const double *z, const double *v,
-                     double *restrict out)
+static inline __attribute__((always_inline)) void
+apply_WF_nh(const size_t nh, const sw_y *y, y_newton *ws, const double *z, const double *v,
+            double *restrict out)
 {
-    size_t K = y->K, T = y->T, nh = y->nh, na = nh * T;
+    size_t K = y->K, T = y->T, na = nh * T;
     double c = ws->c, n = y->mult;
     double *coef = ws->coef; /* delta_1..delta_nh, then c v_h1..c v_hK */
     size_t nhp = (nh + 3) & ~(size_t)3;
@@ -1332,6 +1332,31 @@ static void apply_WF(const sw_y *y, y_newton *ws, const double *z, const double 
                 qt += coef[nh + l] * ws->Grho[l * T + t];
             o[t] = sh[t] * (ot + qt) + b * ph[t];
         }
+    }
+}
+
+/* apply_WF_nh compiled for nh = 1..8 (the loops over heads unrolled), and
+ * for any nh. */
+SW_VECTOR_CLONES
+static void apply_WF(const sw_y *y, y_newton *ws, const double *z, const double *v,
+                     double *restrict out)
+{
+    switch (y->nh) {
+#define WF_NH(N)                                                                                   \
+    case N:                                                                                        \
+        apply_WF_nh(N, y, ws, z, v, out);                                                          \
+        return;
+        WF_NH(1)
+        WF_NH(2)
+        WF_NH(3)
+        WF_NH(4)
+        WF_NH(5)
+        WF_NH(6)
+        WF_NH(7)
+        WF_NH(8)
+#undef WF_NH
+    default:
+        apply_WF_nh(y->nh, y, ws, z, v, out);
     }
 }
 
