@@ -179,7 +179,25 @@ static void residual(const sw_y *y)
     for (size_t k = 0; k < K; k++) {
         for (size_t h = 0; h < y->nh; h++)
             y->coef[h] = -(y->mult * y->w[h * K + k]);
-        combine_rows(T, 0, y->pi + k * T, y->nh, y->coef, y->s, y->rho + k * T);
+        /* With the number of rows known when compiled (1 to 8 heads), the
+         * loop over them unrolls. */
+        switch (y->nh) {
+#define RESIDUAL_NH(N)                                                                             \
+    case N:                                                                                        \
+        combine_rows(T, 0, y->pi + k * T, N, y->coef, y->s, y->rho + k * T);                       \
+        break;
+            RESIDUAL_NH(1)
+            RESIDUAL_NH(2)
+            RESIDUAL_NH(3)
+            RESIDUAL_NH(4)
+            RESIDUAL_NH(5)
+            RESIDUAL_NH(6)
+            RESIDUAL_NH(7)
+            RESIDUAL_NH(8)
+#undef RESIDUAL_NH
+        default:
+            combine_rows(T, 0, y->pi + k * T, y->nh, y->coef, y->s, y->rho + k * T);
+        }
     }
 }
 
@@ -194,7 +212,23 @@ static void gradient(const sw_y *y)
             y->u[h * K + k] = sw_y_dot(y->G + k * K, y->w + h * K, K);
             y->coef[k] = -y->u[h * K + k];
         }
-        combine_rows(T, 0, NULL, K, y->coef, y->rho, y->g + h * T);
+        switch (K) { /* as in residual: the rows' loop unrolled for K <= 8 */
+#define GRADIENT_K(N)                                                                              \
+    case N:                                                                                        \
+        combine_rows(T, 0, NULL, N, y->coef, y->rho, y->g + h * T);                                \
+        break;
+            GRADIENT_K(1)
+            GRADIENT_K(2)
+            GRADIENT_K(3)
+            GRADIENT_K(4)
+            GRADIENT_K(5)
+            GRADIENT_K(6)
+            GRADIENT_K(7)
+            GRADIENT_K(8)
+#undef GRADIENT_K
+        default:
+            combine_rows(T, 0, NULL, K, y->coef, y->rho, y->g + h * T);
+        }
     }
 }
 
