@@ -742,6 +742,19 @@ static inline void row_axpy(size_t m, double l, const double *restrict x, double
         y[j] -= l * x[j];
 }
 
+/* out = (l a) o b, or a o b where l is 1, over m entries (out overlapping
+ * neither: restrict lets the loops vectorise). */
+static inline void row_times(size_t m, double l, const double *restrict a, const double *restrict b,
+                             double *restrict out)
+{
+    if (l == 1)
+        for (size_t j = 0; j < m; j++)
+            out[j] = a[j] * b[j];
+    else
+        for (size_t j = 0; j < m; j++)
+            out[j] = l * a[j] * b[j];
+}
+
 /* B_i -= sum_k A_ik B_k over k in [k0, k1) (row i of A at a, B's rows m
  * long), subtracted in k's order at every entry, four entries a vector and
  * the row of B kept in registers across four k (a quarter of the loads and
@@ -1564,9 +1577,7 @@ static void gram(const sw_y *y, y_newton *ws)
     double *pr = ws->Prod;
     for (size_t a = 0; a < nb; a++)
         for (size_t b = a; b < nb; b++, pr += T) {
-            const double *ra = ws->SR + a * T, *rb = ws->SR + b * T;
-            for (size_t t = 0; t < T; t++)
-                pr[t] = ra[t] * rb[t];
+            row_times(T, 1, ws->SR + a * T, ws->SR + b * T, pr);
         }
     double *be = ws->Beta;
     for (size_t h = 0; h < nh; h++)
@@ -1651,10 +1662,10 @@ static void schur(const sw_y *y, y_newton *ws)
     for (size_t h = 0; h < nh; h++) {
         /* J(s_h) SR_f = s_h o (SR_f - s_h . SR_f), the dot products kept
          * in mc (the same sums as sw_y_jvec's). */
-        const double *sh = ws->s + h * T, *mh = ws->mc + h * (ns + 1);
+        const double *restrict sh = ws->s + h * T, *mh = ws->mc + h * (ns + 1);
         for (size_t f = 0; f < ns; f++) {
-            const double *x = ws->SR + f * T;
-            double *q = ws->Q + (h * ns + f) * T, m = mh[f];
+            const double *restrict x = ws->SR + f * T;
+            double *restrict q = ws->Q + (h * ns + f) * T, m = mh[f];
             for (size_t t = 0; t < T; t++)
                 q[t] = sh[t] * (x[t] - m);
         }
@@ -1741,15 +1752,11 @@ static int newton_setup_gram(const sw_model *m, void *p, const double *x, double
     for (size_t h = 0; h < nh; h++) {
         const double *sh = y->s + h * T, *gh = y->g + h * T;
         double *Sv = ws->W + h * na + h * T, *Pv = ws->W + (nh + h) * na + h * T;
-        for (size_t t = 0; t < T; t++) {
-            Sv[t] = sh[t];
-            Pv[t] = gh[t] * sh[t];
-        }
+        memcpy(Sv, sh, T * sizeof *Sv);
+        row_times(T, 1, gh, sh, Pv);
         for (size_t g = 0; g < nh; g++) {
             double *Zg = ws->W + (2 * nh + g) * na + h * T, chg = y->c[h * nh + g];
-            const double *sg = y->s + g * T;
-            for (size_t t = 0; t < T; t++)
-                Zg[t] = chg * sh[t] * sg[t];
+            row_times(T, chg, sh, y->s + g * T, Zg);
             ws->Psi[h * nr + g] = -n * chg * y->M[h * nh + g];
         }
         ws->Psi[h * nr + h] -= 2 * ws->sig[h];
@@ -1787,7 +1794,7 @@ static int newton_setup_gram(const sw_model *m, void *p, const double *x, double
     for (size_t i = 0; i < nr; i++) {
         double big = 0;
         for (size_t j = 0; j < nr; j++)
-            big = fmax(big, fabs(ws->cap[i * nr + j]));
+            big = fabs(ws->cap[i * nr + j]) > big ? fabs(ws->cap[i * nr + j]) : big;
         for (size_t j = 0; big > 0 && j < nr; j++) {
             ws->cap[i * nr + j] /= big;
             ws->Psi[i * nr + j] /= big;
