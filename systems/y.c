@@ -31,16 +31,14 @@ static void attend(const sw_y *y, const double *x)
     }
 }
 
-/* rows_dot_ld's last two or three rows (K = 3, nh + K = 6 at H = K = 3),
- * summed as it sums: together, so that v is loaded once for them; a
- * function of its own (inlined, it made the callers' loops slower: 769M ->
- * 794M instructions at H = K = 8). */
-SW_VECTOR_CLONES __attribute__((noinline)) static void
-rows_dot_rest(const double *X, size_t m, size_t T, size_t ld, const double *v, double *out)
+/* out[0..3] = x_r . v for the four rows x_0..x_3 (T long), v loaded once
+ * for four products; each summed as sw_y_dot sums (lanes t mod 4, the
+ * tail into the first). */
+static inline __attribute__((always_inline)) void
+dot_rows4(const double *x0, const double *x1, const double *x2, const double *x3, size_t T,
+          const double *v, double *out)
 {
-    int three = m == 3;
-    const double *x0 = X, *x1 = x0 + ld, *x2 = three ? x1 + ld : x1;
-    sw_v4 p0 = {0, 0, 0, 0}, p1 = p0, p2 = p0, vv, x;
+    sw_v4 p0 = {0, 0, 0, 0}, p1 = p0, p2 = p0, p3 = p0, vv, x;
     size_t t = 0;
     for (; t + 4 <= T; t += 4) {
         memcpy(&vv, v + t, sizeof vv);
@@ -50,52 +48,45 @@ rows_dot_rest(const double *X, size_t m, size_t T, size_t ld, const double *v, d
         p1 += x * vv;
         memcpy(&x, x2 + t, sizeof x);
         p2 += x * vv;
+        memcpy(&x, x3 + t, sizeof x);
+        p3 += x * vv;
     }
-    double q0 = p0[0], q1 = p1[0], q2 = p2[0];
+    double q0 = p0[0], q1 = p1[0], q2 = p2[0], q3 = p3[0];
     for (; t < T; t++) {
         q0 += x0[t] * v[t];
         q1 += x1[t] * v[t];
         q2 += x2[t] * v[t];
+        q3 += x3[t] * v[t];
     }
     out[0] = (q0 + p0[1]) + (p0[2] + p0[3]);
     out[1] = (q1 + p1[1]) + (p1[2] + p1[3]);
-    if (three)
-        out[2] = (q2 + p2[1]) + (p2[2] + p2[3]);
+    out[2] = (q2 + p2[1]) + (p2[2] + p2[3]);
+    out[3] = (q3 + p3[1]) + (p3[2] + p3[3]);
+}
+
+/* rows_dot_ld's last two or three rows (K = 3, nh + K = 6 at H = K = 3):
+ * together, the last row repeated to make four; a function of its own
+ * (inlined, it made the callers' loops slower: 769M -> 794M instructions
+ * at H = K = 8). */
+SW_VECTOR_CLONES __attribute__((noinline)) static void
+rows_dot_rest(const double *X, size_t m, size_t T, size_t ld, const double *v, double *out)
+{
+    const double *x0 = X, *x1 = x0 + ld, *x2 = m == 3 ? x1 + ld : x1;
+    double o[4];
+    dot_rows4(x0, x1, x2, x2, T, v, o);
+    for (size_t r = 0; r < m; r++)
+        out[r] = o[r];
 }
 
 /* out[i] = X_i . v for the m rows of X (T long, ld apart), four rows at a
- * time so that v is loaded once for four products; each is summed as
- * sw_y_dot sums (lanes i mod 4, the tail into the first). */
+ * time (dot_rows4). */
 static inline void rows_dot_ld(const double *X, size_t m, size_t T, size_t ld, const double *v,
                                double *out)
 {
     size_t i = 0;
     for (; i + 4 <= m; i += 4) {
         const double *x0 = X + i * ld, *x1 = x0 + ld, *x2 = x1 + ld, *x3 = x2 + ld;
-        sw_v4 p0 = {0, 0, 0, 0}, p1 = p0, p2 = p0, p3 = p0, vv, x;
-        size_t t = 0;
-        for (; t + 4 <= T; t += 4) {
-            memcpy(&vv, v + t, sizeof vv);
-            memcpy(&x, x0 + t, sizeof x);
-            p0 += x * vv;
-            memcpy(&x, x1 + t, sizeof x);
-            p1 += x * vv;
-            memcpy(&x, x2 + t, sizeof x);
-            p2 += x * vv;
-            memcpy(&x, x3 + t, sizeof x);
-            p3 += x * vv;
-        }
-        double q0 = p0[0], q1 = p1[0], q2 = p2[0], q3 = p3[0];
-        for (; t < T; t++) {
-            q0 += x0[t] * v[t];
-            q1 += x1[t] * v[t];
-            q2 += x2[t] * v[t];
-            q3 += x3[t] * v[t];
-        }
-        out[i] = (q0 + p0[1]) + (p0[2] + p0[3]);
-        out[i + 1] = (q1 + p1[1]) + (p1[2] + p1[3]);
-        out[i + 2] = (q2 + p2[1]) + (p2[2] + p2[3]);
-        out[i + 3] = (q3 + p3[1]) + (p3[2] + p3[3]);
+        dot_rows4(x0, x1, x2, x3, T, v, out + i);
     }
     if (m - i >= 2) {
         rows_dot_rest(X + i * ld, m - i, T, ld, v, out + i);
@@ -110,6 +101,28 @@ static inline void rows_dot(const double *X, size_t m, size_t T, const double *v
     rows_dot_ld(X, m, T, T, v, out);
 }
 
+/* a0..a3 (sixteen positions) += sum_i coef_i X_(r_i) over m rows of X
+ * (row stride ld, from the positions' first; r_i = rows[i], or i where
+ * rows is NULL), in i's order at every position. */
+static inline __attribute__((always_inline)) void
+add_rows16(size_t m, const double *coef, const double *X, size_t ld, const size_t *rows,
+           sw_v4 *a0, sw_v4 *a1, sw_v4 *a2, sw_v4 *a3)
+{
+    sw_v4 x;
+    for (size_t i = 0; i < m; i++) {
+        const double *xi = X + (rows ? rows[i] : i) * ld;
+        double ci = coef[i];
+        memcpy(&x, xi, sizeof x);
+        *a0 += ci * x;
+        memcpy(&x, xi + 4, sizeof x);
+        *a1 += ci * x;
+        memcpy(&x, xi + 8, sizeof x);
+        *a2 += ci * x;
+        memcpy(&x, xi + 12, sizeof x);
+        *a3 += ci * x;
+    }
+}
+
 /* out[t] = base_t + sum_i coef_i X_(r_i)t for t < T over m rows of X (row
  * stride ld; r_i = rows[i], or i where rows is NULL), base_t = a where
  * base is NULL: sixteen positions at a time, in four vectors, so that each
@@ -122,25 +135,14 @@ static inline void combine_rows_at(size_t T, double a, const double *base, size_
 {
     size_t t = 0;
     for (; t + 16 <= T; t += 16) {
-        sw_v4 a0 = {a, a, a, a}, a1 = a0, a2 = a0, a3 = a0, x;
+        sw_v4 a0 = {a, a, a, a}, a1 = a0, a2 = a0, a3 = a0;
         if (base) {
             memcpy(&a0, base + t, sizeof a0);
             memcpy(&a1, base + t + 4, sizeof a1);
             memcpy(&a2, base + t + 8, sizeof a2);
             memcpy(&a3, base + t + 12, sizeof a3);
         }
-        for (size_t i = 0; i < m; i++) {
-            const double *xi = X + (rows ? rows[i] : i) * ld + t;
-            double ci = coef[i];
-            memcpy(&x, xi, sizeof x);
-            a0 += ci * x;
-            memcpy(&x, xi + 4, sizeof x);
-            a1 += ci * x;
-            memcpy(&x, xi + 8, sizeof x);
-            a2 += ci * x;
-            memcpy(&x, xi + 12, sizeof x);
-            a3 += ci * x;
-        }
+        add_rows16(m, coef, X + t, ld, rows, &a0, &a1, &a2, &a3);
         memcpy(out + t, &a0, sizeof a0);
         memcpy(out + t + 4, &a1, sizeof a1);
         memcpy(out + t + 8, &a2, sizeof a2);
@@ -525,6 +527,59 @@ static inline size_t binv_at(size_t nh, size_t h, size_t g, size_t t)
 #define LU_PANEL 4
 _Static_assert(LU_PANEL == 4, "lu_factor's vector panel is one sw_v4");
 
+/* y -= l x over m entries (rows of one matrix that are not the same). */
+static inline void row_axpy(size_t m, double l, const double *restrict x, double *restrict y)
+{
+    for (size_t j = 0; j < m; j++)
+        y[j] -= l * x[j];
+}
+
+/* out = (l a) o b, or a o b where l is 1, over m entries (out overlapping
+ * neither: restrict lets the loops vectorise). */
+static inline void row_times(size_t m, double l, const double *restrict a, const double *restrict b,
+                             double *restrict out)
+{
+    if (l == 1)
+        for (size_t j = 0; j < m; j++)
+            out[j] = a[j] * b[j];
+    else
+        for (size_t j = 0; j < m; j++)
+            out[j] = l * a[j] * b[j];
+}
+
+/* Bi -= sum_k a_k B_k over k in [k0, k1) (B's row k at B + k ld, m
+ * entries of each), subtracted in k's order at every entry, four entries a
+ * vector and Bi's kept in registers across four k (a quarter of the loads
+ * and stores of one axpy per k): the LU's trailing update and the solves
+ * with many right-hand sides. */
+static inline void rows_subtract(size_t m, size_t ld, const double *a, size_t k0, size_t k1,
+                                 const double *B, double *Bi)
+{
+    size_t k = k0;
+    for (; k + 4 <= k1; k += 4) {
+        double l0 = a[k], l1 = a[k + 1], l2 = a[k + 2], l3 = a[k + 3];
+        const double *b0 = B + k * ld, *b1 = b0 + ld, *b2 = b1 + ld, *b3 = b2 + ld;
+        size_t j = 0;
+        for (; j + 4 <= m; j += 4) {
+            sw_v4 acc, u;
+            memcpy(&acc, Bi + j, sizeof acc);
+            memcpy(&u, b0 + j, sizeof u);
+            acc -= l0 * u;
+            memcpy(&u, b1 + j, sizeof u);
+            acc -= l1 * u;
+            memcpy(&u, b2 + j, sizeof u);
+            acc -= l2 * u;
+            memcpy(&u, b3 + j, sizeof u);
+            acc -= l3 * u;
+            memcpy(Bi + j, &acc, sizeof acc);
+        }
+        for (; j < m; j++)
+            Bi[j] = (((Bi[j] - l0 * b0[j]) - l1 * b1[j]) - l2 * b2[j]) - l3 * b3[j];
+    }
+    for (; k < k1; k++)
+        row_axpy(m, a[k], B + k * ld, Bi);
+}
+
 /* The row from..n-1 whose entry in column col is largest in magnitude
  * (the first of equals): partial pivoting's choice, rows stride apart. */
 static inline size_t pivot_row(const double *A, size_t stride, size_t col, size_t from, size_t n)
@@ -534,6 +589,22 @@ static inline size_t pivot_row(const double *A, size_t stride, size_t col, size_
         if (fabs(A[i * stride + col]) > fabs(A[p * stride + col]))
             p = i;
     return p;
+}
+
+/* A row's four entries in the panel (r, lanes 0..3) eliminated by the
+ * pivot row's (u, zero up to lane c): the multiplier l = r_c / d into lane
+ * c (at), l u subtracted from the others.  Returns |r_(c+1)| after (the
+ * next column's pivot candidate; lane c + 1 taken mod 4, unused when c is
+ * the panel's last). */
+static inline __attribute__((always_inline)) double panel_row(double *r, size_t c, double d,
+                                                              const sw_v4i *at, const sw_v4 *u)
+{
+    double l = r[c] / d;
+    sw_v4 lv = {l, l, l, l}, v;
+    memcpy(&v, r, sizeof v);
+    v = SW_V4_SELECT(*at, lv, v - l * *u);
+    memcpy(r, &v, sizeof v);
+    return fabs(v[(c + 1) & 3]);
 }
 
 /* LU with partial pivoting, in place, row-major, LAPACK's convention for
@@ -587,18 +658,13 @@ static double lu_factor(size_t n, double *A, lu_aux *f)
                  * pass the pivot test). */
                 const sw_v4i lane = {0, 1, 2, 3};
                 sw_v4i at = lane == (int64_t)(k - k0);
-                sw_v4 u, v, zero = {0, 0, 0, 0};
+                sw_v4 u, zero = {0, 0, 0, 0};
                 memcpy(&u, A + k * n + k0, sizeof u);
                 u = SW_V4_SELECT(lane <= (int64_t)(k - k0), zero, u);
                 p = k + 1;
                 if (k + 1 == k1) {
-                    for (size_t i = k + 1; i < n; i++) {
-                        double l = A[i * n + k] / d;
-                        sw_v4 lv = {l, l, l, l};
-                        memcpy(&v, A + i * n + k0, sizeof v);
-                        v = SW_V4_SELECT(at, lv, v - l * u);
-                        memcpy(A + i * n + k0, &v, sizeof v);
-                    }
+                    for (size_t i = k + 1; i < n; i++)
+                        panel_row(A + i * n + k0, k - k0, d, &at, &u);
                     continue;
                 }
                 /* The largest so far kept beside its row (the first of
@@ -606,12 +672,7 @@ static double lu_factor(size_t n, double *A, lu_aux *f)
                  * as in pivot_row). */
                 double best = 0;
                 for (size_t i = k + 1; i < n; i++) {
-                    double l = A[i * n + k] / d;
-                    sw_v4 lv = {l, l, l, l};
-                    memcpy(&v, A + i * n + k0, sizeof v);
-                    v = SW_V4_SELECT(at, lv, v - l * u);
-                    memcpy(A + i * n + k0, &v, sizeof v);
-                    double e = fabs(v[k + 1 - k0]);
+                    double e = panel_row(A + i * n + k0, k - k0, d, &at, &u);
                     if (e > best || i == k + 1) {
                         best = e;
                         p = i;
@@ -633,42 +694,8 @@ static double lu_factor(size_t n, double *A, lu_aux *f)
                 for (size_t j = k1; j < n; j++)
                     A[k * n + j] -= l * A[q * n + j];
             }
-        for (size_t i = k1; i < n; i++) {
-            double *ri = A + i * n;
-            size_t j = k1;
-            if (k1 - k0 == LU_PANEL) {
-                double l0 = ri[k0], l1 = ri[k0 + 1], l2 = ri[k0 + 2], l3 = ri[k0 + 3];
-                const double *u0 = A + k0 * n, *u1 = u0 + n, *u2 = u1 + n, *u3 = u2 + n;
-                for (; j + 4 <= n; j += 4) {
-                    sw_v4 acc, u;
-                    memcpy(&acc, ri + j, sizeof acc);
-                    memcpy(&u, u0 + j, sizeof u);
-                    acc -= l0 * u;
-                    memcpy(&u, u1 + j, sizeof u);
-                    acc -= l1 * u;
-                    memcpy(&u, u2 + j, sizeof u);
-                    acc -= l2 * u;
-                    memcpy(&u, u3 + j, sizeof u);
-                    acc -= l3 * u;
-                    memcpy(ri + j, &acc, sizeof acc);
-                }
-            }
-            for (; j + 4 <= n; j += 4) {
-                sw_v4 acc, u;
-                memcpy(&acc, ri + j, sizeof acc);
-                for (size_t q = k0; q < k1; q++) {
-                    memcpy(&u, A + q * n + j, sizeof u);
-                    acc -= ri[q] * u;
-                }
-                memcpy(ri + j, &acc, sizeof acc);
-            }
-            for (; j < n; j++) {
-                double acc = ri[j];
-                for (size_t q = k0; q < k1; q++)
-                    acc -= ri[q] * A[q * n + j];
-                ri[j] = acc;
-            }
-        }
+        for (size_t i = k1; i < n; i++)
+            rows_subtract(n - k1, n, A + i * n, k0, k1, A + k1, A + i * n + k1);
     }
     f->nswap = 0;
     for (size_t k = 0; k < n; k++) {
@@ -735,66 +762,17 @@ static void lu_solve(size_t n, const double *A, const lu_aux *f, double *b)
  * lu_factor's LU: lu_solve's operations on every column at once, with the
  * loops along B's rows so that they vectorise (many small right-hand sides
  * cost mostly loop overhead one by one). */
-/* y -= l x over m entries (rows of one matrix that are not the same). */
-static inline void row_axpy(size_t m, double l, const double *restrict x, double *restrict y)
-{
-    for (size_t j = 0; j < m; j++)
-        y[j] -= l * x[j];
-}
 
-/* out = (l a) o b, or a o b where l is 1, over m entries (out overlapping
- * neither: restrict lets the loops vectorise). */
-static inline void row_times(size_t m, double l, const double *restrict a, const double *restrict b,
-                             double *restrict out)
-{
-    if (l == 1)
-        for (size_t j = 0; j < m; j++)
-            out[j] = a[j] * b[j];
-    else
-        for (size_t j = 0; j < m; j++)
-            out[j] = l * a[j] * b[j];
-}
 
-/* B_i -= sum_k A_ik B_k over k in [k0, k1) (row i of A at a, B's rows m
- * long), subtracted in k's order at every entry, four entries a vector and
- * the row of B kept in registers across four k (a quarter of the loads and
- * stores of one axpy per k). */
-static inline void rows_subtract(size_t m, const double *a, size_t k0, size_t k1,
-                                 const double *B, double *Bi)
-{
-    size_t k = k0;
-    for (; k + 4 <= k1; k += 4) {
-        double l0 = a[k], l1 = a[k + 1], l2 = a[k + 2], l3 = a[k + 3];
-        const double *b0 = B + k * m, *b1 = b0 + m, *b2 = b1 + m, *b3 = b2 + m;
-        size_t j = 0;
-        for (; j + 4 <= m; j += 4) {
-            sw_v4 acc, u;
-            memcpy(&acc, Bi + j, sizeof acc);
-            memcpy(&u, b0 + j, sizeof u);
-            acc -= l0 * u;
-            memcpy(&u, b1 + j, sizeof u);
-            acc -= l1 * u;
-            memcpy(&u, b2 + j, sizeof u);
-            acc -= l2 * u;
-            memcpy(&u, b3 + j, sizeof u);
-            acc -= l3 * u;
-            memcpy(Bi + j, &acc, sizeof acc);
-        }
-        for (; j < m; j++)
-            Bi[j] = (((Bi[j] - l0 * b0[j]) - l1 * b1[j]) - l2 * b2[j]) - l3 * b3[j];
-    }
-    for (; k < k1; k++)
-        row_axpy(m, a[k], B + k * m, Bi);
-}
 
 SW_VECTOR_CLONES
 static void lu_solve_many(size_t n, const double *A, const lu_aux *f, double *B, size_t m)
 {
     lu_swap(f, B, m);
     for (size_t i = 1; i < n; i++)
-        rows_subtract(m, A + i * n, 0, i, B, B + i * m);
+        rows_subtract(m, m, A + i * n, 0, i, B, B + i * m);
     for (size_t i = n; i-- > 0;) {
-        rows_subtract(m, A + i * n, i + 1, n, B, B + i * m);
+        rows_subtract(m, m, A + i * n, i + 1, n, B, B + i * m);
         double r = f->rdiag[i];
         for (size_t j = 0; j < m; j++)
             B[i * m + j] *= r;
@@ -1149,6 +1127,30 @@ static inline __attribute__((always_inline)) double w_dot(const sw_y *y, const y
  * With J(s_g) v_g = s_g o v_g - (s_g . v_g) s_g, every product is a row of
  * SR (s_1..s_nh, rho_1..rho_K) against s_g o v_g, less a multiple of
  * M_hg or s_h . rho_k, which setup keeps. */
+/* o <- mc (o - sum_f cf[f cs] R_f) over len entries, for the m rows R_f at
+ * R + f rs: four entries at a time, the sum in f's order at every entry. */
+static inline void subtract_rows(size_t m, size_t len, const double *R, size_t rs,
+                                 const double *cf, size_t cs, double mc, double *o)
+{
+    size_t i = 0;
+    for (; i + 4 <= len; i += 4) {
+        sw_v4 acc, x;
+        memcpy(&acc, o + i, sizeof acc);
+        for (size_t f = 0; f < m; f++) {
+            memcpy(&x, R + f * rs + i, sizeof x);
+            acc -= cf[f * cs] * x;
+        }
+        acc = acc * mc;
+        memcpy(o + i, &acc, sizeof acc);
+    }
+    for (; i < len; i++) {
+        double acc = o[i];
+        for (size_t f = 0; f < m; f++)
+            acc -= cf[f * cs] * R[f * rs + i];
+        o[i] = acc * mc;
+    }
+}
+
 /* Entry (g, t) of nh vectors of T in groups of four positions (each
  * group's nh vectors of four), as binv_at groups B^{-1}'s entries. */
 static inline size_t heads_at(size_t nh, size_t g, size_t t)
@@ -1236,29 +1238,12 @@ static void apply_E(const sw_y *y, y_newton *ws, const double *v, double *out)
     for (size_t h = 0; h < nh; h++)
         for (size_t g = 0; g < nh; g++)
             D[h * nh + g] = P[g * nb + h] - ws->sv[g] * y->M[h * nh + g];
-    double mc = -ws->c;
     for (size_t h = 0; h < nh; h++) {
-        const double *Ph = P + h * nb + nh, *sr = ws->sRho + h * K, *Dh = D + h * nh;
+        const double *Ph = P + h * nb + nh, *sr = ws->sRho + h * K;
         double svh = ws->sv[h], *o = out + h * K;
-        size_t k = 0;
-        for (; k + 4 <= K; k += 4) {
-            sw_v4 acc, a;
-            memcpy(&acc, Ph + k, sizeof acc);
-            memcpy(&a, sr + k, sizeof a);
-            acc -= svh * a;
-            for (size_t g = 0; g < nh; g++) {
-                memcpy(&a, ws->nw + g * K + k, sizeof a);
-                acc -= a * Dh[g];
-            }
-            acc = mc * acc;
-            memcpy(o + k, &acc, sizeof acc);
-        }
-        for (; k < K; k++) {
-            double acc = Ph[k] - svh * sr[k];
-            for (size_t g = 0; g < nh; g++)
-                acc -= ws->nw[g * K + k] * Dh[g];
-            o[k] = mc * acc;
-        }
+        for (size_t k = 0; k < K; k++)
+            o[k] = Ph[k] - svh * sr[k];
+        subtract_rows(nh, K, ws->nw, K, D + h * nh, 1, -ws->c, o);
     }
 }
 
@@ -1327,32 +1312,10 @@ apply_WF_nh(const size_t nh, const sw_y *y, y_newton *ws, const double *z, const
          * order. */
         size_t t = 0;
         for (; t + 16 <= T; t += 16) {
-            sw_v4 o0 = {a, a, a, a}, o1 = o0, o2 = o0, o3 = o0, x;
+            sw_v4 o0 = {a, a, a, a}, o1 = o0, o2 = o0, o3 = o0;
             sw_v4 q0 = {0, 0, 0, 0}, q1 = q0, q2 = q0, q3 = q0;
-            for (size_t g = 0; g < nh; g++) {
-                const double *xg = ws->s + g * T + t;
-                double cg = coef[g];
-                memcpy(&x, xg, sizeof x);
-                o0 += cg * x;
-                memcpy(&x, xg + 4, sizeof x);
-                o1 += cg * x;
-                memcpy(&x, xg + 8, sizeof x);
-                o2 += cg * x;
-                memcpy(&x, xg + 12, sizeof x);
-                o3 += cg * x;
-            }
-            for (size_t l = 0; l < K; l++) {
-                const double *xl = ws->Grho + l * T + t;
-                double cl = coef[nh + l];
-                memcpy(&x, xl, sizeof x);
-                q0 += cl * x;
-                memcpy(&x, xl + 4, sizeof x);
-                q1 += cl * x;
-                memcpy(&x, xl + 8, sizeof x);
-                q2 += cl * x;
-                memcpy(&x, xl + 12, sizeof x);
-                q3 += cl * x;
-            }
+            add_rows16(nh, coef, ws->s + t, T, NULL, &o0, &o1, &o2, &o3);
+            add_rows16(K, coef + nh, ws->Grho + t, T, NULL, &q0, &q1, &q2, &q3);
             sw_v4 sv, pv;
             memcpy(&sv, sh + t, sizeof sv);
             memcpy(&pv, ph + t, sizeof pv);
@@ -1407,6 +1370,7 @@ static void apply_WF(const sw_y *y, y_newton *ws, const double *z, const double 
     }
 }
 
+
 /* E Y and Y^T F (transposed, into YtFt: nh K rows of 3 nh) from PV (row
  * (h, a): J(s_h) SR_a against the head-h blocks of Y's 3 nh columns),
  * along Y's columns four at a time:
@@ -1421,25 +1385,9 @@ static void ey_ytf(const sw_y *y, const y_newton *ws, double *YtFt)
     double mc = -ws->c;
     for (size_t h = 0; h < nh; h++)
         for (size_t k = 0; k < K; k++) {
-            const double *base = PV + (h * ns + nh + k) * nr;
             double *o = ws->EY + (h * K + k) * nr;
-            size_t i = 0;
-            for (; i + 4 <= nr; i += 4) {
-                sw_v4 acc, x;
-                memcpy(&acc, base + i, sizeof acc);
-                for (size_t f = 0; f < nh; f++) {
-                    memcpy(&x, PV + (f * ns + h) * nr + i, sizeof x);
-                    acc -= ws->nw[f * K + k] * x;
-                }
-                acc = acc * mc;
-                memcpy(o + i, &acc, sizeof acc);
-            }
-            for (; i < nr; i++) {
-                double acc = base[i];
-                for (size_t f = 0; f < nh; f++)
-                    acc -= ws->nw[f * K + k] * PV[(f * ns + h) * nr + i];
-                o[i] = acc * mc;
-            }
+            memcpy(o, PV + (h * ns + nh + k) * nr, nr * sizeof *o);
+            subtract_rows(nh, nr, PV + h * nr, ns * nr, ws->nw + k, K, mc, o);
         }
     for (size_t g = 0; g < nh; g++)
         for (size_t l = 0; l < K; l++) {
@@ -1451,21 +1399,15 @@ static void ey_ytf(const sw_y *y, const y_newton *ws, double *YtFt)
                     memcpy(&x, PV + (g * ns + nh + k) * nr + i, sizeof x);
                     acc += y->G[k * K + l] * x;
                 }
-                for (size_t h = 0; h < nh; h++) {
-                    memcpy(&x, PV + (h * ns + g) * nr + i, sizeof x);
-                    acc -= ws->nu[h * K + l] * x;
-                }
-                acc = acc * mc;
                 memcpy(o + i, &acc, sizeof acc);
             }
             for (; i < nr; i++) {
                 double acc = 0;
                 for (size_t k = 0; k < K; k++)
                     acc += y->G[k * K + l] * PV[(g * ns + nh + k) * nr + i];
-                for (size_t h = 0; h < nh; h++)
-                    acc -= ws->nu[h * K + l] * PV[(h * ns + g) * nr + i];
-                o[i] = acc * mc;
+                o[i] = acc;
             }
+            subtract_rows(nh, nr, PV + g * nr, ns * nr, ws->nu + l, K, mc, o);
         }
 }
 
