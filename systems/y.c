@@ -64,7 +64,7 @@ dot_rows4(const double *x0, const double *x1, const double *x2, const double *x3
     out[3] = (q3 + p3[1]) + (p3[2] + p3[3]);
 }
 
-/* rows_dot_ld's last two or three rows (K = 3, nh + K = 6 at H = K = 3):
+/* rows_dot_ld's last two or three rows (K = 3, say, at H = K = 3):
  * together, the last row repeated to make four; a function of its own
  * (inlined, it made the callers' loops slower: 769M -> 794M instructions
  * at H = K = 8). */
@@ -173,6 +173,21 @@ static inline void combine_rows(size_t T, double a, const double *base, size_t m
     combine_rows_at(T, a, base, m, coef, X, T, NULL, out);
 }
 
+/* The cases 1 to 8 of a switch over a count of heads or patterns, each
+ * CALL(N) with N a constant, so that the always-inlined bodies below are
+ * compiled once per count and their loops over heads or rows unroll (at
+ * H = K = 8 the loops' overhead had been as large as their products); the
+ * switch's default takes wider systems. */
+#define Y_CASES_1_TO_8(CALL)                                                                       \
+    case 1: CALL(1); break;                                                                        \
+    case 2: CALL(2); break;                                                                        \
+    case 3: CALL(3); break;                                                                        \
+    case 4: CALL(4); break;                                                                        \
+    case 5: CALL(5); break;                                                                        \
+    case 6: CALL(6); break;                                                                        \
+    case 7: CALL(7); break;                                                                        \
+    case 8: CALL(8); break;
+
 /* rho_kt = pi_kt - mult sum_h w_hk s_ht. */
 SW_VECTOR_CLONES
 static void residual(const sw_y *y)
@@ -181,25 +196,13 @@ static void residual(const sw_y *y)
     for (size_t k = 0; k < K; k++) {
         for (size_t h = 0; h < y->nh; h++)
             y->coef[h] = -(y->mult * y->w[h * K + k]);
-        /* With the number of rows known when compiled (1 to 8 heads), the
-         * loop over them unrolls. */
+#define RESIDUAL(N) combine_rows(T, 0, y->pi + k * T, N, y->coef, y->s, y->rho + k * T)
         switch (y->nh) {
-#define RESIDUAL_NH(N)                                                                             \
-    case N:                                                                                        \
-        combine_rows(T, 0, y->pi + k * T, N, y->coef, y->s, y->rho + k * T);                       \
-        break;
-            RESIDUAL_NH(1)
-            RESIDUAL_NH(2)
-            RESIDUAL_NH(3)
-            RESIDUAL_NH(4)
-            RESIDUAL_NH(5)
-            RESIDUAL_NH(6)
-            RESIDUAL_NH(7)
-            RESIDUAL_NH(8)
-#undef RESIDUAL_NH
+            Y_CASES_1_TO_8(RESIDUAL)
         default:
-            combine_rows(T, 0, y->pi + k * T, y->nh, y->coef, y->s, y->rho + k * T);
+            RESIDUAL(y->nh);
         }
+#undef RESIDUAL
     }
 }
 
@@ -214,23 +217,13 @@ static void gradient(const sw_y *y)
             y->u[h * K + k] = sw_y_dot(y->G + k * K, y->w + h * K, K);
             y->coef[k] = -y->u[h * K + k];
         }
-        switch (K) { /* as in residual: the rows' loop unrolled for K <= 8 */
-#define GRADIENT_K(N)                                                                              \
-    case N:                                                                                        \
-        combine_rows(T, 0, NULL, N, y->coef, y->rho, y->g + h * T);                                \
-        break;
-            GRADIENT_K(1)
-            GRADIENT_K(2)
-            GRADIENT_K(3)
-            GRADIENT_K(4)
-            GRADIENT_K(5)
-            GRADIENT_K(6)
-            GRADIENT_K(7)
-            GRADIENT_K(8)
-#undef GRADIENT_K
+#define GRADIENT(N) combine_rows(T, 0, NULL, N, y->coef, y->rho, y->g + h * T)
+        switch (K) {
+            Y_CASES_1_TO_8(GRADIENT)
         default:
-            combine_rows(T, 0, NULL, K, y->coef, y->rho, y->g + h * T);
+            GRADIENT(K);
         }
+#undef GRADIENT
     }
 }
 
@@ -472,7 +465,9 @@ typedef struct y_newton {
     double *sig;       /* nh */
     double *sGr;       /* nh x K: s_h . (G rho)_l */
     double *sRho;      /* nh x K: s_h . rho_k */
-    double *Pe, *sv;   /* nh x (nh + K + 1), nh: apply_E's scratch */
+    /* nh x (nh + K + 1), nh: apply_E's dot products SR_a . (s_g o v_g), the
+     * last (a = the ones) s_g . v_g, which the solve reads after it. */
+    double *Pe, *sv;
     double *pe4;       /* nh x T (padded to four): apply_E's s_g o v_g (heads_at) */
     double *De;        /* nh x nh: apply_E's scratch */
     double *vt, *bet;  /* K x nhp, nh x nhp (nhp: nh rounded up to 4): apply_WF's scratch */
@@ -509,7 +504,7 @@ typedef struct y_newton {
     double *Zt;    /* 3 nh x nh K: cap^{-1} c Psi Y^T F */
     double *S;     /* nh K x nh K Schur complement, factored */
     lu_aux Sf;
-    double *ra, *qa, *jv; /* nh T scratch */
+    double *ra, *jv; /* nh T scratch */
     double *z, *z2;       /* 3 nh scratch */
     double *bw, *ew;      /* nh K scratch */
 } y_newton;
@@ -762,9 +757,6 @@ static void lu_solve(size_t n, const double *A, const lu_aux *f, double *b)
  * lu_factor's LU: lu_solve's operations on every column at once, with the
  * loops along B's rows so that they vectorise (many small right-hand sides
  * cost mostly loop overhead one by one). */
-
-
-
 SW_VECTOR_CLONES
 static void lu_solve_many(size_t n, const double *A, const lu_aux *f, double *B, size_t m)
 {
@@ -915,27 +907,18 @@ invert_blocks4_nh(const size_t nh, const sw_y *y, y_newton *ws, size_t t, double
     return 1;
 }
 
-/* invert_blocks4_nh compiled for nh = 1..8 (its loops unrolled), and for
- * any nh. */
 SW_VECTOR_CLONES
 static int invert_blocks4(const sw_y *y, y_newton *ws, size_t t, double *ratio)
 {
+    int ok;
+#define INVERT(N) ok = invert_blocks4_nh(N, y, ws, t, ratio)
     switch (y->nh) {
-#define INVERT_NH(N)                                                                               \
-    case N:                                                                                        \
-        return invert_blocks4_nh(N, y, ws, t, ratio);
-        INVERT_NH(1)
-        INVERT_NH(2)
-        INVERT_NH(3)
-        INVERT_NH(4)
-        INVERT_NH(5)
-        INVERT_NH(6)
-        INVERT_NH(7)
-        INVERT_NH(8)
-#undef INVERT_NH
+        Y_CASES_1_TO_8(INVERT)
     default:
-        return invert_blocks4_nh(y->nh, y, ws, t, ratio);
+        INVERT(y->nh);
     }
+#undef INVERT
+    return ok;
 }
 
 static void newton_free_gram(void *p)
@@ -949,7 +932,7 @@ static void newton_free_gram(void *p)
                     ws->capf.swap, ws->capf.rdiag, ws->SR, ws->Y, ws->Q, ws->PY, ws->PV, ws->mc,
                     ws->Prod, ws->Beta, ws->Mom, ws->Gam, ws->EG, ws->GE, ws->cstart, ws->cidx,
                     ws->cval, ws->YtF, ws->EY, ws->Zt, ws->S, ws->Sf.piv, ws->Sf.swap,
-                    ws->Sf.rdiag, ws->ra, ws->qa, ws->jv, ws->z, ws->z2, ws->bw, ws->ew, ws->pcol};
+                    ws->Sf.rdiag, ws->ra, ws->jv, ws->z, ws->z2, ws->bw, ws->ew, ws->pcol};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
         free(bufs[i]);
     free(ws);
@@ -986,7 +969,7 @@ static void *newton_alloc_gram(const sw_model *m)
         !D_ALLOC(cval, ncoef) || !D_ALLOC(YtF, r * nv) || !D_ALLOC(EY, nv * r) ||
         !D_ALLOC(Zt, r * nv) || !D_ALLOC(S, nv * nv) || !D_ALLOC(Sf.piv, nv) ||
         !D_ALLOC(Sf.swap, nv) || !D_ALLOC(Sf.rdiag, nv) || !D_ALLOC(ra, na) ||
-        !D_ALLOC(qa, na) || !D_ALLOC(jv, na) || !D_ALLOC(z, r) || !D_ALLOC(z2, r) ||
+        !D_ALLOC(jv, na) || !D_ALLOC(z, r) || !D_ALLOC(z2, r) ||
         !D_ALLOC(bw, nv) || !D_ALLOC(ew, nv) || !D_ALLOC(pcol, r)) {
         newton_free_gram(ws);
         return NULL;
@@ -997,28 +980,33 @@ static void *newton_alloc_gram(const sw_model *m)
     return ws;
 }
 
-/* blocks_apply for nh = NH known when compiled (1 to 8), with or without
- * add (ADD): four positions at a time with r's NH vectors in registers
- * and the loops over heads unrolled (their overhead was as large as the
- * products). */
+/* blocks_apply for nh = NH, with or without add (ADD): four positions at a
+ * time, the loops over heads unrolled where NH is known when compiled (1 to
+ * 8; their overhead was as large as the products) and r's NH vectors then
+ * kept in registers (more would not fit: they are loaded where used). */
 static inline __attribute__((always_inline)) void
 blocks_apply_nh(const int NH, const int ADD, size_t T, const double *Binv, const double *r,
                 size_t rld, const double *add, double *out, size_t old)
 {
     size_t t = 0;
     const double *bt = Binv;
-    for (; t + 4 <= T; t += 4, bt += NH * NH * 4) {
-        sw_v4 rv[8], b, acc;
+    for (; t + 4 <= T; t += 4, bt += (size_t)NH * NH * 4) {
+        sw_v4 rv[8], b, v, acc;
+        if (NH <= 8)
 #pragma GCC unroll 8
-        for (int g = 0; g < NH; g++)
-            memcpy(&rv[g], r + (size_t)g * rld + t, sizeof rv[g]);
+            for (int g = 0; g < NH; g++)
+                memcpy(&rv[g], r + (size_t)g * rld + t, sizeof rv[g]);
 #pragma GCC unroll 8
         for (int h = 0; h < NH; h++) {
             acc = (sw_v4){0, 0, 0, 0};
 #pragma GCC unroll 8
             for (int g = 0; g < NH; g++) {
-                memcpy(&b, bt + (h * NH + g) * 4, sizeof b);
-                acc += b * rv[g];
+                memcpy(&b, bt + ((size_t)h * NH + g) * 4, sizeof b);
+                if (NH <= 8)
+                    v = rv[g];
+                else
+                    memcpy(&v, r + (size_t)g * rld + t, sizeof v);
+                acc += b * v;
             }
             if (ADD) {
                 memcpy(&b, add + (size_t)h * T + t, sizeof b);
@@ -1043,51 +1031,16 @@ SW_VECTOR_CLONES
 static void blocks_apply(const sw_y *y, const y_newton *ws, const double *r, size_t rld,
                          const double *add, double *out, size_t old)
 {
-    size_t T = y->T, nh = y->nh;
-    switch (nh) {
-#define BLOCKS_NH(N)                                                                               \
-    case N:                                                                                        \
-        if (add)                                                                                   \
-            blocks_apply_nh(N, 1, T, ws->Binv, r, rld, add, out, old);                             \
-        else                                                                                       \
-            blocks_apply_nh(N, 0, T, ws->Binv, r, rld, NULL, out, old);                            \
-        return;
-        BLOCKS_NH(1)
-        BLOCKS_NH(2)
-        BLOCKS_NH(3)
-        BLOCKS_NH(4)
-        BLOCKS_NH(5)
-        BLOCKS_NH(6)
-        BLOCKS_NH(7)
-        BLOCKS_NH(8)
-#undef BLOCKS_NH
+    size_t T = y->T;
+#define BLOCKS(N)                                                                                  \
+    (add ? blocks_apply_nh(N, 1, T, ws->Binv, r, rld, add, out, old)                               \
+         : blocks_apply_nh(N, 0, T, ws->Binv, r, rld, NULL, out, old))
+    switch (y->nh) {
+        Y_CASES_1_TO_8(BLOCKS)
     default:
-        break;
+        BLOCKS((int)y->nh);
     }
-    size_t t = 0;
-    for (; t + 4 <= T; t += 4) {
-        const double *bt = ws->Binv + binv_at(nh, 0, 0, t);
-        for (size_t h = 0; h < nh; h++) {
-            sw_v4 acc = {0, 0, 0, 0}, b, v;
-            for (size_t g = 0; g < nh; g++) {
-                memcpy(&b, bt + (h * nh + g) * 4, sizeof b);
-                memcpy(&v, r + g * rld + t, sizeof v);
-                acc += b * v;
-            }
-            if (add) {
-                memcpy(&v, add + h * T + t, sizeof v);
-                acc = v + acc;
-            }
-            memcpy(out + h * old + t, &acc, sizeof acc);
-        }
-    }
-    for (; t < T; t++)
-        for (size_t h = 0; h < nh; h++) {
-            double a = 0;
-            for (size_t g = 0; g < nh; g++)
-                a += ws->Binv[binv_at(nh, h, g, t)] * r[g * rld + t];
-            out[h * old + t] = add ? add[h * T + t] + a : a;
-        }
+#undef BLOCKS
 }
 
 /* out <- B^{-1} v for v (T entries) on head g's rows and zero elsewhere:
@@ -1122,11 +1075,6 @@ static inline __attribute__((always_inline)) double w_dot(const sw_y *y, const y
     return sw_y_dot(ws->W + i * na + off, v + off, T);
 }
 
-/* out <- E v (nh K entries), E = N_wa = -c J_wa:
- *   (E v)_hk = -c (rho_k . J(s_h) v_h - n sum_g w_gk s_h . J(s_g) v_g).
- * With J(s_g) v_g = s_g o v_g - (s_g . v_g) s_g, every product is a row of
- * SR (s_1..s_nh, rho_1..rho_K) against s_g o v_g, less a multiple of
- * M_hg or s_h . rho_k, which setup keeps. */
 /* o <- mc (o - sum_f cf[f cs] R_f) over len entries, for the m rows R_f at
  * R + f rs: four entries at a time, the sum in f's order at every entry. */
 static inline void subtract_rows(size_t m, size_t len, const double *R, size_t rs,
@@ -1204,26 +1152,20 @@ e_dots_nh(const int NH, size_t nb, size_t T, const double *SR, const double *s, 
     }
 }
 
+/* out <- E v (nh K entries), E = N_wa = -c J_wa:
+ *   (E v)_hk = -c (rho_k . J(s_h) v_h - n sum_g w_gk s_h . J(s_g) v_g).
+ * With J(s_g) v_g = s_g o v_g - (s_g . v_g) s_g, every product is a row of
+ * SR (s_1..s_nh, rho_1..rho_K) against s_g o v_g, less a multiple of
+ * M_hg or s_h . rho_k, which setup keeps. */
 SW_VECTOR_CLONES
 static void apply_E(const sw_y *y, y_newton *ws, const double *v, double *out)
 {
     size_t K = y->K, T = y->T, nh = y->nh, ns = nh + K, nb = ns + 1;
     double *prod = ws->jv, *P = ws->Pe, *D = ws->De;
+#define E_DOTS(N) e_dots_nh(N, nb, T, ws->SR, ws->s, v, ws->pe4, P)
     switch (nh) {
-#define E_DOTS_NH(N)                                                                               \
-    case N:                                                                                        \
-        e_dots_nh(N, nb, T, ws->SR, ws->s, v, ws->pe4, P);                                         \
-        break;
-        E_DOTS_NH(1)
-        E_DOTS_NH(2)
-        E_DOTS_NH(3)
-        E_DOTS_NH(4)
-        E_DOTS_NH(5)
-        E_DOTS_NH(6)
-        E_DOTS_NH(7)
-        E_DOTS_NH(8)
-#undef E_DOTS_NH
-    default:
+        Y_CASES_1_TO_8(E_DOTS)
+    default: /* more heads than e_dots_nh's accumulators: the same sums by rows_dot */
         for (size_t g = 0; g < nh; g++) {
             const double *sg = ws->s + g * T, *vg = v + g * T;
             for (size_t t = 0; t < T; t++)
@@ -1231,6 +1173,7 @@ static void apply_E(const sw_y *y, y_newton *ws, const double *v, double *out)
             rows_dot(ws->SR, nb, T, prod, P + g * nb);
         }
     }
+#undef E_DOTS
     for (size_t g = 0; g < nh; g++)
         ws->sv[g] = P[g * nb + ns];
     /* D_hg = s_h . J(s_g) v_g once, then each (E v)_h along k, four at a
@@ -1351,23 +1294,13 @@ SW_VECTOR_CLONES
 static void apply_WF(const sw_y *y, y_newton *ws, const double *z, const double *v,
                      double *restrict out)
 {
+#define APPLY_WF(N) apply_WF_nh(N, y, ws, z, v, out)
     switch (y->nh) {
-#define WF_NH(N)                                                                                   \
-    case N:                                                                                        \
-        apply_WF_nh(N, y, ws, z, v, out);                                                          \
-        return;
-        WF_NH(1)
-        WF_NH(2)
-        WF_NH(3)
-        WF_NH(4)
-        WF_NH(5)
-        WF_NH(6)
-        WF_NH(7)
-        WF_NH(8)
-#undef WF_NH
+        Y_CASES_1_TO_8(APPLY_WF)
     default:
-        apply_WF_nh(y->nh, y, ws, z, v, out);
+        APPLY_WF(y->nh);
     }
+#undef APPLY_WF
 }
 
 
