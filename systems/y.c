@@ -187,6 +187,13 @@ static inline void combine_rows(size_t T, double a, const double *base, size_t m
     case 6: CALL(6); break;                                                                        \
     case 7: CALL(7); break;                                                                        \
     case 8: CALL(8); break;
+/* CALL(n) through those cases, the default for any other n. */
+#define Y_BY_COUNT(n, CALL)                                                                        \
+    switch (n) {                                                                                   \
+        Y_CASES_1_TO_8(CALL)                                                                       \
+    default:                                                                                       \
+        CALL(n);                                                                                   \
+    }
 
 /* rho_kt = pi_kt - mult sum_h w_hk s_ht. */
 SW_VECTOR_CLONES
@@ -197,11 +204,7 @@ static void residual(const sw_y *y)
         for (size_t h = 0; h < y->nh; h++)
             y->coef[h] = -(y->mult * y->w[h * K + k]);
 #define RESIDUAL(N) combine_rows(T, 0, y->pi + k * T, N, y->coef, y->s, y->rho + k * T)
-        switch (y->nh) {
-            Y_CASES_1_TO_8(RESIDUAL)
-        default:
-            RESIDUAL(y->nh);
-        }
+        Y_BY_COUNT(y->nh, RESIDUAL);
 #undef RESIDUAL
     }
 }
@@ -218,11 +221,7 @@ static void gradient(const sw_y *y)
             y->coef[k] = -y->u[h * K + k];
         }
 #define GRADIENT(N) combine_rows(T, 0, NULL, N, y->coef, y->rho, y->g + h * T)
-        switch (K) {
-            Y_CASES_1_TO_8(GRADIENT)
-        default:
-            GRADIENT(K);
-        }
+        Y_BY_COUNT(K, GRADIENT);
 #undef GRADIENT
     }
 }
@@ -912,11 +911,7 @@ static int invert_blocks4(const sw_y *y, y_newton *ws, size_t t, double *ratio)
 {
     int ok;
 #define INVERT(N) ok = invert_blocks4_nh(N, y, ws, t, ratio)
-    switch (y->nh) {
-        Y_CASES_1_TO_8(INVERT)
-    default:
-        INVERT(y->nh);
-    }
+    Y_BY_COUNT(y->nh, INVERT);
 #undef INVERT
     return ok;
 }
@@ -1035,11 +1030,7 @@ static void blocks_apply(const sw_y *y, const y_newton *ws, const double *r, siz
 #define BLOCKS(N)                                                                                  \
     (add ? blocks_apply_nh(N, 1, T, ws->Binv, r, rld, add, out, old)                               \
          : blocks_apply_nh(N, 0, T, ws->Binv, r, rld, NULL, out, old))
-    switch (y->nh) {
-        Y_CASES_1_TO_8(BLOCKS)
-    default:
-        BLOCKS((int)y->nh);
-    }
+    Y_BY_COUNT((int)y->nh, BLOCKS);
 #undef BLOCKS
 }
 
@@ -1295,14 +1286,9 @@ static void apply_WF(const sw_y *y, y_newton *ws, const double *z, const double 
                      double *restrict out)
 {
 #define APPLY_WF(N) apply_WF_nh(N, y, ws, z, v, out)
-    switch (y->nh) {
-        Y_CASES_1_TO_8(APPLY_WF)
-    default:
-        APPLY_WF(y->nh);
-    }
+    Y_BY_COUNT(y->nh, APPLY_WF);
 #undef APPLY_WF
 }
-
 
 /* E Y and Y^T F (transposed, into YtFt: nh K rows of 3 nh) from PV (row
  * (h, a): J(s_h) SR_a against the head-h blocks of Y's 3 nh columns),
