@@ -162,11 +162,24 @@ static json_object *stats_of(json_object *meta)
     return stats;
 }
 
-static long long stat_of(json_object *meta, const char *key)
+static long long int_of(json_object *o, const char *key)
 {
     json_object *v;
-    assert_true(json_object_object_get_ex(stats_of(meta), key, &v));
+    assert_true(json_object_object_get_ex(o, key, &v));
     return json_object_get_int64(v);
+}
+
+static long long stat_of(json_object *meta, const char *key)
+{
+    return int_of(stats_of(meta), key);
+}
+
+/* `integrate ARGS --out csv` (whose metadata goes to meta, beside it), which
+ * must succeed; its metadata, for json_object_put. */
+static json_object *integrate_meta(const char *args, const char *csv, const char *meta)
+{
+    assert_int_equal(swt_run(NULL, NULL, "integrate %s --out %s", args, csv), 0);
+    return read_json(meta);
 }
 
 /* msbdf evaluates the analytic Jacobian and says so; an explicit stepper
@@ -178,9 +191,7 @@ static void metadata_records_statistics_and_events(void **state)
     char csv[600], meta[600];
     snprintf(csv, sizeof csv, "%s/r.csv", dir);
     snprintf(meta, sizeof meta, "%s/r.json", dir);
-    assert_int_equal(swt_run(NULL, NULL, "integrate linear --solver msbdf --t-end 5 --out %s", csv),
-                     0);
-    json_object *o = read_json(meta);
+    json_object *o = integrate_meta("linear --solver msbdf --t-end 5", csv, meta);
     assert_true(stat_of(o, "jac_evals") > 0);
     assert_true(stat_of(o, "rhs_evals") > stat_of(o, "steps"));
     json_object *nw;
@@ -191,16 +202,11 @@ static void metadata_records_statistics_and_events(void **state)
      * every vector field it evaluates past the start is one; on a stiff
      * diagonal system (rates -1 and -1e4) from a first step of 1e-2, the
      * error test must reject steps before h falls to the fast scale. */
-    assert_int_equal(swt_run(NULL, NULL,
-                             "integrate linear A=-1,0,0,-1e4 b=0,0 x0=1,1 --solver bdf --h0 1e-2 "
-                             "--t-end 5 --out %s",
-                             csv),
-                     0);
-    o = read_json(meta);
+    o = integrate_meta("linear A=-1,0,0,-1e4 b=0,0 x0=1,1 --solver bdf --h0 1e-2 --t-end 5", csv,
+                       meta);
     assert_true(json_object_object_get_ex(stats_of(o), "newton", &nw));
-    long long iters = json_object_get_int64(json_object_object_get(nw, "iterations"));
-    long long setups = json_object_get_int64(json_object_object_get(nw, "setups"));
-    long long err_fails = json_object_get_int64(json_object_object_get(nw, "err_fails"));
+    long long iters = int_of(nw, "iterations"), setups = int_of(nw, "setups");
+    long long err_fails = int_of(nw, "err_fails");
     print_message("bdf: %lld steps, %lld iterations, %lld setups, %lld error-test failures\n",
                   stat_of(o, "steps"), iters, setups, err_fails);
     assert_true(iters >= stat_of(o, "steps"));
@@ -209,12 +215,8 @@ static void metadata_records_statistics_and_events(void **state)
     assert_true(err_fails >= 1);
     json_object_put(o);
 
-    assert_int_equal(swt_run(NULL, NULL,
-                             "integrate linear n=1 A=-1 b=0 x0=1 --rtol 1e-12 --atol 0 "
-                             "--until 'x_1<=0.25' --out %s",
-                             csv),
-                     0);
-    o = read_json(meta);
+    o = integrate_meta("linear n=1 A=-1 b=0 x0=1 --rtol 1e-12 --atol 0 --until 'x_1<=0.25'", csv,
+                       meta);
     assert_int_equal(stat_of(o, "jac_evals"), 0);
     json_object *events, *ev, *t;
     assert_true(json_object_object_get_ex(o, "events", &events));
