@@ -13,7 +13,6 @@
 #include "jacobian.h"
 #include "stagewise/budget.h"
 #include "stagewise/ode.h"
-#include "simd.h"
 
 /* Who steps: GSL's driver (type set), or one of stagewise's own steppers,
  * the BDF (bdf.h) or DOP853 (dop853.h).  For the budgets: vector-field
@@ -471,19 +470,14 @@ static int over_budget(sw_ode *w, const sw_ode_stats *st, double t, double h, sw
 SW_VECTOR_CLONES
 static int finite_state(const double *x, size_t n)
 {
-    /* x * 0 is NaN exactly for an infinite or NaN x: a sum in the lanes of
-     * a vector (its order does not matter: 0 or NaN), where a test per
-     * element with an early exit is not vectorised. */
-    sw_v4 z = {0, 0, 0, 0}, v;
-    size_t i = 0;
-    for (; i + 4 <= n; i += 4) {
-        memcpy(&v, x + i, sizeof v);
-        z += v * 0;
-    }
-    double r = (z[0] + z[1]) + (z[2] + z[3]);
-    for (; i < n; i++)
-        r += x[i] * 0;
-    return r == 0;
+    /* x * 0 is NaN exactly for an infinite or NaN x: a sum the compiler
+     * vectorises (its order does not matter: 0 or NaN), where a test per
+     * element with an early exit is not. */
+    double z = 0;
+#pragma omp simd reduction(+ : z)
+    for (size_t i = 0; i < n; i++)
+        z += x[i] * 0;
+    return z == 0;
 }
 
 /* One step from (*t, x) towards bound, never past it. */
