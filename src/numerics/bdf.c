@@ -64,7 +64,6 @@ struct sw_bdf {
     int need_fresh;
     unsigned long since_setup, since_jac;
     double crate; /* Newton's contraction rate, carried from step to step */
-    double dnorm; /* the last Newton iterate's correction d, in wrms */
     sw_bdf_stats st;
 };
 
@@ -286,23 +285,25 @@ static double newton_update(size_t n, const double *restrict r, double *restrict
 }
 
 /* Solves the corrector for d = y - pred by modified Newton with the
- * factored I - c_fact J; returns whether it converged.  The matrix is
- * refactored when stale, and once more with a fresh Jacobian if Newton
- * fails with an old one. */
-static int correct(sw_bdf *b, double c)
+ * factored I - c_fact J; returns whether it converged, with d's wrms norm
+ * (the error test's) in *dnorm.  The matrix is refactored when stale, and
+ * once more with a fresh Jacobian if Newton fails with an old one. */
+static int correct(sw_bdf *b, double c, double *dnorm)
 {
     size_t n = b->n;
     int q = b->q;
     int cheap = sw_newton_jac_is_cheap(b->nw);
     for (;;) {
         int current = 0;
-        if (b->c_fact == 0 || !(c / b->c_fact >= C_RATIO_MIN && c / b->c_fact <= C_RATIO_MAX) ||
-            b->since_setup >= SETUP_AGE || b->need_fresh) {
+        double ratio = c / b->c_fact; /* +inf with no factorisation (c_fact = 0) */
+        if (!(ratio >= C_RATIO_MIN && ratio <= C_RATIO_MAX) || b->since_setup >= SETUP_AGE ||
+            b->need_fresh) {
             int fresh = b->need_fresh || b->since_jac >= JAC_AGE;
             b->c_fact = 0;
             if (sw_newton_setup(b->nw, b->pred, c, fresh))
                 return 0; /* singular here: a smaller step changes c */
             b->c_fact = c;
+            ratio = 1;
             b->since_setup = 0;
             b->crate = 1;
             b->need_fresh = 0;
@@ -320,7 +321,7 @@ static int correct(sw_bdf *b, double c)
          * steps and error-test failures than the factorisations saved.
          * sw_newton_solve_at's second solve brings that error down to a
          * few percent (docs/performance.md, the growth goal). */
-        double ratio = c / b->c_fact, delp = 0;
+        double delp = 0;
         for (int it = 0; it < NEWTON_ITERS; it++) {
             b->st.rhs_evals++;
             b->st.newton_iters++;
@@ -330,7 +331,7 @@ static int correct(sw_bdf *b, double c)
             newton_residual(n, c, b->r, b->psi, it ? b->d : NULL);
             sw_newton_solve_at(b->nw, ratio, b->r);
             double del =
-                newton_update(n, b->r, b->d, b->y, it ? NULL : b->pred, b->wt, &b->dnorm);
+                newton_update(n, b->r, b->d, b->y, it ? NULL : b->pred, b->wt, dnorm);
             if (it > 0)
                 b->crate = fmax(RATE_DECAY * b->crate, del / delp);
             if (del * fmin(1, b->crate) * b->errc[q] <= NEWTON_SHARE)
@@ -345,12 +346,19 @@ static int correct(sw_bdf *b, double c)
     }
 }
 
+/* Whether the step just accepted weighs the neighbouring orders q - 1 and
+ * q + 1: only when the step may grow, and once q + 1 equal steps make
+ * their differences meaningful. */
+static int weighs_orders(const sw_bdf *b)
+{
+    return b->grow_max > 1 && b->n_equal >= b->q + 1;
+}
+
 /* After an accepted step with error estimate err: the next step's size
- * and order, from the error estimates at orders q - 1, q and q + 1 (the
- * neighbours only once q + 1 equal steps make their differences
- * meaningful), nm and np the wrms norms of D_q and D_{q+2} (the accepting
- * sweep's). */
-static void plan_next(sw_bdf *b, double err, double nm, double np)
+ * and order, from the error estimates at orders q - 1, q and q + 1, the
+ * neighbours from nq (the wrms norms of D_q and D_{q+2}, the accepting
+ * sweep's), which is NULL unless weighs_orders. */
+static void plan_next(sw_bdf *b, double err, const double *nq)
 {
     int q = b->q;
     b->eta_next = 1;
@@ -359,9 +367,9 @@ static void plan_next(sw_bdf *b, double err, double nm, double np)
         return;
     double eta = 1 / (pow(BIAS * err, 1.0 / (q + 1)) + 1e-6);
     int q_new = q;
-    if (b->n_equal >= q + 1) {
+    if (nq) {
         if (q > 1) {
-            double e_m = b->errc[q - 1] * nm;
+            double e_m = b->errc[q - 1] * nq[0];
             double eta_m = 1 / (pow(BIAS * e_m, 1.0 / q) + 1e-6);
             if (eta_m > eta) {
                 eta = eta_m;
@@ -369,7 +377,7 @@ static void plan_next(sw_bdf *b, double err, double nm, double np)
             }
         }
         if (q < MAXQ) {
-            double e_p = b->errc[q + 1] * np;
+            double e_p = b->errc[q + 1] * nq[1];
             double eta_p = 1 / (pow(BIAS_UP * e_p, 1.0 / (q + 2)) + 1e-6);
             if (eta_p > eta) {
                 eta = eta_p;
@@ -522,9 +530,9 @@ int sw_bdf_step(sw_bdf *b, double bound, sw_err *e)
             t_new = bound;
         }
         int q = b->q;
-        double c = b->h / b->alpha[q];
+        double c = b->h / b->alpha[q], dnorm;
         predict(b);
-        if (!correct(b, c)) {
+        if (!correct(b, c, &dnorm)) {
             b->st.conv_fails++;
             if (++conv_fails >= MAX_CONV_FAILS)
                 return sw_fail(e, SW_ENUMERIC,
@@ -536,7 +544,7 @@ int sw_bdf_step(sw_bdf *b, double bound, sw_err *e)
             rescale(b, SHRINK_CONV);
             continue;
         }
-        err = b->errc[q] * b->dnorm;
+        err = b->errc[q] * dnorm;
         if (err <= 1)
             break;
         b->st.err_fails++;
@@ -562,15 +570,15 @@ int sw_bdf_step(sw_bdf *b, double bound, sw_err *e)
      * those weights, the ones the next error test uses (as SciPy's BDF;
      * CVODE weighs them in the old ones); so err, tested above in the old
      * weights, is measured again. */
-    double norm[3] = {0, 0, 0};
-    accept_all(n, b->q, b->grow_max > 1 && b->n_equal + 1 >= b->q + 1, b->D, b->d, b->wt,
-               b->rtol, b->atol, norm);
     b->t = t_new;
     b->st.steps++;
     b->n_equal++;
     b->since_setup++;
     b->since_jac++;
-    plan_next(b, b->errc[b->q] * norm[0], norm[1], norm[2]);
+    int orders = weighs_orders(b);
+    double norm[3];
+    accept_all(n, b->q, orders, b->D, b->d, b->wt, b->rtol, b->atol, norm);
+    plan_next(b, b->errc[b->q] * norm[0], orders ? norm + 1 : NULL);
     return SW_OK;
 }
 
