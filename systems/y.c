@@ -469,7 +469,7 @@ typedef struct y_newton {
     double *Pe, *sv;
     double *pe4;       /* nh x T (padded to four): apply_E's s_g o v_g (heads_at) */
     double *De;        /* nh x nh: apply_E's scratch */
-    double *vt, *bet;  /* K x nhp, nh x nhp (nhp: nh rounded up to 4): apply_WF's scratch */
+    double *bet;       /* nh x nh: apply_WF's scratch */
     double *nw, *nu;   /* nh x K: n w, n u */
     double *tw;        /* nh K + 3 nh scratch */
     double *coef;      /* nh + K + 3 nh scratch */
@@ -922,7 +922,7 @@ static void newton_free_gram(void *p)
     if (!ws)
         return;
     void *bufs[] = {ws->s, ws->w, ws->u, ws->rho, ws->Grho, ws->sig, ws->sGr, ws->sRho, ws->Pe,
-                    ws->pe4, ws->sv, ws->De, ws->vt, ws->bet, ws->nw, ws->nu, ws->tw, ws->coef,
+                    ws->pe4, ws->sv, ws->De, ws->bet, ws->nw, ws->nu, ws->tw, ws->coef,
                     ws->Binv, ws->aug, ws->aug4, ws->W, ws->Psi, ws->WtY, ws->cap, ws->capf.piv,
                     ws->capf.swap, ws->capf.rdiag, ws->SR, ws->Y, ws->Q, ws->PY, ws->PV, ws->mc,
                     ws->Prod, ws->Beta, ws->Mom, ws->Gam, ws->EG, ws->GE, ws->cstart, ws->cidx,
@@ -939,17 +939,16 @@ static void *newton_alloc_gram(const sw_model *m)
     size_t K = y->K, T = y->T, nh = y->nh, na = nh * T, nv = nh * K, r = 3 * nh;
     size_t ns = nh + K, nb = ns + 1, NB = nh * nb, np = nb * (nb + 1) / 2;
     size_t npair = nh * (nh + 1) / 2, ncoef = nv * (K + nh) + nv * (1 + nh);
-    size_t nhp = (nh + 3) & ~(size_t)3, Tp = (T + 3) & ~(size_t)3;
+    size_t Tp = (T + 3) & ~(size_t)3;
     y_newton *ws = calloc(1, sizeof *ws);
     if (!ws)
         return NULL;
 #define D_ALLOC(f, count) (ws->f = malloc((count) * sizeof *ws->f))
     if (!D_ALLOC(s, na) || !D_ALLOC(w, nv) || !D_ALLOC(u, nv) || !D_ALLOC(rho, K * T) ||
         !D_ALLOC(Grho, K * T) || !D_ALLOC(sig, nh) || !D_ALLOC(sGr, nh * K) ||
-        !D_ALLOC(sRho, nh * K) || !D_ALLOC(Pe, nh * nb) ||
-        !D_ALLOC(pe4, nh * Tp) || !D_ALLOC(sv, nh) ||
-        !D_ALLOC(De, nh * nh) || !(ws->vt = calloc(K * nhp, sizeof *ws->vt)) ||
-        !D_ALLOC(bet, nh * nhp) || !D_ALLOC(nw, nv) || !D_ALLOC(nu, nv) || !D_ALLOC(tw, nv + r) ||
+        !D_ALLOC(sRho, nh * K) || !D_ALLOC(Pe, nh * nb) || !D_ALLOC(pe4, nh * Tp) ||
+        !D_ALLOC(sv, nh) || !D_ALLOC(De, nh * nh) || !D_ALLOC(bet, nh * nh) ||
+        !D_ALLOC(nw, nv) || !D_ALLOC(nu, nv) || !D_ALLOC(tw, nv + r) ||
         !D_ALLOC(coef, nh + K + r) || !D_ALLOC(Binv, Tp * nh * nh) ||
         !D_ALLOC(aug, 2 * nh * nh) ||
         !(ws->aug4 = aligned_alloc(sizeof(sw_v4), 2 * nh * nh * sizeof(sw_v4))) ||
@@ -1052,18 +1051,6 @@ static void solve_head(const sw_y *y, const y_newton *ws, size_t g, const double
         for (; t < T; t++)
             out[h * T + t] = ws->Binv[binv_at(nh, h, g, t)] * v[t];
     }
-}
-
-/* Column i of W dotted with v (nh T entries): the first 2 nh columns live
- * on one head's T rows. */
-static inline __attribute__((always_inline)) double w_dot(const sw_y *y, const y_newton *ws,
-                                                           size_t i, const double *v)
-{
-    size_t T = y->T, na = y->nh * T;
-    if (i >= 2 * y->nh)
-        return sw_y_dot(ws->W + i * na, v, na);
-    size_t off = i % y->nh * T;
-    return sw_y_dot(ws->W + i * na + off, v + off, T);
 }
 
 /* o <- mc (o - sum_f cf[f cs] R_f) over len entries, for the m rows R_f at
@@ -1196,36 +1183,12 @@ apply_WF_nh(const size_t nh, const sw_y *y, y_newton *ws, const double *z, const
     size_t K = y->K, T = y->T, na = nh * T;
     double c = ws->c, n = y->mult;
     double *coef = ws->coef; /* delta_1..delta_nh, then c v_h1..c v_hK */
-    size_t nhp = (nh + 3) & ~(size_t)3;
-    double *beta = ws->bet, *vt = ws->vt;
-    /* beta_hg = n u_h . v_g, four g at a time from v transposed (rows of
-     * nhp, the lanes past nh zero), each summed as sw_y_dot sums it (lane
-     * j: k = j mod 4, the tail into lane 0, then (0 + 1) + (2 + 3)). */
-    for (size_t g = 0; g < nh; g++)
-        for (size_t k = 0; k < K; k++)
-            vt[k * nhp + g] = v[g * K + k];
+    double *beta = ws->bet;
+    /* beta_hg = n u_h . v_g, each summed as sw_y_dot sums it. */
     for (size_t h = 0; h < nh; h++) {
-        const double *uh = ws->u + h * K;
-        for (size_t g = 0; g < nh; g += 4) {
-            sw_v4 a0 = {0, 0, 0, 0}, a1 = a0, a2 = a0, a3 = a0, x;
-            size_t k = 0;
-            for (; k + 4 <= K; k += 4) {
-                memcpy(&x, vt + k * nhp + g, sizeof x);
-                a0 += uh[k] * x;
-                memcpy(&x, vt + (k + 1) * nhp + g, sizeof x);
-                a1 += uh[k + 1] * x;
-                memcpy(&x, vt + (k + 2) * nhp + g, sizeof x);
-                a2 += uh[k + 2] * x;
-                memcpy(&x, vt + (k + 3) * nhp + g, sizeof x);
-                a3 += uh[k + 3] * x;
-            }
-            for (; k < K; k++) {
-                memcpy(&x, vt + k * nhp + g, sizeof x);
-                a0 += uh[k] * x;
-            }
-            a0 = n * ((a0 + a1) + (a2 + a3));
-            memcpy(beta + h * nhp + g, &a0, sizeof a0);
-        }
+        rows_dot(v, nh, K, ws->u + h * K, beta + h * nh);
+        for (size_t g = 0; g < nh; g++)
+            beta[h * nh + g] *= n;
     }
     for (size_t h = 0; h < nh; h++) {
         const double *sh = ws->s + h * T, *ph = ws->W + (nh + h) * na + h * T;
@@ -1235,7 +1198,7 @@ apply_WF_nh(const size_t nh, const sw_y *y, y_newton *ws, const double *z, const
             coef[nh + l] = c * v[h * K + l];
         }
         for (size_t g = 0; g < nh; g++) {
-            double beta_hg = beta[h * nhp + g];
+            double beta_hg = beta[h * nh + g];
             so -= beta_hg * y->M[h * nh + g];
             coef[g] = z[2 * nh + g] * y->c[h * nh + g] - c * beta_hg;
         }
@@ -1677,19 +1640,19 @@ static void newton_solve_gram(const sw_model *m, void *p, double *b)
 {
     const sw_y *y = m->ctx;
     y_newton *ws = p;
-    size_t K = y->K, nh = y->nh, nv = nh * K, nr = 3 * nh, ld = y->stride;
+    size_t K = y->K, T = y->T, nh = y->nh, na = nh * T, nv = nh * K, nr = 3 * nh, ld = y->stride;
     double c = ws->c, *tw = ws->tw;
     /* b's logits are read and written in place, head h at b + h ld + K. */
     for (size_t h = 0; h < nh; h++)
         for (size_t k = 0; k < K; k++)
             ws->bw[h * K + k] = b[h * ld + k];
-    blocks_apply(y, ws, b + K, ld, NULL, ws->ra, y->T);
+    blocks_apply(y, ws, b + K, ld, NULL, ws->ra, T);
     /* W^T q from E q's dot products where they serve: s_h . q_h, and
      * Z_g . q = sum_h c_hg s_g . (s_h o q_h); only p_h . q_h is new. */
     apply_E(y, ws, ws->ra, ws->ew);
     for (size_t h = 0; h < nh; h++) {
         ws->z2[h] = ws->sv[h];
-        ws->z2[nh + h] = w_dot(y, ws, nh + h, ws->ra);
+        ws->z2[nh + h] = sw_y_dot(ws->W + (nh + h) * na + h * T, ws->ra + h * T, T);
     }
     for (size_t g = 0; g < nh; g++) {
         double acc = 0;
