@@ -450,7 +450,7 @@ static int jac_gram(const sw_model *m, const double *x, double *J)
 /* What lu_factor leaves beside the LU for the solves: the interchanges
  * (LAPACK's convention), the few that swap (lu_solve skips the rest
  * without testing each), and U's reciprocal diagonal (off the solves'
- * chains of dependent rows; v * (1 / u) as before). */
+ * chains of dependent rows: the solves multiply by it). */
 typedef struct lu_aux {
     size_t *piv, *swap, nswap;
     double *rdiag;
@@ -753,9 +753,9 @@ static void lu_solve(size_t n, const double *A, const lu_aux *f, double *b)
 }
 
 /* B <- A^{-1} B for B of n rows and m columns (row stride m), from
- * lu_factor's LU: lu_solve's operations on every column at once, with the
- * loops along B's rows so that they vectorise (many small right-hand sides
- * cost mostly loop overhead one by one). */
+ * lu_factor's LU: forward and back substitution on every column at once,
+ * with the loops along B's rows so that they vectorise (many small
+ * right-hand sides cost mostly loop overhead one by one). */
 SW_VECTOR_CLONES
 static void lu_solve_many(size_t n, const double *A, const lu_aux *f, double *B, size_t m)
 {
