@@ -48,6 +48,17 @@ static double run_error(const char *solver, double rtol)
     sw_ode_stats st;
     assert_int_equal(sw_ode_run(w, x, sw_traj_record, &tr, &st, &e), SW_OK);
     assert_int_equal(tr.n, 11);
+    /* The Newton statistics are the BDF's own and no other stepper's: a
+     * step takes at least one iteration, each evaluates the field once past
+     * the start, and a matrix is factored at least once. */
+    if (strcmp(solver, "bdf") == 0) {
+        assert_true(st.setups > 0 && st.setups <= st.newton_iters);
+        assert_true(st.newton_iters >= st.steps);
+        assert_int_equal(st.rhs_evals, st.newton_iters + 1);
+    } else {
+        assert_true(st.setups == 0 && st.newton_iters == 0 && st.err_fails == 0 &&
+                    st.conv_fails == 0);
+    }
     /* Errors relative to the trajectory's scale: pointwise relative error
      * is meaningless where a component passes through zero. */
     double worst = 0, scale = 0;
