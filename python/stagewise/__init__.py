@@ -206,7 +206,7 @@ def integrate(system, *, t_end=None, points=None, grid=None, solver=None, rtol=N
                 "columns": ["t"] + cols, "levels": model.levels(), "params": model.params(),
                 "stats": {"steps": st.steps, "rhs_evals": st.rhs_evals,
                           "jac_evals": st.jac_evals, "t_final": st.t_final}})
-    if st.setups:  # only the BDF factors a Newton matrix
+    if o.solver == b"bdf":  # the one stepper that counts its Newton work
         out["stats"]["newton"] = {"setups": st.setups, "iterations": st.newton_iters,
                                   "err_fails": st.err_fails, "conv_fails": st.conv_fails}
     if st.event_hit:

@@ -64,7 +64,7 @@ static json_object *metadata(const sw_model *m, const sw_cli_ode *c, const sw_od
     json_object_object_add(stats, "rhs_evals", json_object_new_int64((int64_t)st->rhs_evals));
     json_object_object_add(stats, "jac_evals", json_object_new_int64((int64_t)st->jac_evals));
     json_object_object_add(stats, "t_final", json_object_new_double(st->t_final));
-    if (st->setups) { /* only the BDF factors a Newton matrix */
+    if (strcmp(c->o.solver, "bdf") == 0) { /* the one stepper that counts its Newton work */
         json_object *nw = json_object_new_object();
         json_object_object_add(nw, "setups", json_object_new_int64((int64_t)st->setups));
         json_object_object_add(nw, "iterations", json_object_new_int64((int64_t)st->newton_iters));
