@@ -393,8 +393,12 @@ static void tf_teardown(sw_model *m)
 
 /* The markov task's chain, from this model's chain parameters: every
  * parameter the two systems share by name (S, N, K, m, gamma, c, lambdas,
- * seed, n_eval), one head (the chain does not depend on H), the rest the
- * markov system's defaults. */
+ * seed, n_eval), one head (the chain does not depend on H), and markov's
+ * defaults only for its own model's parameters, which the chain and its
+ * held-out set do not depend on.  Any other markov parameter without a
+ * counterpart here is refused, so that observe_chunk's reading of the
+ * chain's positions as the model's (the same S, N, K and m) cannot be
+ * undone by a parameter added to one table and not the other. */
 static int build_chain(sw_model *m, tfk *k, sw_err *e)
 {
     const sw_system *sys = &sw_system_markov;
@@ -409,6 +413,9 @@ static int build_chain(sw_model *m, tfk *k, sw_err *e)
             pv[i] = (sw_value){1, &one};
         else if (sw_param_index(m->sys, name) >= 0)
             pv[i] = *sw_model_value(m, name);
+        else if (strcmp(name, "sigma") && strcmp(name, "window") && strcmp(name, "compare"))
+            rc = sw_fail(e, SW_EFAIL, "tf-markov: markov's parameter %s has no counterpart here",
+                         name);
         else if ((rc = sw_param_parse(&sys->params[i], sys->params[i].def, &pv[i], e)) == SW_OK)
             own[i] = 1;
     }
@@ -493,14 +500,6 @@ static int tf_setup_kind(sw_model *m, tf_kind kind, sw_err *e)
         c->loss = SW_TF_CE;
         k->ssize = (c->T + 1) * sizeof(int);
         n_obs = k->K + 1 + c->L * c->H * k->K;
-        /* observe_chunk takes the model's query q0 + q of held-out sequence
-         * i as the chain's predicted position q of sequence i: the same
-         * while build_chain gives the chain this model's S, N, K and m. */
-        static const char *const same[] = {"S", "N", "K", "m"};
-        for (size_t i = 0; i < sizeof same / sizeof *same; i++)
-            if (sw_model_get(k->chain, same[i]) != sw_model_get(m, same[i]))
-                return sw_fail(e, SW_EFAIL, "tf-markov: its chain has %s = %g, the model %g",
-                               same[i], sw_model_get(k->chain, same[i]), sw_model_get(m, same[i]));
     }
     size_t emb; /* where the embedding starts in theta */
     if (sw_model_shape(m, sw_tf_layout(c, NULL, &emb, &(size_t){0}, &(size_t){0}), n_obs, 0))
