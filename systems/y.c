@@ -458,15 +458,15 @@ typedef struct lu_aux {
 
 typedef struct y_newton {
     double c;
-    double *s, *w, *u; /* the point: nh x T, nh x K, nh x K */
-    double *rho;       /* K x T */
+    /* The point: s (nh x T) is SR's first rows, not a buffer of its own;
+     * u (nh x K); w and rho are read from the sw_y while setup runs. */
+    double *s, *u;
     double *Grho;      /* K x T */
     double *sig;       /* nh */
     double *sGr;       /* nh x K: s_h . (G rho)_l */
-    double *sRho;      /* nh x K: s_h . rho_k */
-    /* nh x (nh + K + 1), nh: apply_E's dot products SR_a . (s_g o v_g), the
+    /* nh x (nh + K + 1): apply_E's dot products SR_a . (s_g o v_g), the
      * last (a = the ones) s_g . v_g, which the solve reads after it. */
-    double *Pe, *sv;
+    double *Pe;
     double *pe4;       /* nh x T (padded to four): apply_E's s_g o v_g (heads_at) */
     double *De;        /* nh x nh: apply_E's scratch */
     double *bet;       /* nh x nh: apply_WF's scratch */
@@ -921,8 +921,8 @@ static void newton_free_gram(void *p)
     y_newton *ws = p;
     if (!ws)
         return;
-    void *bufs[] = {ws->s, ws->w, ws->u, ws->rho, ws->Grho, ws->sig, ws->sGr, ws->sRho, ws->Pe,
-                    ws->pe4, ws->sv, ws->De, ws->bet, ws->nw, ws->nu, ws->tw, ws->coef,
+    void *bufs[] = {ws->u, ws->Grho, ws->sig, ws->sGr, ws->Pe,
+                    ws->pe4, ws->De, ws->bet, ws->nw, ws->nu, ws->tw, ws->coef,
                     ws->Binv, ws->aug, ws->aug4, ws->W, ws->Psi, ws->WtY, ws->cap, ws->capf.piv,
                     ws->capf.swap, ws->capf.rdiag, ws->SR, ws->Y, ws->Q, ws->PY, ws->PV, ws->mc,
                     ws->Prod, ws->Beta, ws->Mom, ws->Gam, ws->EG, ws->GE, ws->cstart, ws->cidx,
@@ -944,10 +944,9 @@ static void *newton_alloc_gram(const sw_model *m)
     if (!ws)
         return NULL;
 #define D_ALLOC(f, count) (ws->f = malloc((count) * sizeof *ws->f))
-    if (!D_ALLOC(s, na) || !D_ALLOC(w, nv) || !D_ALLOC(u, nv) || !D_ALLOC(rho, K * T) ||
-        !D_ALLOC(Grho, K * T) || !D_ALLOC(sig, nh) || !D_ALLOC(sGr, nh * K) ||
-        !D_ALLOC(sRho, nh * K) || !D_ALLOC(Pe, nh * nb) || !D_ALLOC(pe4, nh * Tp) ||
-        !D_ALLOC(sv, nh) || !D_ALLOC(De, nh * nh) || !D_ALLOC(bet, nh * nh) ||
+    if (!D_ALLOC(u, nv) || !D_ALLOC(Grho, K * T) || !D_ALLOC(sig, nh) ||
+        !D_ALLOC(sGr, nh * K) || !D_ALLOC(Pe, nh * nb) || !D_ALLOC(pe4, nh * Tp) ||
+        !D_ALLOC(De, nh * nh) || !D_ALLOC(bet, nh * nh) ||
         !D_ALLOC(nw, nv) || !D_ALLOC(nu, nv) || !D_ALLOC(tw, nv + r) ||
         !D_ALLOC(coef, nh + K + r) || !D_ALLOC(Binv, Tp * nh * nh) ||
         !D_ALLOC(aug, 2 * nh * nh) ||
@@ -971,6 +970,7 @@ static void *newton_alloc_gram(const sw_model *m)
 #undef D_ALLOC
     for (size_t t = 0; t < T; t++)
         ws->SR[ns * T + t] = 1;
+    ws->s = ws->SR;
     return ws;
 }
 
@@ -1152,16 +1152,15 @@ static void apply_E(const sw_y *y, y_newton *ws, const double *v, double *out)
         }
     }
 #undef E_DOTS
-    for (size_t g = 0; g < nh; g++)
-        ws->sv[g] = P[g * nb + ns];
-    /* D_hg = s_h . J(s_g) v_g once, then each (E v)_h along k, four at a
-     * time (the sum over g in its order, as lane k would sum it alone). */
+    /* s_g . v_g is P[g nb + ns], the ones' row.  D_hg = s_h . J(s_g) v_g
+     * once, then each (E v)_h along k, four at a time (the sum over g in its
+     * order, as lane k would sum it alone). */
     for (size_t h = 0; h < nh; h++)
         for (size_t g = 0; g < nh; g++)
-            D[h * nh + g] = P[g * nb + h] - ws->sv[g] * y->M[h * nh + g];
+            D[h * nh + g] = P[g * nb + h] - P[g * nb + ns] * y->M[h * nh + g];
     for (size_t h = 0; h < nh; h++) {
-        const double *Ph = P + h * nb + nh, *sr = ws->sRho + h * K;
-        double svh = ws->sv[h], *o = out + h * K;
+        const double *Ph = P + h * nb + nh, *sr = ws->mc + h * nb + nh; /* s_h . rho_k */
+        double svh = P[h * nb + ns], *o = out + h * K;
         for (size_t k = 0; k < K; k++)
             o[k] = Ph[k] - svh * sr[k];
         subtract_rows(nh, K, ws->nw, K, D + h * nh, 1, -ws->c, o);
@@ -1357,7 +1356,7 @@ static void basis_coefficients(const sw_y *y, y_newton *ws)
             at[j++] = e;
             COEF(h * nb + nh + k, -c);
             for (size_t f = 0; f < nh; f++)
-                COEF(f * nb + h, c * n * ws->w[f * K + k]);
+                COEF(f * nb + h, c * n * y->w[f * K + k]);
         }
     at[j] = e;
 #undef COEF
@@ -1480,9 +1479,7 @@ static void schur(const sw_y *y, y_newton *ws)
 {
     size_t K = y->K, T = y->T, nh = y->nh, na = nh * T, nv = nh * K, nr = 3 * nh, ns = nh + K;
     double c = ws->c, n = y->mult;
-    /* Q_h: J(s_h) applied to s_1..s_nh, rho_1..rho_K. */
-    memcpy(ws->SR, ws->s, na * sizeof *ws->SR);
-    memcpy(ws->SR + na, ws->rho, K * T * sizeof *ws->SR);
+    /* Q_h: J(s_h) applied to s_1..s_nh, rho_1..rho_K (SR's rows). */
     for (size_t h = 0; h < nh; h++) {
         /* J(s_h) SR_f = s_h o (SR_f - s_h . SR_f), the dot products kept
          * in mc (the same sums as sw_y_jvec's). */
@@ -1532,24 +1529,23 @@ static int newton_setup_gram(const sw_model *m, void *p, const double *x, double
     double n = y->mult;
     evaluate(y, x);
     ws->c = c;
-    memcpy(ws->s, y->s, na * sizeof *ws->s);
-    memcpy(ws->w, y->w, nv * sizeof *ws->w);
+    /* SR's rows: s_1..s_nh (ws->s), rho_1..rho_K, then the ones. */
+    memcpy(ws->SR, y->s, na * sizeof *ws->SR);
+    memcpy(ws->SR + na, y->rho, K * T * sizeof *ws->SR);
     memcpy(ws->u, y->u, nv * sizeof *ws->u);
     for (size_t i = 0; i < nv; i++) {
         ws->nw[i] = n * y->w[i];
         ws->nu[i] = n * y->u[i];
     }
-    memcpy(ws->rho, y->rho, K * T * sizeof *ws->rho);
     for (size_t k = 0; k < K; k++)
         combine_rows(T, 0, NULL, K, y->G + k * K, y->rho, ws->Grho + k * T);
-    /* s_h . rho_k is the vector field's dw_hk/dt (y->fw, summed as sw_y_dot
-     * sums). */
-    memcpy(ws->sRho, y->fw, nv * sizeof *ws->sRho);
     for (size_t h = 0; h < nh; h++) {
         double *mh = ws->mc + h * (nh + K + 1);
         ws->sig[h] = sw_y_dot(y->s + h * T, y->g + h * T, T);
         rows_dot(ws->Grho, K, T, y->s + h * T, ws->sGr + h * K);
-        memcpy(mh + nh, ws->sRho + h * K, K * sizeof *mh);
+        /* s_h . rho_k: the vector field's dw_hk/dt (y->fw, summed as
+         * sw_y_dot sums). */
+        memcpy(mh + nh, y->fw + h * K, K * sizeof *mh);
         for (size_t g = 0; g < nh; g++) {
             mh[g] = y->M[h * nh + g] = sw_y_dot(y->s + h * T, y->s + g * T, T);
             y->c[h * nh + g] = sw_y_dot(y->u + h * K, y->w + g * K, K);
@@ -1651,7 +1647,7 @@ static void newton_solve_gram(const sw_model *m, void *p, double *b)
      * Z_g . q = sum_h c_hg s_g . (s_h o q_h); only p_h . q_h is new. */
     apply_E(y, ws, ws->ra, ws->ew);
     for (size_t h = 0; h < nh; h++) {
-        ws->z2[h] = ws->sv[h];
+        ws->z2[h] = ws->Pe[h * (nh + K + 1) + nh + K];
         ws->z2[nh + h] = sw_y_dot(ws->W + (nh + h) * na + h * T, ws->ra + h * T, T);
     }
     for (size_t g = 0; g < nh; g++) {
