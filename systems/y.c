@@ -1272,22 +1272,11 @@ static void ey_ytf(const sw_y *y, const y_newton *ws, double *YtFt)
         }
     for (size_t g = 0; g < nh; g++)
         for (size_t l = 0; l < K; l++) {
+            /* sum_k G_kl PV_(g,nh+k): G is symmetric to the bit (y_common.c
+             * forms both halves as the same products), so its row l serves
+             * as column l. */
             double *o = YtFt + (g * K + l) * nr;
-            size_t i = 0;
-            for (; i + 4 <= nr; i += 4) {
-                sw_v4 acc = {0, 0, 0, 0}, x;
-                for (size_t k = 0; k < K; k++) {
-                    memcpy(&x, PV + (g * ns + nh + k) * nr + i, sizeof x);
-                    acc += y->G[k * K + l] * x;
-                }
-                memcpy(o + i, &acc, sizeof acc);
-            }
-            for (; i < nr; i++) {
-                double acc = 0;
-                for (size_t k = 0; k < K; k++)
-                    acc += y->G[k * K + l] * PV[(g * ns + nh + k) * nr + i];
-                o[i] = acc;
-            }
+            combine_rows(nr, 0, NULL, K, y->G + l * K, PV + (g * ns + nh) * nr, o);
             subtract_rows(nh, nr, PV + g * nr, ns * nr, ws->nu + l, K, mc, o);
         }
 }
