@@ -43,11 +43,8 @@ static void expect_failure(int code, const char *needle, const char *args)
     assert_true(strchr(err, '\n')[1] == '\0');
     assert_int_equal(swt_dir_entries(dir), before);
 
-    char cmd[700];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    assert_int_equal(system(cmd), 0);
     free(err);
-    free(dir);
+    swt_rm_rf(dir);
 }
 
 static void bad_input_exits_2_with_one_line(void **state)
@@ -92,10 +89,7 @@ static void bad_init_files(void **state)
     expect_failure(2, "init: 'zwei' in", args);
     snprintf(args, sizeof args, "linear --init %s", shortf);
     expect_failure(2, "has 1 values, system linear needs 2", args);
-    char cmd[700];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    assert_int_equal(system(cmd), 0);
-    free(dir);
+    swt_rm_rf(dir);
 }
 
 /* An init file on one line longer than any fixed buffer: 609 values. */
@@ -116,10 +110,7 @@ static void long_init_line(void **state)
                              "--out %s/r.csv --save-state %s/back.txt",
                              st, dir, dir),
                      0);
-    char cmd[700];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    assert_int_equal(system(cmd), 0);
-    free(dir);
+    swt_rm_rf(dir);
 }
 
 static void unwritable_output(void **state)
@@ -230,10 +221,7 @@ static void metadata_records_statistics_and_events(void **state)
     assert_int_equal(swt_csv_read(csv, &c), 0);
     assert_true(fabs(swt_csv_at(&c, c.rows - 1, "x_1") - 0.25) < 1e-10);
     swt_csv_free(&c);
-    char cmd[700];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    assert_int_equal(system(cmd), 0);
-    free(dir);
+    swt_rm_rf(dir);
 }
 
 /* A preset supplies parameters; the command line overrides it. */
@@ -263,10 +251,7 @@ static void preset_then_command_line(void **state)
     assert_int_equal(swt_run(NULL, &err, "integrate linear --preset %s --out %s", ini, csv), 2);
     assert_non_null(strstr(err, "line 2 is not KEY = VALUE"));
     free(err);
-    char cmd[700];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    assert_int_equal(system(cmd), 0);
-    free(dir);
+    swt_rm_rf(dir);
 }
 
 /* Integrating to t = 1, saving, and continuing for 1 more lands where one
@@ -288,10 +273,7 @@ static void saved_state_continues_the_run(void **state)
     assert_true(fabs(swt_csv_at(&c, 1, "x_1") - exp(-2.0)) < 1e-11);
     assert_true(fabs(swt_csv_at(&c, 1, "x_2") - 1e-3 * exp(1.0)) < 1e-13);
     swt_csv_free(&c);
-    char cmd[700];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    assert_int_equal(system(cmd), 0);
-    free(dir);
+    swt_rm_rf(dir);
 }
 
 /* A device is written in place, never replaced by a renamed file. */
@@ -310,11 +292,8 @@ static void device_output_stays_a_device(void **state)
     struct stat st;
     assert_int_equal(stat("/dev/null", &st), 0);
     assert_true(S_ISCHR(st.st_mode));
-    char cmd[700];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    assert_int_equal(system(cmd), 0);
     free(err);
-    free(dir);
+    swt_rm_rf(dir);
 }
 
 /* Result files get 0666 & ~umask like any tool's output, and a long list
@@ -359,10 +338,7 @@ static void result_files_are_readable_and_whole(void **state)
     assert_true(strncmp(p, " atol=", 6) == 0);
     assert_true(strtod(p + 6, NULL) == 9.87654321e-13);
     free(text);
-    char cmd[700];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    assert_int_equal(system(cmd), 0);
-    free(dir);
+    swt_rm_rf(dir);
 }
 
 static void every_command_has_help(void **state)

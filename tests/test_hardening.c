@@ -49,14 +49,6 @@ static void write_text(const char *path, const char *text)
     write_bytes(path, text, strlen(text));
 }
 
-static void remove_dir(char *dir)
-{
-    char cmd[700];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    assert_int_equal(system(cmd), 0);
-    free(dir);
-}
-
 /* Runs `timeout LIMIT stagewise ARGS` (shell text: ARGS may redirect) with
  * standard error captured, and checks the contract: exit status code, one
  * line starting "stagewise: " and holding needle, and no entry added to
@@ -76,7 +68,7 @@ static void expect(int code, const char *needle, const char *dir, const char *fm
     char path[600];
     snprintf(path, sizeof path, "%s/err", tdir);
     char *err = swt_slurp(path);
-    remove_dir(tdir);
+    swt_rm_rf(tdir);
     int got = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
     assert_non_null(err);
     if (got != code || !strstr(err, needle))
@@ -144,7 +136,7 @@ static void preset_means_what_it_says(void **state)
     /* Random bytes: a control byte, or a line that is not a pair. */
     expect(2, "'/dev/urandom' line ", dir, "integrate linear --preset /dev/urandom --out %s",
            csv);
-    remove_dir(dir);
+    swt_rm_rf(dir);
 }
 
 /* Initial states and CSV inputs: the same limits, whatever the command. */
@@ -171,7 +163,7 @@ static void readers_refuse_devices_and_junk(void **state)
     write_text(junk, "1,2\n3,4\n");
     expect(2, "numbers where the header row of column names belongs", dir, "stages %s --out %s",
            junk, csv);
-    remove_dir(dir);
+    swt_rm_rf(dir);
 }
 
 /* Output through standard output or a device is checked like a file. */
@@ -193,7 +185,7 @@ static void failed_writes_are_reported(void **state)
     snprintf(cmd, sizeof cmd, "ln -s /dev/full %s", png);
     assert_int_equal(system(cmd), 0);
     expect(1, "full.png': No space left on device", dir, "plot stages %s --out %s", csv, png);
-    remove_dir(dir);
+    swt_rm_rf(dir);
 }
 
 /* Requests too large for the machine or the budgets: refused before any
@@ -236,7 +228,7 @@ static void sizes_refused_before_allocation(void **state)
            dir, "train markov --optim sgd --batch 1e12 --out %s", csv);
     expect(2, "over the limit of 1e+11 (--max-work raises it)", dir,
            "train markov --optim sgd --steps 1e12 --out %s", csv);
-    remove_dir(dir);
+    swt_rm_rf(dir);
 }
 
 /* Runs that could never finish end with exit 3, what and at which t. */
@@ -265,7 +257,7 @@ static void runs_end_within_their_budget(void **state)
     expect(3, "try --solver bdf", dir, "integrate z-reduced --init %s --out %s", init, csv);
     /* The stiff solver the message suggests does finish. */
     expect(0, "", NULL, "integrate y-reduced --t-end 1e12 --solver bdf --out %s", csv);
-    remove_dir(dir);
+    swt_rm_rf(dir);
 }
 
 /* A direction of huge entries is still a direction: same escape times as
@@ -302,7 +294,7 @@ static void escape_direction_is_scaled_safely(void **state)
     assert_true(swt_csv_at(&ca, 2, "t_escape") > swt_csv_at(&ca, 0, "t_escape") + 1);
     swt_csv_free(&ca);
     swt_csv_free(&cb);
-    remove_dir(dir);
+    swt_rm_rf(dir);
 }
 
 /* stages: losses and levels are numbers that mean what they say. */
@@ -319,7 +311,7 @@ static void stages_refuses_bad_losses_and_levels(void **state)
     write_text(run, "# level_0 = garbage\nt,loss\n0,1\n1,0.9\n2,0.5\n3,0.1\n4,0.01\n");
     expect(2, "run.csv' provenance level_0: 'garbage' is not a number", dir,
            "stages %s --out %s", run, out);
-    remove_dir(dir);
+    swt_rm_rf(dir);
 }
 
 /* Starts `stagewise ARGS...` without a shell, waits for its temporary
@@ -372,7 +364,7 @@ static void signals_leave_no_temporary_files(void **state)
         char *text = swt_slurp(csv);
         assert_string_equal(text, "old\n");
         free(text);
-        remove_dir(dir);
+        swt_rm_rf(dir);
     }
 }
 
@@ -429,7 +421,7 @@ static void outputs_checked_before_the_run(void **state)
     expect(0, "", NULL, "integrate linear --t-end 1 --points 3 --out %s", name);
     assert_true(swt_file_exists(name));
     assert_false(has_temp_file(dir));
-    remove_dir(dir);
+    swt_rm_rf(dir);
 }
 
 /* plot checks what each figure reads before gnuplot runs. */
@@ -458,7 +450,7 @@ static void plot_checks_its_inputs(void **state)
     expect(2, "plot competitive takes 2 input file(s), got 1", dir,
            "plot competitive %s --out %s", in, png);
     expect(2, "out: the file name is empty", dir, "plot stages %s --out ''", in);
-    remove_dir(dir);
+    swt_rm_rf(dir);
 }
 
 /* Numbers: a subnormal is a value; what cannot be one is named exactly. */
@@ -476,7 +468,7 @@ static void numbers_are_judged_precisely(void **state)
            "integrate linear x0=1e-400,0 --out %s", csv);
     expect(2, "t-end: '1e400' is too large for a double", NULL,
            "integrate linear --t-end 1e400 --out %s", csv);
-    remove_dir(dir);
+    swt_rm_rf(dir);
 }
 
 int main(void)
